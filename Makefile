@@ -1,0 +1,48 @@
+# Benecomune — the two commands that must work on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PY_VERSION ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := shared/contracts shared/servicekit deploy/local shared/cli \
+	services/catalog services/booking services/vouchers services/wallet services/notifications
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint unit integration contracts bench kafka-jars clean
+
+$(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt \
+		$(addprefix -e ,$(PACKAGES)) \
+		pytest pytest-asyncio hypothesis ruff mypy honcho "faststream[kafka,cli]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(VENV)/bin/benecomune stack fetch
+
+## Start Kafka and every service with demo data (Ctrl-C stops everything).
+run: install kafka-jars
+	$(VENV)/bin/benecomune stack run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## Lint, then all tests: unit and integration against the real Kafka broker and PostgreSQL.
+test: install kafka-jars lint
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest -m "not kafka and not postgres"
+
+contracts: install
+	$(PY) -m benecomune_contracts.generate docs/contracts
+
+bench: install kafka-jars
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var/run var/test

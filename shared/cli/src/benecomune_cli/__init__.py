@@ -1,0 +1,1 @@
+"""benecomune_cli."""

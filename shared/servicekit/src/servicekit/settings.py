@@ -1,0 +1,57 @@
+"""Settings shared by every service, read from environment variables with one prefix per service.
+
+A service declares its own subclass with ``env_prefix="VOUCHERS_"`` (and its default HTTP port);
+everything else — where Kafka is, which store, which territory, how tokens are verified — is the
+same for every service, so an operator configures them all the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root when running from a checkout; deployments override the paths below.
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BENECOMUNE_", extra="ignore")
+
+    service_name: str = "service"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+
+    # The event store: "sqlite" (embedded default, a file under var/) or "postgres".
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    data_dir: Path = REPO_ROOT / "var" / "data"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_dbname: str = "benecomune"
+    postgres_user: str = "benecomune"
+    postgres_password: SecretStr = SecretStr("benecomune")
+    # Several services may share one PostgreSQL database; each keeps its own schema.
+    postgres_schema: str = ""
+
+    territory: str = "biella"
+    territories_dir: Path = REPO_ROOT / "territories"
+
+    # Token verification. The dev issuer keeps a key pair per territory under keys_dir; a
+    # production deployment points jwks_url (or jwt_public_key_file) at its OIDC provider.
+    keys_dir: Path = REPO_ROOT / "var" / "keys"
+    jwks_url: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    log_level: str = "INFO"
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_idle_poll_seconds: float = Field(default=0.2, gt=0)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / f"{self.service_name}.sqlite"
