@@ -1,0 +1,1 @@
+"""The notifications domain: notices put in people's in-app inboxes."""

@@ -1,0 +1,51 @@
+"""HTTP routes of the notifications service: the in-app inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from notifications.application.app import NotificationsApplication
+from notifications.domain.templates import render
+from servicekit.auth import ROLES, Principal, require_roles
+from servicekit.http import application_of
+
+router = APIRouter(prefix="/inbox", tags=["inbox"])
+
+
+def notifications_app(request: Request) -> NotificationsApplication:
+    return application_of(request, NotificationsApplication)
+
+
+class NoticeView(BaseModel):
+    notice_id: UUID
+    template: str
+    text: str
+    recorded_at: datetime
+    source_event_id: str
+
+
+@router.get("/{recipient}", summary="A recipient's newest notices (own inbox only)")
+def inbox(
+    recipient: str,
+    lang: Literal["it", "en"] = Query("it"),
+    limit: int = Query(50, ge=1, le=200),
+    app: NotificationsApplication = Depends(notifications_app),
+    principal: Principal = Depends(require_roles(*ROLES)),
+) -> list[NoticeView]:
+    if principal.subject != recipient:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "you can read only your own inbox")
+    return [
+        NoticeView(
+            notice_id=notice.originator_id,
+            template=notice.template,
+            text=render(notice.template, notice.params, lang),
+            recorded_at=notice.timestamp,
+            source_event_id=notice.source_event_id,
+        )
+        for notice in app.notices_for(recipient, limit)
+    ]

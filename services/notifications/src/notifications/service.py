@@ -1,0 +1,21 @@
+"""The notifications service as the kit runs it."""
+
+from benecomune_contracts import NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC
+
+from notifications.application.app import NotificationsApplication
+from notifications.contract_mapping import to_contract
+from notifications.entrypoints import http_api
+from notifications.settings import NotificationsSettings
+from servicekit.service import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name="notifications",
+    title="Benecomune — notifications",
+    description="Turns domain events into messages for people: in-app inbox, e-mail, SMS.",
+    settings_class=NotificationsSettings,
+    application_class=NotificationsApplication,
+    routers=lambda: [http_api.router],
+    publishes_to=NOTIFICATIONS_TOPIC.name,
+    to_contract=to_contract,
+    consumes=[VOUCHERS_TOPIC.name],
+)

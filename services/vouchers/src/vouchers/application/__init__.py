@@ -1,0 +1,1 @@
+"""Use cases of the vouchers service: commands in, domain changes saved, queries out."""

@@ -1,0 +1,1 @@
+"""The vouchers domain: funds, rounds, applications, vouchers, redemptions, reimbursements."""

@@ -1,0 +1,1 @@
+"""Entry points: HTTP routes and the process main; they only translate into commands."""

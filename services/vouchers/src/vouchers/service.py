@@ -1,0 +1,20 @@
+"""The vouchers service as the kit runs it."""
+
+from benecomune_contracts import VOUCHERS_TOPIC
+
+from servicekit.service import ServiceDefinition
+from vouchers.application.app import VouchersApplication
+from vouchers.contract_mapping import to_contract
+from vouchers.entrypoints import http_api
+from vouchers.settings import VouchersSettings
+
+DEFINITION = ServiceDefinition(
+    name="vouchers",
+    title="Benecomune — vouchers (Cura Italia)",
+    description="Funds, voucher rounds, applications, vouchers, redemptions, reimbursements.",
+    settings_class=VouchersSettings,
+    application_class=VouchersApplication,
+    routers=lambda: [http_api.router],
+    publishes_to=VOUCHERS_TOPIC.name,
+    to_contract=to_contract,
+)

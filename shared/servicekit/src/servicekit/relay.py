@@ -1,0 +1,139 @@
+"""The outbox relay: publishes a service's domain events from its notification log to Kafka.
+
+The notification log *is* the outbox: events are stored once, in order, in the same transaction
+as the state change. The relay reads it from its last recorded position, maps each domain event
+to its public contract (events with no contract stay private), publishes with an idempotent
+producer (acks=all) keyed by aggregate id so each aggregate's events stay in order in one
+partition, waits until Kafka has acknowledged the whole batch, and only then records the new
+position in the service's own store. A crash before that record means the batch is published
+again: duplicates are possible (consumers recognise them by notification id), gaps are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from benecomune_contracts import ContractEvent, EventEnvelope
+from eventsourcing.persistence import Notification, Tracking
+
+from servicekit.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
+from servicekit.store import ServiceApplication
+
+log = structlog.get_logger(__name__)
+
+ContractMapper = Callable[[Any], ContractEvent | None]
+
+# Event ids are derived from (aggregate id, version), so a re-published event keeps its ce_id.
+EVENT_ID_NAMESPACE = uuid.UUID("6b1f4e2c-0c55-4d9b-9a57-3c3f1f0b7e11")
+
+
+def event_id(originator_id: uuid.UUID, originator_version: int) -> str:
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}/{originator_version}"))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: ServiceApplication,
+        to_contract: ContractMapper,
+        *,
+        topic: str,
+        source: str,
+        bootstrap: str,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.2,
+    ) -> None:
+        self.app = app
+        self.to_contract = to_contract
+        self.topic = topic
+        self.source = source
+        self.bootstrap = bootstrap
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.position_name = f"outbox->{topic}"
+        self.service = app.settings.service_name
+
+    def new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            enable_idempotence=True,  # implies acks=all; no duplicates from producer retries
+            acks="all",
+            linger_ms=5,
+            request_timeout_ms=30_000,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; errors propagate (a supervisor restarts the relay)."""
+        producer = self.new_producer()
+        await producer.start()
+        log.info("relay_started", topic=self.topic, position=self.app.position(self.position_name))
+        try:
+            while not stop.is_set():
+                if await self.publish_batch(producer) == 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_seconds)
+                    except TimeoutError:
+                        pass
+        finally:
+            await producer.stop()
+            log.info("relay_stopped", topic=self.topic)
+
+    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
+        """Publish the next batch; returns how many notifications it covered."""
+        start = (self.app.position(self.position_name) or 0) + 1
+        notifications: Sequence[Notification] = await asyncio.to_thread(
+            self.app.recorder.select_notifications, start=start, limit=self.batch_size
+        )
+        if not notifications:
+            RELAY_BACKLOG.labels(self.service).set(0)
+            return 0
+        deliveries: list[asyncio.Future[Any]] = []
+        published_types: list[str] = []
+        for notification in notifications:
+            sent = await self._send(producer, notification)
+            if sent is not None:
+                deliveries.append(sent[0])
+                published_types.append(sent[1])
+        # Everything acknowledged by the broker before the position moves.
+        await asyncio.gather(*deliveries)
+        for type_name in published_types:
+            EVENTS_PUBLISHED.labels(self.service, self.topic, type_name).inc()
+        last = notifications[-1].id
+        self.app.record_positions([Tracking(self.position_name, last)])
+        RELAY_POSITION.labels(self.service).set(last)
+        RELAY_BACKLOG.labels(self.service).set(max(0, self._max_notification_id() - last))
+        log.debug("relay_published", upto=last, count=len(deliveries))
+        return len(notifications)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, notification: Notification
+    ) -> tuple[asyncio.Future[Any], str] | None:
+        domain_event = self.app.mapper.to_domain_event(notification)
+        contract = self.to_contract(domain_event)
+        if contract is None:
+            return None  # a private event: it never leaves the service
+        envelope = EventEnvelope(
+            id=event_id(domain_event.originator_id, domain_event.originator_version),
+            source=self.source,
+            type=contract.type_name,
+            time=domain_event.timestamp,
+            subject=str(domain_event.originator_id),
+            notification_id=notification.id,
+            correlation_id=getattr(domain_event, "correlation_id", None),
+            sequence=domain_event.originator_version,
+        )
+        future: asyncio.Future[Any] = await producer.send(
+            self.topic,
+            value=contract.to_json_bytes(),
+            key=str(domain_event.originator_id).encode(),
+            headers=envelope.to_headers(),
+        )
+        return future, contract.type_name
+
+    def _max_notification_id(self) -> int:
+        return self.app.recorder.max_notification_id() or 0

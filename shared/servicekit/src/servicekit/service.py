@@ -1,0 +1,181 @@
+"""One service, assembled from the kit: its store, outbox relay, consumer and HTTP API.
+
+Every service declares a :class:`ServiceDefinition` and gets the same processes and the same
+outside: ``python -m <service> serve`` (API with relay and consumer in one process, as ``make
+run`` starts it), or ``api``, ``relay`` and ``consume`` alone (so each can be scaled, or killed
+in a fault test, on its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+import uvicorn
+from benecomune_contracts import ALL_TOPICS, dead_letter_topic
+from fastapi import APIRouter, FastAPI
+
+from servicekit.consumer import IdempotentConsumer
+from servicekit.logging import configure_logging
+from servicekit.relay import ContractMapper, OutboxRelay
+from servicekit.settings import ServiceSettings
+from servicekit.store import ServiceApplication
+from servicekit.topics import ensure_topics
+
+log = structlog.get_logger(__name__)
+
+RESTART_BACKOFF_MAX_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    settings_class: type[ServiceSettings]
+    application_class: type[ServiceApplication]
+    routers: Callable[[], Sequence[APIRouter]]
+    publishes_to: str | None = None
+    to_contract: ContractMapper | None = None
+    consumes: Sequence[str] = field(default_factory=tuple)
+    description: str = ""
+
+
+class ServiceRuntime:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self._application: ServiceApplication | None = None
+
+    @property
+    def application(self) -> ServiceApplication:
+        if self._application is None:
+            self._application = self.definition.application_class(self.settings)
+        return self._application
+
+    @property
+    def source(self) -> str:
+        return f"/benecomune/{self.settings.territory}/{self.definition.name}"
+
+    def relay(self) -> OutboxRelay | None:
+        d = self.definition
+        if d.publishes_to is None or d.to_contract is None:
+            return None
+        return OutboxRelay(
+            self.application,
+            d.to_contract,
+            topic=d.publishes_to,
+            source=self.source,
+            bootstrap=self.settings.kafka_bootstrap,
+            batch_size=self.settings.relay_batch_size,
+            idle_poll_seconds=self.settings.relay_idle_poll_seconds,
+        )
+
+    def consumer(self) -> IdempotentConsumer | None:
+        if not self.definition.consumes:
+            return None
+        return IdempotentConsumer(
+            self.application,
+            topics=self.definition.consumes,
+            group_id=f"benecomune.{self.definition.name}",
+            bootstrap=self.settings.kafka_bootstrap,
+            dead_letter_topic=dead_letter_topic(self.definition.name).name,
+        )
+
+    async def prepare_topics(self) -> None:
+        wanted = {self.definition.publishes_to, *self.definition.consumes}
+        specs = [spec for spec in ALL_TOPICS if spec.name in wanted]
+        if self.definition.consumes:
+            specs.append(dead_letter_topic(self.definition.name))
+        await ensure_topics(self.settings.kafka_bootstrap, specs)
+
+    async def run_workers(self, stop: asyncio.Event, *, relay: bool, consume: bool) -> None:
+        """Run the relay and/or the consumer, restarting a crashed one with back-off."""
+        await self.prepare_topics()
+        jobs: list[Awaitable[None]] = []
+        relay_worker = self.relay() if relay else None
+        consumer_worker = self.consumer() if consume else None
+        if relay_worker is not None:
+            jobs.append(supervise("relay", relay_worker.run, stop))
+        if consumer_worker is not None:
+            jobs.append(supervise("consumer", consumer_worker.run, stop))
+        await asyncio.gather(*jobs)
+
+
+async def supervise(name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event) -> None:
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await run(stop)
+            backoff = 0.5
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker_crashed", worker=name, retry_in=backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+
+
+def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
+    from servicekit.http import build_api  # the HTTP layer only where an API is served
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        workers = (
+            asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True))
+            if with_workers
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if workers is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(workers, timeout=15)
+
+    return build_api(runtime, lifespan=lifespan)
+
+
+def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {definition.name}")
+    parser.add_argument(
+        "mode",
+        choices=["serve", "api", "relay", "consume", "workers"],
+        help="serve = API + relay + consumer in one process; the others run one part alone",
+    )
+    args = parser.parse_args(argv)
+    settings = definition.settings_class()
+    configure_logging(definition.name, settings.log_level)
+    runtime = ServiceRuntime(definition, settings)
+    if args.mode in ("serve", "api"):
+        app = create_http_app(runtime, with_workers=args.mode == "serve")
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,  # our structlog JSON handler formats uvicorn's lines too
+            access_log=False,
+        )
+        return
+    relay = args.mode in ("relay", "workers")
+    consume = args.mode in ("consume", "workers")
+    asyncio.run(_run_until_signalled(runtime, relay=relay, consume=consume))
+
+
+async def _run_until_signalled(runtime: ServiceRuntime, *, relay: bool, consume: bool) -> Any:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if not relay and not consume:
+        return None
+    await runtime.run_workers(stop, relay=relay, consume=consume)
+    return None

@@ -1,0 +1,131 @@
+"""The event store of a service: an eventsourcing process application on SQLite or PostgreSQL.
+
+A *process* application, not a plain ``Application``: only its recorder stores tracking
+positions atomically with new events, which is what makes consumers exactly-once and what the
+outbox relay uses to remember how far it has published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from benecomune_contracts import EventEnvelope
+from eventsourcing.persistence import AggregateNotFoundError, IntegrityError, Tracking
+from eventsourcing.system import ProcessApplication
+
+from servicekit.domain import NotFound
+from servicekit.messages import Processing
+from servicekit.recorders import EXTRA_TRACKING
+from servicekit.settings import ServiceSettings
+from servicekit.territory import Territory, load_territory
+
+
+def store_environment(settings: ServiceSettings) -> dict[str, str]:
+    """The eventsourcing environment for the store chosen by ``settings.store``."""
+    if settings.store == "sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PROCESS_RECORDER_TOPIC": "servicekit.recorders:SQLiteRecorderWithPositions",
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            # The API, the relay and the consumer may be separate processes on one file.
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PROCESS_RECORDER_TOPIC": "servicekit.recorders:PostgresRecorderWithPositions",
+        "POSTGRES_HOST": settings.postgres_host,
+        "POSTGRES_PORT": str(settings.postgres_port),
+        "POSTGRES_DBNAME": settings.postgres_dbname,
+        "POSTGRES_USER": settings.postgres_user,
+        "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+        "POSTGRES_SCHEMA": settings.postgres_schema or settings.service_name,
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+    }
+
+
+AggregateT = TypeVar("AggregateT")
+
+# A policy whose write collides with a concurrent command on the same aggregate runs again.
+CONFLICT_RETRIES = 5
+
+
+class ServiceApplication(ProcessApplication[UUID]):
+    """Base class of every service's application.
+
+    Commands use get → change → save. Messages from other services go through
+    :meth:`process_message`, whose policy collects the new events; they are stored in one
+    transaction with every tracking position given.
+    """
+
+    def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        # Every service reads the same territory file: municipalities, languages, default rules.
+        self.territory: Territory = load_territory(settings.territory, settings.territories_dir)
+        super().__init__(env={**store_environment(settings), **(env or {})})
+
+    def process_message(
+        self,
+        message: Any,
+        positions: Sequence[Tracking],
+        envelope: EventEnvelope | None = None,
+    ) -> bool:
+        """Apply the policy to ``message`` and record its effects with ``positions``.
+
+        Returns False, storing nothing, when the first position shows the message was already
+        processed (a duplicate). The policy dispatches on the message type (a contract event).
+        An integrity error that is *not* a duplicate (a concurrent write to the same aggregate)
+        is retried: the policy runs again on fresh state.
+        """
+        first, *extra = positions
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            if self.is_processed(first):
+                return False
+            processing_event = Processing(tracking=first, envelope=envelope)
+            self.policy(message, processing_event)
+            processing_event.saved_kwargs[EXTRA_TRACKING] = extra
+            try:
+                recordings = self._record(processing_event)
+            except IntegrityError:
+                if self.is_processed(first):
+                    return False
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                continue
+            self._take_snapshots(processing_event)
+            self._notify(recordings)
+            return True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def is_processed(self, position: Tracking) -> bool:
+        stored = self.position(position.application_name)
+        return stored is not None and stored >= position.notification_id
+
+    def record_positions(self, positions: Sequence[Tracking]) -> bool:
+        """Store tracking positions alone (a skipped or dead-lettered message, the relay's
+        progress). Returns False when a position was not ahead of the stored one."""
+        if not positions:
+            return True
+        first, *extra = positions
+        try:
+            self.recorder.insert_events([], tracking=first, **{EXTRA_TRACKING: extra})
+        except IntegrityError:
+            return False
+        return True
+
+    def position(self, name: str) -> int | None:
+        return self.recorder.max_tracking_id(name)
+
+    def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
+        """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {label} with id {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"no {label} with id {aggregate_id}")
+        return aggregate
