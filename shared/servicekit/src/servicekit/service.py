@@ -69,7 +69,7 @@ class ServiceRuntime:
         return OutboxRelay(
             self.application,
             d.to_contract,
-            topic=d.publishes_to,
+            topic=self.settings.topic(d.publishes_to),
             source=self.source,
             bootstrap=self.settings.kafka_bootstrap,
             batch_size=self.settings.relay_batch_size,
@@ -81,10 +81,10 @@ class ServiceRuntime:
             return None
         return IdempotentConsumer(
             self.application,
-            topics=self.definition.consumes,
-            group_id=f"benecomune.{self.definition.name}",
+            topics=[self.settings.topic(name) for name in self.definition.consumes],
+            group_id=self.settings.topic(f"benecomune.{self.definition.name}"),
             bootstrap=self.settings.kafka_bootstrap,
-            dead_letter_topic=dead_letter_topic(self.definition.name).name,
+            dead_letter_topic=self.settings.topic(dead_letter_topic(self.definition.name).name),
         )
 
     async def prepare_topics(self) -> None:
@@ -92,7 +92,7 @@ class ServiceRuntime:
         specs = [spec for spec in ALL_TOPICS if spec.name in wanted]
         if self.definition.consumes:
             specs.append(dead_letter_topic(self.definition.name))
-        await ensure_topics(self.settings.kafka_bootstrap, specs)
+        await ensure_topics(self.settings.kafka_bootstrap, specs, self.settings.kafka_topic_prefix)
 
     async def run_workers(self, stop: asyncio.Event, *, relay: bool, consume: bool) -> None:
         """Run the relay and/or the consumer, restarting a crashed one with back-off."""

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Put in front of every topic name, so that several territories (or test runs) can share
+    # one Kafka cluster without reading each other's events, e.g. "biella.".
+    kafka_topic_prefix: str = Field(default="", pattern=r"^[a-z0-9._-]*$")
 
     # The event store: "sqlite" (embedded default, a file under var/) or "postgres".
     store: Literal["sqlite", "postgres"] = "sqlite"
@@ -55,3 +58,7 @@ class ServiceSettings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / f"{self.service_name}.sqlite"
+
+    def topic(self, name: str) -> str:
+        """The physical Kafka topic for a contract topic name."""
+        return f"{self.kafka_topic_prefix}{name}"

@@ -16,27 +16,29 @@ from benecomune_contracts import TopicSpec
 log = structlog.get_logger(__name__)
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> None:
+async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], prefix: str = "") -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
+        missing = [spec for spec in specs if prefix + spec.name not in existing]
         if not missing:
             return
         new_topics = [
             NewTopic(
-                name=spec.name,
+                name=prefix + spec.name,
                 num_partitions=spec.partitions,
                 replication_factor=1,
                 topic_configs=spec.kafka_config(),
             )
             for spec in missing
         ]
-        try:
-            await admin.create_topics(new_topics)
-        except TopicAlreadyExistsError:
-            pass  # another service created it meanwhile
-        log.info("topics_created", topics=[spec.name for spec in missing])
+        response = await admin.create_topics(new_topics)
+        for topic_error in response.topic_errors:
+            name, code = topic_error[0], topic_error[1]
+            # Another service may have created it meanwhile; any other error is fatal.
+            if code not in (0, TopicAlreadyExistsError.errno):
+                raise RuntimeError(f"could not create topic {name}: error code {code}")
+        log.info("topics_created", topics=[prefix + spec.name for spec in missing])
     finally:
         await admin.close()
