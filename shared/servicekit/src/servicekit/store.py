@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from benecomune_contracts import EventEnvelope
-from eventsourcing.persistence import AggregateNotFoundError, IntegrityError, Tracking
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.system import ProcessApplication
 
 from servicekit.domain import NotFound
