@@ -90,6 +90,8 @@ class IdempotentConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_records=self.max_batch,
+            group_instance_id=self.app.settings.consumer_instance_id,
+            session_timeout_ms=self.app.settings.consumer_session_timeout_ms,
         )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all"

@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # The repository root when running from a checkout; deployments override the paths below.
 REPO_ROOT = Path(__file__).resolve().parents[4]
+SHARED_ENV_PREFIX = "BENECOMUNE_"
 
 
 class ServiceSettings(BaseSettings):
@@ -51,9 +57,29 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
 
+    # Static group membership: a consumer restarted with the same instance id takes its
+    # partitions back at once, instead of waiting for the dead member's session to time out.
+    # Give each consumer process of a service its own stable id (e.g. "notifications-0").
+    consumer_instance_id: str | None = None
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+
     log_level: str = "INFO"
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_idle_poll_seconds: float = Field(default=0.2, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # VOUCHERS_KAFKA_BOOTSTRAP wins over BENECOMUNE_KAFKA_BOOTSTRAP, which sets it for all
+        # services at once: what is the same everywhere is configured once.
+        shared = EnvSettingsSource(settings_cls, env_prefix=SHARED_ENV_PREFIX)
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
 
     @property
     def sqlite_path(self) -> Path:
