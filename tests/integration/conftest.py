@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from devstack.kafka import KafkaBroker
 from devstack.ports import free_port
-from devstack.postgres import PostgresCluster
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devstack.postgres import PostgresCluster
 
 from .support import StackConfig
 
@@ -40,6 +43,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    from devstack.postgres import PostgresCluster
+
     cluster = PostgresCluster(data_dir=tmp_path_factory.mktemp("pg"))
     cluster.start()
     try:

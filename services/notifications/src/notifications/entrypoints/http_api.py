@@ -27,6 +27,7 @@ class NoticeView(BaseModel):
     text: str
     recorded_at: datetime
     source_event_id: str
+    correlation_id: str | None
 
 
 @router.get("/{recipient}", summary="A recipient's newest notices (own inbox only)")
@@ -46,6 +47,7 @@ def inbox(
             text=render(notice.template, notice.params, lang),
             recorded_at=notice.timestamp,
             source_event_id=notice.source_event_id,
+            correlation_id=notice.correlation_id,
         )
         for notice in app.notices_for(recipient, limit)
     ]
