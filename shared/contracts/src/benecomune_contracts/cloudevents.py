@@ -1,0 +1,281 @@
+"""CloudEvents 1.0 metadata in Kafka headers (the Kafka protocol binding, binary content mode).
+
+The message value is the contract event as JSON (``content-type: application/json``); the
+CloudEvents attributes travel as headers named ``ce_<attribute>`` with UTF-8 string values:
+
+=====================  =========================================================
+``ce_specversion``     ``1.0``
+``ce_id``              unique per source (the domain event's id)
+``ce_source``          the producing service, a URI reference
+``ce_type``            the versioned contract type, ``benecomune.<service>.<Name>.v<N>``
+``ce_time``            when the event happened, RFC 3339 in UTC
+``ce_subject``         the aggregate the event belongs to (also the Kafka message key)
+``content-type``       ``application/json``
+``ce_notificationid``  extension: the producer's notification-log id, a decimal integer;
+                       consumers use it to skip duplicates
+``ce_sequence``        extension: the aggregate version, a decimal integer
+``ce_correlationid``   extension, optional: the id of the request that caused the event
+=====================  =========================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benecomune_contracts.base import UtcDatetime
+
+__all__ = [
+    "CE_CORRELATIONID",
+    "CE_ID",
+    "CE_NOTIFICATIONID",
+    "CE_SEQUENCE",
+    "CE_SOURCE",
+    "CE_SPECVERSION",
+    "CE_SUBJECT",
+    "CE_TIME",
+    "CE_TYPE",
+    "CONTENT_TYPE",
+    "JSON_CONTENT_TYPE",
+    "SPEC_VERSION",
+    "EventEnvelope",
+    "MalformedEnvelope",
+    "format_time",
+    "headers_json_schema",
+]
+
+CE_ID: Final = "ce_id"
+CE_SOURCE: Final = "ce_source"
+CE_TYPE: Final = "ce_type"
+CE_SPECVERSION: Final = "ce_specversion"
+CE_TIME: Final = "ce_time"
+CE_SUBJECT: Final = "ce_subject"
+CONTENT_TYPE: Final = "content-type"
+CE_NOTIFICATIONID: Final = "ce_notificationid"
+CE_CORRELATIONID: Final = "ce_correlationid"
+CE_SEQUENCE: Final = "ce_sequence"
+
+SPEC_VERSION: Final = "1.0"
+JSON_CONTENT_TYPE: Final = "application/json"
+
+_REQUIRED_HEADERS = (
+    CE_SPECVERSION,
+    CE_ID,
+    CE_SOURCE,
+    CE_TYPE,
+    CE_TIME,
+    CE_SUBJECT,
+    CE_NOTIFICATIONID,
+    CE_SEQUENCE,
+)
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+)
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$", re.ASCII)
+
+
+class MalformedEnvelope(ValueError):
+    """A Kafka message's CloudEvents headers are missing, duplicated or invalid."""
+
+    def __init__(self, message: str, header: str | None = None) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+def format_time(value: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC, e.g. ``2020-03-30T09:00:00.25Z``."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("a CloudEvents time must be timezone-aware")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class EventEnvelope(BaseModel):
+    """The CloudEvents metadata of one published contract event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: UtcDatetime
+    subject: str = Field(min_length=1)
+    notification_id: int = Field(ge=0)
+    correlation_id: str | None = None
+    sequence: int = Field(ge=0)
+
+    def kafka_key(self) -> bytes:
+        """The Kafka message key: the subject (aggregate id), so one aggregate's events keep
+        their order on one partition."""
+        return self.subject.encode("utf-8")
+
+    def to_headers(self) -> list[tuple[str, bytes]]:
+        """The Kafka headers (aiokafka's ``list[tuple[str, bytes]]``) carrying this envelope."""
+        headers = [
+            (CE_SPECVERSION, SPEC_VERSION),
+            (CE_ID, self.id),
+            (CE_SOURCE, self.source),
+            (CE_TYPE, self.type),
+            (CE_TIME, format_time(self.time)),
+            (CE_SUBJECT, self.subject),
+            (CONTENT_TYPE, JSON_CONTENT_TYPE),
+            (CE_NOTIFICATIONID, str(self.notification_id)),
+            (CE_SEQUENCE, str(self.sequence)),
+        ]
+        if self.correlation_id is not None:
+            headers.append((CE_CORRELATIONID, self.correlation_id))
+        return [(name, value.encode("utf-8")) for name, value in headers]
+
+    @classmethod
+    def from_headers(cls, headers: Sequence[tuple[str, bytes]]) -> Self:
+        """Read the envelope from Kafka headers; other headers are ignored.
+
+        Raises :class:`MalformedEnvelope` when a required header is missing, appears twice
+        with different values, is not UTF-8 or has an invalid value, when ``ce_specversion`` is
+        not ``1.0``, or when ``content-type`` (optional) is not ``application/json``.
+        """
+        values = _decode(headers)
+        missing = [name for name in _REQUIRED_HEADERS if name not in values]
+        if missing:
+            raise MalformedEnvelope(
+                f"missing CloudEvents header(s): {', '.join(missing)}", header=missing[0]
+            )
+        if values[CE_SPECVERSION] != SPEC_VERSION:
+            raise MalformedEnvelope(
+                f"unsupported {CE_SPECVERSION} {values[CE_SPECVERSION]!r}, expected {SPEC_VERSION}",
+                header=CE_SPECVERSION,
+            )
+        content_type = values.get(CONTENT_TYPE)
+        if content_type is not None:
+            media_type = content_type.split(";", 1)[0].strip().lower()
+            if media_type != JSON_CONTENT_TYPE:
+                raise MalformedEnvelope(
+                    f"unsupported {CONTENT_TYPE} {content_type!r}, expected {JSON_CONTENT_TYPE}",
+                    header=CONTENT_TYPE,
+                )
+        fields: dict[str, Any] = {
+            "id": values[CE_ID],
+            "source": values[CE_SOURCE],
+            "type": values[CE_TYPE],
+            "time": _parse_time(values[CE_TIME]),
+            "subject": values[CE_SUBJECT],
+            "notification_id": _parse_decimal(values, CE_NOTIFICATIONID),
+            "sequence": _parse_decimal(values, CE_SEQUENCE),
+            "correlation_id": values.get(CE_CORRELATIONID),
+        }
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else ""
+            header = _HEADER_OF_FIELD.get(field)
+            raise MalformedEnvelope(
+                f"invalid CloudEvents header {header}: {first['msg']}", header=header
+            ) from error
+
+
+_HEADER_OF_FIELD = {
+    "id": CE_ID,
+    "source": CE_SOURCE,
+    "type": CE_TYPE,
+    "time": CE_TIME,
+    "subject": CE_SUBJECT,
+    "notification_id": CE_NOTIFICATIONID,
+    "sequence": CE_SEQUENCE,
+    "correlation_id": CE_CORRELATIONID,
+}
+_KNOWN_HEADERS = frozenset(_HEADER_OF_FIELD.values()) | {CE_SPECVERSION, CONTENT_TYPE}
+
+
+def _decode(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, raw in headers:
+        if name not in _KNOWN_HEADERS:
+            continue
+        if not isinstance(raw, bytes | bytearray):
+            raise MalformedEnvelope(f"header {name} has no value", header=name)
+        try:
+            value = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedEnvelope(f"header {name} is not UTF-8", header=name) from None
+        if name in values and values[name] != value:
+            raise MalformedEnvelope(f"header {name} appears twice with different values", name)
+        values[name] = value
+    return values
+
+
+def _parse_time(value: str) -> datetime:
+    if not _RFC3339.match(value):
+        raise MalformedEnvelope(f"{CE_TIME} {value!r} is not an RFC 3339 timestamp", CE_TIME)
+    try:
+        return datetime.fromisoformat(value.upper()).astimezone(UTC)
+    except ValueError:
+        raise MalformedEnvelope(f"{CE_TIME} {value!r} is not a valid time", CE_TIME) from None
+
+
+def _parse_decimal(values: Mapping[str, str], name: str) -> int:
+    value = values[name]
+    if not _DECIMAL.match(value):
+        raise MalformedEnvelope(f"{name} {value!r} is not a non-negative decimal integer", name)
+    return int(value)
+
+
+def headers_json_schema() -> dict[str, Any]:
+    """JSON Schema of the Kafka headers of every Benecomune message (values as strings)."""
+    return {
+        "type": "object",
+        "description": (
+            "CloudEvents 1.0 attributes in Kafka headers (binary content mode). Header values "
+            "are UTF-8 strings."
+        ),
+        "required": [*_REQUIRED_HEADERS, CONTENT_TYPE],
+        "properties": {
+            CE_SPECVERSION: {"type": "string", "const": SPEC_VERSION},
+            CE_ID: {
+                "type": "string",
+                "minLength": 1,
+                "description": "Event id, unique per source.",
+            },
+            CE_SOURCE: {
+                "type": "string",
+                "minLength": 1,
+                "description": "URI reference of the producing service.",
+            },
+            CE_TYPE: {
+                "type": "string",
+                "minLength": 1,
+                "description": "Versioned contract type: benecomune.<service>.<Name>.v<N>.",
+            },
+            CE_TIME: {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the event happened, RFC 3339 in UTC.",
+            },
+            CE_SUBJECT: {
+                "type": "string",
+                "minLength": 1,
+                "description": "The aggregate the event belongs to; also the Kafka message key.",
+            },
+            CONTENT_TYPE: {"type": "string", "const": JSON_CONTENT_TYPE},
+            CE_NOTIFICATIONID: {
+                "type": "string",
+                "pattern": _DECIMAL.pattern,
+                "description": (
+                    "Extension: the producing service's notification-log id (decimal). "
+                    "Consumers use it to recognise duplicates."
+                ),
+            },
+            CE_SEQUENCE: {
+                "type": "string",
+                "pattern": _DECIMAL.pattern,
+                "description": "Extension: the aggregate version after the event (decimal).",
+            },
+            CE_CORRELATIONID: {
+                "type": "string",
+                "description": "Extension, optional: id of the request that caused the event.",
+            },
+        },
+    }
