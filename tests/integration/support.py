@@ -82,6 +82,7 @@ class ServiceProcess:
         self.log_path = log_dir / f"{service}-{mode}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.started_at = 0.0
 
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,10 +96,16 @@ class ServiceProcess:
         )
         log.close()
         self.starts += 1
+        self.started_at = time.monotonic()
         return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def wait_uptime(self, seconds: float) -> None:
+        remaining = self.started_at + seconds - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def kill9(self) -> None:
         if self.process is not None and self.process.poll() is None:
