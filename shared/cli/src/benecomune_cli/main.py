@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from benecomune_cli import tokens
+from benecomune_cli import demo, stack, tokens
 
 app = typer.Typer(
     name="benecomune",
@@ -17,6 +17,8 @@ app = typer.Typer(
 # with `app.add_typer(<module>.app, name="<group>")`. Groups: token (below); stack (local Kafka and
 # services), demo (demo data) and audit (ledger replay and reports) are registered here as well.
 app.add_typer(tokens.app, name="token")
+app.add_typer(stack.app, name="stack")
+app.add_typer(demo.app, name="demo")
 
 
 if __name__ == "__main__":

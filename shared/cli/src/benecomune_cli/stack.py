@@ -1,0 +1,139 @@
+"""``benecomune stack``: the local stack — the real Kafka broker and every service that exists.
+
+``benecomune stack run`` (what ``make run`` calls) starts Kafka from var/kafka (data kept across
+runs), starts each service as ``python -m <service> serve`` with its log under var/log, loads the
+territory's demo data once, prints where to look and a token per role, and on Ctrl-C stops the
+services and then Kafka.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import time
+
+import httpx
+import typer
+from devstack.kafka import KafkaBroker, fetch_jars
+from servicekit.settings import REPO_ROOT, ServiceSettings
+
+from benecomune_cli import demo, tokens
+from benecomune_cli.supervisor import Supervisor
+
+app = typer.Typer(name="stack", no_args_is_help=True, help="Run the local stack.")
+
+# The fixed local ports (each overridable with <SERVICE>_HTTP_PORT).
+SERVICE_PORTS = {
+    "catalog": 8001,
+    "wallet": 8002,
+    "booking": 8003,
+    "vouchers": 8004,
+    "notifications": 8005,
+}
+VAR = REPO_ROOT / "var"
+READY_TIMEOUT_SECONDS = 90
+
+
+def existing_services() -> list[str]:
+    """Services with code to run; the packages later issues fill are skipped until then."""
+    return [name for name in SERVICE_PORTS if importlib.util.find_spec(f"{name}.service")]
+
+
+def service_port(name: str) -> int:
+    return int(os.environ.get(f"{name.upper()}_HTTP_PORT", SERVICE_PORTS[name]))
+
+
+def broker(port: int) -> KafkaBroker:
+    return KafkaBroker(data_dir=VAR / "kafka", port=port, log_dir=VAR / "log")
+
+
+@app.command("fetch")
+def fetch() -> None:
+    """Fetch the Kafka broker jars once (cached under .cache/)."""
+    typer.echo(f"Kafka jars in {fetch_jars()}")
+
+
+def _wait_ready(url: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@app.command("run")
+def run(
+    kafka_port: int = typer.Option(9092, envvar="BENECOMUNE_KAFKA_PORT", help="Broker port."),
+    load_demo: bool = typer.Option(True, help="Load the territory's demo data (once)."),
+) -> None:
+    """Start Kafka and every service, load demo data, and wait for Ctrl-C."""
+    settings = ServiceSettings()
+    kafka = broker(kafka_port)
+    supervisor = Supervisor()
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        typer.echo(f"Starting Kafka on 127.0.0.1:{kafka_port} (data in {kafka.data_dir}) ...")
+        kafka.start()
+        kafka.wait_ready(timeout=90)
+        services = existing_services()
+        for name in services:
+            env = {
+                **os.environ,
+                "BENECOMUNE_KAFKA_BOOTSTRAP": kafka.bootstrap,
+                f"{name.upper()}_HTTP_PORT": str(service_port(name)),
+                f"{name.upper()}_CONSUMER_INSTANCE_ID": f"{name}-local-0",
+            }
+            supervisor.add(
+                name, [sys.executable, "-m", name, "serve"], env, VAR / "log" / f"{name}.log"
+            )
+        supervisor.start_all()
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        for name in services:
+            url = f"http://127.0.0.1:{service_port(name)}"
+            if not _wait_ready(url, deadline):
+                raise typer.Exit(_fail(f"{name} did not become ready; see var/log/{name}.log"))
+        if load_demo:
+            vouchers_url = f"http://127.0.0.1:{service_port('vouchers')}"
+            if demo.load_once(vouchers_url, settings.territory, settings.keys_dir):
+                typer.echo(f"Loaded the demo data of {settings.territory}.")
+        _print_welcome(services, settings)
+        while not stopping:
+            supervisor.check()
+            time.sleep(0.5)
+    finally:
+        typer.echo("Stopping services and Kafka ...")
+        supervisor.stop_all()
+        kafka.stop()
+        typer.echo("Stopped. Data kept in var/ (delete var/ to start afresh).")
+
+
+def _fail(message: str) -> int:
+    typer.echo(message, err=True)
+    return 1
+
+
+def _print_welcome(services: list[str], settings: ServiceSettings) -> None:
+    typer.echo("")
+    typer.echo("Benecomune is running. OpenAPI docs:")
+    for name in services:
+        typer.echo(f"  {name:<14} http://127.0.0.1:{service_port(name)}/docs")
+    typer.echo(f"  {'kafka':<14} {settings.kafka_bootstrap.split(',')[0]} (logs in var/log/)")
+    typer.echo("Logs: var/log/<service>.log (JSON lines). Ready-made tokens (12 h):")
+    tokens.demo(territory=None, ttl_hours=12.0, output=tokens.OutputFormat.table)
+    typer.echo(
+        'Try: curl -H "Authorization: Bearer <operator token>" '
+        f"http://127.0.0.1:{service_port('notifications')}/inbox/operator"
+    )
+    typer.echo("Press Ctrl-C to stop everything.")
