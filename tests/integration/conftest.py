@@ -8,11 +8,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from devstack.kafka import KafkaBroker
 from devstack.ports import free_port
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from devstack.postgres import PostgresCluster

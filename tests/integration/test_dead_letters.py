@@ -16,7 +16,6 @@ from notifications.application.app import NotificationsApplication
 from notifications.domain.notice import Notice
 from notifications.service import DEFINITION
 from notifications.settings import NotificationsSettings
-
 from servicekit.service import ServiceRuntime
 
 from .support import StackConfig

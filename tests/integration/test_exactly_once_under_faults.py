@@ -14,12 +14,11 @@ import pytest
 from notifications.application.app import NotificationsApplication
 from notifications.domain.notice import Notice
 from notifications.settings import NotificationsSettings
-from vouchers.application.commands import AllocateFund, TopUpFund
+from servicekit.relay import event_id
 from vouchers.application.app import VouchersApplication
+from vouchers.application.commands import AllocateFund, TopUpFund
 from vouchers.domain.fund import Fund
 from vouchers.settings import VouchersSettings
-
-from servicekit.relay import event_id
 
 from .support import ServiceProcess, StackConfig, wait_until
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from devstack.ports import free_port
-
 from servicekit.auth import DevIssuer
 
 from .support import ServiceProcess, StackConfig, wait_until
@@ -84,7 +83,8 @@ def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
         "vouchers", "api", stack_config.env("vouchers", http_port=port), tmp_path
     ).start()
     base = f"http://127.0.0.1:{port}"
-    operator = {"Authorization": f"Bearer {DevIssuer('biella', stack_config.keys_dir).mint('operator')}"}
+    issuer = DevIssuer("biella", stack_config.keys_dir)
+    operator = {"Authorization": f"Bearer {issuer.mint('operator')}"}
     try:
         wait_until(lambda: _answers(base), timeout=60, what="vouchers api")
         unknown_town = httpx.post(
@@ -108,7 +108,7 @@ def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
             headers=operator,
         )
         anonymous = httpx.post(f"{base}/funds", json={})
-        merchant = {"Authorization": f"Bearer {DevIssuer('biella', stack_config.keys_dir).mint('merchant', 'm-1')}"}
+        merchant = {"Authorization": f"Bearer {issuer.mint('merchant', 'm-1')}"}
         wrong_role = httpx.post(f"{base}/funds", json={}, headers=merchant)
         metrics = httpx.get(f"{base}/metrics").text
     finally:

@@ -1,5 +1,6 @@
-from notifications.service import DEFINITION
 from servicekit.service import main
+
+from notifications.service import DEFINITION
 
 if __name__ == "__main__":
     main(DEFINITION)

@@ -1,12 +1,12 @@
 """The notifications service as the kit runs it."""
 
 from benecomune_contracts import NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC
+from servicekit.service import ServiceDefinition
 
 from notifications.application.app import NotificationsApplication
 from notifications.contract_mapping import to_contract
 from notifications.entrypoints import http_api
 from notifications.settings import NotificationsSettings
-from servicekit.service import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="notifications",

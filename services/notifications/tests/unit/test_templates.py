@@ -1,5 +1,4 @@
 import pytest
-
 from notifications.domain.templates import format_euros, render
 
 

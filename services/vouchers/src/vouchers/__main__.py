@@ -1,4 +1,5 @@
 from servicekit.service import main
+
 from vouchers.service import DEFINITION
 
 if __name__ == "__main__":

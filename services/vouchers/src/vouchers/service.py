@@ -1,8 +1,8 @@
 """The vouchers service as the kit runs it."""
 
 from benecomune_contracts import VOUCHERS_TOPIC
-
 from servicekit.service import ServiceDefinition
+
 from vouchers.application.app import VouchersApplication
 from vouchers.contract_mapping import to_contract
 from vouchers.entrypoints import http_api

@@ -1,5 +1,4 @@
 import pytest
-
 from vouchers.domain.errors import InvalidAmount
 from vouchers.domain.fund import MAX_SINGLE_ALLOCATION_CENTS, Fund
 

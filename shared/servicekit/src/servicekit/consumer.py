@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -38,7 +38,7 @@ from servicekit.store import ServiceApplication
 
 log = structlog.get_logger(__name__)
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 def upstream_position_name(topic: str, partition: int) -> str:
@@ -137,9 +137,7 @@ class IdempotentConsumer:
             return self._count(record, "dead_letter")
 
         with correlation_scope(envelope.correlation_id):
-            outcome = await asyncio.to_thread(
-                self._apply, event, envelope, record, offset_position
-            )
+            outcome = await asyncio.to_thread(self._apply, event, envelope, record, offset_position)
         return self._count(record, outcome)
 
     def _apply(
@@ -156,7 +154,9 @@ class IdempotentConsumer:
             return "processed"
         # A duplicate (re-published by the relay, or redelivered): no effect, move the offset on.
         self.app.record_positions([offset_position])
-        log.info("duplicate_skipped", event_id=envelope.id, notification_id=upstream.notification_id)
+        log.info(
+            "duplicate_skipped", event_id=envelope.id, notification_id=upstream.notification_id
+        )
         return "duplicate"
 
     async def dead_letter(self, record: Record, error: Exception) -> None:

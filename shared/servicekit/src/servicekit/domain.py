@@ -42,7 +42,7 @@ class Aggregate(_Aggregate):
         pass
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("correlation_id", current_correlation_id())
         return super()._create(event_class, id=id, **kwargs)
 

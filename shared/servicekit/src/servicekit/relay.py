@@ -12,6 +12,7 @@ again: duplicates are possible (consumers recognise them by notification id), ga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -75,10 +76,8 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 if await self.publish_batch(producer) == 0:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_seconds)
-                    except TimeoutError:
-                        pass
         finally:
             await producer.stop()
             log.info("relay_stopped", topic=self.topic)
@@ -113,7 +112,7 @@ class OutboxRelay:
     async def _send(
         self, producer: AIOKafkaProducer, notification: Notification
     ) -> tuple[asyncio.Future[Any], str] | None:
-        domain_event = self.app.mapper.to_domain_event(notification)
+        domain_event: Any = self.app.mapper.to_domain_event(notification)
         contract = self.to_contract(domain_event)
         if contract is None:
             return None  # a private event: it never leaves the service

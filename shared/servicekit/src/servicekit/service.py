@@ -107,7 +107,9 @@ class ServiceRuntime:
         await asyncio.gather(*jobs)
 
 
-async def supervise(name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event) -> None:
+async def supervise(
+    name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+) -> None:
     backoff = 0.5
     while not stop.is_set():
         try:

@@ -124,7 +124,7 @@ class ServiceApplication(ProcessApplication[UUID]):
     def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {label} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):

@@ -10,7 +10,6 @@ import pytest
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import event
 from eventsourcing.persistence import Tracking
-
 from servicekit.domain import Aggregate, NotFound
 from servicekit.messages import Processing
 from servicekit.settings import REPO_ROOT, ServiceSettings

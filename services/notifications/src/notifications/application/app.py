@@ -6,10 +6,10 @@ from typing import Any
 
 from benecomune_contracts.vouchers import FundAllocated, FundToppedUp
 from eventsourcing.dispatch import singledispatchmethod
-
-from notifications.domain.notice import Notice
 from servicekit.messages import Processing
 from servicekit.store import ServiceApplication
+
+from notifications.domain.notice import Notice
 
 # The territory's operator sees money arriving in its funds.
 OPERATOR = "operator"
@@ -74,7 +74,10 @@ class NotificationsApplication(ServiceApplication):
             batch = self.recorder.select_notifications(start=start, limit=500, stop=last)
             for notification in reversed(batch):
                 domain_event = self.mapper.to_domain_event(notification)
-                if isinstance(domain_event, Notice.Recorded) and domain_event.recipient == recipient:
+                if (
+                    isinstance(domain_event, Notice.Recorded)
+                    and domain_event.recipient == recipient
+                ):
                     found.append(domain_event)
                     if len(found) == limit:
                         break

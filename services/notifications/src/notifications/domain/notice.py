@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from eventsourcing.domain import event
-
 from servicekit.domain import Aggregate
 
 NOTICE_NAMESPACE = uuid.UUID("0f4b8a52-5f7e-4a8e-9d0e-1b7c5a3e9f21")

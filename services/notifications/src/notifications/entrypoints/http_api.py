@@ -8,11 +8,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
+from servicekit.auth import ROLES, Principal, require_roles
+from servicekit.http import application_of
 
 from notifications.application.app import NotificationsApplication
 from notifications.domain.templates import render
-from servicekit.auth import ROLES, Principal, require_roles
-from servicekit.http import application_of
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from servicekit.store import ServiceApplication
+
 from vouchers.application.commands import AllocateFund, TopUpFund
 from vouchers.domain.errors import UnknownMunicipality
 from vouchers.domain.fund import Fund

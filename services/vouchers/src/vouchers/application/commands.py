@@ -11,7 +11,9 @@ from vouchers.domain.fund import SourceKind
 class AllocateFund(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    municipality_istat: str = Field(pattern=r"^\d{6}$", description="ISTAT code of the municipality")
+    municipality_istat: str = Field(
+        pattern=r"^\d{6}$", description="ISTAT code of the municipality"
+    )
     source_kind: SourceKind
     source_reference: str = Field(
         min_length=1, max_length=200, description="The act (e.g. OCDPC 658/2020) or the donor"

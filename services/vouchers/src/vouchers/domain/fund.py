@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from eventsourcing.domain import event
-
 from servicekit.domain import Aggregate
+
 from vouchers.domain.errors import InvalidAmount
 
 SourceKind = Literal["state_transfer", "donation"]

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel
-
 from servicekit.auth import Principal, require_roles
 from servicekit.http import application_of
+
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import AllocateFund, TopUpFund
 
