@@ -33,7 +33,9 @@ lint: install
 
 ## Lint, then all tests: unit and integration against the real Kafka broker and PostgreSQL.
 test: install kafka-jars lint
-	$(PY) -m pytest
+	$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
+	exit $$rc
 
 unit: install
 	$(PY) -m pytest -m "not kafka and not postgres"
