@@ -14,6 +14,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import structlog
@@ -96,32 +97,40 @@ class ServiceRuntime:
 
     async def run_workers(self, stop: asyncio.Event, *, relay: bool, consume: bool) -> None:
         """Run the relay and/or the consumer, restarting a crashed one with back-off."""
-        await self.prepare_topics()
-        jobs: list[Awaitable[None]] = []
+        if not await supervise("topics", self.prepare_topics, stop, once=True):
+            return
+        jobs: list[Awaitable[bool]] = []
         relay_worker = self.relay() if relay else None
         consumer_worker = self.consumer() if consume else None
         if relay_worker is not None:
-            jobs.append(supervise("relay", relay_worker.run, stop))
+            jobs.append(supervise("relay", partial(relay_worker.run, stop), stop))
         if consumer_worker is not None:
-            jobs.append(supervise("consumer", consumer_worker.run, stop))
+            jobs.append(supervise("consumer", partial(consumer_worker.run, stop), stop))
         await asyncio.gather(*jobs)
 
 
 async def supervise(
-    name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
-) -> None:
+    name: str, step: Callable[[], Awaitable[None]], stop: asyncio.Event, *, once: bool = False
+) -> bool:
+    """Run ``step`` again whenever it fails (with back-off) until ``stop`` is set; with ``once``,
+    until it first succeeds. True when it completed. A service started before Kafka thus waits
+    for it, and a crashed relay or consumer comes back, instead of the API running without them.
+    """
     backoff = 0.5
     while not stop.is_set():
         try:
-            await run(stop)
+            await step()
+            if once:
+                return True
             backoff = 0.5
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("worker_crashed", worker=name, retry_in=backoff)
+            log.exception("worker_failed", worker=name, retry_in=backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+    return False
 
 
 def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
