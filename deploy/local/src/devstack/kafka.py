@@ -157,6 +157,15 @@ def _live_brokers(host: str, port: int, timeout: float) -> int:
     return int(brokers)
 
 
+def _alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting for its parent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -404,7 +413,7 @@ class KafkaBroker:
                 return False
             return True
         deadline = time.monotonic() + timeout
-        while Path(f"/proc/{pid}").exists():
+        while _alive(pid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
