@@ -23,6 +23,26 @@ from servicekit.settings import ServiceSettings
 from servicekit.territory import Territory, load_territory
 
 
+def ensure_postgres_schema(settings: ServiceSettings) -> str:
+    """Create the service's schema if it is missing (eventsourcing creates tables, not schemas).
+    Services sharing one database each keep their tables in their own schema."""
+    import psycopg
+    from psycopg import sql
+
+    schema = settings.postgres_schema or settings.service_name
+    with psycopg.connect(
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        dbname=settings.postgres_dbname,
+        user=settings.postgres_user,
+        password=settings.postgres_password.get_secret_value(),
+        connect_timeout=10,
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    return schema
+
+
 def store_environment(settings: ServiceSettings) -> dict[str, str]:
     """The eventsourcing environment for the store chosen by ``settings.store``."""
     if settings.store == "sqlite":
@@ -42,7 +62,7 @@ def store_environment(settings: ServiceSettings) -> dict[str, str]:
         "POSTGRES_DBNAME": settings.postgres_dbname,
         "POSTGRES_USER": settings.postgres_user,
         "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
-        "POSTGRES_SCHEMA": settings.postgres_schema or settings.service_name,
+        "POSTGRES_SCHEMA": ensure_postgres_schema(settings),
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
