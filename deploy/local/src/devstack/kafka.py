@@ -96,7 +96,8 @@ def fetch_jars(cache_root: Path = CACHE_ROOT, pom: Path = KAFKA_PROJECT / "pom.x
         if marker.is_file() and marker.read_text().strip() == digest:
             return libs
         marker.unlink(missing_ok=True)
-        (version_dir / "kafka.jsa").unlink(missing_ok=True)  # made from the old jars
+        for archive in version_dir.glob("kafka-*.jsa"):  # made from the old jars
+            archive.unlink()
         shutil.rmtree(libs, ignore_errors=True)
         mvn = shutil.which("mvn")
         if mvn is None:
@@ -116,6 +117,14 @@ def fetch_jars(cache_root: Path = CACHE_ROOT, pom: Path = KAFKA_PROJECT / "pom.x
             raise RuntimeError(f"fetching the Kafka jars failed:\n{result.stdout}{result.stderr}")
         marker.write_text(digest + "\n")
     return libs
+
+
+def _java() -> Path:
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
+    if java is None:
+        raise RuntimeError("java is not on PATH (Java 17 or newer is needed)")
+    return Path(java).resolve()
 
 
 def _new_cluster_id() -> str:
@@ -269,12 +278,8 @@ class KafkaBroker:
         return fetch_jars(self.cache_root)
 
     def _java(self, main_class: str, *args: str, extra: tuple[str, ...] = ()) -> list[str]:
-        java_home = os.environ.get("JAVA_HOME")
-        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-        if java is None:
-            raise RuntimeError("java is not on PATH (Java 17 or newer is needed)")
         classpath = str(self.fetch_jars() / "*")
-        return [java, *JVM_OPTIONS, *extra, "-cp", classpath, main_class, *args]
+        return [str(_java()), *JVM_OPTIONS, *extra, "-cp", classpath, main_class, *args]
 
     def _class_data_sharing(self) -> tuple[str, ...]:
         """JVM options that use the jars' class-data-sharing archive, or record it at exit.
@@ -282,10 +287,14 @@ class KafkaBroker:
         The JVM writes the archive when it exits cleanly; each first run writes its own file,
         which ``stop()`` moves into place, so concurrent brokers never share a half-written one.
         """
-        archive = self.fetch_jars().parent / "kafka.jsa"
+        # An archive only fits the JVM build and options that wrote it: they name it.
+        java = _java()
+        key = f"{java}|{java.stat().st_mtime_ns}|{' '.join(JVM_OPTIONS)}"
+        name = f"kafka-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
+        archive = self.fetch_jars().parent / name
         if archive.is_file():
             return (f"-XX:SharedArchiveFile={archive}",)
-        pending = archive.with_name(f"kafka.jsa.{uuid.uuid4().hex}.tmp")
+        pending = archive.with_name(f"{name}.{uuid.uuid4().hex}.tmp")
         (self.data_dir / "kafka.jsa-pending").write_text(f"{pending}\n")
         return (f"-XX:ArchiveClassesAtExit={pending}",)
 
@@ -295,7 +304,7 @@ class KafkaBroker:
             return
         pending = Path(note.read_text().strip())
         if clean_exit and pending.is_file():
-            pending.replace(pending.with_name("kafka.jsa"))
+            pending.replace(pending.with_suffix("").with_suffix(""))  # drop .<uuid>.tmp
         pending.unlink(missing_ok=True)
         note.unlink()
 
