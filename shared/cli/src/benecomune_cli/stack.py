@@ -8,6 +8,7 @@ services and then Kafka.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -137,3 +138,32 @@ def _print_welcome(services: list[str], settings: ServiceSettings) -> None:
         f"http://127.0.0.1:{service_port('notifications')}/inbox/operator"
     )
     typer.echo("Press Ctrl-C to stop everything.")
+
+
+@app.command("postgres")
+def postgres(
+    port: int = typer.Option(5433, help="Port on 127.0.0.1 for the local cluster."),
+    dbname: str = typer.Option("benecomune", help="Database to create for the services."),
+) -> None:
+    """Run a local PostgreSQL cluster (data in var/pg) until Ctrl-C, printing the settings
+    that point the services at it."""
+    from devstack.postgres import PostgresCluster
+
+    cluster = PostgresCluster(data_dir=VAR / "pg", port=port, fsync=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on SIGTERM too
+    cluster.start()
+    try:
+        with contextlib.suppress(Exception):  # already there from an earlier run
+            cluster.create_database(dbname)
+        typer.echo("PostgreSQL is running. Point the services at it with:")
+        typer.echo(
+            f"export BENECOMUNE_STORE=postgres BENECOMUNE_POSTGRES_HOST={cluster.host} "
+            f"BENECOMUNE_POSTGRES_PORT={cluster.port} BENECOMUNE_POSTGRES_DBNAME={dbname} "
+            f"BENECOMUNE_POSTGRES_USER={cluster.user}"
+        )
+        typer.echo("Press Ctrl-C to stop it (the data stays in var/pg).")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(1)
+    finally:
+        cluster.stop()
