@@ -72,7 +72,9 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_processed(
     good_value, good_headers = valid_message(notification_id=2)
     _, headers_of_a_bad_one = valid_message(notification_id=1)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack_config.bootstrap)
+    # Idempotent, as every producer of the platform: a retried send (the topic was created a
+    # moment ago, leadership may still move) must not put a second copy on the topic.
+    producer = AIOKafkaProducer(bootstrap_servers=stack_config.bootstrap, enable_idempotence=True)
     await producer.start()
     try:
         key = b"fund-1"  # same partition for all three: order matters here
