@@ -12,15 +12,22 @@ service's own erasable storage, so personal data can be erased without rewriting
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from benecomune_contracts.base import ContractEvent, Identifier, PositiveCents, UtcDatetime
+from benecomune_contracts.base import (
+    Cents,
+    ContractEvent,
+    Identifier,
+    PositiveCents,
+    UtcDatetime,
+)
+from benecomune_contracts.chain import LedgerEvent
 from benecomune_contracts.registry import contract
 from benecomune_contracts.topics import VOUCHERS_TOPIC
 
-__all__ = ["FundAllocated", "FundSourceKind", "FundToppedUp", "IstatCode"]
 
 IstatCode = Annotated[
     str,
@@ -29,6 +36,8 @@ IstatCode = Annotated[
 ]
 FundSourceKind = Literal["state_transfer", "donation"]
 """Where money of a voucher fund comes from: a State transfer or a donation."""
+ReturnReason = Literal["expired", "revoked"]
+GoodsCategory = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
 SourceReference = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
@@ -36,8 +45,11 @@ SourceReference = Annotated[
 ]
 
 
+# --- Funds: money allocated to a municipality --------------------------------------------------
+
+
 @contract
-class FundAllocated(ContractEvent):
+class FundAllocated(LedgerEvent):
     """A municipality's voucher fund was created with its first allocation of money."""
 
     type_name: ClassVar[str] = "benecomune.vouchers.FundAllocated.v1"
@@ -52,7 +64,7 @@ class FundAllocated(ContractEvent):
 
 
 @contract
-class FundToppedUp(ContractEvent):
+class FundToppedUp(LedgerEvent):
     """More money was added to an existing voucher fund."""
 
     type_name: ClassVar[str] = "benecomune.vouchers.FundToppedUp.v1"
@@ -63,3 +75,301 @@ class FundToppedUp(ContractEvent):
     source_reference: SourceReference
     amount_cents: PositiveCents
     topped_up_at: UtcDatetime
+
+
+@contract
+class FundBudgetAssigned(LedgerEvent):
+    """Part of a fund was set aside as the budget of a voucher round."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.FundBudgetAssigned.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    fund_id: Identifier
+    round_id: Identifier
+    amount_cents: PositiveCents
+    assigned_at: UtcDatetime
+
+
+# --- Rounds: calls for applications with their rules and budget --------------------------------
+
+
+@contract
+class RoundOpened(LedgerEvent):
+    """A call for applications opened, with its rules as data and its budget."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.RoundOpened.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    round_id: Identifier
+    fund_id: Identifier
+    municipality_istat: IstatCode
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    opens_at: UtcDatetime
+    closes_at: UtcDatetime
+    budget_cents: PositiveCents
+    rules: dict[str, Any] = Field(description="Eligibility and entitlement rules, as data.")
+    denominations_cents: list[PositiveCents]
+    validity_days: int = Field(strict=True, ge=1)
+    excluded_categories: list[GoodsCategory]
+    opened_at: UtcDatetime
+
+
+@contract
+class RoundVouchersCommitted(LedgerEvent):
+    """Money of the round's budget was committed to an approved application as vouchers."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.RoundVouchersCommitted.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    round_id: Identifier
+    application_id: Identifier
+    household_id: Identifier
+    voucher_ids: list[Identifier]
+    amount_cents: PositiveCents
+    committed_at: UtcDatetime
+
+
+@contract
+class RoundValueReturned(LedgerEvent):
+    """Unspent value of an expired or revoked voucher came back to the round's budget."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.RoundValueReturned.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    round_id: Identifier
+    voucher_id: Identifier
+    amount_cents: PositiveCents
+    reason: ReturnReason
+    returned_at: UtcDatetime
+
+
+@contract
+class RoundClosed(LedgerEvent):
+    """The round stopped taking applications."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.RoundClosed.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    round_id: Identifier
+    closed_at: UtcDatetime
+
+
+# --- Applications (pseudonymous: no names, fiscal codes or incomes) ----------------------------
+
+
+@contract
+class ApplicationSubmitted(ContractEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ApplicationSubmitted.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    application_id: Identifier
+    round_id: Identifier
+    household_id: Identifier
+    members: int = Field(strict=True, ge=1)
+    minors: int = Field(strict=True, ge=0)
+    submitted_at: UtcDatetime
+
+
+@contract
+class ApplicationApproved(ContractEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ApplicationApproved.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    application_id: Identifier
+    round_id: Identifier
+    household_id: Identifier
+    entitlement_cents: PositiveCents
+    priority: int = Field(strict=True, ge=1, description="1 is served first.")
+    approved_at: UtcDatetime
+
+
+@contract
+class ApplicationRejected(ContractEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ApplicationRejected.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    application_id: Identifier
+    round_id: Identifier
+    household_id: Identifier
+    reason_code: Identifier
+    rejected_at: UtcDatetime
+
+
+@contract
+class ApplicationWaitlisted(ContractEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ApplicationWaitlisted.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    application_id: Identifier
+    round_id: Identifier
+    household_id: Identifier
+    rank: int = Field(strict=True, ge=1)
+    waitlisted_at: UtcDatetime
+
+
+# --- Vouchers ----------------------------------------------------------------------------------
+
+
+@contract
+class VoucherIssued(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherIssued.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    application_id: Identifier
+    household_id: Identifier
+    value_cents: PositiveCents
+    expires_at: UtcDatetime
+    issued_at: UtcDatetime
+
+
+@contract
+class VoucherDelegateNamed(LedgerEvent):
+    """The beneficiary named a delegate (a caregiver) who may also spend the voucher."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherDelegateNamed.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    delegate_id: Identifier
+    named_at: UtcDatetime
+
+
+@contract
+class VoucherRedeemed(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherRedeemed.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    redemption_id: Identifier
+    merchant_id: Identifier
+    amount_cents: PositiveCents
+    goods_category: GoodsCategory
+    remaining_cents: Cents
+    redeemed_at: UtcDatetime
+
+
+@contract
+class VoucherRedemptionVoided(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherRedemptionVoided.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    redemption_id: Identifier
+    merchant_id: Identifier
+    amount_cents: PositiveCents
+    voided_at: UtcDatetime
+
+
+@contract
+class VoucherExpired(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherExpired.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    amount_cents: Cents
+    expired_at: UtcDatetime
+
+
+@contract
+class VoucherRevoked(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.VoucherRevoked.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    amount_cents: Cents
+    reason_code: Identifier
+    revoked_at: UtcDatetime
+
+
+# --- Merchants: affiliation, redeemed money owed, reimbursement claims -------------------------
+
+
+@contract
+class MerchantAffiliated(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.MerchantAffiliated.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    round_id: Identifier
+    merchant_id: Identifier
+    vat_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{11}$")]
+    goods_categories: list[GoodsCategory]
+    excluded_categories: list[GoodsCategory]
+    affiliated_at: UtcDatetime
+
+
+@contract
+class MerchantCredited(LedgerEvent):
+    """A redemption made the municipality owe the merchant its amount."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.MerchantCredited.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    merchant_id: Identifier
+    redemption_id: Identifier
+    voucher_id: Identifier
+    amount_cents: PositiveCents
+    credited_at: UtcDatetime
+
+
+@contract
+class MerchantDebited(LedgerEvent):
+    """A voided redemption cancelled what was owed for it."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.MerchantDebited.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    merchant_id: Identifier
+    redemption_id: Identifier
+    amount_cents: PositiveCents
+    debited_at: UtcDatetime
+
+
+@contract
+class ReimbursementClaimed(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ReimbursementClaimed.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    claim_id: Identifier
+    merchant_id: Identifier
+    round_id: Identifier
+    period_from: date
+    period_to: date
+    amount_cents: PositiveCents
+    redemption_ids: list[Identifier]
+    claimed_at: UtcDatetime
+
+
+@contract
+class ReimbursementApproved(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ReimbursementApproved.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    claim_id: Identifier
+    merchant_id: Identifier
+    amount_cents: PositiveCents
+    payment_due_on: date
+    approved_at: UtcDatetime
+
+
+@contract
+class ReimbursementPaid(LedgerEvent):
+    type_name: ClassVar[str] = "benecomune.vouchers.ReimbursementPaid.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    claim_id: Identifier
+    merchant_id: Identifier
+    amount_cents: PositiveCents
+    payment_reference: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    paid_at: UtcDatetime

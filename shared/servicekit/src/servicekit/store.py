@@ -7,7 +7,7 @@ outbox relay uses to remember how far it has published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.system import ProcessApplication
 
-from servicekit.domain import NotFound
+from servicekit.domain import Conflict, NotFound
 from servicekit.messages import Processing
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
@@ -70,6 +70,7 @@ def store_environment(settings: ServiceSettings) -> dict[str, str]:
 
 
 AggregateT = TypeVar("AggregateT")
+ResultT = TypeVar("ResultT")
 
 # A policy whose write collides with a concurrent command on the same aggregate runs again.
 CONFLICT_RETRIES = 5
@@ -140,6 +141,20 @@ class ServiceApplication(ProcessApplication[UUID]):
 
     def position(self, name: str) -> int | None:
         return self.recorder.max_tracking_id(name)
+
+    def retrying(self, command: Callable[[], ResultT]) -> ResultT:
+        """Run a get → change → save command again when a concurrent command saved the same
+        aggregate first (optimistic concurrency): it then sees the new state and re-checks
+        its rules, so no invariant is ever checked against stale state."""
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                return command()
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES:
+                    raise Conflict(
+                        "too many concurrent changes to the same records; try again"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""

@@ -1,6 +1,6 @@
 """Refusals of the vouchers domain, with messages a social worker or a shop can act on."""
 
-from servicekit.domain import DomainError
+from servicekit.domain import Conflict, DomainError
 
 
 class InvalidAmount(DomainError):
@@ -9,3 +9,43 @@ class InvalidAmount(DomainError):
 
 class UnknownMunicipality(DomainError):
     code = "unknown_municipality"
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+
+
+class RoundNotOpen(DomainError):
+    code = "round_not_open"
+
+
+class AlreadyApplied(Conflict):
+    code = "already_applied"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class NotEligible(DomainError):
+    code = "not_eligible"
+
+
+class VoucherNotSpendable(DomainError):
+    code = "voucher_not_spendable"
+
+
+class ExcludedGoods(DomainError):
+    code = "excluded_goods"
+
+
+class NotAffiliated(DomainError):
+    code = "not_affiliated"
+
+
+class NothingToClaim(DomainError):
+    code = "nothing_to_claim"
+
+
+class VoidRefused(DomainError):
+    code = "void_refused"

@@ -1,47 +1,40 @@
 """A fund: public or donated money allocated to one municipality for food vouchers.
 
-Money is integer euro cents. A fund only grows here (allocation and top-ups); issuing,
-redeeming and returning money come with the voucher rounds.
+The fund's own stream records the money coming in and the budgets set aside for rounds; what is
+issued, redeemed, reimbursed and returned is recorded by rounds, vouchers and merchant accounts,
+and the fund's figures add them up (see the application's ``fund_figures``).
 """
 
 from __future__ import annotations
 
 from typing import Literal
+from uuid import UUID
 
 from eventsourcing.domain import event
-from servicekit.domain import Aggregate
+from servicekit.chain import ChainedAggregate
 
-from vouchers.domain.errors import InvalidAmount
+from vouchers.domain.errors import InsufficientFunds
+from vouchers.domain.money import MAX_SINGLE_AMOUNT_CENTS, check_amount
 
 SourceKind = Literal["state_transfer", "donation"]
-
-# A single allocation above this is almost certainly a typo in cents vs euros (the whole 2020
-# national measure was 400 M EUR); refuse it rather than put it in the ledger.
-MAX_SINGLE_ALLOCATION_CENTS = 40_000_000_000
+# Kept for callers that speak of allocations.
+MAX_SINGLE_ALLOCATION_CENTS = MAX_SINGLE_AMOUNT_CENTS
 
 
-def check_amount(amount_cents: int) -> None:
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
-        raise InvalidAmount("amounts are integer euro cents")
-    if amount_cents <= 0:
-        raise InvalidAmount(f"an amount must be positive, got {amount_cents} cents")
-    if amount_cents > MAX_SINGLE_ALLOCATION_CENTS:
-        raise InvalidAmount(
-            f"{amount_cents} cents exceeds the largest single allocation "
-            f"({MAX_SINGLE_ALLOCATION_CENTS} cents): check cents vs euros"
-        )
-
-
-class Fund(Aggregate):
-    class Allocated(Aggregate.Created):
+class Fund(ChainedAggregate):
+    class Allocated(ChainedAggregate.Created):
         municipality_istat: str
         source_kind: SourceKind
         source_reference: str
         amount_cents: int
 
-    class ToppedUp(Aggregate.Event):
+    class ToppedUp(ChainedAggregate.Event):
         source_kind: SourceKind
         source_reference: str
+        amount_cents: int
+
+    class BudgetAssigned(ChainedAggregate.Event):
+        round_id: UUID
         amount_cents: int
 
     @event(Allocated)
@@ -54,6 +47,8 @@ class Fund(Aggregate):
     ) -> None:
         self.municipality_istat = municipality_istat
         self.allocated_cents = amount_cents
+        self.assigned_cents = 0
+        self.round_ids: list[UUID] = []
         self.sources: list[tuple[SourceKind, str, int]] = [
             (source_kind, source_reference, amount_cents)
         ]
@@ -69,11 +64,32 @@ class Fund(Aggregate):
         check_amount(amount_cents)
         return cls(municipality_istat, source_kind, source_reference, amount_cents)
 
+    @property
+    def unassigned_cents(self) -> int:
+        return self.allocated_cents - self.assigned_cents
+
     def top_up(self, source_kind: SourceKind, source_reference: str, amount_cents: int) -> None:
         check_amount(amount_cents)
         self._top_up(source_kind, source_reference, amount_cents)
+
+    def assign_budget(self, round_id: UUID, amount_cents: int) -> None:
+        check_amount(amount_cents)
+        self.check_can_assign(amount_cents)
+        self._assign_budget(round_id, amount_cents)
+
+    def check_can_assign(self, amount_cents: int) -> None:
+        if amount_cents > self.unassigned_cents:
+            raise InsufficientFunds(
+                f"the fund has {self.unassigned_cents} cents not yet assigned to rounds; "
+                f"{amount_cents} cents were asked"
+            )
 
     @event(ToppedUp)
     def _top_up(self, source_kind: SourceKind, source_reference: str, amount_cents: int) -> None:
         self.allocated_cents += amount_cents
         self.sources.append((source_kind, source_reference, amount_cents))
+
+    @event(BudgetAssigned)
+    def _assign_budget(self, round_id: UUID, amount_cents: int) -> None:
+        self.assigned_cents += amount_cents
+        self.round_ids.append(round_id)

@@ -1,0 +1,237 @@
+"""A merchant's account in a round: affiliation, what the municipality owes it for redemptions,
+and its reimbursement claims (claimed → approved → paid). Reimbursed never exceeds redeemed:
+a claim takes only redeemed, not yet claimed, not voided credits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from vouchers.domain.errors import (
+    ExcludedGoods,
+    InvalidTransition,
+    NothingToClaim,
+    VoidRefused,
+)
+
+ACCOUNT_NAMESPACE = uuid.UUID("5c2d7b90-9e41-4f0a-b3d8-6a1e2f4c8b75")
+# A shop may cancel its own redemption shortly after (a mistaken amount at the till).
+VOID_WINDOW = timedelta(minutes=30)
+
+
+class MerchantAccount(ChainedAggregate):
+    class Affiliated(ChainedAggregate.Created):
+        round_id: UUID
+        merchant_id: str
+        vat_number: str
+        goods_categories: list[str]
+        excluded_categories: list[str]
+
+    class Credited(ChainedAggregate.Event):
+        merchant_id: str
+        redemption_id: UUID
+        voucher_id: UUID
+        amount_cents: int
+        credited_at: datetime
+
+    class Debited(ChainedAggregate.Event):
+        merchant_id: str
+        redemption_id: UUID
+        amount_cents: int
+
+    class ClaimSubmitted(ChainedAggregate.Event):
+        merchant_id: str
+        round_id: UUID
+        claim_id: UUID
+        period_from: date
+        period_to: date
+        amount_cents: int
+        redemption_ids: list[str]
+
+    class ClaimApproved(ChainedAggregate.Event):
+        merchant_id: str
+        claim_id: UUID
+        amount_cents: int
+        payment_due_on: date
+
+    class ClaimPaid(ChainedAggregate.Event):
+        merchant_id: str
+        claim_id: UUID
+        amount_cents: int
+        payment_reference: str
+
+    @event(Affiliated)
+    def __init__(
+        self,
+        round_id: UUID,
+        merchant_id: str,
+        vat_number: str,
+        goods_categories: list[str],
+        excluded_categories: list[str],
+    ) -> None:
+        self.round_id = round_id
+        self.merchant_id = merchant_id
+        self.vat_number = vat_number
+        self.goods_categories = goods_categories
+        self.excluded_categories = excluded_categories
+        # redemption id -> amount, credited_at (iso), claim id or None, voided
+        self.credits: dict[str, dict[str, Any]] = {}
+        # claim id -> amount, status, period, payment due / reference
+        self.claims: dict[str, dict[str, Any]] = {}
+        self.redeemed_cents = 0
+        self.claimed_cents = 0
+        self.approved_cents = 0
+        self.reimbursed_cents = 0
+
+    @staticmethod
+    def create_id(
+        round_id: UUID,
+        merchant_id: str,
+        vat_number: str,
+        goods_categories: list[str],
+        excluded_categories: list[str],
+    ) -> UUID:
+        return MerchantAccount.id_for(round_id, merchant_id)
+
+    @staticmethod
+    def id_for(round_id: UUID, merchant_id: str) -> UUID:
+        return uuid.uuid5(ACCOUNT_NAMESPACE, f"{round_id}/{merchant_id}")
+
+    def check_goods(self, goods_category: str) -> None:
+        if goods_category in self.excluded_categories:
+            raise ExcludedGoods(f"vouchers of this round cannot pay for {goods_category}")
+        if goods_category not in self.goods_categories:
+            raise ExcludedGoods(
+                f"this shop is affiliated for {', '.join(self.goods_categories)}, "
+                f"not {goods_category}"
+            )
+
+    def credit(
+        self, redemption_id: UUID, voucher_id: UUID, amount_cents: int, now: datetime
+    ) -> None:
+        self._credit(self.merchant_id, redemption_id, voucher_id, amount_cents, now)
+
+    def check_can_void(self, redemption_id: UUID, now: datetime) -> None:
+        credit = self.credits.get(str(redemption_id))
+        if credit is None:
+            raise VoidRefused("no such redemption at this shop")
+        if credit["claim_id"] is not None:
+            raise VoidRefused("the redemption is already part of a reimbursement claim")
+        if now - datetime.fromisoformat(credit["credited_at"]) > VOID_WINDOW:
+            raise VoidRefused(
+                f"a redemption can be voided only within {VOID_WINDOW.seconds // 60} minutes"
+            )
+
+    def debit(self, redemption_id: UUID, amount_cents: int) -> None:
+        self._debit(self.merchant_id, redemption_id, amount_cents)
+
+    def unclaimed(self, period_from: date, period_to: date) -> list[str]:
+        return [
+            redemption_id
+            for redemption_id, credit in self.credits.items()
+            if credit["claim_id"] is None
+            and not credit["voided"]
+            and period_from <= datetime.fromisoformat(credit["credited_at"]).date() <= period_to
+        ]
+
+    def claim(self, claim_id: UUID, period_from: date, period_to: date) -> int:
+        if period_to < period_from:
+            raise InvalidTransition("the claim's period ends before it starts")
+        redemption_ids = self.unclaimed(period_from, period_to)
+        if not redemption_ids:
+            raise NothingToClaim(
+                f"no redeemed, unclaimed amounts between {period_from} and {period_to}"
+            )
+        amount: int = sum(self.credits[r]["amount_cents"] for r in redemption_ids)
+        self._claim(
+            self.merchant_id,
+            self.round_id,
+            claim_id,
+            period_from,
+            period_to,
+            amount,
+            redemption_ids,
+        )
+        return amount
+
+    def approve_claim(self, claim_id: UUID, payment_due_on: date) -> None:
+        claim = self._claim_in(claim_id, "claimed", action="approve")
+        self._approve_claim(self.merchant_id, claim_id, claim["amount_cents"], payment_due_on)
+
+    def pay_claim(self, claim_id: UUID, payment_reference: str) -> None:
+        claim = self._claim_in(claim_id, "approved", action="pay")
+        self._pay_claim(self.merchant_id, claim_id, claim["amount_cents"], payment_reference)
+
+    def _claim_in(self, claim_id: UUID, status: str, action: str) -> dict[str, Any]:
+        claim = self.claims.get(str(claim_id))
+        if claim is None:
+            raise InvalidTransition(f"no claim {claim_id} for this merchant")
+        if claim["status"] != status:
+            raise InvalidTransition(f"cannot {action} a claim that is {claim['status']}")
+        return claim
+
+    @event(Credited)
+    def _credit(
+        self,
+        merchant_id: str,
+        redemption_id: UUID,
+        voucher_id: UUID,
+        amount_cents: int,
+        credited_at: datetime,
+    ) -> None:
+        self.credits[str(redemption_id)] = {
+            "amount_cents": amount_cents,
+            "credited_at": credited_at.isoformat(),
+            "claim_id": None,
+            "voided": False,
+        }
+        self.redeemed_cents += amount_cents
+
+    @event(Debited)
+    def _debit(self, merchant_id: str, redemption_id: UUID, amount_cents: int) -> None:
+        self.credits[str(redemption_id)]["voided"] = True
+        self.redeemed_cents -= amount_cents
+
+    @event(ClaimSubmitted)
+    def _claim(
+        self,
+        merchant_id: str,
+        round_id: UUID,
+        claim_id: UUID,
+        period_from: date,
+        period_to: date,
+        amount_cents: int,
+        redemption_ids: list[str],
+    ) -> None:
+        for redemption_id in redemption_ids:
+            self.credits[redemption_id]["claim_id"] = str(claim_id)
+        self.claims[str(claim_id)] = {
+            "amount_cents": amount_cents,
+            "status": "claimed",
+            "period_from": period_from.isoformat(),
+            "period_to": period_to.isoformat(),
+            "payment_due_on": None,
+            "payment_reference": None,
+        }
+        self.claimed_cents += amount_cents
+
+    @event(ClaimApproved)
+    def _approve_claim(
+        self, merchant_id: str, claim_id: UUID, amount_cents: int, payment_due_on: date
+    ) -> None:
+        self.claims[str(claim_id)].update(
+            status="approved", payment_due_on=payment_due_on.isoformat()
+        )
+        self.approved_cents += amount_cents
+
+    @event(ClaimPaid)
+    def _pay_claim(
+        self, merchant_id: str, claim_id: UUID, amount_cents: int, payment_reference: str
+    ) -> None:
+        self.claims[str(claim_id)].update(status="paid", payment_reference=payment_reference)
+        self.reimbursed_cents += amount_cents

@@ -1,0 +1,169 @@
+"""A round: a call for applications with its rules, its denominations and a budget from a fund.
+
+The round is where the budget is spent: vouchers are committed against it (never beyond what is
+left) and the unspent value of expired or revoked vouchers comes back to it, so waitlisted
+households can be served.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from vouchers.domain.errors import InsufficientFunds, InvalidAmount, RoundNotOpen
+from vouchers.domain.money import check_amount
+from vouchers.domain.rules import EntitlementRules
+
+ReturnReason = Literal["expired", "revoked"]
+
+
+class Round(ChainedAggregate):
+    class Opened(ChainedAggregate.Created):
+        fund_id: UUID
+        municipality_istat: str
+        title: str
+        opens_at: datetime
+        closes_at: datetime
+        budget_cents: int
+        rules: dict[str, Any]
+        denominations_cents: list[int]
+        validity_days: int
+        excluded_categories: list[str]
+
+    class VouchersCommitted(ChainedAggregate.Event):
+        application_id: UUID
+        household_id: UUID
+        voucher_ids: list[str]
+        amount_cents: int
+
+    class ValueReturned(ChainedAggregate.Event):
+        voucher_id: UUID
+        amount_cents: int
+        reason: ReturnReason
+
+    class Closed(ChainedAggregate.Event):
+        pass
+
+    @event(Opened)
+    def __init__(
+        self,
+        fund_id: UUID,
+        municipality_istat: str,
+        title: str,
+        opens_at: datetime,
+        closes_at: datetime,
+        budget_cents: int,
+        rules: dict[str, Any],
+        denominations_cents: list[int],
+        validity_days: int,
+        excluded_categories: list[str],
+    ) -> None:
+        self.fund_id = fund_id
+        self.municipality_istat = municipality_istat
+        self.title = title
+        self.opens_at = opens_at
+        self.closes_at = closes_at
+        self.budget_cents = budget_cents
+        self.rules = rules
+        self.denominations_cents = denominations_cents
+        self.validity_days = validity_days
+        self.excluded_categories = excluded_categories
+        self.issued_cents = 0
+        self.returned_cents = 0
+        self.closed = False
+        self.voucher_ids: list[str] = []
+        self.served_applications: list[str] = []
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        fund_id: UUID,
+        municipality_istat: str,
+        title: str,
+        opens_at: datetime,
+        closes_at: datetime,
+        budget_cents: int,
+        rules: EntitlementRules,
+        denominations_cents: list[int],
+        validity_days: int,
+        excluded_categories: list[str],
+    ) -> Round:
+        check_amount(budget_cents)
+        if closes_at <= opens_at:
+            raise RoundNotOpen("a round must close after it opens")
+        if not denominations_cents or any(d <= 0 for d in denominations_cents):
+            raise InvalidAmount("denominations are positive amounts in cents")
+        if validity_days < 1:
+            raise InvalidAmount("vouchers must be valid for at least one day")
+        return cls(
+            fund_id,
+            municipality_istat,
+            title,
+            opens_at,
+            closes_at,
+            budget_cents,
+            rules.to_dict(),
+            sorted(set(denominations_cents)),
+            validity_days,
+            sorted(set(excluded_categories)),
+        )
+
+    @property
+    def entitlement_rules(self) -> EntitlementRules:
+        return EntitlementRules.from_dict(self.rules)
+
+    @property
+    def available_cents(self) -> int:
+        return self.budget_cents - self.issued_cents + self.returned_cents
+
+    def check_accepts_applications(self, now: datetime) -> None:
+        if self.closed or not self.opens_at <= now < self.closes_at:
+            raise RoundNotOpen(
+                f"round '{self.title}' takes applications from {self.opens_at:%Y-%m-%d %H:%M} "
+                f"to {self.closes_at:%Y-%m-%d %H:%M} UTC"
+                + (" and is closed" if self.closed else "")
+            )
+
+    def check_can_commit(self, amount_cents: int) -> None:
+        if amount_cents > self.available_cents:
+            raise InsufficientFunds(
+                f"the round has {self.available_cents} cents left; {amount_cents} were asked"
+            )
+
+    def commit_vouchers(
+        self, application_id: UUID, household_id: UUID, voucher_ids: list[str], amount_cents: int
+    ) -> None:
+        check_amount(amount_cents)
+        self.check_can_commit(amount_cents)
+        self._commit(application_id, household_id, voucher_ids, amount_cents)
+
+    def take_back(self, voucher_id: UUID, amount_cents: int, reason: ReturnReason) -> None:
+        check_amount(amount_cents)
+        if amount_cents > self.issued_cents - self.returned_cents:
+            raise InvalidAmount("more value returned than the round has outstanding")
+        self._take_back(voucher_id, amount_cents, reason)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._close()
+
+    @event(VouchersCommitted)
+    def _commit(
+        self, application_id: UUID, household_id: UUID, voucher_ids: list[str], amount_cents: int
+    ) -> None:
+        self.issued_cents += amount_cents
+        self.voucher_ids.extend(voucher_ids)
+        self.served_applications.append(str(application_id))
+
+    @event(ValueReturned)
+    def _take_back(self, voucher_id: UUID, amount_cents: int, reason: ReturnReason) -> None:
+        self.returned_cents += amount_cents
+
+    @event(Closed)
+    def _close(self) -> None:
+        self.closed = True

@@ -1,0 +1,208 @@
+"""A voucher: a value in cents a household spends at affiliated shops, in parts, until it
+expires. Its id is derived from its code (see codes.py); the code itself is not stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from vouchers.domain.errors import InvalidAmount, VoidRefused, VoucherNotSpendable
+from vouchers.domain.money import check_amount
+
+Status = Literal["active", "expired", "revoked"]
+
+
+class Voucher(ChainedAggregate):
+    class Issued(ChainedAggregate.Created):
+        round_id: UUID
+        application_id: UUID
+        household_id: UUID
+        holder: str
+        value_cents: int
+        expires_at: datetime
+
+    class DelegateNamed(ChainedAggregate.Event):
+        delegate_id: str
+
+    class Redeemed(ChainedAggregate.Event):
+        round_id: UUID
+        redemption_id: UUID
+        merchant_id: str
+        amount_cents: int
+        goods_category: str
+        remaining_cents: int
+
+    class RedemptionVoided(ChainedAggregate.Event):
+        round_id: UUID
+        redemption_id: UUID
+        merchant_id: str
+        amount_cents: int
+
+    class Expired(ChainedAggregate.Event):
+        round_id: UUID
+        amount_cents: int
+
+    class Revoked(ChainedAggregate.Event):
+        round_id: UUID
+        amount_cents: int
+        reason_code: str
+
+    @event(Issued)
+    def __init__(
+        self,
+        round_id: UUID,
+        application_id: UUID,
+        household_id: UUID,
+        holder: str,
+        value_cents: int,
+        expires_at: datetime,
+    ) -> None:
+        self.round_id = round_id
+        self.application_id = application_id
+        self.household_id = household_id
+        self.holder = holder
+        self.value_cents = value_cents
+        self.remaining_cents = value_cents
+        self.expires_at = expires_at
+        self.status: Status = "active"
+        self.delegate_id: str | None = None
+        # redemption id -> merchant, amount, when, voided
+        self.redemptions: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def issue(
+        cls,
+        code_id: UUID,
+        *,
+        round_id: UUID,
+        application_id: UUID,
+        household_id: UUID,
+        holder: str,
+        value_cents: int,
+        expires_at: datetime,
+    ) -> Voucher:
+        """A new voucher whose id is derived from its code (codes.voucher_id_for)."""
+        check_amount(value_cents)
+        voucher: Voucher = cls._create(
+            cls.Issued,
+            id=code_id,
+            round_id=round_id,
+            application_id=application_id,
+            household_id=household_id,
+            holder=holder,
+            value_cents=value_cents,
+            expires_at=expires_at,
+        )
+        return voucher
+
+    def may_be_spent_by(self, beneficiary: str) -> bool:
+        return beneficiary in (self.holder, self.delegate_id)
+
+    def name_delegate(self, delegate_id: str) -> None:
+        if delegate_id == self.holder:
+            raise InvalidAmount("the holder cannot be their own delegate")
+        self._name_delegate(delegate_id)
+
+    def check_spendable(self, now: datetime) -> None:
+        if self.status != "active":
+            raise VoucherNotSpendable(f"the voucher is {self.status}")
+        if now >= self.expires_at:
+            raise VoucherNotSpendable(f"the voucher expired on {self.expires_at:%Y-%m-%d}")
+
+    def redeem(
+        self,
+        redemption_id: UUID,
+        merchant_id: str,
+        amount_cents: int,
+        goods_category: str,
+        now: datetime,
+    ) -> bool:
+        """Spend part of the value; False (and no change) when this redemption id was already
+        applied — a till that retries never spends twice."""
+        if str(redemption_id) in self.redemptions:
+            return False
+        check_amount(amount_cents)
+        self.check_spendable(now)
+        if amount_cents > self.remaining_cents:
+            raise VoucherNotSpendable(
+                f"the voucher has {self.remaining_cents} cents left; "
+                f"{amount_cents} were asked (no change is given)"
+            )
+        self._redeem(
+            self.round_id,
+            redemption_id,
+            merchant_id,
+            amount_cents,
+            goods_category,
+            self.remaining_cents - amount_cents,
+        )
+        return True
+
+    def void(self, redemption_id: UUID, merchant_id: str) -> int:
+        """Give back a redemption's amount; returns it."""
+        redemption = self.redemptions.get(str(redemption_id))
+        if redemption is None or redemption["merchant_id"] != merchant_id:
+            raise VoidRefused("no such redemption by this merchant on this voucher")
+        if redemption["voided"]:
+            raise VoidRefused("the redemption was already voided")
+        if self.status != "active":
+            raise VoidRefused(f"the voucher is {self.status}")
+        amount: int = redemption["amount_cents"]
+        self._void(self.round_id, redemption_id, merchant_id, amount)
+        return amount
+
+    def expire(self, now: datetime) -> int:
+        if self.status != "active" or now < self.expires_at:
+            return 0
+        amount = self.remaining_cents
+        self._expire(self.round_id, amount)
+        return amount
+
+    def revoke(self, reason_code: str) -> int:
+        if self.status != "active":
+            raise VoucherNotSpendable(f"the voucher is already {self.status}")
+        amount = self.remaining_cents
+        self._revoke(self.round_id, amount, reason_code)
+        return amount
+
+    @event(DelegateNamed)
+    def _name_delegate(self, delegate_id: str) -> None:
+        self.delegate_id = delegate_id
+
+    @event(Redeemed)
+    def _redeem(
+        self,
+        round_id: UUID,
+        redemption_id: UUID,
+        merchant_id: str,
+        amount_cents: int,
+        goods_category: str,
+        remaining_cents: int,
+    ) -> None:
+        self.remaining_cents = remaining_cents
+        self.redemptions[str(redemption_id)] = {
+            "merchant_id": merchant_id,
+            "amount_cents": amount_cents,
+            "voided": False,
+        }
+
+    @event(RedemptionVoided)
+    def _void(
+        self, round_id: UUID, redemption_id: UUID, merchant_id: str, amount_cents: int
+    ) -> None:
+        self.remaining_cents += amount_cents
+        self.redemptions[str(redemption_id)]["voided"] = True
+
+    @event(Expired)
+    def _expire(self, round_id: UUID, amount_cents: int) -> None:
+        self.status = "expired"
+        self.remaining_cents = 0
+
+    @event(Revoked)
+    def _revoke(self, round_id: UUID, amount_cents: int, reason_code: str) -> None:
+        self.status = "revoked"
+        self.remaining_cents = 0
