@@ -8,12 +8,13 @@ outbox relay uses to remember how far it has published.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
 from benecomune_contracts import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
 from eventsourcing.system import ProcessApplication
 
 from servicekit.domain import Conflict, NotFound
@@ -72,6 +73,20 @@ def store_environment(settings: ServiceSettings) -> dict[str, str]:
 AggregateT = TypeVar("AggregateT")
 ResultT = TypeVar("ResultT")
 
+
+class DateAsISO(Transcoding):
+    """Calendar dates (a claim's period, a promised payment day) as ISO strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 # A policy whose write collides with a concurrent command on the same aggregate runs again.
 CONFLICT_RETRIES = 5
 
@@ -89,6 +104,10 @@ class ServiceApplication(ProcessApplication[UUID]):
         # Every service reads the same territory file: municipalities, languages, default rules.
         self.territory: Territory = load_territory(settings.territory, settings.territories_dir)
         super().__init__(env={**store_environment(settings), **(env or {})})
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def process_message(
         self,
