@@ -28,7 +28,6 @@ from benecomune_contracts.chain import LedgerEvent
 from benecomune_contracts.registry import contract
 from benecomune_contracts.topics import VOUCHERS_TOPIC
 
-
 IstatCode = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{6}$"),

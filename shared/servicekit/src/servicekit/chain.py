@@ -50,10 +50,10 @@ class ChainedAggregate(Aggregate):
         pass
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Any:
         if id is None:
             accepted = inspect.signature(cls.create_id).parameters
-            id = cls.create_id(**{k: v for k, v in kwargs.items() if k in accepted})  # noqa: A001
+            id = cls.create_id(**{k: v for k, v in kwargs.items() if k in accepted})
         kwargs = cls._link(event_class, kwargs, id, 1, GENESIS_HASH, get_topic(cls))
         return super()._create(event_class, id=id, **kwargs)
 
