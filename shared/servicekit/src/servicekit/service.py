@@ -93,7 +93,12 @@ class ServiceRuntime:
         specs = [spec for spec in ALL_TOPICS if spec.name in wanted]
         if self.definition.consumes:
             specs.append(dead_letter_topic(self.definition.name))
-        await ensure_topics(self.settings.kafka_bootstrap, specs, self.settings.kafka_topic_prefix)
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            specs,
+            self.settings.kafka_topic_prefix,
+            self.settings.kafka_replication_factor,
+        )
 
     async def run_workers(self, stop: asyncio.Event, *, relay: bool, consume: bool) -> None:
         """Run the relay and/or the consumer, restarting a crashed one with back-off."""

@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     # Put in front of every topic name, so that several territories (or test runs) can share
     # one Kafka cluster without reading each other's events, e.g. "biella.".
     kafka_topic_prefix: str = Field(default="", pattern=r"^[a-z0-9._-]*$")
+    # Replicas of the topics a service creates when they are missing: 1 for the local single
+    # broker; a production cluster creates its topics itself (Strimzi KafkaTopic) or sets 3.
+    kafka_replication_factor: int = Field(default=1, ge=1, le=5)
 
     # The event store: "sqlite" (embedded default, a file under var/) or "postgres".
     store: Literal["sqlite", "postgres"] = "sqlite"

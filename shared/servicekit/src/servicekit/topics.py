@@ -16,7 +16,9 @@ from benecomune_contracts import TopicSpec
 log = structlog.get_logger(__name__)
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], prefix: str = "") -> None:
+async def ensure_topics(
+    bootstrap: str, specs: Iterable[TopicSpec], prefix: str = "", replication_factor: int = 1
+) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
@@ -28,7 +30,7 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], prefix: str 
             NewTopic(
                 name=prefix + spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=1,
+                replication_factor=replication_factor,
                 topic_configs=spec.kafka_config(),
             )
             for spec in missing
