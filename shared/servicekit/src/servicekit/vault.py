@@ -149,10 +149,6 @@ class PersonalDataVault:
         self._master = AESGCM(master_key) if master_key is not None else None
         self.engine: Engine = _create_engine(url)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
-        if self.engine.dialect.name not in ("sqlite", "postgresql"):
-            raise ValueError(
-                f"the vault runs on SQLite or PostgreSQL, not {self.engine.dialect.name}"
-            )
         self._checkpoint_lock = threading.Lock()
         metadata = MetaData(schema=schema)
         self.table = Table(
@@ -167,7 +163,15 @@ class PersonalDataVault:
                 "(key IS NULL) = (erased_at IS NOT NULL)", name="personal_data_keys_key_or_erased"
             ),
         )
-        self._create_table(metadata)
+        try:
+            if self.engine.dialect.name not in ("sqlite", "postgresql"):
+                raise ValueError(
+                    f"the vault runs on SQLite or PostgreSQL, not {self.engine.dialect.name}"
+                )
+            self._create_table(metadata)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @classmethod
     def from_settings(
@@ -341,7 +345,7 @@ class PersonalDataVault:
         return nonce + self._master.encrypt(nonce, key, _WRAP_CONTEXT + subject.encode())
 
     def _unwrap(self, subject: str, stored: bytes) -> bytes:
-        stored = bytes(stored)  # psycopg returns memoryview for BYTEA
+        stored = bytes(stored)  # whatever buffer type the driver hands back
         if self._master is None:
             if len(stored) != KEY_BYTES:
                 raise VaultError(

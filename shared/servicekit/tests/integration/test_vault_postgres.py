@@ -3,6 +3,7 @@ event store, and sealing, erasure and race-safe key creation behave as on SQLite
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -163,28 +164,33 @@ def test_eight_threads_sealing_for_the_same_new_subject_end_up_with_one_key(
     assert sorted(data["n"] for data in opened if data is not None) == list(range(8))
 
 
+def seal_while_erasing(vault: PersonalDataVault, subject: str) -> list[str]:
+    """Seal for a new subject and erase it at the same moment; the tokens sealed, if any."""
+    start = threading.Barrier(2)
+    tokens: list[str] = []
+
+    def seal() -> None:
+        start.wait(timeout=30)
+        with contextlib.suppress(SubjectErased):
+            tokens.append(vault.seal(subject, HOUSEHOLD))
+
+    def erase() -> None:
+        start.wait(timeout=30)
+        vault.erase(subject)
+
+    threads = [threading.Thread(target=seal), threading.Thread(target=erase)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return tokens
+
+
 def test_an_erasure_racing_the_first_seal_always_ends_erased(vault: PersonalDataVault) -> None:
-    for round_ in range(20):
+    for round_ in range(30):
         subject = f"household-race-{round_}"
-        start = threading.Barrier(2)
-        tokens: list[str] = []
 
-        def seal(subject: str = subject, start: threading.Barrier = start) -> None:
-            start.wait(timeout=30)
-            try:
-                tokens.append(vault.seal(subject, HOUSEHOLD))
-            except SubjectErased:
-                pass
-
-        def erase(subject: str = subject, start: threading.Barrier = start) -> None:
-            start.wait(timeout=30)
-            vault.erase(subject)
-
-        threads = [threading.Thread(target=seal), threading.Thread(target=erase)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        tokens = seal_while_erasing(vault, subject)
 
         assert vault.is_erased(subject)
         assert [vault.open(subject, token) for token in tokens] == [None] * len(tokens)
