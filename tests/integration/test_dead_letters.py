@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from benecomune_contracts import VOUCHERS_TOPIC, EventEnvelope, dead_letter_topic
+from benecomune_contracts.chain import GENESIS_HASH
 from benecomune_contracts.vouchers import FundAllocated
 from notifications.application.app import NotificationsApplication
 from notifications.domain.notice import Notice
@@ -24,8 +25,13 @@ pytestmark = pytest.mark.kafka
 
 
 def valid_message(notification_id: int) -> tuple[bytes, list[tuple[str, bytes]]]:
+    fund_id = str(uuid.uuid4())
     event = FundAllocated(
-        fund_id=str(uuid.uuid4()),
+        stream_id=fund_id,
+        sequence=1,
+        prev_hash=GENESIS_HASH,
+        event_hash="a" * 64,
+        fund_id=fund_id,
         municipality_istat="096004",
         source_kind="donation",
         source_reference="Banco alimentare",
