@@ -7,6 +7,7 @@ outbox relay uses to remember how far it has published.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -72,6 +73,7 @@ def store_environment(settings: ServiceSettings) -> dict[str, str]:
 
 AggregateT = TypeVar("AggregateT")
 ResultT = TypeVar("ResultT")
+_BATCHER_LOCK = threading.Lock()
 
 
 class DateAsISO(Transcoding):
@@ -174,6 +176,19 @@ class ServiceApplication(ProcessApplication[UUID]):
                         "too many concurrent changes to the same records; try again"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def group_commit(self, command: Callable[[Any], ResultT]) -> ResultT:
+        """Run ``command(unit_of_work)`` in the next group-committed batch (see batching.py):
+        for hot commands that many callers send at once."""
+        batcher = self.__dict__.get("_batcher")
+        if batcher is None:
+            from servicekit.batching import CommandBatcher
+
+            with _BATCHER_LOCK:
+                batcher = self.__dict__.get("_batcher") or CommandBatcher(self)
+                self.__dict__["_batcher"] = batcher
+        result: ResultT = batcher.submit(command)
+        return result
 
     def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
+from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
@@ -321,18 +322,27 @@ class VouchersApplication(ServiceApplication):
             REDEMPTION_NAMESPACE, f"{voucher_id}/{merchant_id}/{command.request_id}"
         )
 
-        def change() -> str:
-            voucher = self.get_voucher(voucher_id)
-            account = self.merchant_account(voucher.round_id, merchant_id)
+        def change(uow: UnitOfWork) -> str:
+            voucher = uow.get(voucher_id, Voucher, "voucher")
+            try:
+                account = uow.get(
+                    MerchantAccount.id_for(voucher.round_id, merchant_id),
+                    MerchantAccount,
+                    "merchant account",
+                )
+            except NotFound:
+                raise NotAffiliated(
+                    f"merchant {merchant_id} is not affiliated to the voucher's round"
+                ) from None
             account.check_goods(command.goods_category)
             if voucher.redeem(
                 redemption_id, merchant_id, command.amount_cents, command.goods_category, at
             ):
                 account.credit(redemption_id, voucher.id, command.amount_cents, at)
-                self.save(voucher, account)
             return str(redemption_id)
 
-        return self.retrying(change)
+        # Tills redeem all day long, many at once: their commands are group-committed.
+        return self.group_commit(change)
 
     def void_redemption(
         self, merchant_id: str, command: cmd.VoidRedemption, now: datetime | None = None

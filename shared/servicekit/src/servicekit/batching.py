@@ -1,0 +1,151 @@
+"""Group commit: commands that arrive concurrently are applied by one writer, in batches, and
+each batch is saved in ONE transaction.
+
+One transaction per command caps a service at the store's commit rate (on SQLite, an fsync per
+redemption). Here the HTTP threads hand their commands to a writer thread, which applies each in
+turn to aggregates it loads once per batch and keeps in memory, then saves everything the batch
+changed together. Every caller still gets its own answer: its result, or its own domain error.
+
+Correctness before speed: if a refused command had already changed an aggregate, or the batch's
+save collides with a write from another process, the batch is thrown away and each command runs
+alone through ``ServiceApplication.retrying`` (the slow, always-correct path).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from servicekit.store import ServiceApplication
+
+T = TypeVar("T")
+AggregateT = TypeVar("AggregateT")
+
+
+class UnitOfWork:
+    """The aggregates one batch has loaded or created; each is loaded once per batch."""
+
+    def __init__(self, app: ServiceApplication) -> None:
+        self.app = app
+        self.loaded: dict[UUID, Any] = {}
+
+    def get(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
+        if aggregate_id not in self.loaded:
+            self.loaded[aggregate_id] = self.app.get_aggregate(aggregate_id, kind, label)
+        aggregate: AggregateT = self.loaded[aggregate_id]
+        return aggregate
+
+    def add(self, *aggregates: Any) -> None:
+        for aggregate in aggregates:
+            self.loaded[aggregate.id] = aggregate
+
+    def pending_counts(self) -> dict[UUID, int]:
+        return {i: len(a.pending_events) for i, a in self.loaded.items()}
+
+    def changed(self) -> list[Any]:
+        return [a for a in self.loaded.values() if a.pending_events]
+
+
+Command = Callable[[UnitOfWork], T]
+
+
+@dataclass
+class _Job(Generic[T]):
+    command: Command[T]
+    future: Future[T]
+
+
+class _Abandon(Exception):
+    """The batch cannot be saved as a whole; run its commands one by one."""
+
+
+class CommandBatcher:
+    def __init__(self, app: ServiceApplication, *, max_batch: int = 256) -> None:
+        self.app = app
+        self.max_batch = max_batch
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._writer.start()
+        self.batches = 0
+        self.commands = 0
+
+    def submit(self, command: Command[T]) -> T:
+        """Apply ``command`` in the next batch and return its result once it is stored."""
+        future: Future[T] = Future()
+        self._jobs.put(_Job(command, future))
+        return future.result()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._writer.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch: list[_Job[Any]] = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(job)
+            self._apply(batch)
+
+    def _apply(self, batch: list[_Job[Any]]) -> None:
+        self.batches += 1
+        self.commands += len(batch)
+        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
+        uow = UnitOfWork(self.app)
+        try:
+            for job in batch:
+                before = uow.pending_counts()
+                try:
+                    outcomes.append((job, job.command(uow), None))
+                except Exception as refusal:
+                    after = uow.pending_counts()
+                    if any(after.get(i, 0) != before.get(i, 0) for i in after):
+                        raise _Abandon from refusal  # it changed something before failing
+                    outcomes.append((job, None, refusal))
+            changed = uow.changed()
+            if changed:
+                self.app.save(*changed)
+        except (_Abandon, IntegrityError):
+            self._one_by_one(batch)
+            return
+        except Exception as store_error:  # the store itself failed: every caller hears of it
+            for job in batch:
+                job.future.set_exception(store_error)
+            return
+        for job, result, outcome_error in outcomes:
+            if outcome_error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(outcome_error)
+
+    def _one_by_one(self, batch: list[_Job[Any]]) -> None:
+        for job in batch:
+
+            def alone(job: _Job[Any] = job) -> Any:
+                uow = UnitOfWork(self.app)
+                result = job.command(uow)
+                changed = uow.changed()
+                if changed:
+                    self.app.save(*changed)
+                return result
+
+            try:
+                job.future.set_result(self.app.retrying(alone))
+            except Exception as error:
+                job.future.set_exception(error)
