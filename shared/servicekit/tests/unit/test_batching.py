@@ -9,7 +9,6 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.domain import event
-
 from servicekit.batching import UnitOfWork
 from servicekit.domain import Aggregate, DomainError
 from servicekit.settings import REPO_ROOT, ServiceSettings
