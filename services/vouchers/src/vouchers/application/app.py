@@ -33,9 +33,10 @@ from vouchers.domain.errors import (
     AlreadyApplied,
     NotAffiliated,
     UnknownMunicipality,
+    VoidRefused,
 )
 from vouchers.domain.fund import Fund
-from vouchers.domain.merchant import MerchantAccount
+from vouchers.domain.merchant import Ledger, MerchantAccount
 from vouchers.domain.round import Round
 from vouchers.domain.rules import EntitlementRules
 from vouchers.domain.voucher import Voucher
@@ -52,7 +53,18 @@ class VouchersApplication(ServiceApplication):
     snapshotting_intervals = {MerchantAccount: 50, Round: 50}
 
     def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
-        super().__init__(settings, {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
+        super().__init__(
+            settings,
+            {
+                "IS_SNAPSHOTTING_ENABLED": "y",
+                # Hot aggregates (vouchers, merchant accounts) stay in memory and are brought
+                # up to date from the store on each get (fast-forward), so a long stream is
+                # not replayed for every redemption, and other processes' writes are seen.
+                "AGGREGATE_CACHE_MAXSIZE": "20000",
+                "AGGREGATE_CACHE_FASTFORWARD": "y",
+                **(env or {}),
+            },
+        )
         self.vault = PersonalDataVault.from_settings(settings)
         self._pepper = self._load_pepper()
 
@@ -353,7 +365,11 @@ class VouchersApplication(ServiceApplication):
         def change() -> None:
             voucher = self.voucher_by_code(command.code)
             account = self.merchant_account(voucher.round_id, merchant_id)
-            account.check_can_void(redemption_id, at)
+            history = self.merchant_ledger(account.id)
+            credit = history.credits.get(str(redemption_id))
+            if credit is None or str(redemption_id) in history.voided:
+                raise VoidRefused("no such redemption at this shop")
+            account.check_can_void(credit[1], str(redemption_id) in history.claimed, at)
             amount = voucher.void(redemption_id, merchant_id)
             account.debit(redemption_id, amount)
             self.save(voucher, account)
@@ -411,6 +427,10 @@ class VouchersApplication(ServiceApplication):
                 f"merchant {merchant_id} is not affiliated to the voucher's round"
             ) from None
 
+    def merchant_ledger(self, account_id: UUID) -> Ledger:
+        """The account's credits, voids and claims, read from its event history."""
+        return Ledger(list(self.events.get(account_id)))
+
     def merchant_accounts(self, round_id: UUID) -> list[MerchantAccount]:
         return [
             self.get_aggregate(e.originator_id, MerchantAccount, "merchant account")
@@ -425,7 +445,8 @@ class VouchersApplication(ServiceApplication):
 
         def change() -> int:
             account = self.merchant_account(round_id, merchant_id)
-            amount = account.claim(claim_id, command.period_from, command.period_to)
+            history = self.merchant_ledger(account.id)
+            amount = account.claim(claim_id, command.period_from, command.period_to, history)
             self.save(account)
             return amount
 

@@ -79,8 +79,8 @@ class MerchantAccount(ChainedAggregate):
         self.vat_number = vat_number
         self.goods_categories = goods_categories
         self.excluded_categories = excluded_categories
-        # redemption id -> amount, credited_at (iso), claim id or None, voided
-        self.credits: dict[str, dict[str, Any]] = {}
+        # Only totals and claims live in the state: a shop's thousands of redemptions stay in
+        # its event history (read when it claims or voids), so the till's path loads little.
         # claim id -> amount, status, period, payment due / reference
         self.claims: dict[str, dict[str, Any]] = {}
         self.redeemed_cents = 0
@@ -116,13 +116,10 @@ class MerchantAccount(ChainedAggregate):
     ) -> None:
         self._credit(self.merchant_id, redemption_id, voucher_id, amount_cents, now)
 
-    def check_can_void(self, redemption_id: UUID, now: datetime) -> None:
-        credit = self.credits.get(str(redemption_id))
-        if credit is None:
-            raise VoidRefused("no such redemption at this shop")
-        if credit["claim_id"] is not None:
+    def check_can_void(self, credited_at: datetime, claimed: bool, now: datetime) -> None:
+        if claimed:
             raise VoidRefused("the redemption is already part of a reimbursement claim")
-        if now - datetime.fromisoformat(credit["credited_at"]) > VOID_WINDOW:
+        if now - credited_at > VOID_WINDOW:
             raise VoidRefused(
                 f"a redemption can be voided only within {VOID_WINDOW.seconds // 60} minutes"
             )
@@ -130,24 +127,17 @@ class MerchantAccount(ChainedAggregate):
     def debit(self, redemption_id: UUID, amount_cents: int) -> None:
         self._debit(self.merchant_id, redemption_id, amount_cents)
 
-    def unclaimed(self, period_from: date, period_to: date) -> list[str]:
-        return [
-            redemption_id
-            for redemption_id, credit in self.credits.items()
-            if credit["claim_id"] is None
-            and not credit["voided"]
-            and period_from <= datetime.fromisoformat(credit["credited_at"]).date() <= period_to
-        ]
-
-    def claim(self, claim_id: UUID, period_from: date, period_to: date) -> int:
+    def claim(self, claim_id: UUID, period_from: date, period_to: date, history: Ledger) -> int:
+        """Claim every redeemed, unclaimed, not voided amount credited within the period."""
         if period_to < period_from:
             raise InvalidTransition("the claim's period ends before it starts")
-        redemption_ids = self.unclaimed(period_from, period_to)
+        redemption_ids = history.unclaimed(period_from, period_to)
         if not redemption_ids:
             raise NothingToClaim(
                 f"no redeemed, unclaimed amounts between {period_from} and {period_to}"
             )
-        amount: int = sum(self.credits[r]["amount_cents"] for r in redemption_ids)
+        amount = sum(history.credits[r][0] for r in redemption_ids)
+        self.check_claimable(amount)
         self._claim(
             self.merchant_id,
             self.round_id,
@@ -158,6 +148,13 @@ class MerchantAccount(ChainedAggregate):
             redemption_ids,
         )
         return amount
+
+    def check_claimable(self, amount_cents: int) -> None:
+        if self.claimed_cents + amount_cents > self.redeemed_cents:
+            raise NothingToClaim(
+                f"claims would reach {self.claimed_cents + amount_cents} cents but only "
+                f"{self.redeemed_cents} cents were redeemed"
+            )
 
     def approve_claim(self, claim_id: UUID, payment_due_on: date) -> None:
         claim = self._claim_in(claim_id, "claimed", action="approve")
@@ -184,17 +181,10 @@ class MerchantAccount(ChainedAggregate):
         amount_cents: int,
         credited_at: datetime,
     ) -> None:
-        self.credits[str(redemption_id)] = {
-            "amount_cents": amount_cents,
-            "credited_at": credited_at.isoformat(),
-            "claim_id": None,
-            "voided": False,
-        }
         self.redeemed_cents += amount_cents
 
     @event(Debited)
     def _debit(self, merchant_id: str, redemption_id: UUID, amount_cents: int) -> None:
-        self.credits[str(redemption_id)]["voided"] = True
         self.redeemed_cents -= amount_cents
 
     @event(ClaimSubmitted)
@@ -208,8 +198,6 @@ class MerchantAccount(ChainedAggregate):
         amount_cents: int,
         redemption_ids: list[str],
     ) -> None:
-        for redemption_id in redemption_ids:
-            self.credits[redemption_id]["claim_id"] = str(claim_id)
         self.claims[str(claim_id)] = {
             "amount_cents": amount_cents,
             "status": "claimed",
@@ -235,3 +223,30 @@ class MerchantAccount(ChainedAggregate):
     ) -> None:
         self.claims[str(claim_id)].update(status="paid", payment_reference=payment_reference)
         self.reimbursed_cents += amount_cents
+
+
+class Ledger:
+    """A merchant account's credits read back from its event history: what was credited, when,
+    whether voided or already claimed. Built only when a claim or a void needs it."""
+
+    def __init__(self, events: list[Any]) -> None:
+        # redemption id -> (amount, credited_at)
+        self.credits: dict[str, tuple[int, datetime]] = {}
+        self.voided: set[str] = set()
+        self.claimed: set[str] = set()
+        for e in events:
+            if isinstance(e, MerchantAccount.Credited):
+                self.credits[str(e.redemption_id)] = (e.amount_cents, e.credited_at)
+            elif isinstance(e, MerchantAccount.Debited):
+                self.voided.add(str(e.redemption_id))
+            elif isinstance(e, MerchantAccount.ClaimSubmitted):
+                self.claimed.update(e.redemption_ids)
+
+    def unclaimed(self, period_from: date, period_to: date) -> list[str]:
+        return [
+            redemption_id
+            for redemption_id, (_, credited_at) in self.credits.items()
+            if redemption_id not in self.claimed
+            and redemption_id not in self.voided
+            and period_from <= credited_at.date() <= period_to
+        ]
