@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Iterable
+from math import gcd
 
 from vouchers.domain.errors import InvalidAmount
 
@@ -23,27 +24,31 @@ def check_amount(amount_cents: int, *, allow_zero: bool = False) -> None:
         )
 
 
-def split_into_denominations(amount_cents: int, denominations: tuple[int, ...]) -> list[int]:
+def split_into_denominations(amount_cents: int, denominations: Iterable[int]) -> list[int]:
     """The fewest vouchers of the given denominations worth exactly the largest representable
     amount not above ``amount_cents`` (largest first). E.g. 13000 with (1000, 2000, 2500, 5000)
     gives [5000, 5000, 2000, 1000]."""
-    for target in range(amount_cents, -1, -1):
-        pieces = _fewest(target, tuple(sorted(set(denominations))))
-        if pieces is not None:
-            return sorted(pieces, reverse=True)
-    return []
-
-
-@cache
-def _fewest(amount: int, denominations: tuple[int, ...]) -> tuple[int, ...] | None:
-    # Coin change by dynamic programming over multiples of the denominations' gcd; amounts
-    # are small (hundreds of euros), so this is cheap and cached.
-    if amount == 0:
-        return ()
-    best: tuple[int, ...] | None = None
-    for coin in reversed(denominations):
-        if coin <= amount:
-            rest = _fewest(amount - coin, denominations)
-            if rest is not None and (best is None or len(rest) + 1 < len(best)):
-                best = (coin, *rest)
-    return best
+    coins = sorted({d for d in denominations if d > 0})
+    if not coins or amount_cents <= 0:
+        return []
+    # Coin change by dynamic programming, in units of the denominations' gcd (cents are
+    # never needed in between): entitlements are hundreds of euros, so this is cheap.
+    unit = gcd(*coins)
+    units = amount_cents // unit
+    steps = [c // unit for c in coins]
+    fewest: list[int | None] = [0] + [None] * units
+    last_coin = [0] * (units + 1)
+    for value in range(1, units + 1):
+        for step in steps:
+            if step > value:
+                break
+            before = fewest[value - step]
+            if before is not None and (fewest[value] is None or before + 1 < fewest[value]):  # type: ignore[operator]
+                fewest[value] = before + 1
+                last_coin[value] = step
+    value = next(v for v in range(units, -1, -1) if fewest[v] is not None)
+    pieces: list[int] = []
+    while value:
+        pieces.append(last_coin[value] * unit)
+        value -= last_coin[value]
+    return sorted(pieces, reverse=True)
