@@ -207,6 +207,15 @@ class VouchersApplication(ServiceApplication):
         ]
         return [self.get_application(i) for i in ids]
 
+    def applications_of(self, applicant: str) -> list[Application]:
+        """The applications a beneficiary submitted, oldest first."""
+        ids = [
+            e.originator_id
+            for e in self._events_of(Application.Submitted)
+            if e.applicant == applicant
+        ]
+        return [self.get_application(i) for i in ids]
+
     def ranking(self, round_id: UUID) -> list[Application]:
         """Approved and waitlisted applications in the order they are served: priority, then
         need (lower ISEE first), then submission time."""
@@ -314,6 +323,16 @@ class VouchersApplication(ServiceApplication):
             return []
         opened = self.vault.open(str(application.household_id), application.sealed_codes)
         return list(opened["codes"]) if opened else []
+
+    def vouchers_delegated_to(self, delegate_id: str) -> list[Voucher]:
+        """The vouchers whose current delegate is this beneficiary."""
+        ids = dict.fromkeys(
+            e.originator_id
+            for e in self._events_of(Voucher.DelegateNamed)
+            if e.delegate_id == delegate_id
+        )
+        vouchers = [self.get_voucher(i) for i in ids]
+        return [v for v in vouchers if v.delegate_id == delegate_id]
 
     def name_delegate(self, voucher_id: UUID, holder: str, command: cmd.NameDelegate) -> None:
         def change() -> None:
