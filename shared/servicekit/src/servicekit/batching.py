@@ -14,6 +14,7 @@ alone through ``ServiceApplication.retrying`` (the slow, always-correct path).
 from __future__ import annotations
 
 import queue
+from collections import OrderedDict
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -30,15 +31,26 @@ AggregateT = TypeVar("AggregateT")
 
 
 class UnitOfWork:
-    """The aggregates one batch has loaded or created; each is loaded once per batch."""
+    """The aggregates one batch has loaded or created; each is loaded once per batch.
 
-    def __init__(self, app: ServiceApplication) -> None:
+    With a ``warm`` cache (the writer's own, see CommandBatcher) an aggregate saved by an earlier
+    batch is reused as it is, without reading its history again. It may be stale if another
+    process changed it since: then the save collides (optimistic concurrency) and the batch is
+    re-run one by one on fresh state, so no rule is ever enforced on stale data.
+    """
+
+    def __init__(self, app: ServiceApplication, warm: OrderedDict[UUID, Any] | None = None):
         self.app = app
+        self.warm = warm if warm is not None else OrderedDict()
         self.loaded: dict[UUID, Any] = {}
 
     def get(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         if aggregate_id not in self.loaded:
-            self.loaded[aggregate_id] = self.app.get_aggregate(aggregate_id, kind, label)
+            cached = self.warm.pop(aggregate_id, None)
+            if isinstance(cached, kind):
+                self.loaded[aggregate_id] = cached
+            else:
+                self.loaded[aggregate_id] = self.app.get_aggregate(aggregate_id, kind, label)
         aggregate: AggregateT = self.loaded[aggregate_id]
         return aggregate
 
@@ -67,9 +79,14 @@ class _Abandon(Exception):
 
 
 class CommandBatcher:
-    def __init__(self, app: ServiceApplication, *, max_batch: int = 256) -> None:
+    def __init__(
+        self, app: ServiceApplication, *, max_batch: int = 256, warm_size: int = 10_000
+    ) -> None:
         self.app = app
         self.max_batch = max_batch
+        # Aggregates as this writer last saved them (only its thread touches this).
+        self.warm: OrderedDict[UUID, Any] = OrderedDict()
+        self.warm_size = warm_size
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._writer.start()
@@ -107,7 +124,7 @@ class CommandBatcher:
         self.batches += 1
         self.commands += len(batch)
         outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
-        uow = UnitOfWork(self.app)
+        uow = UnitOfWork(self.app, self.warm)
         try:
             for job in batch:
                 before = uow.pending_counts()
@@ -122,17 +139,26 @@ class CommandBatcher:
             if changed:
                 self.app.save(*changed)
         except (_Abandon, IntegrityError):
+            # Whatever this batch touched may be stale or half-changed: forget it.
             self._one_by_one(batch)
             return
         except Exception as store_error:  # the store itself failed: every caller hears of it
             for job in batch:
                 job.future.set_exception(store_error)
             return
+        self._keep_warm(uow)
         for job, result, outcome_error in outcomes:
             if outcome_error is None:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(outcome_error)
+
+    def _keep_warm(self, uow: UnitOfWork) -> None:
+        for aggregate_id, aggregate in uow.loaded.items():
+            self.warm[aggregate_id] = aggregate
+            self.warm.move_to_end(aggregate_id)
+        while len(self.warm) > self.warm_size:
+            self.warm.popitem(last=False)
 
     def _one_by_one(self, batch: list[_Job[Any]]) -> None:
         for job in batch:

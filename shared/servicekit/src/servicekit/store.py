@@ -107,6 +107,26 @@ class ServiceApplication(ProcessApplication[UUID]):
         self.territory: Territory = load_territory(settings.territory, settings.territories_dir)
         super().__init__(env={**store_environment(settings), **(env or {})})
 
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """As eventsourcing's ``save``, without its runtime Protocol isinstance checks, which
+        cost ~40 µs per aggregate on Python 3.11 and dominated the group-committed hot path.
+        Domain events may still be passed directly."""
+        processing_event = Processing(tracking=None)
+        for obj in objs:
+            if obj is None:
+                continue
+            collect = getattr(obj, "collect_events", None)
+            if collect is None:
+                processing_event.events.append(obj)
+            else:
+                processing_event.events.extend(collect())
+                processing_event.aggregates[obj.id] = obj
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())

@@ -57,11 +57,6 @@ class VouchersApplication(ServiceApplication):
             settings,
             {
                 "IS_SNAPSHOTTING_ENABLED": "y",
-                # Hot aggregates (vouchers, merchant accounts) stay in memory and are brought
-                # up to date from the store on each get (fast-forward), so a long stream is
-                # not replayed for every redemption, and other processes' writes are seen.
-                "AGGREGATE_CACHE_MAXSIZE": "20000",
-                "AGGREGATE_CACHE_FASTFORWARD": "y",
                 **(env or {}),
             },
         )
