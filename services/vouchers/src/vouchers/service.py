@@ -14,7 +14,7 @@ DEFINITION = ServiceDefinition(
     description="Funds, voucher rounds, applications, vouchers, redemptions, reimbursements.",
     settings_class=VouchersSettings,
     application_class=VouchersApplication,
-    routers=lambda: [http_api.router],
+    routers=http_api.routers,
     publishes_to=VOUCHERS_TOPIC.name,
     to_contract=to_contract,
 )
