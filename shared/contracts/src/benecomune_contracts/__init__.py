@@ -7,7 +7,7 @@ check that a change to a published event does not break consumers.
 Importing this package registers every contract (see :func:`all_contracts`).
 """
 
-from benecomune_contracts import notifications, vouchers
+from benecomune_contracts import catalog, notifications, vouchers
 from benecomune_contracts._version import __version__
 from benecomune_contracts.asyncapi import build_asyncapi
 from benecomune_contracts.base import (
@@ -97,6 +97,7 @@ __all__ = [
     "__version__",
     "all_contracts",
     "build_asyncapi",
+    "catalog",
     "check_published",
     "contract",
     "contracts_for_topic",

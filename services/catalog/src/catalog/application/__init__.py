@@ -1,0 +1,1 @@
+"""The catalog application: get → change → save."""

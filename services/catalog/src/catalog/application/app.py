@@ -1,0 +1,386 @@
+"""The catalog application: get → change → save on the event-sourced aggregates, and the search
+read model kept up to date from the service's own notification log.
+
+Slot holds are the hot path (many bookings at once on a popular slot): they are group-committed
+by the kit, and any collision with another process's write is retried on fresh state, so a slot
+is never oversold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+from servicekit.batching import UnitOfWork
+from servicekit.domain import Conflict
+from servicekit.settings import ServiceSettings
+from servicekit.store import ServiceApplication
+
+from catalog.application import commands as cmd
+from catalog.domain.errors import (
+    AlreadyRegistered,
+    HoldNotActive,
+    InvalidPackage,
+    InvalidPrice,
+    NotBookable,
+    SlotFull,
+    UnknownMunicipality,
+)
+from catalog.domain.offering import Offering, Price
+from catalog.domain.package import Package, PackagePart
+from catalog.domain.provider import Provider, TaxIdentityIndex, provider_aggregate_id
+from catalog.domain.slot import Hold, Slot, slot_id_for
+from catalog.read_model import ReadModel, SearchPage, SearchQuery
+from catalog.settings import CatalogSettings
+
+MAX_SLOTS_PER_CALL = 1000
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class CatalogApplication(ServiceApplication):
+    def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
+        if not isinstance(settings, CatalogSettings):
+            raise TypeError("the catalog application needs CatalogSettings")
+        self.catalog_settings = settings
+        super().__init__(settings, env)
+        self._read_model: ReadModel | None = None
+        self._read_model_lock = threading.Lock()
+
+    # --- providers ----------------------------------------------------------------------------
+
+    def register_provider(self, command: cmd.RegisterProvider) -> str:
+        for istat in command.municipalities:
+            self.check_municipality(istat)
+        provider = Provider.apply(
+            provider_id=command.provider_id,
+            legal_name=command.legal_name,
+            kind=command.kind,
+            vat_number=command.vat_number,
+            fiscal_code=command.fiscal_code,
+            municipalities=command.municipalities,
+            certifications=command.certifications,
+            contact_email=command.contact_email,
+        )
+        # One index entry per tax identity: a second provider with the same one collides.
+        keys = {f"vat:{provider.vat_number}", f"cf:{provider.fiscal_code}"}
+        keys.discard("vat:None")
+        keys.discard("cf:None")
+        if provider.vat_number and provider.fiscal_code == provider.vat_number:
+            keys.discard(f"cf:{provider.fiscal_code}")
+        entries = [TaxIdentityIndex(key=k, provider_id=provider.provider_id) for k in sorted(keys)]
+        try:
+            self.save(provider, *entries)
+        except IntegrityError:
+            raise AlreadyRegistered(
+                f"a provider with id {command.provider_id} or with the same VAT number or "
+                "fiscal code is already registered"
+            ) from None
+        return provider.provider_id
+
+    def get_provider(self, provider_id: str) -> Provider:
+        return self.get_aggregate(provider_aggregate_id(provider_id), Provider, "provider")
+
+    def accredit_provider(self, provider_id: str, by: str) -> None:
+        self._change_provider(provider_id, lambda p: p.accredit(by))
+
+    def suspend_provider(self, provider_id: str, command: cmd.SuspendProvider, by: str) -> None:
+        self._change_provider(
+            provider_id, lambda p: p.suspend(command.reason_code, command.reason, by)
+        )
+
+    def reinstate_provider(self, provider_id: str, by: str) -> None:
+        self._change_provider(provider_id, lambda p: p.reinstate(by))
+
+    def add_certification(self, provider_id: str, command: cmd.AddCertification) -> None:
+        self._change_provider(provider_id, lambda p: p.add_certification(command.certification))
+
+    def affiliate_merchant(self, provider_id: str, command: cmd.AffiliateMerchant) -> None:
+        self._change_provider(
+            provider_id, lambda p: p.affiliate_as_merchant(command.goods_categories)
+        )
+
+    def _change_provider(self, provider_id: str, change: Any) -> None:
+        def command() -> None:
+            provider = self.get_provider(provider_id)
+            change(provider)
+            self.save(provider)
+
+        self.retrying(command)
+
+    def check_municipality(self, istat_code: str) -> None:
+        if not self.territory.covers(istat_code):
+            raise UnknownMunicipality(
+                f"municipality {istat_code} is not part of territory {self.territory.id}"
+            )
+
+    # --- offerings ----------------------------------------------------------------------------
+
+    def draft_offering(self, provider_id: str, command: cmd.DraftOffering) -> UUID:
+        provider = self.get_provider(provider_id)
+        municipalities = command.municipalities or provider.municipalities
+        for istat in municipalities:
+            self.check_municipality(istat)
+        provider.check_serves(municipalities)
+        offering = Offering.draft(
+            provider_id=provider.provider_id,
+            title=command.titles(),
+            description=command.descriptions(),
+            category=command.category,
+            delivery_mode=command.delivery_mode,
+            price_cents=command.price_cents,
+            unit=command.unit,
+            municipalities=municipalities,
+        )
+        self.save(offering)
+        return offering.id
+
+    def get_offering(self, offering_id: UUID) -> Offering:
+        return self.get_aggregate(offering_id, Offering, "offering")
+
+    def publish_offering(self, offering_id: UUID) -> None:
+        def change() -> None:
+            offering = self.get_offering(offering_id)
+            provider = self.get_provider(offering.provider_id)
+            if not provider.bookable:
+                raise NotBookable(
+                    f"provider {provider.provider_id} is {provider.status}: only an accredited "
+                    "provider publishes offerings"
+                )
+            offering.publish()
+            self.save(offering)
+
+        self.retrying(change)
+
+    def change_price(
+        self, offering_id: UUID, command: cmd.ChangePrice, now: datetime | None = None
+    ) -> None:
+        at = now or now_utc()
+        effective = (command.effective_from or at).astimezone(UTC)
+        if effective < at - timedelta(minutes=5):
+            raise InvalidPrice("a price change cannot take effect in the past")
+
+        def change() -> None:
+            offering = self.get_offering(offering_id)
+            offering.change_price(command.price_cents, command.unit, effective)
+            self.save(offering)
+
+        self.retrying(change)
+
+    def withdraw_offering(self, offering_id: UUID, command: cmd.WithdrawOffering) -> None:
+        def change() -> None:
+            offering = self.get_offering(offering_id)
+            offering.withdraw(command.reason)
+            self.save(offering)
+
+        self.retrying(change)
+
+    def price_at(self, offering_id: UUID, moment: datetime) -> Price:
+        price = self.get_offering(offering_id).price_at(moment.astimezone(UTC))
+        if price is None:
+            raise InvalidPrice(f"offering {offering_id} had no price at {moment.isoformat()}")
+        return price
+
+    # --- slots --------------------------------------------------------------------------------
+
+    def open_slot(self, offering_id: UUID, command: cmd.OpenSlot) -> UUID:
+        offering = self.get_offering(offering_id)
+        offering.check_can_open_slots()
+        slot = Slot.open(
+            offering.id,
+            offering.provider_id,
+            command.starts_at.astimezone(UTC),
+            command.ends_at.astimezone(UTC),
+            command.capacity,
+        )
+        try:
+            self.save(slot)
+        except IntegrityError:
+            raise Conflict(
+                f"offering {offering_id} already has a slot starting at "
+                f"{command.starts_at.isoformat()}"
+            ) from None
+        return slot.id
+
+    def open_weekly_slots(self, offering_id: UUID, command: cmd.OpenWeeklySlots) -> list[UUID]:
+        """Slots for every weekly time between the dates (territory's local time), skipping the
+        exception dates and the slots that already exist; returns the new slots' ids."""
+        offering = self.get_offering(offering_id)
+        offering.check_can_open_slots()
+        zone = self.territory.zoneinfo
+        skip = set(command.except_dates)
+        new: list[Slot] = []
+        day = command.from_date
+        while day <= command.to_date:
+            if day not in skip:
+                for weekly in command.weekly:
+                    if weekly.weekday != day.weekday():
+                        continue
+                    starts = datetime.combine(day, weekly.start, tzinfo=zone).astimezone(UTC)
+                    ends = starts + timedelta(minutes=weekly.duration_minutes)
+                    if slot_id_for(offering.id, starts) in self.repository:
+                        continue
+                    new.append(
+                        Slot.open(offering.id, offering.provider_id, starts, ends, command.capacity)
+                    )
+                    if len(new) > MAX_SLOTS_PER_CALL:
+                        raise InvalidPackage(f"at most {MAX_SLOTS_PER_CALL} slots at a time")
+            day += timedelta(days=1)
+        if new:
+            try:
+                self.save(*new)
+            except IntegrityError:
+                raise Conflict(
+                    "slots were opened concurrently for these times; try again"
+                ) from None
+        return [s.id for s in new]
+
+    def get_slot(self, slot_id: UUID) -> Slot:
+        return self.get_aggregate(slot_id, Slot, "slot")
+
+    def hold_slot(
+        self, slot_id: UUID, command: cmd.HoldSlot, holder: str, now: datetime | None = None
+    ) -> Hold:
+        """Hold places for a pending booking. The same request id always gives the same answer:
+        the hold granted first, or the refusal recorded first (409 slot_full)."""
+        at = now or now_utc()
+        seconds = command.hold_seconds or self.catalog_settings.default_hold_seconds
+
+        def change(uow: UnitOfWork) -> Hold:
+            slot = uow.get(slot_id, Slot, "slot")
+            known = slot.holds.get(command.request_id)
+            if known is None or known.status == "released":
+                self.check_bookable(uow, slot)
+            hold = slot.hold(
+                command.request_id, command.quantity, holder, at, timedelta(seconds=seconds)
+            )
+            return dataclasses.replace(hold)
+
+        hold = self.group_commit(change)
+        if hold.status == "refused":
+            raise SlotFull(f"slot {slot_id} cannot hold {hold.quantity} places: {hold.reason}")
+        if hold.status == "released":
+            raise HoldNotActive(
+                f"request {command.request_id} was released before its hold arrived"
+            )
+        return hold
+
+    def check_bookable(self, uow: UnitOfWork, slot: Slot) -> None:
+        offering = uow.get(slot.offering_id, Offering, "offering")
+        provider = uow.get(provider_aggregate_id(slot.provider_id), Provider, "provider")
+        if not provider.bookable:
+            raise NotBookable(
+                f"provider {provider.provider_id} is {provider.status}: its offerings cannot be "
+                "booked"
+            )
+        if offering.status != "published":
+            raise NotBookable(f"offering {offering.id} is {offering.status}: it cannot be booked")
+
+    def confirm_hold(self, slot_id: UUID, request_id: str, now: datetime | None = None) -> Hold:
+        at = now or now_utc()
+
+        def change() -> Hold:
+            slot = self.get_slot(slot_id)
+            hold = slot.confirm(request_id, at)
+            self.save(slot)
+            return dataclasses.replace(hold)
+
+        return self.retrying(change)
+
+    def release_hold(self, slot_id: UUID, request_id: str) -> Hold:
+        def change() -> Hold:
+            slot = self.get_slot(slot_id)
+            hold = slot.release(request_id)
+            self.save(slot)
+            return dataclasses.replace(hold)
+
+        return self.retrying(change)
+
+    # --- packages -----------------------------------------------------------------------------
+
+    def compose_package(self, command: cmd.ComposePackage, by: str) -> UUID:
+        parts: list[PackagePart] = []
+        for part in command.parts:
+            try:
+                offering = self.get_offering(UUID(part.offering_id))
+            except ValueError:
+                raise InvalidPackage(f"{part.offering_id!r} is not an offering id") from None
+            provider = self.get_provider(offering.provider_id)
+            if offering.status != "published" or not provider.bookable:
+                raise InvalidPackage(
+                    f"offering {offering.id} is {offering.status} and its provider "
+                    f"{provider.status}: a package bundles only bookable offerings"
+                )
+            parts.append(
+                PackagePart(
+                    offering_id=offering.id,
+                    provider_id=offering.provider_id,
+                    order=part.order,
+                    offset_days=part.offset_days,
+                    duration_days=part.duration_days,
+                    required=part.required,
+                )
+            )
+        title = {"it": command.title_it, **({"en": command.title_en} if command.title_en else {})}
+        description = {
+            "it": command.description_it,
+            **({"en": command.description_en} if command.description_en else {}),
+        }
+        package = Package.compose(title, description, command.price_cents, parts, by)
+        self.save(package)
+        return package.id
+
+    def get_package(self, package_id: UUID) -> Package:
+        return self.get_aggregate(package_id, Package, "package")
+
+    def package_price_cents(self, package: Package, moment: datetime | None = None) -> int:
+        """The package's own price, or the sum of its parts' prices at ``moment``."""
+        if package.price_cents is not None:
+            return package.price_cents
+        at = (moment or now_utc()).astimezone(UTC)
+        return sum(self.price_at(p.offering_id, at).price_cents for p in package.parts)
+
+    # --- search -------------------------------------------------------------------------------
+
+    @property
+    def read_model(self) -> ReadModel:
+        if self._read_model is None:
+            with self._read_model_lock:
+                if self._read_model is None:
+                    self._read_model = ReadModel(self.catalog_settings.read_model_database_url())
+        return self._read_model
+
+    def catch_up(self) -> int:
+        """Project the events saved since the read model's position (this process's and any
+        other's); cheap when nothing is new."""
+        up_to = self.recorder.max_notification_id() or 0
+        return self.read_model.catch_up(self._notifications, up_to)
+
+    def _notifications(self, start: int, limit: int) -> list[tuple[int, object]]:
+        return [
+            (n.id, self.mapper.to_domain_event(n))
+            for n in self.recorder.select_notifications(start=start, limit=limit)
+        ]
+
+    def search(self, query: SearchQuery, now: datetime | None = None) -> SearchPage:
+        self.catch_up()
+        return self.read_model.search(query, now)
+
+    def merchants(self, goods_category: str | None = None) -> list[dict[str, Any]]:
+        self.catch_up()
+        return self.read_model.merchants(goods_category)
+
+    def packages(self) -> list[dict[str, Any]]:
+        self.catch_up()
+        return self.read_model.packages()
+
+    def slots(self, offering_id: UUID, from_day: date, now: datetime | None = None) -> list[Any]:
+        """The offering's slots from ``from_day`` on, with the places still free."""
+        self.catch_up()
+        return self.read_model.slots_for(str(offering_id), from_day, now or now_utc())

@@ -1,0 +1,135 @@
+"""Commands the catalog service accepts, validated at the edge (pydantic) before the domain checks
+its own invariants. Money is integer cents; times are timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from catalog.domain.offering import DeliveryMode, PriceUnit, WelfareCategory
+from catalog.domain.provider import ProviderKind
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+Istat = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+ProviderId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+RequestId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=4000, strip_whitespace=True)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterProvider(Command):
+    provider_id: ProviderId = Field(description="The provider's own short id, e.g. coop-la-rete")
+    legal_name: Text
+    kind: ProviderKind
+    vat_number: str | None = Field(default=None, description="Partita IVA, 11 digits")
+    fiscal_code: str | None = Field(default=None, description="Codice fiscale (16 or 11 chars)")
+    municipalities: list[Istat] = Field(min_length=1, max_length=500)
+    certifications: list[Text] = Field(default_factory=list, max_length=20)
+    contact_email: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class SuspendProvider(Command):
+    reason_code: Code
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class AddCertification(Command):
+    certification: Text
+
+
+class AffiliateMerchant(Command):
+    goods_categories: list[Code] = Field(min_length=1, max_length=50)
+
+
+class DraftOffering(Command):
+    title_it: Text
+    title_en: Text | None = None
+    description_it: LongText = Field(min_length=1)
+    description_en: LongText | None = None
+    category: WelfareCategory
+    delivery_mode: DeliveryMode
+    price_cents: int = Field(ge=0, strict=True, description="Integer euro cents")
+    unit: PriceUnit
+    municipalities: list[Istat] = Field(
+        default_factory=list, max_length=500, description="Default: all the provider serves"
+    )
+
+    def titles(self) -> dict[str, str]:
+        return {"it": self.title_it, **({"en": self.title_en} if self.title_en else {})}
+
+    def descriptions(self) -> dict[str, str]:
+        return {
+            "it": self.description_it,
+            **({"en": self.description_en} if self.description_en else {}),
+        }
+
+
+class ChangePrice(Command):
+    price_cents: int = Field(ge=0, strict=True)
+    unit: PriceUnit
+    effective_from: AwareDatetime | None = Field(default=None, description="Default: now")
+
+
+class WithdrawOffering(Command):
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class OpenSlot(Command):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    capacity: int = Field(ge=1, le=1000, strict=True)
+
+
+class WeeklyTime(Command):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")
+    start: time
+    duration_minutes: int = Field(ge=5, le=24 * 60)
+
+
+class OpenWeeklySlots(Command):
+    """Weekly availability between two dates (local time of the territory), minus exceptions."""
+
+    from_date: date
+    to_date: date
+    weekly: list[WeeklyTime] = Field(min_length=1, max_length=50)
+    except_dates: list[date] = Field(default_factory=list, max_length=366)
+    capacity: int = Field(ge=1, le=1000, strict=True)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> OpenWeeklySlots:
+        if self.to_date < self.from_date:
+            raise ValueError("to_date must not be before from_date")
+        if (self.to_date - self.from_date).days > 366:
+            raise ValueError("at most one year of slots at a time")
+        return self
+
+
+class HoldSlot(Command):
+    request_id: RequestId = Field(description="A retry with the same id never holds twice")
+    quantity: int = Field(default=1, ge=1, le=1000, strict=True)
+    hold_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
+
+
+class PackagePartInput(Command):
+    offering_id: str
+    order: int = Field(ge=1, le=20, strict=True)
+    offset_days: int = Field(default=0, ge=0, le=366, strict=True)
+    duration_days: int = Field(default=1, ge=1, le=366, strict=True)
+    required: bool = True
+
+
+class ComposePackage(Command):
+    title_it: Text
+    title_en: Text | None = None
+    description_it: LongText = ""
+    description_en: LongText | None = None
+    price_cents: int | None = Field(default=None, ge=0, strict=True)
+    parts: list[PackagePartInput] = Field(min_length=2, max_length=20)

@@ -1,0 +1,1 @@
+"""The catalog domain: providers, offerings, slots, packages."""

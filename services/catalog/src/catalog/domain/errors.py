@@ -1,0 +1,61 @@
+"""Refusals of the catalog domain, with messages a provider or an operator can act on."""
+
+from servicekit.domain import Conflict, DomainError
+
+
+class InvalidProvider(DomainError):
+    code = "invalid_provider"
+
+
+class InvalidOffering(DomainError):
+    code = "invalid_offering"
+
+
+class InvalidPrice(DomainError):
+    code = "invalid_price"
+
+
+class InvalidSlot(DomainError):
+    code = "invalid_slot"
+
+
+class InvalidPackage(DomainError):
+    code = "invalid_package"
+
+
+class UnknownMunicipality(DomainError):
+    code = "unknown_municipality"
+
+
+class NotBookable(DomainError):
+    """The provider is not accredited (applied or suspended) or the offering not published."""
+
+    code = "not_bookable"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class AlreadyRegistered(Conflict):
+    code = "already_registered"
+
+
+class SlotFull(Conflict):
+    code = "slot_full"
+
+
+class HoldNotFound(Conflict):
+    code = "hold_not_found"
+
+
+class HoldNotActive(Conflict):
+    """The hold expired, was released or refused: it cannot be confirmed."""
+
+    code = "hold_not_active"
+
+
+class RequestMismatch(Conflict):
+    """A request id was reused with different parameters."""
+
+    code = "request_mismatch"

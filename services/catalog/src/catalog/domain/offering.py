@@ -1,0 +1,239 @@
+"""An offering: a service a provider sells in the marketplace (home care by the hour, an
+after-school month, a tele-assistance package), with its price history.
+
+Lifecycle: draft → published → withdrawn. A price change never rewrites the past: the history
+keeps every price with the moment it became valid, so a booking reads the price it saw
+(:meth:`Offering.price_at`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from eventsourcing.domain import event
+from servicekit.domain import Aggregate
+
+from catalog.domain.errors import InvalidOffering, InvalidPrice, InvalidTransition
+
+WelfareCategory = Literal[
+    "services_no_cap", "education_childcare", "elderly_care", "transport", "fringe_purchase"
+]
+"""The wallet's credit categories (TUIR art. 51) an offering can be paid from."""
+DeliveryMode = Literal["at_provider", "at_home", "remote"]
+PriceUnit = Literal["hour", "session", "month", "package"]
+OfferingStatus = Literal["draft", "published", "withdrawn"]
+
+CATEGORIES: tuple[str, ...] = get_args(WelfareCategory)
+DELIVERY_MODES: tuple[str, ...] = get_args(DeliveryMode)
+PRICE_UNITS: tuple[str, ...] = get_args(PriceUnit)
+MAX_PRICE_CENTS = 10_000_000  # 100,000 EUR: a larger figure is a unit mistake (cents vs euros)
+MAX_TITLE = 200
+MAX_DESCRIPTION = 4000
+
+
+@dataclass(frozen=True)
+class Price:
+    valid_from: datetime
+    price_cents: int
+    unit: str
+
+
+def check_price(price_cents: int, unit: str) -> None:
+    if not isinstance(price_cents, int) or isinstance(price_cents, bool):
+        raise InvalidPrice("a price is integer euro cents")
+    if price_cents < 0:
+        raise InvalidPrice("a price cannot be negative")
+    if price_cents > MAX_PRICE_CENTS:
+        raise InvalidPrice(
+            f"a price above {MAX_PRICE_CENTS} cents is refused: check cents vs euros"
+        )
+    if unit not in PRICE_UNITS:
+        raise InvalidPrice(f"unit must be one of {', '.join(PRICE_UNITS)}, got {unit!r}")
+
+
+def check_texts(title: dict[str, str], description: dict[str, str]) -> None:
+    for label, texts, limit in (
+        ("title", title, MAX_TITLE),
+        ("description", description, MAX_DESCRIPTION),
+    ):
+        if not texts.get("it", "").strip():
+            raise InvalidOffering(f"the Italian {label} is required")
+        unknown = set(texts) - {"it", "en"}
+        if unknown:
+            raise InvalidOffering(f"{label} languages are it and en, got {sorted(unknown)}")
+        for language, text in texts.items():
+            if len(text) > limit:
+                raise InvalidOffering(f"the {label} ({language}) is longer than {limit} characters")
+
+
+class Offering(Aggregate):
+    class Drafted(Aggregate.Created):
+        provider_id: str
+        title: dict[str, str]
+        description: dict[str, str]
+        category: str
+        delivery_mode: str
+        price_cents: int
+        unit: str
+        municipalities: list[str]
+
+    # Events that leave the service carry what their contract needs (the relay maps one event
+    # at a time, without the aggregate's state).
+    class Published(Aggregate.Event):
+        provider_id: str
+        title_it: str
+        title_en: str | None
+        category: str
+        delivery_mode: str
+        price_cents: int
+        unit: str
+        municipalities: list[str]
+
+    class PriceChanged(Aggregate.Event):
+        price_cents: int
+        unit: str
+        effective_from: datetime
+        provider_id: str
+        previous_price_cents: int
+
+    class Withdrawn(Aggregate.Event):
+        reason: str
+        provider_id: str
+
+    @event(Drafted)
+    def __init__(
+        self,
+        provider_id: str,
+        title: dict[str, str],
+        description: dict[str, str],
+        category: str,
+        delivery_mode: str,
+        price_cents: int,
+        unit: str,
+        municipalities: list[str],
+    ) -> None:
+        self.provider_id = provider_id
+        self.title = dict(title)
+        self.description = dict(description)
+        self.category = category
+        self.delivery_mode = delivery_mode
+        self.municipalities = list(municipalities)
+        self.status: OfferingStatus = "draft"
+        self.prices: list[Price] = [Price(self.created_on, price_cents, unit)]
+
+    @classmethod
+    def draft(
+        cls,
+        provider_id: str,
+        title: dict[str, str],
+        description: dict[str, str],
+        category: str,
+        delivery_mode: str,
+        price_cents: int,
+        unit: str,
+        municipalities: list[str],
+    ) -> Offering:
+        """A new offering, not yet visible. Municipalities must already be checked against the
+        territory and the provider's own (the application does both)."""
+        check_texts(title, description)
+        if category not in CATEGORIES:
+            raise InvalidOffering(
+                f"category must be one of the wallet's: {', '.join(CATEGORIES)}; got {category!r}"
+            )
+        if delivery_mode not in DELIVERY_MODES:
+            raise InvalidOffering(
+                f"delivery mode must be one of {', '.join(DELIVERY_MODES)}, got {delivery_mode!r}"
+            )
+        check_price(price_cents, unit)
+        if not municipalities:
+            raise InvalidOffering("an offering is served in at least one municipality")
+        return cls(
+            provider_id=provider_id,
+            title={k: v.strip() for k, v in title.items() if v.strip()},
+            description={k: v.strip() for k, v in description.items() if v.strip()},
+            category=category,
+            delivery_mode=delivery_mode,
+            price_cents=price_cents,
+            unit=unit,
+            municipalities=sorted(set(municipalities)),
+        )
+
+    @property
+    def current_price(self) -> Price:
+        return self.prices[-1]
+
+    def price_at(self, moment: datetime) -> Price | None:
+        """The price valid at ``moment``, or None before the offering existed."""
+        valid = [p for p in self.prices if p.valid_from <= moment]
+        return valid[-1] if valid else None
+
+    def publish(self) -> None:
+        if self.status == "published":
+            return  # publishing twice changes nothing
+        if self.status != "draft":
+            raise InvalidTransition(f"a {self.status} offering cannot be published again")
+        price = self.current_price
+        self._publish(
+            self.provider_id,
+            self.title["it"],
+            self.title.get("en"),
+            self.category,
+            self.delivery_mode,
+            price.price_cents,
+            price.unit,
+            self.municipalities,
+        )
+
+    def change_price(self, price_cents: int, unit: str, effective_from: datetime) -> None:
+        if self.status == "withdrawn":
+            raise InvalidTransition("the price of a withdrawn offering cannot change")
+        check_price(price_cents, unit)
+        if effective_from < self.current_price.valid_from:
+            raise InvalidPrice(
+                "a new price cannot take effect before the current one "
+                f"({self.current_price.valid_from.isoformat()}): history is not rewritten"
+            )
+        current = self.current_price
+        if (price_cents, unit) == (current.price_cents, current.unit):
+            return
+        self._change_price(price_cents, unit, effective_from, self.provider_id, current.price_cents)
+
+    def withdraw(self, reason: str = "") -> None:
+        if self.status == "withdrawn":
+            return
+        self._withdraw(reason.strip()[:500], self.provider_id)
+
+    def check_can_open_slots(self) -> None:
+        if self.status == "withdrawn":
+            raise InvalidTransition("a withdrawn offering cannot get new slots")
+
+    @event(Published)
+    def _publish(
+        self,
+        provider_id: str,
+        title_it: str,
+        title_en: str | None,
+        category: str,
+        delivery_mode: str,
+        price_cents: int,
+        unit: str,
+        municipalities: list[str],
+    ) -> None:
+        self.status = "published"
+
+    @event(PriceChanged)
+    def _change_price(
+        self,
+        price_cents: int,
+        unit: str,
+        effective_from: datetime,
+        provider_id: str,
+        previous_price_cents: int,
+    ) -> None:
+        self.prices.append(Price(effective_from, price_cents, unit))
+
+    @event(Withdrawn)
+    def _withdraw(self, reason: str, provider_id: str) -> None:
+        self.status = "withdrawn"

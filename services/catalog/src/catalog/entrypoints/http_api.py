@@ -1,0 +1,438 @@
+"""HTTP routes of the catalog service: they only translate HTTP into commands and queries.
+
+Who may do what: the territory's operator registers, accredits, suspends and reinstates
+providers and composes packages; a provider (``provider:<id>``) applies, and manages only its own
+offerings and slots; any caller with a token may hold places; anyone, even without a token, can
+browse and search.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel
+from servicekit.auth import ROLES, Principal, require_roles
+from servicekit.http import application_of
+
+from catalog.application import commands as cmd
+from catalog.application.app import CatalogApplication
+from catalog.domain.offering import Offering
+from catalog.domain.provider import Provider
+from catalog.domain.slot import Hold
+from catalog.read_model import SearchQuery
+
+providers = APIRouter(prefix="/providers", tags=["providers"])
+offerings = APIRouter(prefix="/offerings", tags=["offerings"])
+slots = APIRouter(prefix="/slots", tags=["slots"])
+packages = APIRouter(prefix="/packages", tags=["packages"])
+search = APIRouter(tags=["search"])
+
+OPERATOR_ONLY = ("operator",)
+
+
+def catalog_app(request: Request) -> CatalogApplication:
+    return application_of(request, CatalogApplication)
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+class ProviderView(BaseModel):
+    provider_id: str
+    legal_name: str
+    kind: str
+    status: str
+    vat_number: str | None
+    municipalities: list[str]
+    certifications: list[str]
+    goods_categories: list[str]
+
+    @classmethod
+    def of(cls, p: Provider) -> ProviderView:
+        return cls(
+            provider_id=p.provider_id,
+            legal_name=p.legal_name,
+            kind=p.kind,
+            status=p.status,
+            vat_number=p.vat_number,
+            municipalities=p.municipalities,
+            certifications=p.certifications,
+            goods_categories=p.goods_categories,
+        )
+
+
+class PriceView(BaseModel):
+    valid_from: datetime
+    price_cents: int
+    unit: str
+
+
+class OfferingView(BaseModel):
+    offering_id: UUID
+    provider_id: str
+    status: str
+    title: dict[str, str]
+    description: dict[str, str]
+    category: str
+    delivery_mode: str
+    price_cents: int
+    unit: str
+    municipalities: list[str]
+    price_history: list[PriceView]
+
+    @classmethod
+    def of(cls, o: Offering) -> OfferingView:
+        return cls(
+            offering_id=o.id,
+            provider_id=o.provider_id,
+            status=o.status,
+            title=o.title,
+            description=o.description,
+            category=o.category,
+            delivery_mode=o.delivery_mode,
+            price_cents=o.current_price.price_cents,
+            unit=o.current_price.unit,
+            municipalities=o.municipalities,
+            price_history=[PriceView(**vars(p)) for p in o.prices],
+        )
+
+
+class HoldView(BaseModel):
+    slot_id: UUID
+    request_id: str
+    quantity: int
+    status: str
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, slot_id: UUID, h: Hold) -> HoldView:
+        return cls(
+            slot_id=slot_id,
+            request_id=h.request_id,
+            quantity=h.quantity,
+            status=h.status,
+            expires_at=h.expires_at,
+        )
+
+
+class Created(BaseModel):
+    id: str
+
+
+# --- providers -----------------------------------------------------------------------------------
+
+
+@providers.post("", status_code=status.HTTP_201_CREATED, summary="Apply to join the catalogue")
+def register_provider(
+    command: cmd.RegisterProvider,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> Created:
+    principal.require_subject("provider", command.provider_id, exempt_roles=OPERATOR_ONLY)
+    return Created(id=app.register_provider(command))
+
+
+@providers.get("/{provider_id}", summary="A provider (public)")
+def get_provider(provider_id: str, app: CatalogApplication = Depends(catalog_app)) -> ProviderView:
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post("/{provider_id}/accreditation", summary="Accredit an applied provider")
+def accredit(
+    provider_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator")),
+) -> ProviderView:
+    app.accredit_provider(provider_id, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post("/{provider_id}/suspension", summary="Suspend a provider")
+def suspend(
+    provider_id: str,
+    command: cmd.SuspendProvider,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator")),
+) -> ProviderView:
+    app.suspend_provider(provider_id, command, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post("/{provider_id}/reinstatement", summary="Reinstate a suspended provider")
+def reinstate(
+    provider_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator")),
+) -> ProviderView:
+    app.reinstate_provider(provider_id, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post("/{provider_id}/certifications", summary="Record a quality certification")
+def add_certification(
+    provider_id: str,
+    command: cmd.AddCertification,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> ProviderView:
+    principal.require_subject("provider", provider_id, exempt_roles=OPERATOR_ONLY)
+    app.add_certification(provider_id, command)
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post("/{provider_id}/merchant-affiliation", summary="Affiliate a shop to vouchers")
+def affiliate_merchant(
+    provider_id: str,
+    command: cmd.AffiliateMerchant,
+    app: CatalogApplication = Depends(catalog_app),
+    _: Principal = Depends(require_roles("operator")),
+) -> ProviderView:
+    app.affiliate_merchant(provider_id, command)
+    return ProviderView.of(app.get_provider(provider_id))
+
+
+@providers.post(
+    "/{provider_id}/offerings",
+    status_code=status.HTTP_201_CREATED,
+    summary="Draft an offering (the provider itself)",
+)
+def draft_offering(
+    provider_id: str,
+    command: cmd.DraftOffering,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> OfferingView:
+    principal.require_subject("provider", provider_id, exempt_roles=OPERATOR_ONLY)
+    return OfferingView.of(app.get_offering(app.draft_offering(provider_id, command)))
+
+
+@search.get("/merchants", tags=["merchants"], summary="Shops affiliated to the voucher programme")
+def merchants(
+    goods_category: str | None = None, app: CatalogApplication = Depends(catalog_app)
+) -> list[dict[str, Any]]:
+    return app.merchants(goods_category)
+
+
+# --- offerings -----------------------------------------------------------------------------------
+
+
+def owned_offering(offering_id: UUID, app: CatalogApplication, principal: Principal) -> Offering:
+    offering = app.get_offering(offering_id)
+    principal.require_subject("provider", offering.provider_id, exempt_roles=OPERATOR_ONLY)
+    return offering
+
+
+@offerings.get("/{offering_id}", summary="An offering with its price history (public)")
+def get_offering(offering_id: UUID, app: CatalogApplication = Depends(catalog_app)) -> OfferingView:
+    return OfferingView.of(app.get_offering(offering_id))
+
+
+@offerings.get("/{offering_id}/price", summary="The price valid at a moment (default: now)")
+def price_at(
+    offering_id: UUID,
+    at: datetime | None = None,
+    app: CatalogApplication = Depends(catalog_app),
+) -> PriceView:
+    price = app.price_at(offering_id, at or datetime.now().astimezone())
+    return PriceView(**vars(price))
+
+
+@offerings.post("/{offering_id}/publication", summary="Publish an offering")
+def publish(
+    offering_id: UUID,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> OfferingView:
+    owned_offering(offering_id, app, principal)
+    app.publish_offering(offering_id)
+    return OfferingView.of(app.get_offering(offering_id))
+
+
+@offerings.post("/{offering_id}/price", summary="Change the price (history is kept)")
+def change_price(
+    offering_id: UUID,
+    command: cmd.ChangePrice,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> OfferingView:
+    owned_offering(offering_id, app, principal)
+    app.change_price(offering_id, command)
+    return OfferingView.of(app.get_offering(offering_id))
+
+
+@offerings.post("/{offering_id}/withdrawal", summary="Withdraw an offering for good")
+def withdraw(
+    offering_id: UUID,
+    command: cmd.WithdrawOffering,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> OfferingView:
+    owned_offering(offering_id, app, principal)
+    app.withdraw_offering(offering_id, command)
+    return OfferingView.of(app.get_offering(offering_id))
+
+
+@offerings.post(
+    "/{offering_id}/slots", status_code=status.HTTP_201_CREATED, summary="Open one slot"
+)
+def open_slot(
+    offering_id: UUID,
+    command: cmd.OpenSlot,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> Created:
+    owned_offering(offering_id, app, principal)
+    return Created(id=str(app.open_slot(offering_id, command)))
+
+
+@offerings.post(
+    "/{offering_id}/weekly-slots",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open slots from a weekly availability, minus exception dates",
+)
+def open_weekly_slots(
+    offering_id: UUID,
+    command: cmd.OpenWeeklySlots,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> list[str]:
+    owned_offering(offering_id, app, principal)
+    return [str(i) for i in app.open_weekly_slots(offering_id, command)]
+
+
+@offerings.get("/{offering_id}/slots", summary="Slots from a date, with free places (public)")
+def list_slots(
+    offering_id: UUID,
+    from_date: date | None = None,
+    app: CatalogApplication = Depends(catalog_app),
+) -> list[dict[str, Any]]:
+    return app.slots(offering_id, from_date or date.today())
+
+
+# --- slots ---------------------------------------------------------------------------------------
+
+
+@slots.post("/{slot_id}/holds", summary="Hold places (idempotent by request id)")
+def hold(
+    slot_id: UUID,
+    command: cmd.HoldSlot,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles(*[r for r in ROLES if r != "auditor"])),
+) -> HoldView:
+    return HoldView.of(slot_id, app.hold_slot(slot_id, command, principal.subject))
+
+
+def check_may_settle(slot_id: UUID, request_id: str, app: CatalogApplication, p: Principal) -> None:
+    """The holder, the slot's provider or the operator confirm or release a hold."""
+    slot = app.get_slot(slot_id)
+    hold_ = slot.holds.get(request_id)
+    if hold_ is not None and hold_.holder == p.subject:
+        return
+    p.require_subject("provider", slot.provider_id, exempt_roles=OPERATOR_ONLY)
+
+
+@slots.post("/{slot_id}/holds/{request_id}/confirmation", summary="Confirm a hold")
+def confirm(
+    slot_id: UUID,
+    request_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles(*ROLES)),
+) -> HoldView:
+    check_may_settle(slot_id, request_id, app, principal)
+    return HoldView.of(slot_id, app.confirm_hold(slot_id, request_id))
+
+
+@slots.post("/{slot_id}/holds/{request_id}/release", summary="Release a hold (idempotent)")
+def release(
+    slot_id: UUID,
+    request_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles(*ROLES)),
+) -> HoldView:
+    check_may_settle(slot_id, request_id, app, principal)
+    return HoldView.of(slot_id, app.release_hold(slot_id, request_id))
+
+
+# --- packages ------------------------------------------------------------------------------------
+
+
+@packages.post("", status_code=status.HTTP_201_CREATED, summary="Compose a multi-provider package")
+def compose(
+    command: cmd.ComposePackage,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator")),
+) -> Created:
+    return Created(id=str(app.compose_package(command, principal.subject)))
+
+
+@packages.get("", summary="Packages on offer (public)")
+def list_packages(app: CatalogApplication = Depends(catalog_app)) -> list[dict[str, Any]]:
+    return app.packages()
+
+
+@packages.get("/{package_id}", summary="A package with its parts and price (public)")
+def get_package(package_id: UUID, app: CatalogApplication = Depends(catalog_app)) -> dict[str, Any]:
+    package = app.get_package(package_id)
+    return {
+        "package_id": str(package.id),
+        "title": package.title,
+        "description": package.description,
+        "status": package.status,
+        "price_cents": app.package_price_cents(package),
+        "own_price": package.price_cents is not None,
+        "parts": [p.as_dict() for p in package.parts],
+    }
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+class SearchResult(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[dict[str, Any]]
+
+
+@search.get("/search", summary="Search the marketplace (public)")
+def search_offerings(
+    q: str = Query("", max_length=200, description="Free text, Italian or English"),
+    territory: str | None = Query(None, description="Default: this instance's territory"),
+    municipality: str | None = Query(None, pattern=r"^\d{6}$"),
+    category: str | None = None,
+    delivery_mode: Literal["at_provider", "at_home", "remote"] | None = None,
+    min_price_cents: int | None = Query(None, ge=0),
+    max_price_cents: int | None = Query(None, ge=0),
+    available_from: date | None = None,
+    provider_id: str | None = None,
+    sort: Literal["relevance", "price_asc", "price_desc", "newest", "title"] | None = None,
+    page: int = Query(1, ge=1, le=10_000),
+    page_size: int = Query(20, ge=1, le=100),
+    app: CatalogApplication = Depends(catalog_app),
+) -> SearchResult:
+    if territory is not None and territory != app.territory.id:
+        return SearchResult(total=0, page=page, page_size=page_size, items=[])
+    found = app.search(
+        SearchQuery(
+            text=q,
+            municipality=municipality,
+            category=category,
+            delivery_mode=delivery_mode,
+            min_price_cents=min_price_cents,
+            max_price_cents=max_price_cents,
+            available_from=available_from,
+            provider_id=provider_id,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+        )
+    )
+    return SearchResult(
+        total=found.total,
+        page=found.page,
+        page_size=found.page_size,
+        items=[vars(hit) for hit in found.items],
+    )

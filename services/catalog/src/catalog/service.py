@@ -1,0 +1,29 @@
+"""The catalog service as the kit runs it."""
+
+from benecomune_contracts import CATALOG_TOPIC
+from servicekit.service import ServiceDefinition
+
+from catalog.application.app import CatalogApplication
+from catalog.contract_mapping import to_contract
+from catalog.entrypoints import http_api
+from catalog.settings import CatalogSettings
+
+DEFINITION = ServiceDefinition(
+    name="catalog",
+    title="Benecomune — catalog",
+    description=(
+        "Providers and their accreditation, offerings with price history, time slots held for "
+        "bookings, multi-provider packages, merchants for vouchers, and search."
+    ),
+    settings_class=CatalogSettings,
+    application_class=CatalogApplication,
+    routers=lambda: [
+        http_api.providers,
+        http_api.offerings,
+        http_api.slots,
+        http_api.packages,
+        http_api.search,
+    ],
+    publishes_to=CATALOG_TOPIC.name,
+    to_contract=to_contract,
+)
