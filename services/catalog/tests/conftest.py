@@ -15,7 +15,7 @@ from catalog.settings import CatalogSettings
 # Real, valid partite IVA (check digit included).
 VAT_LA_RETE = "01114601006"
 VAT_IL_SOLE = "00743110157"
-VAT_BOTTEGA = "02083080246"
+VAT_BOTTEGA = "02083080248"
 
 
 @pytest.fixture

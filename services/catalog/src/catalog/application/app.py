@@ -256,7 +256,7 @@ class CatalogApplication(ServiceApplication):
             slot = uow.get(slot_id, Slot, "slot")
             known = slot.holds.get(command.request_id)
             if known is None or known.status == "released":
-                self.check_bookable(uow, slot)
+                self.check_bookable(slot)
             hold = slot.hold(
                 command.request_id, command.quantity, holder, at, timedelta(seconds=seconds)
             )
@@ -271,9 +271,12 @@ class CatalogApplication(ServiceApplication):
             )
         return hold
 
-    def check_bookable(self, uow: UnitOfWork, slot: Slot) -> None:
-        offering = uow.get(slot.offering_id, Offering, "offering")
-        provider = uow.get(provider_aggregate_id(slot.provider_id), Provider, "provider")
+    def check_bookable(self, slot: Slot) -> None:
+        # Read fresh from the store, not through the group-commit unit of work: the writer keeps
+        # aggregates warm between batches, and an aggregate only read (never saved) there
+        # would not be refreshed by a collision, so a suspension could go unseen.
+        offering = self.get_offering(slot.offering_id)
+        provider = self.get_provider(slot.provider_id)
         if not provider.bookable:
             raise NotBookable(
                 f"provider {provider.provider_id} is {provider.status}: its offerings cannot be "
@@ -285,22 +288,19 @@ class CatalogApplication(ServiceApplication):
     def confirm_hold(self, slot_id: UUID, request_id: str, now: datetime | None = None) -> Hold:
         at = now or now_utc()
 
-        def change() -> Hold:
-            slot = self.get_slot(slot_id)
-            hold = slot.confirm(request_id, at)
-            self.save(slot)
+        def change(uow: UnitOfWork) -> Hold:
+            hold = uow.get(slot_id, Slot, "slot").confirm(request_id, at)
             return dataclasses.replace(hold)
 
-        return self.retrying(change)
+        # Through the same writer as holds, so its warm copy of the slot stays current.
+        return self.group_commit(change)
 
     def release_hold(self, slot_id: UUID, request_id: str) -> Hold:
-        def change() -> Hold:
-            slot = self.get_slot(slot_id)
-            hold = slot.release(request_id)
-            self.save(slot)
+        def change(uow: UnitOfWork) -> Hold:
+            hold = uow.get(slot_id, Slot, "slot").release(request_id)
             return dataclasses.replace(hold)
 
-        return self.retrying(change)
+        return self.group_commit(change)
 
     # --- packages -----------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ def check_tax_identity(
     vat_number: str | None, fiscal_code: str | None
 ) -> tuple[str | None, str | None]:
     """The normalised VAT number and fiscal code; at least one is required, each must be valid
-    (check digit included), and a numeric fiscal code of a company must be its VAT number."""
+    (check digit included)."""
     if not vat_number and not fiscal_code:
         raise InvalidProvider("a provider needs a VAT number (partita IVA) or a fiscal code")
     try:
