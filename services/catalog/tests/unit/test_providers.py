@@ -61,7 +61,7 @@ def test_a_cooperative_needs_a_vat_number() -> None:
 
 
 def test_a_provider_without_any_tax_identity_is_refused() -> None:
-    with pytest.raises(InvalidProvider, match="VAT number .* or a fiscal code"):
+    with pytest.raises(InvalidProvider, match=r"VAT number .* or a fiscal code"):
         Provider.apply("ass-x", "X", "association", None, None, ["096004"])
 
 
