@@ -1,0 +1,6 @@
+from servicekit.service import main
+
+from wallet.service import DEFINITION
+
+if __name__ == "__main__":
+    main(DEFINITION)

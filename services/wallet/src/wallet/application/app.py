@@ -1,0 +1,503 @@
+"""The wallet application: get → change → save on the ledger aggregates (plans, wallets, the
+fringe memo ledger). Every command saves all it changed in one transaction or nothing; holds,
+captures, releases and refunds (the hot path) are group-committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from servicekit.batching import UnitOfWork
+from servicekit.domain import DomainError, NotFound
+from servicekit.settings import ServiceSettings
+from servicekit.store import ServiceApplication
+
+from wallet import contract_mapping  # noqa: F401  (registers the ledger hash chain mapping)
+from wallet.application import commands as cmd
+from wallet.application import csv_loading
+from wallet.domain import ledger
+from wallet.domain.errors import FringeCapExceeded, InvalidTransition, NoFringeCap, NotEligible
+from wallet.domain.fringe import FringeYear
+from wallet.domain.plan import Plan
+from wallet.domain.wallet import Wallet
+from wallet.figures import PayrollLine, PlanFigures
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class LoadReport:
+    """What a CSV load did, row by row."""
+
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def loaded_cents(self) -> int:
+        return sum(int(r["amount_cents"]) for r in self.loaded)
+
+
+@dataclass(frozen=True)
+class _Warned:
+    """A fringe spend refused for crossing the cap (the warning itself is stored)."""
+
+    message: str
+
+
+class WalletApplication(ServiceApplication):
+    snapshotting_intervals = {Wallet: 100, Plan: 200, FringeYear: 100}
+
+    def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
+        super().__init__(settings, {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
+
+    # --- plans --------------------------------------------------------------------------------
+
+    def create_plan(self, employer_id: str, command: cmd.CreatePlan) -> UUID:
+        plan = Plan.create(
+            employer_id=employer_id,
+            vat_number=command.vat_number,
+            year=command.year,
+            starts_on=command.starts_on,
+            ends_on=command.ends_on,
+            budget_cents=command.budget_cents,
+            credit_per_employee_cents=command.credit_per_employee_cents,
+            categories=list(command.categories),
+            end_policy=command.end_policy,
+        )
+        self.save(plan)
+        return plan.id
+
+    def get_plan(self, plan_id: UUID) -> Plan:
+        return self.get_aggregate(plan_id, Plan, "plan")
+
+    def plans_of(self, employer_id: str | None) -> list[Plan]:
+        return [
+            self.get_plan(e.originator_id)
+            for e in self._events_of(Plan.Created)
+            if employer_id is None or e.employer_id == employer_id
+        ]
+
+    def enrol(self, plan_id: UUID, command: cmd.Enrol) -> None:
+        def change() -> None:
+            plan = self.get_plan(plan_id)
+            plan.enrol({e.employee_id: e.dependent_children for e in command.employees})
+            self.save(plan)
+
+        self.retrying(change)
+
+    def grant(self, plan_id: UUID, command: cmd.Grant) -> UUID:
+        def change() -> UUID:
+            plan = self.get_plan(plan_id)
+            wallet = self._wallet_for(plan, command.employee_id)
+            self._grant(plan, wallet, command.employee_id, command.amount_cents, command.category)
+            self.save(plan, wallet)
+            return wallet.id
+
+        return self.retrying(change)
+
+    def _wallet_for(self, plan: Plan, employee_id: str) -> Wallet:
+        plan.check_eligible(employee_id)
+        try:
+            return self.get_wallet(Wallet.id_for(plan.id, employee_id))
+        except NotFound:
+            return Wallet.open(
+                plan_id=plan.id,
+                employer_id=plan.employer_id,
+                employee_id=employee_id,
+                year=plan.year,
+                categories=plan.categories,
+                expires_on=plan.ends_on,
+            )
+
+    @staticmethod
+    def _grant(
+        plan: Plan, wallet: Wallet, employee_id: str, amount: int | None, category: str
+    ) -> int:
+        cents = amount if amount is not None else plan.credit_per_employee_cents
+        plan.check_category(category)
+        t = wallet.grant_transfer(category, cents)
+        plan.allocate(employee_id, wallet.id, t)
+        wallet.record_grant(category, t)
+        return cents
+
+    def load_csv(self, plan_id: UUID, text: str) -> LoadReport:
+        """Enrol and credit the employees of a CSV file. Every row is judged alone: a refused
+        row is reported with its reason and rejects nothing else; the accepted ones are saved
+        together."""
+        rows, errors = csv_loading.parse(text)
+
+        def change() -> LoadReport:
+            report = LoadReport(
+                rejected=[
+                    {"line": e.line, "employee_id": e.employee_id, "reason": e.reason}
+                    for e in errors
+                ]
+            )
+            plan = self.get_plan(plan_id)
+            plan.check_open()
+            plan.enrol({r.employee_id: r.dependent_children for r in rows})
+            wallets: list[Wallet] = []
+            for row in rows:
+                try:
+                    wallet = self._wallet_for(plan, row.employee_id)
+                    cents = self._grant(
+                        plan, wallet, row.employee_id, row.amount_cents, row.category
+                    )
+                except (DomainError, ValueError) as refusal:  # refused: this row alone
+                    report.rejected.append(
+                        {"line": row.line, "employee_id": row.employee_id, "reason": str(refusal)}
+                    )
+                    continue
+                wallets.append(wallet)
+                report.loaded.append(
+                    {
+                        "line": row.line,
+                        "employee_id": row.employee_id,
+                        "wallet_id": str(wallet.id),
+                        "amount_cents": cents,
+                        "category": row.category,
+                    }
+                )
+            self.save(plan, *wallets)
+            report.rejected.sort(key=lambda r: int(r["line"]))
+            return report
+
+        return self.retrying(change)
+
+    # --- wallets ------------------------------------------------------------------------------
+
+    def get_wallet(self, wallet_id: UUID) -> Wallet:
+        return self.get_aggregate(wallet_id, Wallet, "wallet")
+
+    def wallets_of_plan(self, plan: Plan) -> list[Wallet]:
+        wallets = []
+        for employee_id in plan.employees:
+            try:
+                wallets.append(self.get_wallet(Wallet.id_for(plan.id, employee_id)))
+            except NotFound:
+                continue
+        return wallets
+
+    def wallets_of_employee(self, employee_id: str) -> list[Wallet]:
+        return [
+            self.get_wallet(e.originator_id)
+            for e in self._events_of(Wallet.Opened)
+            if e.employee_id == employee_id
+        ]
+
+    def history(self, wallet_id: UUID) -> list[dict[str, Any]]:
+        """The wallet's movements, oldest first, with the running balance (credit + holds)."""
+        wallet = self.get_wallet(wallet_id)
+        running = 0
+        lines = []
+        for e in self.events.get(wallet_id):
+            delta = 0
+            for t in getattr(e, "transfers", []):
+                inside_from = self._in_wallet(t["from_account"], wallet)
+                inside_to = self._in_wallet(t["to_account"], wallet)
+                if inside_to and not inside_from:
+                    delta += t["amount_cents"]
+                elif inside_from and not inside_to:
+                    delta -= t["amount_cents"]
+            running += delta
+            lines.append(
+                {
+                    "sequence": e.originator_version,
+                    "type": type(e).__name__,
+                    "at": getattr(e, "timestamp", None),
+                    "amount_cents": delta,
+                    "balance_cents": running,
+                    "hold_id": str(getattr(e, "hold_id", "")) or None,
+                    "category": getattr(e, "category", None),
+                }
+            )
+        return lines
+
+    @staticmethod
+    def _in_wallet(account: str, wallet: Wallet) -> bool:
+        return account.startswith(f"wallet:{wallet.plan_id}:{wallet.employee_id}:") or (
+            account.startswith("hold:") and account[5:] in wallet.holds
+        )
+
+    # --- holds: the hot path ------------------------------------------------------------------
+
+    def hold(self, wallet_id: UUID, command: cmd.HoldFunds, now: datetime | None = None) -> UUID:
+        """Reserve money for a pending booking. The same request id always gives the same
+        hold, made once."""
+        at = now or now_utc()
+
+        def change(uow: UnitOfWork) -> UUID | _Warned:
+            wallet = uow.get(wallet_id, Wallet, "wallet")
+            existing = wallet.existing_hold(
+                command.request_id, command.provider_id, command.category, command.amount_cents
+            )
+            if existing is not None:
+                return existing
+            wallet.check_hold(command.category, command.amount_cents, at.date())
+            fringe = None
+            if command.category == ledger.FRINGE:
+                fringe = self._fringe_year(uow, wallet)
+                if fringe.would_cross(command.amount_cents):
+                    if not command.confirm_taxable:
+                        fringe.warn(command.amount_cents)
+                        return _Warned(self._cap_message(fringe, command.amount_cents))
+                    fringe.confirm_taxable()
+            hold_id = wallet.hold(
+                command.request_id,
+                command.provider_id,
+                command.category,
+                command.amount_cents,
+                command.expires_at.astimezone(UTC),
+                at.date(),
+            )
+            if fringe is not None:
+                fringe.commit(hold_id, command.amount_cents)
+            return hold_id
+
+        outcome = self.group_commit(change)
+        if isinstance(outcome, _Warned):
+            raise FringeCapExceeded(outcome.message)
+        return outcome
+
+    def spend(self, wallet_id: UUID, command: cmd.Spend, now: datetime | None = None) -> UUID:
+        """Pay a provider on the spot: a hold captured at once (idempotent by request id)."""
+        at = now or now_utc()
+        hold_id = self.hold(
+            wallet_id,
+            cmd.HoldFunds(
+                request_id=command.request_id,
+                provider_id=command.provider_id,
+                category=command.category,
+                amount_cents=command.amount_cents,
+                expires_at=at,
+                confirm_taxable=command.confirm_taxable,
+            ),
+            at,
+        )
+        self.capture(wallet_id, hold_id, cmd.Capture(request_id=command.request_id))
+        return hold_id
+
+    def capture(self, wallet_id: UUID, hold_id: UUID, command: cmd.Capture) -> int:
+        def change(uow: UnitOfWork) -> int:
+            wallet = uow.get(wallet_id, Wallet, "wallet")
+            hold = wallet.get_hold(hold_id)
+            before = hold["status"]
+            captured = wallet.capture(hold_id, command.request_id, command.amount_cents)
+            if before == "held" and hold["category"] == ledger.FRINGE:
+                released = hold["amount"] - captured
+                if released:
+                    self._fringe_year(uow, wallet).give_back(hold_id, released)
+            return captured
+
+        return self.group_commit(change)
+
+    def release(self, wallet_id: UUID, hold_id: UUID, command: cmd.Release) -> int:
+        def change(uow: UnitOfWork) -> int:
+            wallet = uow.get(wallet_id, Wallet, "wallet")
+            released = wallet.release(hold_id, command.request_id)
+            if released and wallet.get_hold(hold_id)["category"] == ledger.FRINGE:
+                self._fringe_year(uow, wallet).give_back(hold_id, released)
+            return released
+
+        return self.group_commit(change)
+
+    def refund(self, wallet_id: UUID, hold_id: UUID, command: cmd.Refund) -> int:
+        def change(uow: UnitOfWork) -> int:
+            wallet = uow.get(wallet_id, Wallet, "wallet")
+            refunded = wallet.refund(hold_id, command.request_id, command.amount_cents)
+            if refunded and wallet.get_hold(hold_id)["category"] == ledger.FRINGE:
+                self._fringe_year(uow, wallet).give_back(hold_id, refunded)
+            return refunded
+
+        return self.group_commit(change)
+
+    def expire_holds(self, now: datetime | None = None) -> int:
+        """Release every hold past its expiry; returns the cents that went back."""
+        at = now or now_utc()
+        wallet_ids = dict.fromkeys(e.originator_id for e in self._events_of(Wallet.FundsHeld))
+        total = 0
+        for wallet_id in wallet_ids:
+
+            def change(uow: UnitOfWork, wallet_id: UUID = wallet_id) -> int:
+                wallet = uow.get(wallet_id, Wallet, "wallet")
+                expired = wallet.expire_holds(at)
+                for hold_id, category, cents in expired:
+                    if category == ledger.FRINGE:
+                        self._fringe_year(uow, wallet).give_back(hold_id, cents)
+                return sum(cents for _, _, cents in expired)
+
+            total += self.group_commit(change)
+        return total
+
+    def _fringe_year(self, uow: UnitOfWork, wallet: Wallet) -> FringeYear:
+        fringe_id = FringeYear.id_for(wallet.employee_id, wallet.year)
+        try:
+            return uow.get(fringe_id, FringeYear, "fringe year")
+        except NotFound:
+            pass
+        plan = uow.get(wallet.plan_id, Plan, "plan")
+        with_children = plan.employees.get(wallet.employee_id, False)
+        cap = self.territory.rules.fringe_benefits.cap_for(wallet.year, with_children=with_children)
+        if cap is None:
+            raise NoFringeCap(
+                f"the territory configures no fringe-benefit cap for {wallet.year}: "
+                "fringe credit cannot be spent"
+            )
+        fringe = FringeYear.open(wallet.employee_id, wallet.year, cap, with_children)
+        uow.add(fringe)
+        return fringe
+
+    @staticmethod
+    def _cap_message(fringe: FringeYear, amount: int) -> str:
+        return (
+            f"this spend would bring the fringe benefits of {fringe.year} to "
+            f"{fringe.total_cents + amount} cents, over the tax-free cap of {fringe.cap_cents} "
+            f"cents: the WHOLE year's fringe amount would become taxable income. Send "
+            f"confirm_taxable=true to go ahead."
+        )
+
+    def fringe_year(self, employee_id: str, year: int) -> FringeYear | None:
+        try:
+            return self.get_aggregate(
+                FringeYear.id_for(employee_id, year), FringeYear, "fringe year"
+            )
+        except NotFound:
+            return None
+
+    # --- end of plan --------------------------------------------------------------------------
+
+    def close_plan(
+        self, plan_id: UUID, command: cmd.ClosePlan, today: date | None = None
+    ) -> dict[str, int]:
+        """End a plan (on or after its end date): open holds are released, then each wallet's
+        credit expires back to the employer (``reset``) or moves to the employee's wallet in
+        the next plan (``carry_over``; employees not enrolled there expire). Re-running after a
+        crash finishes the job: closed wallets are skipped."""
+        day = today or now_utc().date()
+        plan = self.get_plan(plan_id)
+        plan.check_open()
+        if day < plan.ends_on:
+            raise InvalidTransition(f"plan {plan_id} runs until {plan.ends_on}")
+        next_plan = None
+        if command.next_plan_id is not None:
+            next_plan = self.get_plan(UUID(command.next_plan_id))
+            if plan.end_policy != "carry_over":
+                raise InvalidTransition("this plan resets at its end: it carries nothing over")
+            if next_plan.employer_id != plan.employer_id or next_plan.year <= plan.year:
+                raise InvalidTransition("credit carries over only to a later plan of the employer")
+            next_plan.check_open()
+        elif plan.end_policy == "carry_over":
+            raise InvalidTransition("name the next plan (next_plan_id) to carry credit over to")
+        expired = carried = 0
+        for employee_id in list(plan.employees):
+            wallet_id = Wallet.id_for(plan_id, employee_id)
+
+            def change(
+                employee_id: str = employee_id, wallet_id: UUID = wallet_id
+            ) -> tuple[int, int]:
+                try:
+                    wallet = self.get_wallet(wallet_id)
+                except NotFound:
+                    return 0, 0
+                if wallet.closed:
+                    return 0, 0
+                fresh_plan = self.get_plan(plan_id)
+                changed: list[Any] = [wallet, fresh_plan]
+                for hold_id in [h for h, v in wallet.holds.items() if v["status"] == "held"]:
+                    cents = wallet.release(UUID(hold_id), f"plan-closed:{plan_id}")
+                    if wallet.holds[hold_id]["category"] == ledger.FRINGE:
+                        fringe = self.get_aggregate(
+                            FringeYear.id_for(employee_id, wallet.year), FringeYear, "fringe"
+                        )
+                        fringe.give_back(UUID(hold_id), cents)
+                        changed.append(fringe)
+                if next_plan is not None and employee_id in next_plan.employees:
+                    target = self._wallet_for(self.get_plan(next_plan.id), employee_id)
+                    amount = wallet.carry_over(target)
+                    changed.append(target)
+                    self.save(*changed)
+                    return 0, amount
+                transfers = wallet.expire_credit()
+                if transfers:
+                    fresh_plan.take_back(employee_id, wallet.id, transfers)
+                self.save(*changed)
+                return sum(t["amount_cents"] for t in transfers), 0
+
+            e, c = self.retrying(change)
+            expired += e
+            carried += c
+
+        def finish() -> int:
+            fresh = self.get_plan(plan_id)
+            left = fresh.funding_cents
+            fresh.close(next_plan.id if next_plan else None)
+            self.save(fresh)
+            return left
+
+        returned_budget = self.retrying(finish)
+        return {
+            "expired_cents": expired,
+            "carried_over_cents": carried,
+            "unallocated_returned_cents": returned_budget,
+        }
+
+    # --- reports ------------------------------------------------------------------------------
+
+    def plan_figures(self, plan_id: UUID) -> PlanFigures:
+        plan = self.get_plan(plan_id)
+        return PlanFigures.of(plan, self.wallets_of_plan(plan))
+
+    def payroll(self, employer_id: str | None, year: int) -> list[PayrollLine]:
+        """Fringe benefits per employee of the employer's plans of ``year`` (all employers'
+        when ``employer_id`` is None), with the taxable amount."""
+        employees = sorted(
+            {e for plan in self.plans_of(employer_id) if plan.year == year for e in plan.employees}
+        )
+        lines = []
+        for employee_id in employees:
+            fringe = self.fringe_year(employee_id, year)
+            if fringe is not None:
+                lines.append(PayrollLine.of(fringe))
+        return lines
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def captures_for(self, provider_id: str) -> list[dict[str, Any]]:
+        out = []
+        for e in self._events_of(Wallet.HoldCaptured, Wallet.Refunded):
+            if e.provider_id != provider_id:
+                continue
+            out.append(
+                {
+                    "type": "captured" if isinstance(e, Wallet.HoldCaptured) else "refunded",
+                    "wallet_id": str(e.originator_id),
+                    "hold_id": str(e.hold_id),
+                    "category": e.category,
+                    "amount_cents": e.amount_cents,
+                    "at": e.timestamp,
+                }
+            )
+        return out
+
+    def _events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
+        """Domain events of the given types, in store order (a query, not an invariant)."""
+        from eventsourcing.utils import get_topic
+
+        topics = [get_topic(c) for c in event_classes]
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=1000, topics=topics)
+            if not batch:
+                return
+            for notification in batch:
+                yield self.mapper.to_domain_event(notification)
+            start = batch[-1].id + 1
+
+    def check_employee(self, plan: Plan, employee_id: str) -> None:
+        if employee_id not in plan.employees:
+            raise NotEligible(f"employee {employee_id} is not enrolled in this plan")

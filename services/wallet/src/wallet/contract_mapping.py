@@ -1,0 +1,284 @@
+"""Which domain events leave the wallet service, and as what. Every event of the three ledger
+streams (plans, wallets, fringe years) maps to a LedgerEvent carrying its transfers: the hash
+chain is computed over exactly this public form. Employees appear only as pseudonymous ids."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+from benecomune_contracts import ContractEvent
+from benecomune_contracts import wallet as c
+from servicekit.chain import register_ledger_mapping
+
+from wallet.domain.fringe import FringeYear
+from wallet.domain.plan import Plan
+from wallet.domain.wallet import Wallet
+
+
+def _chain(e: Any) -> dict[str, Any]:
+    return {
+        "stream_id": str(e.originator_id),
+        "sequence": e.originator_version,
+        "prev_hash": e.prev_hash,
+        "event_hash": e.event_hash,
+        "transfers": [c.Transfer.model_validate(t) for t in e.transfers],
+    }
+
+
+@singledispatch
+def to_contract(event: object) -> ContractEvent | None:
+    return None  # private: anything not mapped below
+
+
+@to_contract.register
+def _(e: Plan.Created) -> ContractEvent:
+    return c.PlanCreated(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        employer_id=e.employer_id,
+        vat_number=e.vat_number,
+        year=e.year,
+        starts_on=e.starts_on,
+        ends_on=e.ends_on,
+        budget_cents=e.budget_cents,
+        credit_per_employee_cents=e.credit_per_employee_cents,
+        categories=e.categories,  # type: ignore[arg-type]
+        end_policy=e.end_policy,
+        created_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Plan.EmployeesEnrolled) -> ContractEvent:
+    return c.EmployeesEnrolled(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        employee_ids=e.employee_ids,
+        with_children_ids=e.with_children_ids,
+        enrolled_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Plan.CreditAllocated) -> ContractEvent:
+    return c.PlanCreditAllocated(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        wallet_id=str(e.wallet_id),
+        amount_cents=e.amount_cents,
+        allocated_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Plan.CreditReturned) -> ContractEvent:
+    return c.PlanCreditReturned(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        wallet_id=str(e.wallet_id),
+        amount_cents=e.amount_cents,
+        returned_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Plan.Closed) -> ContractEvent:
+    return c.PlanClosed(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        returned_cents=e.returned_cents,
+        next_plan_id=str(e.next_plan_id) if e.next_plan_id else None,
+        closed_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.Opened) -> ContractEvent:
+    return c.WalletOpened(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employer_id=e.employer_id,
+        employee_id=e.employee_id,
+        year=e.year,
+        categories=e.categories,  # type: ignore[arg-type]
+        expires_on=e.expires_on,
+        opened_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.CreditGranted) -> ContractEvent:
+    return c.CreditGranted(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        category=e.category,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        granted_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.FundsHeld) -> ContractEvent:
+    return c.FundsHeld(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        hold_id=str(e.hold_id),
+        request_id=e.request_id,
+        provider_id=e.provider_id,
+        category=e.category,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        expires_at=e.expires_at,
+        held_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.HoldCaptured) -> ContractEvent:
+    return c.HoldCaptured(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        hold_id=str(e.hold_id),
+        provider_id=e.provider_id,
+        category=e.category,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        released_cents=e.released_cents,
+        captured_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.HoldReleased) -> ContractEvent:
+    return c.HoldReleased(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        hold_id=str(e.hold_id),
+        amount_cents=e.amount_cents,
+        released_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.HoldExpired) -> ContractEvent:
+    return c.HoldExpired(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        hold_id=str(e.hold_id),
+        amount_cents=e.amount_cents,
+        expired_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.Refunded) -> ContractEvent:
+    return c.Refunded(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        hold_id=str(e.hold_id),
+        provider_id=e.provider_id,
+        category=e.category,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        refunded_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.CreditExpired) -> ContractEvent:
+    return c.CreditExpired(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        amount_cents=e.amount_cents,
+        expired_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.CreditCarriedOver) -> ContractEvent:
+    return c.CreditCarriedOver(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        to_wallet_id=str(e.to_wallet_id),
+        amount_cents=e.amount_cents,
+        carried_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.CreditCarriedIn) -> ContractEvent:
+    return c.CreditCarriedIn(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        from_wallet_id=str(e.from_wallet_id),
+        amount_cents=e.amount_cents,
+        carried_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: FringeYear.Opened) -> ContractEvent:
+    return c.FringeYearOpened(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        cap_cents=e.cap_cents,
+        with_children=e.with_children,
+        opened_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: FringeYear.Recorded) -> ContractEvent:
+    return c.FringeRecorded(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        hold_id=str(e.hold_id),
+        direction=e.direction,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        total_cents=e.total_cents,
+        recorded_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: FringeYear.CapWarning) -> ContractEvent:
+    return c.FringeCapWarning(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        cap_cents=e.cap_cents,
+        total_cents=e.total_cents,
+        requested_cents=e.requested_cents,
+        warned_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: FringeYear.BecameTaxable) -> ContractEvent:
+    return c.FringeTaxable(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        cap_cents=e.cap_cents,
+        taxable_cents=e.taxable_cents,
+        confirmed_at=e.timestamp,
+    )
+
+
+register_ledger_mapping(to_contract, Plan, Wallet, FringeYear)

@@ -1,0 +1,189 @@
+"""Fringe benefits of one employee in one year (TUIR art. 51 c. 3): purchase vouchers and
+goods are tax-free up to a yearly cap (1,000 EUR, 2,000 EUR with dependent children, in
+2025-2027, from the territory's rules); above it, the *whole* year's amount is taxable.
+
+A memo ledger: every fringe spend (a hold in the fringe category) moves its amount from the
+``contra`` account to ``exempt`` (or to ``taxable`` once the year is taxable); money given back
+moves it out again. When the employee confirms a spend that crosses the cap, the whole ``exempt``
+balance moves to ``taxable``: the payroll reads that account.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from wallet.domain import ledger
+
+FRINGE_NAMESPACE = uuid.UUID("7f2e9b14-3c8a-4d61-b5e0-1a4c7d9e2f53")
+Transfers = list[dict[str, Any]]
+
+
+class FringeYear(ChainedAggregate):
+    class Opened(ChainedAggregate.Created):
+        employee_id: str
+        year: int
+        cap_cents: int
+        with_children: bool
+        transfers: Transfers
+
+    class Recorded(ChainedAggregate.Event):
+        employee_id: str
+        year: int
+        hold_id: UUID
+        direction: str  # "committed" or "given_back"
+        amount_cents: int
+        total_cents: int
+        transfers: Transfers
+
+    class CapWarning(ChainedAggregate.Event):
+        employee_id: str
+        year: int
+        cap_cents: int
+        total_cents: int
+        requested_cents: int
+        transfers: Transfers
+
+    class BecameTaxable(ChainedAggregate.Event):
+        employee_id: str
+        year: int
+        cap_cents: int
+        taxable_cents: int
+        transfers: Transfers
+
+    @event(Opened)
+    def __init__(
+        self,
+        employee_id: str,
+        year: int,
+        cap_cents: int,
+        with_children: bool,
+        transfers: Transfers,
+    ) -> None:
+        self.employee_id = employee_id
+        self.year = year
+        self.cap_cents = cap_cents
+        self.with_children = with_children
+        self.balances: dict[str, int] = {}
+        self.taxable = False
+        # hold id -> cents committed and not given back
+        self.by_hold: dict[str, int] = {}
+
+    @staticmethod
+    def create_id(employee_id: str, year: int) -> UUID:
+        return FringeYear.id_for(employee_id, year)
+
+    @staticmethod
+    def id_for(employee_id: str, year: int) -> UUID:
+        return uuid.uuid5(FRINGE_NAMESPACE, f"{employee_id}/{year}")
+
+    @classmethod
+    def open(cls, employee_id: str, year: int, cap_cents: int, with_children: bool) -> FringeYear:
+        return cls(employee_id, year, cap_cents, with_children, [])
+
+    def owns(self, account: str) -> bool:
+        return account.startswith(f"fringe:{self.employee_id}:{self.year}:")
+
+    def _account(self, kind: str) -> str:
+        return ledger.fringe_account(self.employee_id, self.year, kind)
+
+    @property
+    def total_cents(self) -> int:
+        """Fringe benefits committed this year (held or provided, net of what came back)."""
+        return self.balances.get(self._account("exempt"), 0) + self.balances.get(
+            self._account("taxable"), 0
+        )
+
+    @property
+    def taxable_cents(self) -> int:
+        return self.balances.get(self._account("taxable"), 0)
+
+    def would_cross(self, amount_cents: int) -> bool:
+        return not self.taxable and self.total_cents + amount_cents > self.cap_cents
+
+    def warn(self, amount_cents: int) -> None:
+        self._warn(self.employee_id, self.year, self.cap_cents, self.total_cents, amount_cents, [])
+
+    @event(CapWarning)
+    def _warn(
+        self,
+        employee_id: str,
+        year: int,
+        cap_cents: int,
+        total_cents: int,
+        requested_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        pass
+
+    def confirm_taxable(self) -> None:
+        """The employee accepted that the whole year's fringe amount becomes taxable."""
+        if self.taxable:
+            return
+        exempt = self.balances.get(self._account("exempt"), 0)
+        transfers = (
+            [ledger.transfer(self._account("exempt"), self._account("taxable"), exempt)]
+            if exempt
+            else []
+        )
+        self._become_taxable(self.employee_id, self.year, self.cap_cents, exempt, transfers)
+
+    @event(BecameTaxable)
+    def _become_taxable(
+        self,
+        employee_id: str,
+        year: int,
+        cap_cents: int,
+        taxable_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        self.taxable = True
+
+    def commit(self, hold_id: UUID, amount_cents: int) -> None:
+        if str(hold_id) in self.by_hold:
+            return
+        to = self._account("taxable" if self.taxable else "exempt")
+        transfers = [ledger.transfer(self._account("contra"), to, amount_cents)]
+        self._recorded(hold_id, "committed", amount_cents, transfers)
+
+    def give_back(self, hold_id: UUID, amount_cents: int) -> None:
+        """Money of a fringe hold came back (released, expired, not captured, refunded)."""
+        amount = min(amount_cents, self.by_hold.get(str(hold_id), 0))
+        if not amount:
+            return
+        transfers: Transfers = []
+        left = amount
+        for kind in ("exempt", "taxable"):
+            part = min(left, self.balances.get(self._account(kind), 0))
+            if part:
+                transfers.append(
+                    ledger.transfer(self._account(kind), self._account("contra"), part)
+                )
+            left -= part
+        self._recorded(hold_id, "given_back", amount, transfers)
+
+    def _recorded(self, hold_id: UUID, direction: str, amount: int, transfers: Transfers) -> None:
+        ledger.check_transfers(self.balances, self.owns, transfers)
+        sign = 1 if direction == "committed" else -1
+        total = self.total_cents + sign * amount
+        self._record(self.employee_id, self.year, hold_id, direction, amount, total, transfers)
+
+    @event(Recorded)
+    def _record(
+        self,
+        employee_id: str,
+        year: int,
+        hold_id: UUID,
+        direction: str,
+        amount_cents: int,
+        total_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        sign = 1 if direction == "committed" else -1
+        self.by_hold[str(hold_id)] = self.by_hold.get(str(hold_id), 0) + sign * amount_cents

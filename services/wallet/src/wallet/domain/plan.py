@@ -1,0 +1,225 @@
+"""An employer's welfare plan: a year's budget in the plan's funding account, the eligible
+employees, the categories its credit may pay for, and what happens to unspent credit at the end
+(``reset``: back to the employer; ``carry_over``: into the employer's next plan, as the tax
+agency allows since 2021)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from wallet.domain import ledger
+from wallet.domain.errors import (
+    CategoryNotAllowed,
+    InvalidTransition,
+    NotEligible,
+    PlanNotActive,
+)
+
+EndPolicy = Literal["reset", "carry_over"]
+MAX_EMPLOYEES_PER_ENROLMENT = 10_000
+
+
+class Plan(ChainedAggregate):
+    class Created(ChainedAggregate.Created):
+        employer_id: str
+        vat_number: str
+        year: int
+        starts_on: date
+        ends_on: date
+        budget_cents: int
+        credit_per_employee_cents: int
+        categories: list[str]
+        end_policy: EndPolicy
+        transfers: list[dict[str, Any]]
+
+    class EmployeesEnrolled(ChainedAggregate.Event):
+        employee_ids: list[str]
+        with_children_ids: list[str]
+        transfers: list[dict[str, Any]]
+
+    class CreditAllocated(ChainedAggregate.Event):
+        employee_id: str
+        wallet_id: UUID
+        amount_cents: int
+        transfers: list[dict[str, Any]]
+
+    class CreditReturned(ChainedAggregate.Event):
+        employee_id: str
+        wallet_id: UUID
+        amount_cents: int
+        transfers: list[dict[str, Any]]
+
+    class Closed(ChainedAggregate.Event):
+        returned_cents: int
+        next_plan_id: UUID | None
+        transfers: list[dict[str, Any]]
+
+    @event(Created)
+    def __init__(
+        self,
+        employer_id: str,
+        vat_number: str,
+        year: int,
+        starts_on: date,
+        ends_on: date,
+        budget_cents: int,
+        credit_per_employee_cents: int,
+        categories: list[str],
+        end_policy: EndPolicy,
+        transfers: list[dict[str, Any]],
+    ) -> None:
+        self.employer_id = employer_id
+        self.vat_number = vat_number
+        self.year = year
+        self.starts_on = starts_on
+        self.ends_on = ends_on
+        self.budget_cents = budget_cents
+        self.credit_per_employee_cents = credit_per_employee_cents
+        self.categories = categories
+        self.end_policy = end_policy
+        self.balances: dict[str, int] = {}
+        self.employees: dict[str, bool] = {}  # employee id -> has dependent children
+        self.allocated_cents = 0
+        self.returned_from_wallets_cents = 0
+        self.closed = False
+        self.next_plan_id: UUID | None = None
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        employer_id: str,
+        vat_number: str,
+        year: int,
+        starts_on: date,
+        ends_on: date,
+        budget_cents: int,
+        credit_per_employee_cents: int,
+        categories: list[str],
+        end_policy: EndPolicy,
+    ) -> Plan:
+        ledger.check_amount(budget_cents)
+        if ends_on < starts_on:
+            raise InvalidTransition("a plan cannot end before it starts")
+        if not starts_on.year <= year <= ends_on.year:
+            raise InvalidTransition(f"the plan year {year} is outside its dates")
+        allowed = [c for c in categories if c in ledger.SPENDING_CATEGORIES]
+        if not allowed or len(allowed) != len(categories):
+            raise CategoryNotAllowed(
+                f"a plan's categories are some of {', '.join(ledger.SPENDING_CATEGORIES)}"
+            )
+        if credit_per_employee_cents < 0 or credit_per_employee_cents > budget_cents:
+            raise InvalidTransition("the credit per employee must be between 0 and the budget")
+        plan_id = uuid.uuid4()
+        funding = ledger.transfer(
+            ledger.employer_contributions(employer_id), ledger.plan_funding(plan_id), budget_cents
+        )
+        plan: Plan = cls._create(
+            cls.Created,
+            id=plan_id,
+            employer_id=employer_id,
+            vat_number=vat_number,
+            year=year,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            budget_cents=budget_cents,
+            credit_per_employee_cents=credit_per_employee_cents,
+            categories=sorted(set(categories)),
+            end_policy=end_policy,
+            transfers=[funding],
+        )
+        return plan
+
+    def owns(self, account: str) -> bool:
+        return account.startswith(f"plan:{self.id}:")
+
+    @property
+    def funding_cents(self) -> int:
+        return self.balances.get(ledger.plan_funding(self.id), 0)
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise PlanNotActive(f"plan {self.id} is closed")
+
+    def check_eligible(self, employee_id: str) -> None:
+        if employee_id not in self.employees:
+            raise NotEligible(f"employee {employee_id} is not enrolled in plan {self.id}")
+
+    def check_category(self, category: str) -> None:
+        if category != ledger.GENERAL and category not in self.categories:
+            raise CategoryNotAllowed(
+                f"plan {self.id} allows {', '.join(self.categories)}, not {category}"
+            )
+
+    def enrol(self, employees: dict[str, bool]) -> None:
+        """Make employees eligible (``id -> has dependent children``); already enrolled ones
+        are left as they are."""
+        self.check_open()
+        new = {e: c for e, c in employees.items() if e not in self.employees}
+        if len(new) > MAX_EMPLOYEES_PER_ENROLMENT:
+            raise InvalidTransition(f"enrol at most {MAX_EMPLOYEES_PER_ENROLMENT} at once")
+        if new:
+            self._enrol(sorted(new), sorted(e for e, c in new.items() if c), [])
+
+    @event(EmployeesEnrolled)
+    def _enrol(
+        self, employee_ids: list[str], with_children_ids: list[str], transfers: list[Any]
+    ) -> None:
+        children = set(with_children_ids)
+        for employee_id in employee_ids:
+            self.employees[employee_id] = employee_id in children
+
+    def allocate(self, employee_id: str, wallet_id: UUID, transfer: dict[str, Any]) -> None:
+        """The plan's leg of a grant: ``transfer`` takes budget from the funding account to an
+        employee's wallet (the wallet records the same transfer)."""
+        self.check_open()
+        self.check_eligible(employee_id)
+        if transfer["from_account"] != ledger.plan_funding(self.id):
+            raise InvalidTransition("a grant is paid from the plan's funding account")
+        ledger.check_transfers(self.balances, self.owns, [transfer])
+        self._allocate(employee_id, wallet_id, transfer["amount_cents"], [transfer])
+
+    @event(CreditAllocated)
+    def _allocate(
+        self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
+    ) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        self.allocated_cents += amount_cents
+
+    def take_back(self, employee_id: str, wallet_id: UUID, transfers: list[dict[str, Any]]) -> None:
+        """The plan's leg of a wallet's expiry (the wallet made the transfers)."""
+        amount = sum(t["amount_cents"] for t in transfers)
+        self._take_back(employee_id, wallet_id, amount, transfers)
+
+    @event(CreditReturned)
+    def _take_back(
+        self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
+    ) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        self.returned_from_wallets_cents += amount_cents
+
+    def close(self, next_plan_id: UUID | None) -> None:
+        self.check_open()
+        left = self.funding_cents
+        transfers = (
+            [ledger.transfer(ledger.plan_funding(self.id), ledger.plan_returned(self.id), left)]
+            if left
+            else []
+        )
+        self._close(left, next_plan_id, transfers)
+
+    @event(Closed)
+    def _close(self, returned_cents: int, next_plan_id: UUID | None, transfers: list[Any]) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        self.closed = True
+        self.next_plan_id = next_plan_id
+
+    def is_active_on(self, day: date) -> bool:
+        return not self.closed and self.starts_on <= day <= self.ends_on

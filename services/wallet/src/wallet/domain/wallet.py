@@ -1,0 +1,550 @@
+"""An employee's wallet in one plan: credit per category (``general`` pays for any category the
+plan allows), holds for pending bookings, captures to providers, refunds, and the end of the plan
+(expiry back to the employer, or carry-over into the next plan).
+
+Every change is a balanced transfer; the wallet refuses any that would take one of its accounts
+(its category accounts and its holds) below zero, so it can never be overdrawn. Holds and the
+commands on them are idempotent by the caller's request id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+from servicekit.chain import ChainedAggregate
+
+from wallet.domain import ledger
+from wallet.domain.errors import (
+    CategoryNotAllowed,
+    InsufficientFunds,
+    InvalidTransition,
+    PlanNotActive,
+    RequestMismatch,
+)
+
+WALLET_NAMESPACE = uuid.UUID("0b7a3c52-64d1-4e8f-9a27-5d3c1e6f8b94")
+HOLD_NAMESPACE = uuid.UUID("e3f1a9c4-2b7d-4c65-8e10-7a9d4b2c6f31")
+Transfers = list[dict[str, Any]]
+
+
+class Wallet(ChainedAggregate):
+    class Opened(ChainedAggregate.Created):
+        plan_id: UUID
+        employer_id: str
+        employee_id: str
+        year: int
+        categories: list[str]
+        expires_on: date
+        transfers: Transfers
+
+    class CreditGranted(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        category: str
+        amount_cents: int
+        transfers: Transfers
+
+    class FundsHeld(ChainedAggregate.Event):
+        employee_id: str
+        hold_id: UUID
+        request_id: str
+        provider_id: str
+        category: str
+        amount_cents: int
+        expires_at: datetime
+        transfers: Transfers
+
+    class HoldCaptured(ChainedAggregate.Event):
+        employee_id: str
+        hold_id: UUID
+        request_id: str
+        provider_id: str
+        category: str
+        amount_cents: int
+        released_cents: int
+        transfers: Transfers
+
+    class HoldReleased(ChainedAggregate.Event):
+        employee_id: str
+        hold_id: UUID
+        request_id: str
+        amount_cents: int
+        transfers: Transfers
+
+    class HoldExpired(ChainedAggregate.Event):
+        employee_id: str
+        hold_id: UUID
+        amount_cents: int
+        transfers: Transfers
+
+    class Refunded(ChainedAggregate.Event):
+        employee_id: str
+        hold_id: UUID
+        request_id: str
+        provider_id: str
+        category: str
+        amount_cents: int
+        transfers: Transfers
+
+    class CreditExpired(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        amount_cents: int
+        transfers: Transfers
+
+    class CreditCarriedOver(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        to_wallet_id: UUID
+        amount_cents: int
+        transfers: Transfers
+
+    class CreditCarriedIn(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        from_wallet_id: UUID
+        amount_cents: int
+        transfers: Transfers
+
+    @event(Opened)
+    def __init__(
+        self,
+        plan_id: UUID,
+        employer_id: str,
+        employee_id: str,
+        year: int,
+        categories: list[str],
+        expires_on: date,
+        transfers: Transfers,
+    ) -> None:
+        self.plan_id = plan_id
+        self.employer_id = employer_id
+        self.employee_id = employee_id
+        self.year = year
+        self.categories = categories
+        self.expires_on = expires_on
+        self.balances: dict[str, int] = {}
+        # hold id -> status, amounts, category, provider, expiry, the accounts that funded it
+        self.holds: dict[str, dict[str, Any]] = {}
+        # "<kind>:<request id>" -> hold id: what a repeated request already did
+        self.requests: dict[str, str] = {}
+        self.granted_cents = 0
+        self.carried_in_cents = 0
+        self.carried_out_cents = 0
+        self.expired_cents = 0
+        self.spent_by_category: dict[str, int] = {}
+        self.closed = False
+
+    @staticmethod
+    def create_id(plan_id: UUID, employee_id: str) -> UUID:
+        return Wallet.id_for(plan_id, employee_id)
+
+    @staticmethod
+    def id_for(plan_id: UUID, employee_id: str) -> UUID:
+        return uuid.uuid5(WALLET_NAMESPACE, f"{plan_id}/{employee_id}")
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        plan_id: UUID,
+        employer_id: str,
+        employee_id: str,
+        year: int,
+        categories: list[str],
+        expires_on: date,
+    ) -> Wallet:
+        return cls(plan_id, employer_id, employee_id, year, categories, expires_on, [])
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def owns(self, account: str) -> bool:
+        if account.startswith("hold:"):
+            return account[5:] in self.holds
+        return account.startswith(f"wallet:{self.plan_id}:{self.employee_id}:")
+
+    def account(self, category: str) -> str:
+        return ledger.wallet_account(self.plan_id, self.employee_id, category)
+
+    def balance(self, category: str) -> int:
+        return self.balances.get(self.account(category), 0)
+
+    def available_for(self, category: str) -> int:
+        """What a spend in ``category`` can use: its own credit, then general credit."""
+        if category not in self.categories:
+            return 0
+        return self.balance(category) + self.balance(ledger.GENERAL)
+
+    @property
+    def held_cents(self) -> int:
+        return sum(h["amount"] for h in self.holds.values() if h["status"] == "held")
+
+    @property
+    def total_cents(self) -> int:
+        """Credit in the wallet's category accounts (holds not included)."""
+        return sum(b for a, b in self.balances.items() if a.startswith("wallet:"))
+
+    def _record(self, transfers: Transfers) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+
+    # --- credit -------------------------------------------------------------------------------
+
+    def grant_transfer(self, category: str, amount_cents: int) -> dict[str, Any]:
+        """The transfer a grant makes; the plan checks and records its side first."""
+        if category != ledger.GENERAL and category not in self.categories:
+            raise CategoryNotAllowed(f"this wallet's plan does not allow {category}")
+        self.check_open()
+        funding = ledger.plan_funding(self.plan_id)
+        return ledger.transfer(funding, self.account(category), amount_cents)
+
+    def record_grant(self, category: str, transfer: dict[str, Any]) -> None:
+        self._grant(self.plan_id, self.employee_id, category, transfer["amount_cents"], [transfer])
+
+    @event(CreditGranted)
+    def _grant(
+        self,
+        plan_id: UUID,
+        employee_id: str,
+        category: str,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self._record(transfers)
+        self.granted_cents += amount_cents
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise PlanNotActive("the plan of this wallet has ended")
+
+    # --- holds --------------------------------------------------------------------------------
+
+    def hold_id_for(self, request_id: str) -> UUID:
+        return uuid.uuid5(HOLD_NAMESPACE, f"{self.id}/{request_id}")
+
+    def existing_hold(
+        self, request_id: str, provider_id: str, category: str, amount_cents: int
+    ) -> UUID | None:
+        """The hold a repeated request made, or None; a request id reused for something else
+        is refused."""
+        hold_id = self.requests.get(f"hold:{request_id}")
+        if hold_id is None:
+            return None
+        hold = self.holds[hold_id]
+        if (hold["provider_id"], hold["category"], hold["amount"]) != (
+            provider_id,
+            category,
+            amount_cents,
+        ):
+            raise RequestMismatch(f"request {request_id} already held different funds")
+        return UUID(hold_id)
+
+    def check_hold(self, category: str, amount_cents: int, today: date) -> None:
+        ledger.check_amount(amount_cents)
+        self.check_open()
+        if category not in self.categories:
+            raise CategoryNotAllowed(
+                f"this wallet pays for {', '.join(self.categories)}, not {category}"
+            )
+        if today > self.expires_on:
+            raise PlanNotActive(f"this wallet's credit expired on {self.expires_on}")
+        available = self.available_for(category)
+        if amount_cents > available:
+            raise InsufficientFunds(
+                f"the wallet has {available} cents available for {category}; "
+                f"{amount_cents} cents were asked"
+            )
+
+    def hold(
+        self,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        expires_at: datetime,
+        today: date,
+    ) -> UUID:
+        existing = self.existing_hold(request_id, provider_id, category, amount_cents)
+        if existing is not None:
+            return existing
+        self.check_hold(category, amount_cents, today)
+        hold_id = self.hold_id_for(request_id)
+        to = ledger.hold_account(hold_id)
+        own = min(self.balance(category), amount_cents)
+        transfers = []
+        if own:
+            transfers.append(ledger.transfer(self.account(category), to, own))
+        if amount_cents - own:
+            transfers.append(ledger.transfer(self.account(ledger.GENERAL), to, amount_cents - own))
+        ledger.check_transfers(self.balances, self.owns, transfers)
+        self._hold(
+            self.employee_id,
+            hold_id,
+            request_id,
+            provider_id,
+            category,
+            amount_cents,
+            expires_at,
+            transfers,
+        )
+        return hold_id
+
+    @event(FundsHeld)
+    def _hold(
+        self,
+        employee_id: str,
+        hold_id: UUID,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        expires_at: datetime,
+        transfers: Transfers,
+    ) -> None:
+        self.holds[str(hold_id)] = {
+            "status": "held",
+            "amount": amount_cents,
+            "captured": 0,
+            "refunded": 0,
+            "category": category,
+            "provider_id": provider_id,
+            "expires_at": expires_at.isoformat(),
+            "sources": [[t["from_account"], t["amount_cents"]] for t in transfers],
+            "request_id": request_id,
+        }
+        self.requests[f"hold:{request_id}"] = str(hold_id)
+        self._record(transfers)
+
+    def get_hold(self, hold_id: UUID) -> dict[str, Any]:
+        hold = self.holds.get(str(hold_id))
+        if hold is None:
+            raise InvalidTransition(f"no hold {hold_id} in this wallet")
+        return hold
+
+    def _give_back(self, hold_id: UUID, amount: int, sources: list[list[Any]]) -> Transfers:
+        """Transfers returning ``amount`` from a hold to the accounts that funded it, the last
+        one first (general credit is given back before category credit)."""
+        transfers: Transfers = []
+        left = amount
+        for account, funded in reversed(sources):
+            part = min(left, funded)
+            if part:
+                transfers.append(ledger.transfer(ledger.hold_account(hold_id), account, part))
+            left -= part
+        return transfers
+
+    def capture(self, hold_id: UUID, request_id: str, amount_cents: int | None) -> int:
+        """Capture all (``None``) or part of a hold for its provider; the rest goes back.
+        Returns the captured cents. A repeated request id changes nothing."""
+        hold = self.get_hold(hold_id)
+        key = f"capture:{request_id}"
+        if key in self.requests:
+            if self.requests[key] != str(hold_id):
+                raise RequestMismatch(f"request {request_id} captured another hold")
+            return int(hold["captured"])
+        if hold["status"] != "held":
+            raise InvalidTransition(f"cannot capture a hold that is {hold['status']}")
+        amount = hold["amount"] if amount_cents is None else amount_cents
+        ledger.check_amount(amount)
+        if amount > hold["amount"]:
+            raise InsufficientFunds(
+                f"the hold reserved {hold['amount']} cents; {amount} cents cannot be captured"
+            )
+        released = hold["amount"] - amount
+        transfers = [
+            ledger.transfer(
+                ledger.hold_account(hold_id), ledger.provider_payable(hold["provider_id"]), amount
+            ),
+            *self._give_back(hold_id, released, hold["sources"]),
+        ]
+        ledger.check_transfers(self.balances, self.owns, transfers)
+        self._capture(
+            self.employee_id,
+            hold_id,
+            request_id,
+            hold["provider_id"],
+            hold["category"],
+            amount,
+            released,
+            transfers,
+        )
+        return amount
+
+    @event(HoldCaptured)
+    def _capture(
+        self,
+        employee_id: str,
+        hold_id: UUID,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        released_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        hold = self.holds[str(hold_id)]
+        hold.update(status="captured", captured=amount_cents)
+        self.requests[f"capture:{request_id}"] = str(hold_id)
+        self.spent_by_category[category] = self.spent_by_category.get(category, 0) + amount_cents
+        self._record(transfers)
+
+    def release(self, hold_id: UUID, request_id: str) -> int:
+        """Cancel a hold: its money goes back. Returns the released cents (0 when a repeated
+        request)."""
+        hold = self.get_hold(hold_id)
+        if f"release:{request_id}" in self.requests:
+            return 0
+        if hold["status"] != "held":
+            raise InvalidTransition(f"cannot release a hold that is {hold['status']}")
+        transfers = self._give_back(hold_id, hold["amount"], hold["sources"])
+        self._release(self.employee_id, hold_id, request_id, hold["amount"], transfers)
+        return int(hold["amount"])
+
+    @event(HoldReleased)
+    def _release(
+        self,
+        employee_id: str,
+        hold_id: UUID,
+        request_id: str,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self.holds[str(hold_id)]["status"] = "released"
+        self.requests[f"release:{request_id}"] = str(hold_id)
+        self._record(transfers)
+
+    def expire_holds(self, now: datetime) -> list[tuple[UUID, str, int]]:
+        """Release every hold past its expiry; returns (hold id, category, cents) of each."""
+        expired = []
+        for hold_id, hold in list(self.holds.items()):
+            if hold["status"] == "held" and datetime.fromisoformat(hold["expires_at"]) <= now:
+                transfers = self._give_back(UUID(hold_id), hold["amount"], hold["sources"])
+                self._expire_hold(self.employee_id, UUID(hold_id), hold["amount"], transfers)
+                expired.append((UUID(hold_id), hold["category"], hold["amount"]))
+        return expired
+
+    @event(HoldExpired)
+    def _expire_hold(
+        self, employee_id: str, hold_id: UUID, amount_cents: int, transfers: Transfers
+    ) -> None:
+        self.holds[str(hold_id)]["status"] = "expired"
+        self._record(transfers)
+
+    def refund(self, hold_id: UUID, request_id: str, amount_cents: int) -> int:
+        """Give captured money back from the provider (a reverse transfer) to the account that
+        first funded the hold. Returns the refunded cents (0 for a repeated request)."""
+        hold = self.get_hold(hold_id)
+        if f"refund:{request_id}" in self.requests:
+            return 0
+        if hold["status"] != "captured":
+            raise InvalidTransition(f"cannot refund a hold that is {hold['status']}")
+        ledger.check_amount(amount_cents)
+        refundable = hold["captured"] - hold["refunded"]
+        if amount_cents > refundable:
+            raise InsufficientFunds(
+                f"{refundable} cents of this capture can still be refunded; "
+                f"{amount_cents} cents were asked"
+            )
+        self.check_open()
+        to = hold["sources"][0][0]
+        transfers = [
+            ledger.transfer(ledger.provider_payable(hold["provider_id"]), to, amount_cents)
+        ]
+        self._refund(
+            self.employee_id,
+            hold_id,
+            request_id,
+            hold["provider_id"],
+            hold["category"],
+            amount_cents,
+            transfers,
+        )
+        return amount_cents
+
+    @event(Refunded)
+    def _refund(
+        self,
+        employee_id: str,
+        hold_id: UUID,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self.holds[str(hold_id)]["refunded"] += amount_cents
+        self.requests[f"refund:{request_id}"] = str(hold_id)
+        self.spent_by_category[category] = self.spent_by_category.get(category, 0) - amount_cents
+        self._record(transfers)
+
+    # --- end of plan --------------------------------------------------------------------------
+
+    def _sweep(self, to_account: str) -> Transfers:
+        return [
+            ledger.transfer(account, to_account, balance)
+            for account, balance in sorted(self.balances.items())
+            if account.startswith("wallet:") and balance > 0
+        ]
+
+    def expire_credit(self) -> Transfers:
+        """Return every cent left to the employer (plan ``reset``); the plan records its leg."""
+        self.check_open()
+        transfers = self._sweep(ledger.plan_returned(self.plan_id))
+        amount = sum(t["amount_cents"] for t in transfers)
+        self._expire_credit(self.plan_id, self.employee_id, amount, transfers)
+        return transfers
+
+    @event(CreditExpired)
+    def _expire_credit(
+        self, plan_id: UUID, employee_id: str, amount_cents: int, transfers: Transfers
+    ) -> None:
+        self._record(transfers)
+        self.expired_cents += amount_cents
+        self.closed = True
+
+    def carry_over(self, to: Wallet) -> int:
+        """Move every cent left into the same employee's wallet of the next plan (categories
+        the next plan does not allow become general credit)."""
+        self.check_open()
+        transfers = [
+            ledger.transfer(account, to.account(self._category_of(account, to)), balance)
+            for account, balance in sorted(self.balances.items())
+            if account.startswith("wallet:") and balance > 0
+        ]
+        amount = int(sum(t["amount_cents"] for t in transfers))
+        self._carry_over(self.plan_id, self.employee_id, to.id, amount, transfers)
+        to._carry_in(to.plan_id, to.employee_id, self.id, amount, transfers)
+        return amount
+
+    @staticmethod
+    def _category_of(account: str, to: Wallet) -> str:
+        category = account.rsplit(":", 1)[1]
+        return category if category in to.categories else ledger.GENERAL
+
+    @event(CreditCarriedOver)
+    def _carry_over(
+        self,
+        plan_id: UUID,
+        employee_id: str,
+        to_wallet_id: UUID,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self._record(transfers)
+        self.carried_out_cents += amount_cents
+        self.closed = True
+
+    @event(CreditCarriedIn)
+    def _carry_in(
+        self,
+        plan_id: UUID,
+        employee_id: str,
+        from_wallet_id: UUID,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self._record(transfers)
+        self.carried_in_cents += amount_cents

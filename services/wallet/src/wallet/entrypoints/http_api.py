@@ -1,0 +1,418 @@
+"""The wallet service's HTTP API. Employers manage and read only their own plans; an employee
+(``beneficiary:<id>``) sees and spends only their own wallets; a provider sees what was
+captured for it; the auditor (and the territory's operator) read everything. The booking
+saga's hold, capture and release calls use an operator token."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from servicekit.auth import Principal, require_roles
+from servicekit.http import application_of
+
+from wallet.application import commands as cmd
+from wallet.application.app import WalletApplication
+from wallet.application.csv_loading import CsvError
+from wallet.domain.plan import Plan
+from wallet.domain.wallet import Wallet
+from wallet.figures import PayrollLine, PlanFigures
+
+READERS = ("auditor", "operator")
+
+plans = APIRouter(tags=["plans"])
+wallets = APIRouter(tags=["wallets"])
+reports = APIRouter(tags=["reports"])
+
+
+def routers() -> list[APIRouter]:
+    return [plans, wallets, reports]
+
+
+def wallet_app(request: Request) -> WalletApplication:
+    return application_of(request, WalletApplication)
+
+
+def forbidden(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_403_FORBIDDEN,
+        detail={"code": "forbidden_subject", "message": message},
+    )
+
+
+def may_read_plan(plan: Plan, principal: Principal) -> None:
+    if principal.role in READERS:
+        return
+    principal.require_subject("employer", plan.employer_id)
+
+
+def may_read_wallet(wallet: Wallet, principal: Principal) -> None:
+    if principal.role in READERS or principal.acts_for("employer", wallet.employer_id):
+        return
+    principal.require_subject("beneficiary", wallet.employee_id)
+
+
+def may_spend(wallet: Wallet, principal: Principal) -> None:
+    """The employee spends; the booking saga (operator) holds, captures and releases."""
+    if principal.role == "operator":
+        return
+    principal.require_subject("beneficiary", wallet.employee_id)
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+class PlanView(BaseModel):
+    plan_id: UUID
+    employer_id: str
+    vat_number: str
+    year: int
+    starts_on: date
+    ends_on: date
+    budget_cents: int
+    credit_per_employee_cents: int
+    categories: list[str]
+    end_policy: str
+    employees: int
+    unallocated_cents: int
+    closed: bool
+
+
+def plan_view(plan: Plan) -> PlanView:
+    return PlanView(
+        plan_id=plan.id,
+        employer_id=plan.employer_id,
+        vat_number=plan.vat_number,
+        year=plan.year,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        budget_cents=plan.budget_cents,
+        credit_per_employee_cents=plan.credit_per_employee_cents,
+        categories=plan.categories,
+        end_policy=plan.end_policy,
+        employees=len(plan.employees),
+        unallocated_cents=plan.funding_cents,
+        closed=plan.closed,
+    )
+
+
+class HoldView(BaseModel):
+    hold_id: UUID
+    status: str
+    provider_id: str
+    category: str
+    amount_cents: int
+    captured_cents: int
+    refunded_cents: int
+    expires_at: datetime
+
+
+class WalletView(BaseModel):
+    wallet_id: UUID
+    plan_id: UUID
+    employee_id: str
+    year: int
+    expires_on: date
+    balance_by_category: dict[str, int] = Field(description="Credit per account (general = any)")
+    available_by_category: dict[str, int] = Field(description="What a spend in each can use")
+    held_cents: int
+    total_cents: int
+    holds: list[HoldView]
+    closed: bool
+
+
+def wallet_view(w: Wallet) -> WalletView:
+    return WalletView(
+        wallet_id=w.id,
+        plan_id=w.plan_id,
+        employee_id=w.employee_id,
+        year=w.year,
+        expires_on=w.expires_on,
+        balance_by_category={
+            a.rsplit(":", 1)[1]: b for a, b in sorted(w.balances.items()) if a.startswith("wallet:")
+        },
+        available_by_category={c: w.available_for(c) for c in w.categories},
+        held_cents=w.held_cents,
+        total_cents=w.total_cents,
+        holds=[
+            HoldView(
+                hold_id=UUID(hold_id),
+                status=h["status"],
+                provider_id=h["provider_id"],
+                category=h["category"],
+                amount_cents=h["amount"],
+                captured_cents=h["captured"],
+                refunded_cents=h["refunded"],
+                expires_at=datetime.fromisoformat(h["expires_at"]),
+            )
+            for hold_id, h in w.holds.items()
+        ],
+        closed=w.closed,
+    )
+
+
+class HoldResult(BaseModel):
+    hold_id: UUID
+    wallet: WalletView
+
+
+class AmountResult(BaseModel):
+    amount_cents: int
+    wallet: WalletView
+
+
+# --- plans (employers) ------------------------------------------------------------------------
+
+
+@plans.post("/plans", status_code=status.HTTP_201_CREATED, summary="Create and fund a plan")
+def create_plan(
+    command: cmd.CreatePlan,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> PlanView:
+    assert principal.subject_id is not None
+    return plan_view(app.get_plan(app.create_plan(principal.subject_id, command)))
+
+
+@plans.get("/plans", summary="Plans: an employer's own, or all for the auditor")
+def list_plans(
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", *READERS)),
+) -> list[PlanView]:
+    return [plan_view(p) for p in app.plans_of(principal.subject_id)]
+
+
+@plans.get("/plans/{plan_id}", summary="A plan")
+def get_plan(
+    plan_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", *READERS)),
+) -> PlanView:
+    plan = app.get_plan(plan_id)
+    may_read_plan(plan, principal)
+    return plan_view(plan)
+
+
+def own_plan(app: WalletApplication, plan_id: UUID, principal: Principal) -> Plan:
+    plan = app.get_plan(plan_id)
+    principal.require_subject("employer", plan.employer_id)
+    return plan
+
+
+@plans.post("/plans/{plan_id}/employees", summary="Enrol eligible employees")
+def enrol(
+    plan_id: UUID,
+    command: cmd.Enrol,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> PlanView:
+    own_plan(app, plan_id, principal)
+    app.enrol(plan_id, command)
+    return plan_view(app.get_plan(plan_id))
+
+
+@plans.post("/plans/{plan_id}/grants", summary="Load credit into an employee's wallet")
+def grant(
+    plan_id: UUID,
+    command: cmd.Grant,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> WalletView:
+    own_plan(app, plan_id, principal)
+    return wallet_view(app.get_wallet(app.grant(plan_id, command)))
+
+
+class CsvReport(BaseModel):
+    loaded: list[dict[str, Any]]
+    rejected: list[dict[str, Any]] = Field(description="Each refused row: line and reason")
+    loaded_cents: int
+
+
+@plans.post(
+    "/plans/{plan_id}/employees.csv",
+    summary="Bulk-load employees and credit from a CSV (per-row report)",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def load_csv(
+    plan_id: UUID,
+    request: Request,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> CsvReport:
+    own_plan(app, plan_id, principal)
+    body = await request.body()
+    if len(body) > 5_000_000:
+        raise HTTPException(status_code=413, detail="at most 5 MB per file")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(status_code=422, detail="the file must be UTF-8 text") from None
+    try:
+        report = app.load_csv(plan_id, text)
+    except CsvError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    return CsvReport(
+        loaded=report.loaded, rejected=report.rejected, loaded_cents=report.loaded_cents
+    )
+
+
+@plans.post("/plans/{plan_id}/close", summary="End a plan: expire or carry over its credit")
+def close_plan(
+    plan_id: UUID,
+    command: cmd.ClosePlan = Body(default_factory=cmd.ClosePlan),
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", "operator")),
+) -> dict[str, int]:
+    plan = app.get_plan(plan_id)
+    principal.require_subject("employer", plan.employer_id, exempt_roles=("operator",))
+    return app.close_plan(plan_id, command)
+
+
+@plans.get("/plans/{plan_id}/wallets", summary="The wallets of a plan")
+def plan_wallets(
+    plan_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", *READERS)),
+) -> list[WalletView]:
+    plan = app.get_plan(plan_id)
+    may_read_plan(plan, principal)
+    return [wallet_view(w) for w in app.wallets_of_plan(plan)]
+
+
+# --- wallets (employees, the booking saga) ----------------------------------------------------
+
+
+@wallets.get("/me/wallets", summary="The caller's own wallets")
+def my_wallets(
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> list[WalletView]:
+    assert principal.subject_id is not None
+    return [wallet_view(w) for w in app.wallets_of_employee(principal.subject_id)]
+
+
+@wallets.get("/wallets/{wallet_id}", summary="Balance and available amount per category")
+def get_wallet(
+    wallet_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary", "employer", *READERS)),
+) -> WalletView:
+    w = app.get_wallet(wallet_id)
+    may_read_wallet(w, principal)
+    return wallet_view(w)
+
+
+@wallets.get("/wallets/{wallet_id}/history", summary="Movements with the running balance")
+def history(
+    wallet_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary", "employer", *READERS)),
+) -> list[dict[str, Any]]:
+    may_read_wallet(app.get_wallet(wallet_id), principal)
+    return app.history(wallet_id)
+
+
+@wallets.post(
+    "/wallets/{wallet_id}/holds",
+    status_code=status.HTTP_201_CREATED,
+    summary="Reserve money for a pending booking (idempotent by request id)",
+)
+def hold(
+    wallet_id: UUID,
+    command: cmd.HoldFunds,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary", "operator")),
+) -> HoldResult:
+    may_spend(app.get_wallet(wallet_id), principal)
+    hold_id = app.hold(wallet_id, command)
+    return HoldResult(hold_id=hold_id, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+@wallets.post("/wallets/{wallet_id}/spend", status_code=201, summary="Pay a provider now")
+def spend(
+    wallet_id: UUID,
+    command: cmd.Spend,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> HoldResult:
+    may_spend(app.get_wallet(wallet_id), principal)
+    hold_id = app.spend(wallet_id, command)
+    return HoldResult(hold_id=hold_id, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+@wallets.post("/wallets/{wallet_id}/holds/{hold_id}/capture", summary="Capture all or part")
+def capture(
+    wallet_id: UUID,
+    hold_id: UUID,
+    command: cmd.Capture,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary", "operator")),
+) -> AmountResult:
+    may_spend(app.get_wallet(wallet_id), principal)
+    amount = app.capture(wallet_id, hold_id, command)
+    return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+@wallets.post("/wallets/{wallet_id}/holds/{hold_id}/release", summary="Cancel a hold")
+def release(
+    wallet_id: UUID,
+    hold_id: UUID,
+    command: cmd.Release,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary", "operator")),
+) -> AmountResult:
+    may_spend(app.get_wallet(wallet_id), principal)
+    amount = app.release(wallet_id, hold_id, command)
+    return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+@wallets.post("/wallets/{wallet_id}/holds/{hold_id}/refund", summary="Refund after capture")
+def refund(
+    wallet_id: UUID,
+    hold_id: UUID,
+    command: cmd.Refund,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("provider", "operator")),
+) -> AmountResult:
+    w = app.get_wallet(wallet_id)
+    if principal.role == "provider":
+        principal.require_subject("provider", w.get_hold(hold_id)["provider_id"])
+    amount = app.refund(wallet_id, hold_id, command)
+    return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+@reports.get("/plans/{plan_id}/report", summary="Employer's statement of a plan")
+def plan_report(
+    plan_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", *READERS)),
+) -> dict[str, Any]:
+    may_read_plan(app.get_plan(plan_id), principal)
+    figures: PlanFigures = app.plan_figures(plan_id)
+    return figures.as_dict()
+
+
+@reports.get("/payroll/{year}", summary="Taxable fringe benefits per employee (payroll)")
+def payroll(
+    year: int,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer", *READERS)),
+) -> list[dict[str, Any]]:
+    lines: list[PayrollLine] = app.payroll(principal.subject_id, year)
+    return [line.__dict__ for line in lines]
+
+
+@reports.get("/providers/{provider_id}/captures", summary="What was captured for a provider")
+def provider_captures(
+    provider_id: str,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("provider", *READERS)),
+) -> list[dict[str, Any]]:
+    principal.require_subject("provider", provider_id, exempt_roles=READERS)
+    return app.captures_for(provider_id)

@@ -1,0 +1,21 @@
+"""The wallet service as the kit runs it."""
+
+from benecomune_contracts import WALLET_TOPIC
+from servicekit.service import ServiceDefinition
+
+from wallet.application.app import WalletApplication
+from wallet.contract_mapping import to_contract
+from wallet.entrypoints import http_api
+from wallet.settings import WalletSettings
+
+DEFINITION = ServiceDefinition(
+    name="wallet",
+    title="Benecomune — welfare wallets",
+    description="Employer welfare plans and employee wallets on a double-entry ledger: grants, "
+    "holds, captures, refunds, the fringe-benefit cap, expiry and carry-over.",
+    settings_class=WalletSettings,
+    application_class=WalletApplication,
+    routers=http_api.routers,
+    publishes_to=WALLET_TOPIC.name,
+    to_contract=to_contract,
+)

@@ -1,0 +1,391 @@
+"""Public events of the wallet service (employer welfare plans and employee wallets), topic
+``benecomune.wallet``.
+
+The wallet is a double-entry ledger: every movement of money is a balanced **transfer** from one
+account to another, and every ledger event lists the transfers it made. An auditor replaying
+the topic rebuilds every account from the transfers alone (a transfer between accounts of two
+streams, e.g. a grant from a plan's funding account to an employee's wallet, appears in both
+streams with the same ``transfer_id`` and is counted once), checks that all balances add up to
+zero and that no account that must not go negative ever does.
+
+Accounts are named ``<kind>:<ids…>``:
+
+* ``employer:<employer>:contributions`` — where an employer's money comes from (goes negative);
+* ``plan:<plan>:funding`` — a plan's budget not yet granted;
+* ``plan:<plan>:returned`` — credit returned to the employer (expired, or unspent budget);
+* ``wallet:<plan>:<employee>:<category>`` — an employee's credit (``general`` = any category);
+* ``hold:<hold>`` — money reserved for a pending booking;
+* ``provider:<provider>:payable`` — what the platform owes a provider for captured holds;
+* ``fringe:<employee>:<year>:{contra,exempt,taxable}`` — a memo ledger of fringe benefits
+  provided (TUIR art. 51 c. 3): the payroll reads the taxable account.
+
+**No personal data.** Employees are pseudonymous ids; fiscal codes never leave the service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from benecomune_contracts.base import Cents, Identifier, PositiveCents, UtcDatetime
+from benecomune_contracts.chain import LedgerEvent
+from benecomune_contracts.registry import contract
+from benecomune_contracts.topics import WALLET_TOPIC
+
+__all__ = [
+    "CreditCarriedIn",
+    "CreditCarriedOver",
+    "CreditExpired",
+    "CreditGranted",
+    "EmployeesEnrolled",
+    "FringeCapWarning",
+    "FringeRecorded",
+    "FringeTaxable",
+    "FringeYearOpened",
+    "FundsHeld",
+    "HoldCaptured",
+    "HoldExpired",
+    "HoldReleased",
+    "PlanClosed",
+    "PlanCreated",
+    "PlanCreditAllocated",
+    "PlanCreditReturned",
+    "Refunded",
+    "Transfer",
+    "WalletOpened",
+]
+
+Category = Literal[
+    "general",
+    "services_no_cap",
+    "education_childcare",
+    "elderly_care",
+    "transport",
+    "fringe_purchase",
+]
+"""Credit categories (TUIR art. 51): c.2 f, f-bis, f-ter, d-bis, c.3; ``general`` is credit
+usable in any category the plan allows."""
+EndPolicy = Literal["reset", "carry_over"]
+AccountName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$", max_length=300),
+    Field(description="An account of the ledger, e.g. wallet:<plan>:<employee>:transport."),
+]
+
+
+class Transfer(BaseModel):
+    """A balanced movement of money: ``amount_cents`` leaves one account and enters another."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    transfer_id: Identifier
+    from_account: AccountName
+    to_account: AccountName
+    amount_cents: PositiveCents
+
+
+class _WalletLedgerEvent(LedgerEvent):
+    transfers: list[Transfer] = Field(description="The transfers this event made (may be empty).")
+
+
+# --- Plans: an employer's yearly welfare budget ------------------------------------------------
+
+
+@contract
+class PlanCreated(_WalletLedgerEvent):
+    """An employer created a welfare plan and funded its budget."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.PlanCreated.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    employer_id: Identifier
+    vat_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{11}$")]
+    year: int = Field(strict=True, ge=2000, le=2100)
+    starts_on: date
+    ends_on: date
+    budget_cents: PositiveCents
+    credit_per_employee_cents: Cents
+    categories: list[Category]
+    end_policy: EndPolicy
+    created_at: UtcDatetime
+
+
+@contract
+class EmployeesEnrolled(_WalletLedgerEvent):
+    """Employees became eligible for a plan (pseudonymous ids only)."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.EmployeesEnrolled.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    employee_ids: list[Identifier]
+    with_children_ids: list[Identifier] = Field(
+        description="Those of them with dependent children (the higher fringe cap applies)."
+    )
+    enrolled_at: UtcDatetime
+
+
+@contract
+class PlanCreditAllocated(_WalletLedgerEvent):
+    """The plan's leg of a grant: budget left the funding account for an employee's wallet."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.PlanCreditAllocated.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    employee_id: Identifier
+    wallet_id: Identifier
+    amount_cents: PositiveCents
+    allocated_at: UtcDatetime
+
+
+@contract
+class PlanCreditReturned(_WalletLedgerEvent):
+    """The plan's leg of an expiry: unspent credit of a wallet came back to the employer."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.PlanCreditReturned.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    employee_id: Identifier
+    wallet_id: Identifier
+    amount_cents: PositiveCents
+    returned_at: UtcDatetime
+
+
+@contract
+class PlanClosed(_WalletLedgerEvent):
+    """The plan ended: its ungranted budget returned to the employer."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.PlanClosed.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    returned_cents: Cents
+    next_plan_id: Identifier | None = None
+    closed_at: UtcDatetime
+
+
+# --- Wallets: one employee's credit in one plan ------------------------------------------------
+
+
+@contract
+class WalletOpened(_WalletLedgerEvent):
+    """An employee's wallet in a plan was opened."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.WalletOpened.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employer_id: Identifier
+    employee_id: Identifier
+    year: int = Field(strict=True, ge=2000, le=2100)
+    categories: list[Category]
+    expires_on: date
+    opened_at: UtcDatetime
+
+
+@contract
+class CreditGranted(_WalletLedgerEvent):
+    """Credit was loaded into an employee's wallet from the plan's budget."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.CreditGranted.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    category: Category
+    amount_cents: PositiveCents
+    granted_at: UtcDatetime
+
+
+@contract
+class FundsHeld(_WalletLedgerEvent):
+    """Money of a wallet was reserved for a pending booking, until ``expires_at``."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FundsHeld.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    hold_id: Identifier
+    request_id: Identifier
+    provider_id: Identifier
+    category: Category
+    amount_cents: PositiveCents
+    expires_at: UtcDatetime
+    held_at: UtcDatetime
+
+
+@contract
+class HoldCaptured(_WalletLedgerEvent):
+    """A hold was captured (all or part) for the provider; any remainder went back."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.HoldCaptured.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    hold_id: Identifier
+    provider_id: Identifier
+    category: Category
+    amount_cents: PositiveCents
+    released_cents: Cents
+    captured_at: UtcDatetime
+
+
+@contract
+class HoldReleased(_WalletLedgerEvent):
+    """A hold was cancelled: its money went back to the wallet."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.HoldReleased.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    hold_id: Identifier
+    amount_cents: PositiveCents
+    released_at: UtcDatetime
+
+
+@contract
+class HoldExpired(_WalletLedgerEvent):
+    """A hold passed its expiry without capture: its money went back to the wallet."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.HoldExpired.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    hold_id: Identifier
+    amount_cents: PositiveCents
+    expired_at: UtcDatetime
+
+
+@contract
+class Refunded(_WalletLedgerEvent):
+    """Captured money came back from the provider to the wallet (a reverse transfer)."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.Refunded.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    hold_id: Identifier
+    provider_id: Identifier
+    category: Category
+    amount_cents: PositiveCents
+    refunded_at: UtcDatetime
+
+
+@contract
+class CreditExpired(_WalletLedgerEvent):
+    """At the end of a plan that resets, the wallet's unspent credit returned to the employer."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.CreditExpired.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    amount_cents: Cents
+    expired_at: UtcDatetime
+
+
+@contract
+class CreditCarriedOver(_WalletLedgerEvent):
+    """At the end of a plan that carries over, the unspent credit moved to the next plan."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.CreditCarriedOver.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    to_wallet_id: Identifier
+    amount_cents: Cents
+    carried_at: UtcDatetime
+
+
+@contract
+class CreditCarriedIn(_WalletLedgerEvent):
+    """The receiving wallet's leg of a carry-over."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.CreditCarriedIn.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    from_wallet_id: Identifier
+    amount_cents: Cents
+    carried_at: UtcDatetime
+
+
+# --- Fringe benefits: the yearly cap per employee (TUIR art. 51 c. 3) -------------------------
+
+
+@contract
+class FringeYearOpened(_WalletLedgerEvent):
+    """The fringe-benefit memo ledger of an employee and a year was opened, with its cap."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FringeYearOpened.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: int = Field(strict=True, ge=2000, le=2100)
+    cap_cents: PositiveCents
+    with_children: bool
+    opened_at: UtcDatetime
+
+
+@contract
+class FringeRecorded(_WalletLedgerEvent):
+    """Fringe benefits committed (a hold in the fringe category) or given back (a release,
+    expiry or refund), recorded on the memo ledger."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FringeRecorded.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: int = Field(strict=True, ge=2000, le=2100)
+    hold_id: Identifier
+    direction: Literal["committed", "given_back"]
+    amount_cents: PositiveCents
+    total_cents: Cents
+    recorded_at: UtcDatetime
+
+
+@contract
+class FringeCapWarning(_WalletLedgerEvent):
+    """A spend would have crossed the yearly cap: it was refused and the employee warned that
+    confirming it makes the whole year's fringe amount taxable."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FringeCapWarning.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: int = Field(strict=True, ge=2000, le=2100)
+    cap_cents: PositiveCents
+    total_cents: Cents
+    requested_cents: PositiveCents
+    warned_at: UtcDatetime
+
+
+@contract
+class FringeTaxable(_WalletLedgerEvent):
+    """The employee confirmed a spend over the cap: the whole year's fringe amount is taxable."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FringeTaxable.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: int = Field(strict=True, ge=2000, le=2100)
+    cap_cents: PositiveCents
+    taxable_cents: Cents
+    confirmed_at: UtcDatetime
