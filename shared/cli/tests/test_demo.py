@@ -1,0 +1,62 @@
+"""`benecomune demo`: the Biella story loads through the vouchers API and shows every status."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benecomune_cli import demo
+from fastapi.testclient import TestClient
+from servicekit.auth import DevIssuer
+from servicekit.italian_ids import validate_fiscal_code, validate_vat_number
+from servicekit.service import ServiceRuntime, create_http_app
+from vouchers.service import DEFINITION
+from vouchers.settings import VouchersSettings
+
+
+def test_every_demo_fiscal_code_and_vat_number_is_valid() -> None:
+    members = [m for h in demo.HOUSEHOLDS for m in (h.applicant, *h.others)]
+    codes = [m.as_json()["fiscal_code"] for m in members]
+    assert [validate_fiscal_code(c) for c in codes] == codes
+    assert len(set(codes)) == len(codes)
+    assert all(validate_vat_number(s.vat_number) == s.vat_number for s in demo.SHOPS)
+
+
+def test_the_biella_story_loads_quickly_with_applications_in_every_status(tmp_path: Path) -> None:
+    settings = VouchersSettings(data_dir=tmp_path / "data", keys_dir=tmp_path / "keys")
+    runtime = ServiceRuntime(DEFINITION, settings)
+    issuer = DevIssuer(settings.territory, settings.keys_dir)
+    with TestClient(create_http_app(runtime, with_workers=False)) as client:
+        started = time.monotonic()
+        fund_ids = demo.DemoLoader(client, issuer).load()
+        assert time.monotonic() - started < 10
+
+        def get(path: str, role: str = "auditor", subject_id: str | None = None) -> Any:
+            token = issuer.mint(role, subject_id)
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        figures = get(f"/funds/{fund_ids[0]}")
+        (round_id,) = figures["round_ids"]
+        applications = get(f"/rounds/{round_id}/applications")
+        assert Counter(a["status"] for a in applications) == {
+            "served": 5,
+            "waitlisted": 3,
+            "approved": 1,
+            "rejected": 2,
+            "submitted": 1,
+        }
+        assert figures["allocated_cents"] == 26_834_500 + 5_000_000
+        assert figures["issued_cents"] == 145_000
+        assert 0 < figures["reimbursed_cents"] < figures["redeemed_cents"] < 145_000
+        claims = [
+            c["status"]
+            for shop in demo.SHOPS
+            for c in get(f"/merchants/{shop.merchant_id}/rounds/{round_id}")["claims"]
+        ]
+        assert sorted(claims) == ["approved", "paid"]
+        mine = get("/vouchers/mine", "beneficiary", "b-biella-001")
+        assert any(v["remaining_cents"] < v["value_cents"] for v in mine)
