@@ -31,6 +31,9 @@ def code(body: str) -> str:
     return body + fiscal_code_check_character(body)
 
 
+GOOD_CODE_FOR_TESTS = code("RSSMRA85T10A562")
+
+
 def make_plan(
     app: WalletApplication,
     *,
