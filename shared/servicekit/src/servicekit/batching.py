@@ -14,8 +14,8 @@ alone through ``ServiceApplication.retrying`` (the slow, always-correct path).
 from __future__ import annotations
 
 import queue
-from collections import OrderedDict
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -35,8 +35,9 @@ class UnitOfWork:
 
     With a ``warm`` cache (the writer's own, see CommandBatcher) an aggregate saved by an earlier
     batch is reused as it is, without reading its history again. It may be stale if another
-    process changed it since: then the save collides (optimistic concurrency) and the batch is
-    re-run one by one on fresh state, so no rule is ever enforced on stale data.
+    process changed it since: when the command changes it, the save collides (optimistic
+    concurrency) and the batch is re-run one by one on fresh state. An aggregate a command only
+    *reads* to check a rule gets no such protection, so ask for it with ``fresh=True``.
     """
 
     def __init__(self, app: ServiceApplication, warm: OrderedDict[UUID, Any] | None = None):
@@ -44,10 +45,12 @@ class UnitOfWork:
         self.warm = warm if warm is not None else OrderedDict()
         self.loaded: dict[UUID, Any] = {}
 
-    def get(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
+    def get(
+        self, aggregate_id: UUID, kind: type[AggregateT], label: str, *, fresh: bool = False
+    ) -> AggregateT:
         if aggregate_id not in self.loaded:
             cached = self.warm.pop(aggregate_id, None)
-            if isinstance(cached, kind):
+            if isinstance(cached, kind) and not fresh:
                 self.loaded[aggregate_id] = cached
             else:
                 self.loaded[aggregate_id] = self.app.get_aggregate(aggregate_id, kind, label)
@@ -146,17 +149,18 @@ class CommandBatcher:
             for job in batch:
                 job.future.set_exception(store_error)
             return
-        self._keep_warm(uow)
+        self._keep_warm(changed)
         for job, result, outcome_error in outcomes:
             if outcome_error is None:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(outcome_error)
 
-    def _keep_warm(self, uow: UnitOfWork) -> None:
-        for aggregate_id, aggregate in uow.loaded.items():
-            self.warm[aggregate_id] = aggregate
-            self.warm.move_to_end(aggregate_id)
+    def _keep_warm(self, saved: list[Any]) -> None:
+        # Only what this batch saved: its state is exactly what the store holds right now.
+        for aggregate in saved:
+            self.warm[aggregate.id] = aggregate
+            self.warm.move_to_end(aggregate.id)
         while len(self.warm) > self.warm_size:
             self.warm.popitem(last=False)
 

@@ -54,10 +54,12 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = consumer
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        # Effects and positions are stored message by message; nothing is pending here.
-        return None
+        # Effects and positions are stored message by message; nothing is pending here. A batch
+        # fetched before the rebalance must not go on: its positions are no longer ours.
+        self.owner.assignment_generation += 1
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self.owner.assignment_generation += 1
         await self.owner.seek_to_stored_positions(assigned)
 
 
@@ -80,6 +82,9 @@ class IdempotentConsumer:
         self.max_batch = max_batch
         self.service = app.settings.service_name
         self.consumer: AIOKafkaConsumer | None = None
+        # Bumped on every rebalance: the rest of a batch fetched before it is dropped (it will
+        # be fetched again from the stored positions) instead of being handled twice.
+        self.assignment_generation = 0
         self.producer: AIOKafkaProducer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -103,11 +108,18 @@ class IdempotentConsumer:
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+                generation = self.assignment_generation
                 for tp, records in batches.items():
+                    handled = None
                     for record in records:
+                        if self.assignment_generation != generation:
+                            break
                         await self.handle(record)
-                    await self.consumer.commit({tp: records[-1].offset + 1})
-                    self._report_lag(tp, records[-1].offset + 1)
+                        handled = record
+                    if handled is None or self.assignment_generation != generation:
+                        break
+                    await self.consumer.commit({tp: handled.offset + 1})
+                    self._report_lag(tp, handled.offset + 1)
         finally:
             await self.consumer.stop()
             await self.producer.stop()
