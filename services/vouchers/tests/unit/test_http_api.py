@@ -371,26 +371,17 @@ def test_only_social_workers_and_the_applicant_see_personal_data_until_it_is_era
     assert ok(api.get("/vouchers/mine", "beneficiary", "b-bianchi")) == []  # codes gone too
 
 
-def test_issuing_to_a_household_whose_data_was_erased_is_refused_until_it_is_rejected(
+def test_erasing_a_pending_households_data_is_refused_until_it_is_rejected(
     api: Api,
 ) -> None:
     r = reviewed_and_issued(api)
     rossi = ok(api.get(f"/applications/{r.applications['b-rossi']}", "social_worker"))
-    ok(
-        api.client.delete(
-            f"/households/{rossi['household_id']}/personal-data",
-            headers=api.headers("social_worker"),
-        )
-    )
-    ok(
-        api.post(
-            f"/applications/{r.applications['b-bianchi']}/revoke",
-            "social_worker",
-            json={"reason_code": "moved_away"},
-        )
-    )
-    refused = api.post(f"/rounds/{r.round_id}/issue", "operator")
-    assert (refused.status_code, refused.json()["error"]) == (409, "personal_data_unavailable")
+    erase = f"/households/{rossi['household_id']}/personal-data"
+    refused = api.client.delete(erase, headers=api.headers("social_worker"))
+    assert (refused.status_code, refused.json()["error"]) == (409, "invalid_transition")
+    # Nothing changed: the household's data is still readable.
+    again = ok(api.get(f"/applications/{r.applications['b-rossi']}", "social_worker"))
+    assert again["personal_data"] == rossi["personal_data"]
     ok(
         api.post(
             f"/applications/{r.applications['b-rossi']}/reject",
@@ -398,6 +389,9 @@ def test_issuing_to_a_household_whose_data_was_erased_is_refused_until_it_is_rej
             json={"reason_code": "data_erased", "reason": "Erased on request"},
         )
     )
+    ok(api.client.delete(erase, headers=api.headers("social_worker")))
+    after = ok(api.get(f"/applications/{r.applications['b-rossi']}", "social_worker"))
+    assert after["personal_data"] is None
     assert ok(api.post(f"/rounds/{r.round_id}/issue", "operator")) == {
         "served": 0,
         "waitlisted": 0,

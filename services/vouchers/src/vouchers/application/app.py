@@ -31,6 +31,7 @@ from vouchers.domain.application import Application, HouseholdIndexEntry
 from vouchers.domain.codes import new_code, voucher_id_for
 from vouchers.domain.errors import (
     AlreadyApplied,
+    InvalidTransition,
     NotAffiliated,
     UnknownMunicipality,
     VoidRefused,
@@ -298,7 +299,17 @@ class VouchersApplication(ServiceApplication):
         return returned
 
     def erase_household(self, household_id: UUID) -> bool:
-        """Erase a household's personal data (its key): the ledger stays intact."""
+        """Erase a household's personal data (its key): the ledger stays intact. Refused while
+        one of its applications is still pending: serving it needs the household's key (its
+        voucher codes are sealed with it), so reject it first or erase after it is served."""
+        for e in self._events_of(Application.Submitted):
+            if e.household_id == household_id:
+                application = self.get_application(e.originator_id)
+                if application.status in ("submitted", "approved", "waitlisted"):
+                    raise InvalidTransition(
+                        f"application {application.id} is still {application.status}: reject "
+                        "it first, or erase the household's data once it is served"
+                    )
         return self.vault.erase(str(household_id))
 
     def personal_data(self, application: Application) -> dict[str, Any] | None:
