@@ -128,7 +128,7 @@ def owned_balances(app: WalletApplication) -> dict[str, int]:
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -245,6 +245,7 @@ def test_at_the_end_of_a_reset_plan_unspent_credit_returns_to_the_employer(
     plan_id = make_plan(app, employees={"e1": False, "e2": False})
     w1 = app.grant(plan_id, cmd.Grant(employee_id="e1"))
     hold(app, w1, 20_000, "open-hold")
+    hold(app, w1, 5_000, "another-open-hold", "transport")
     app.grant(plan_id, cmd.Grant(employee_id="e2", amount_cents=10_000))
     with pytest.raises(InvalidTransition):
         app.close_plan(plan_id, cmd.ClosePlan(), today=date(2025, 6, 1))
@@ -258,6 +259,7 @@ def test_at_the_end_of_a_reset_plan_unspent_credit_returns_to_the_employer(
     assert balances[f"plan:{plan_id}:returned"] == 1_000_000
     figures = app.plan_figures(plan_id)
     assert figures.expired_cents == 60_000 and figures.left_cents == 0 and figures.closed
+    assert figures.held_cents == 0  # every open hold was released first
 
 
 def test_at_the_end_of_a_carry_over_plan_credit_moves_to_the_next_plan(

@@ -54,6 +54,7 @@ __all__ = [
     "PlanCreditReturned",
     "Refunded",
     "Transfer",
+    "WalletLedgerEvent",
     "WalletOpened",
 ]
 
@@ -86,7 +87,9 @@ class Transfer(BaseModel):
     amount_cents: PositiveCents
 
 
-class _WalletLedgerEvent(LedgerEvent):
+class WalletLedgerEvent(LedgerEvent):
+    """A wallet ledger event: it lists the balanced transfers it made."""
+
     transfers: list[Transfer] = Field(description="The transfers this event made (may be empty).")
 
 
@@ -94,7 +97,7 @@ class _WalletLedgerEvent(LedgerEvent):
 
 
 @contract
-class PlanCreated(_WalletLedgerEvent):
+class PlanCreated(WalletLedgerEvent):
     """An employer created a welfare plan and funded its budget."""
 
     type_name: ClassVar[str] = "benecomune.wallet.PlanCreated.v1"
@@ -114,7 +117,7 @@ class PlanCreated(_WalletLedgerEvent):
 
 
 @contract
-class EmployeesEnrolled(_WalletLedgerEvent):
+class EmployeesEnrolled(WalletLedgerEvent):
     """Employees became eligible for a plan (pseudonymous ids only)."""
 
     type_name: ClassVar[str] = "benecomune.wallet.EmployeesEnrolled.v1"
@@ -129,7 +132,7 @@ class EmployeesEnrolled(_WalletLedgerEvent):
 
 
 @contract
-class PlanCreditAllocated(_WalletLedgerEvent):
+class PlanCreditAllocated(WalletLedgerEvent):
     """The plan's leg of a grant: budget left the funding account for an employee's wallet."""
 
     type_name: ClassVar[str] = "benecomune.wallet.PlanCreditAllocated.v1"
@@ -143,7 +146,7 @@ class PlanCreditAllocated(_WalletLedgerEvent):
 
 
 @contract
-class PlanCreditReturned(_WalletLedgerEvent):
+class PlanCreditReturned(WalletLedgerEvent):
     """The plan's leg of an expiry: unspent credit of a wallet came back to the employer."""
 
     type_name: ClassVar[str] = "benecomune.wallet.PlanCreditReturned.v1"
@@ -157,7 +160,7 @@ class PlanCreditReturned(_WalletLedgerEvent):
 
 
 @contract
-class PlanClosed(_WalletLedgerEvent):
+class PlanClosed(WalletLedgerEvent):
     """The plan ended: its ungranted budget returned to the employer."""
 
     type_name: ClassVar[str] = "benecomune.wallet.PlanClosed.v1"
@@ -173,7 +176,7 @@ class PlanClosed(_WalletLedgerEvent):
 
 
 @contract
-class WalletOpened(_WalletLedgerEvent):
+class WalletOpened(WalletLedgerEvent):
     """An employee's wallet in a plan was opened."""
 
     type_name: ClassVar[str] = "benecomune.wallet.WalletOpened.v1"
@@ -190,7 +193,7 @@ class WalletOpened(_WalletLedgerEvent):
 
 
 @contract
-class CreditGranted(_WalletLedgerEvent):
+class CreditGranted(WalletLedgerEvent):
     """Credit was loaded into an employee's wallet from the plan's budget."""
 
     type_name: ClassVar[str] = "benecomune.wallet.CreditGranted.v1"
@@ -205,7 +208,7 @@ class CreditGranted(_WalletLedgerEvent):
 
 
 @contract
-class FundsHeld(_WalletLedgerEvent):
+class FundsHeld(WalletLedgerEvent):
     """Money of a wallet was reserved for a pending booking, until ``expires_at``."""
 
     type_name: ClassVar[str] = "benecomune.wallet.FundsHeld.v1"
@@ -223,7 +226,7 @@ class FundsHeld(_WalletLedgerEvent):
 
 
 @contract
-class HoldCaptured(_WalletLedgerEvent):
+class HoldCaptured(WalletLedgerEvent):
     """A hold was captured (all or part) for the provider; any remainder went back."""
 
     type_name: ClassVar[str] = "benecomune.wallet.HoldCaptured.v1"
@@ -240,7 +243,7 @@ class HoldCaptured(_WalletLedgerEvent):
 
 
 @contract
-class HoldReleased(_WalletLedgerEvent):
+class HoldReleased(WalletLedgerEvent):
     """A hold was cancelled: its money went back to the wallet."""
 
     type_name: ClassVar[str] = "benecomune.wallet.HoldReleased.v1"
@@ -254,7 +257,7 @@ class HoldReleased(_WalletLedgerEvent):
 
 
 @contract
-class HoldExpired(_WalletLedgerEvent):
+class HoldExpired(WalletLedgerEvent):
     """A hold passed its expiry without capture: its money went back to the wallet."""
 
     type_name: ClassVar[str] = "benecomune.wallet.HoldExpired.v1"
@@ -268,7 +271,7 @@ class HoldExpired(_WalletLedgerEvent):
 
 
 @contract
-class Refunded(_WalletLedgerEvent):
+class Refunded(WalletLedgerEvent):
     """Captured money came back from the provider to the wallet (a reverse transfer)."""
 
     type_name: ClassVar[str] = "benecomune.wallet.Refunded.v1"
@@ -284,7 +287,7 @@ class Refunded(_WalletLedgerEvent):
 
 
 @contract
-class CreditExpired(_WalletLedgerEvent):
+class CreditExpired(WalletLedgerEvent):
     """At the end of a plan that resets, the wallet's unspent credit returned to the employer."""
 
     type_name: ClassVar[str] = "benecomune.wallet.CreditExpired.v1"
@@ -298,7 +301,7 @@ class CreditExpired(_WalletLedgerEvent):
 
 
 @contract
-class CreditCarriedOver(_WalletLedgerEvent):
+class CreditCarriedOver(WalletLedgerEvent):
     """At the end of a plan that carries over, the unspent credit moved to the next plan."""
 
     type_name: ClassVar[str] = "benecomune.wallet.CreditCarriedOver.v1"
@@ -313,7 +316,7 @@ class CreditCarriedOver(_WalletLedgerEvent):
 
 
 @contract
-class CreditCarriedIn(_WalletLedgerEvent):
+class CreditCarriedIn(WalletLedgerEvent):
     """The receiving wallet's leg of a carry-over."""
 
     type_name: ClassVar[str] = "benecomune.wallet.CreditCarriedIn.v1"
@@ -331,7 +334,7 @@ class CreditCarriedIn(_WalletLedgerEvent):
 
 
 @contract
-class FringeYearOpened(_WalletLedgerEvent):
+class FringeYearOpened(WalletLedgerEvent):
     """The fringe-benefit memo ledger of an employee and a year was opened, with its cap."""
 
     type_name: ClassVar[str] = "benecomune.wallet.FringeYearOpened.v1"
@@ -345,7 +348,7 @@ class FringeYearOpened(_WalletLedgerEvent):
 
 
 @contract
-class FringeRecorded(_WalletLedgerEvent):
+class FringeRecorded(WalletLedgerEvent):
     """Fringe benefits committed (a hold in the fringe category) or given back (a release,
     expiry or refund), recorded on the memo ledger."""
 
@@ -362,7 +365,7 @@ class FringeRecorded(_WalletLedgerEvent):
 
 
 @contract
-class FringeCapWarning(_WalletLedgerEvent):
+class FringeCapWarning(WalletLedgerEvent):
     """A spend would have crossed the yearly cap: it was refused and the employee warned that
     confirming it makes the whole year's fringe amount taxable."""
 
@@ -378,7 +381,7 @@ class FringeCapWarning(_WalletLedgerEvent):
 
 
 @contract
-class FringeTaxable(_WalletLedgerEvent):
+class FringeTaxable(WalletLedgerEvent):
     """The employee confirmed a spend over the cap: the whole year's fringe amount is taxable."""
 
     type_name: ClassVar[str] = "benecomune.wallet.FringeTaxable.v1"

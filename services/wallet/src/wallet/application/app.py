@@ -408,14 +408,16 @@ class WalletApplication(ServiceApplication):
                     return 0, 0
                 fresh_plan = self.get_plan(plan_id)
                 changed: list[Any] = [wallet, fresh_plan]
+                fringe: FringeYear | None = None
                 for hold_id in [h for h, v in wallet.holds.items() if v["status"] == "held"]:
                     cents = wallet.release(UUID(hold_id), f"plan-closed:{plan_id}")
                     if wallet.holds[hold_id]["category"] == ledger.FRINGE:
-                        fringe = self.get_aggregate(
-                            FringeYear.id_for(employee_id, wallet.year), FringeYear, "fringe"
-                        )
+                        if fringe is None:
+                            fringe = self.get_aggregate(
+                                FringeYear.id_for(employee_id, wallet.year), FringeYear, "fringe"
+                            )
+                            changed.append(fringe)
                         fringe.give_back(UUID(hold_id), cents)
-                        changed.append(fringe)
                 if next_plan is not None and employee_id in next_plan.employees:
                     target = self._wallet_for(self.get_plan(next_plan.id), employee_id)
                     amount = wallet.carry_over(target)

@@ -130,7 +130,8 @@ class Wallet(ChainedAggregate):
         self.balances: dict[str, int] = {}
         # hold id -> status, amounts, category, provider, expiry, the accounts that funded it
         self.holds: dict[str, dict[str, Any]] = {}
-        # "<kind>:<request id>" -> hold id: what a repeated request already did
+        # "hold:<request id>" or "<capture|release|refund>:<hold id>:<request id>" -> hold id:
+        # what a repeated request already did
         self.requests: dict[str, str] = {}
         self.granted_cents = 0
         self.carried_in_cents = 0
@@ -340,10 +341,7 @@ class Wallet(ChainedAggregate):
         """Capture all (``None``) or part of a hold for its provider; the rest goes back.
         Returns the captured cents. A repeated request id changes nothing."""
         hold = self.get_hold(hold_id)
-        key = f"capture:{request_id}"
-        if key in self.requests:
-            if self.requests[key] != str(hold_id):
-                raise RequestMismatch(f"request {request_id} captured another hold")
+        if f"capture:{hold_id}:{request_id}" in self.requests:
             return int(hold["captured"])
         if hold["status"] != "held":
             raise InvalidTransition(f"cannot capture a hold that is {hold['status']}")
@@ -387,7 +385,7 @@ class Wallet(ChainedAggregate):
     ) -> None:
         hold = self.holds[str(hold_id)]
         hold.update(status="captured", captured=amount_cents)
-        self.requests[f"capture:{request_id}"] = str(hold_id)
+        self.requests[f"capture:{hold_id}:{request_id}"] = str(hold_id)
         self.spent_by_category[category] = self.spent_by_category.get(category, 0) + amount_cents
         self._record(transfers)
 
@@ -395,7 +393,7 @@ class Wallet(ChainedAggregate):
         """Cancel a hold: its money goes back. Returns the released cents (0 when a repeated
         request)."""
         hold = self.get_hold(hold_id)
-        if f"release:{request_id}" in self.requests:
+        if f"release:{hold_id}:{request_id}" in self.requests:
             return 0
         if hold["status"] != "held":
             raise InvalidTransition(f"cannot release a hold that is {hold['status']}")
@@ -413,7 +411,7 @@ class Wallet(ChainedAggregate):
         transfers: Transfers,
     ) -> None:
         self.holds[str(hold_id)]["status"] = "released"
-        self.requests[f"release:{request_id}"] = str(hold_id)
+        self.requests[f"release:{hold_id}:{request_id}"] = str(hold_id)
         self._record(transfers)
 
     def expire_holds(self, now: datetime) -> list[tuple[UUID, str, int]]:
@@ -437,7 +435,7 @@ class Wallet(ChainedAggregate):
         """Give captured money back from the provider (a reverse transfer) to the account that
         first funded the hold. Returns the refunded cents (0 for a repeated request)."""
         hold = self.get_hold(hold_id)
-        if f"refund:{request_id}" in self.requests:
+        if f"refund:{hold_id}:{request_id}" in self.requests:
             return 0
         if hold["status"] != "captured":
             raise InvalidTransition(f"cannot refund a hold that is {hold['status']}")
@@ -476,11 +474,17 @@ class Wallet(ChainedAggregate):
         transfers: Transfers,
     ) -> None:
         self.holds[str(hold_id)]["refunded"] += amount_cents
-        self.requests[f"refund:{request_id}"] = str(hold_id)
+        self.requests[f"refund:{hold_id}:{request_id}"] = str(hold_id)
         self.spent_by_category[category] = self.spent_by_category.get(category, 0) - amount_cents
         self._record(transfers)
 
     # --- end of plan --------------------------------------------------------------------------
+
+    def check_no_open_holds(self) -> None:
+        if self.held_cents:
+            raise InvalidTransition(
+                f"{self.held_cents} cents are still held: release or capture them first"
+            )
 
     def _sweep(self, to_account: str) -> Transfers:
         return [
@@ -492,6 +496,7 @@ class Wallet(ChainedAggregate):
     def expire_credit(self) -> Transfers:
         """Return every cent left to the employer (plan ``reset``); the plan records its leg."""
         self.check_open()
+        self.check_no_open_holds()
         transfers = self._sweep(ledger.plan_returned(self.plan_id))
         amount = sum(t["amount_cents"] for t in transfers)
         self._expire_credit(self.plan_id, self.employee_id, amount, transfers)
@@ -509,6 +514,7 @@ class Wallet(ChainedAggregate):
         """Move every cent left into the same employee's wallet of the next plan (categories
         the next plan does not allow become general credit)."""
         self.check_open()
+        self.check_no_open_holds()
         transfers = [
             ledger.transfer(account, to.account(self._category_of(account, to)), balance)
             for account, balance in sorted(self.balances.items())
