@@ -140,6 +140,22 @@ def _(e: Wallet.FundsHeld) -> ContractEvent:
 
 
 @to_contract.register
+def _(e: Wallet.HoldRefused) -> ContractEvent:
+    return c.HoldRefused(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        request_id=e.request_id,
+        provider_id=e.provider_id,
+        category=e.category,  # type: ignore[arg-type]
+        amount_cents=e.amount_cents,
+        reason_code=e.reason_code,
+        reason=e.reason,
+        refused_at=e.timestamp,
+    )
+
+
+@to_contract.register
 def _(e: Wallet.HoldCaptured) -> ContractEvent:
     return c.HoldCaptured(
         **_chain(e),

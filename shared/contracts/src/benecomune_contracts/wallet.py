@@ -47,6 +47,7 @@ __all__ = [
     "FundsHeld",
     "HoldCaptured",
     "HoldExpired",
+    "HoldRefused",
     "HoldReleased",
     "PlanClosed",
     "PlanCreated",
@@ -223,6 +224,24 @@ class FundsHeld(WalletLedgerEvent):
     amount_cents: PositiveCents
     expires_at: UtcDatetime
     held_at: UtcDatetime
+
+
+@contract
+class HoldRefused(WalletLedgerEvent):
+    """A hold another service asked for (the booking saga) was refused: nothing was held."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.HoldRefused.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    employee_id: Identifier
+    request_id: Identifier
+    provider_id: Identifier
+    category: Category
+    amount_cents: PositiveCents
+    reason_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
+    reason: Annotated[str, StringConstraints(max_length=300)]
+    refused_at: UtcDatetime
 
 
 @contract

@@ -10,20 +10,26 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
+from eventsourcing.dispatch import singledispatchmethod
 from servicekit.batching import UnitOfWork
 from servicekit.domain import DomainError, NotFound
+from servicekit.messages import Processing
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 
 from wallet import contract_mapping  # noqa: F401  (registers the ledger hash chain mapping)
 from wallet.application import commands as cmd
 from wallet.application import csv_loading
+from wallet.application.requests import CaptureRequest, HoldRequest, ReleaseRequest
 from wallet.domain import ledger
 from wallet.domain.errors import FringeCapExceeded, InvalidTransition, NoFringeCap, NotEligible
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
 from wallet.domain.wallet import Wallet
 from wallet.figures import PayrollLine, PlanFigures
+
+log = structlog.get_logger(__name__)
 
 
 def now_utc() -> datetime:
@@ -232,37 +238,42 @@ class WalletApplication(ServiceApplication):
         at = now or now_utc()
 
         def change(uow: UnitOfWork) -> UUID | _Warned:
-            wallet = uow.get(wallet_id, Wallet, "wallet")
-            existing = wallet.existing_hold(
-                command.request_id, command.provider_id, command.category, command.amount_cents
-            )
-            if existing is not None:
-                return existing
-            wallet.check_hold(command.category, command.amount_cents, at.date())
-            fringe = None
-            if command.category == ledger.FRINGE:
-                fringe = self._fringe_year(uow, wallet)
-                if fringe.would_cross(command.amount_cents):
-                    if not command.confirm_taxable:
-                        fringe.warn(command.amount_cents)
-                        return _Warned(self._cap_message(fringe, command.amount_cents))
-                    fringe.confirm_taxable()
-            hold_id = wallet.hold(
-                command.request_id,
-                command.provider_id,
-                command.category,
-                command.amount_cents,
-                command.expires_at.astimezone(UTC),
-                at.date(),
-            )
-            if fringe is not None:
-                fringe.commit(hold_id, command.amount_cents)
-            return hold_id
+            return self._hold(uow, wallet_id, command, at)
 
         outcome = self.group_commit(change)
         if isinstance(outcome, _Warned):
             raise FringeCapExceeded(outcome.message)
         return outcome
+
+    def _hold(
+        self, uow: UnitOfWork, wallet_id: UUID, command: cmd.HoldFunds, at: datetime
+    ) -> UUID | _Warned:
+        wallet = uow.get(wallet_id, Wallet, "wallet")
+        existing = wallet.existing_hold(
+            command.request_id, command.provider_id, command.category, command.amount_cents
+        )
+        if existing is not None:
+            return existing
+        wallet.check_hold(command.category, command.amount_cents, at.date())
+        fringe = None
+        if command.category == ledger.FRINGE:
+            fringe = self._fringe_year(uow, wallet)
+            if fringe.would_cross(command.amount_cents):
+                if not command.confirm_taxable:
+                    fringe.warn(command.amount_cents)
+                    return _Warned(self._cap_message(fringe, command.amount_cents))
+                fringe.confirm_taxable()
+        hold_id = wallet.hold(
+            command.request_id,
+            command.provider_id,
+            command.category,
+            command.amount_cents,
+            command.expires_at.astimezone(UTC),
+            at.date(),
+        )
+        if fringe is not None:
+            fringe.commit(hold_id, command.amount_cents)
+        return hold_id
 
     def spend(self, wallet_id: UUID, command: cmd.Spend, now: datetime | None = None) -> UUID:
         """Pay a provider on the spot: a hold captured at once (idempotent by request id)."""
@@ -283,28 +294,41 @@ class WalletApplication(ServiceApplication):
         return hold_id
 
     def capture(self, wallet_id: UUID, hold_id: UUID, command: cmd.Capture) -> int:
-        def change(uow: UnitOfWork) -> int:
-            wallet = uow.get(wallet_id, Wallet, "wallet")
-            hold = wallet.get_hold(hold_id)
-            before = hold["status"]
-            captured = wallet.capture(hold_id, command.request_id, command.amount_cents)
-            if before == "held" and hold["category"] == ledger.FRINGE:
-                released = hold["amount"] - captured
-                if released:
-                    self._fringe_year(uow, wallet).give_back(hold_id, released)
-            return captured
+        return self.group_commit(
+            lambda uow: self._capture(
+                uow, wallet_id, hold_id, command.request_id, command.amount_cents
+            )
+        )
 
-        return self.group_commit(change)
+    def _capture(
+        self,
+        uow: UnitOfWork,
+        wallet_id: UUID,
+        hold_id: UUID,
+        request_id: str,
+        amount_cents: int | None,
+    ) -> int:
+        wallet = uow.get(wallet_id, Wallet, "wallet")
+        hold = wallet.get_hold(hold_id)
+        before = hold["status"]
+        captured = wallet.capture(hold_id, request_id, amount_cents)
+        if before == "held" and hold["category"] == ledger.FRINGE:
+            released = hold["amount"] - captured
+            if released:
+                self._fringe_year(uow, wallet).give_back(hold_id, released)
+        return captured
 
     def release(self, wallet_id: UUID, hold_id: UUID, command: cmd.Release) -> int:
-        def change(uow: UnitOfWork) -> int:
-            wallet = uow.get(wallet_id, Wallet, "wallet")
-            released = wallet.release(hold_id, command.request_id)
-            if released and wallet.get_hold(hold_id)["category"] == ledger.FRINGE:
-                self._fringe_year(uow, wallet).give_back(hold_id, released)
-            return released
+        return self.group_commit(
+            lambda uow: self._release(uow, wallet_id, hold_id, command.request_id)
+        )
 
-        return self.group_commit(change)
+    def _release(self, uow: UnitOfWork, wallet_id: UUID, hold_id: UUID, request_id: str) -> int:
+        wallet = uow.get(wallet_id, Wallet, "wallet")
+        released = wallet.release(hold_id, request_id)
+        if released and wallet.get_hold(hold_id)["category"] == ledger.FRINGE:
+            self._fringe_year(uow, wallet).give_back(hold_id, released)
+        return released
 
     def refund(self, wallet_id: UUID, hold_id: UUID, command: cmd.Refund) -> int:
         def change(uow: UnitOfWork) -> int:
@@ -447,6 +471,80 @@ class WalletApplication(ServiceApplication):
             "carried_over_cents": carried,
             "unallocated_returned_cents": returned_budget,
         }
+
+    # --- requests by event (the booking saga) --------------------------------------------------
+
+    @singledispatchmethod
+    def policy(self, event: Any, processing: Any) -> None:
+        """Events the wallet does not act on are tracked and otherwise ignored."""
+
+    @policy.register
+    def _(self, request: HoldRequest, processing: Processing) -> None:
+        try:
+            wallet = self.get_wallet(request.wallet_id)
+        except NotFound:
+            log.warning("hold_request_for_unknown_wallet", wallet_id=str(request.wallet_id))
+            return  # tracked, no effect: the saga times out and compensates
+        at = processing.envelope.time if processing.envelope is not None else now_utc()
+        command = cmd.HoldFunds(
+            request_id=request.request_id,
+            provider_id=request.provider_id,
+            category=request.category,  # type: ignore[arg-type]
+            amount_cents=request.amount_cents,
+            expires_at=request.expires_at,
+            confirm_taxable=request.confirm_taxable,
+        )
+        uow = UnitOfWork(self)
+        uow.add(wallet)
+        try:
+            outcome = self._hold(uow, request.wallet_id, command, at)
+        except DomainError as refusal:
+            fresh = self.get_wallet(request.wallet_id)  # nothing of the refused attempt
+            fresh.refuse_hold(
+                request.request_id,
+                request.provider_id,
+                request.category,
+                request.amount_cents,
+                refusal.code,
+                str(refusal),
+            )
+            processing.collect_events(fresh)
+            return
+        if isinstance(outcome, _Warned):
+            fringe = self._fringe_year(uow, wallet)
+            wallet.refuse_hold(
+                request.request_id,
+                request.provider_id,
+                request.category,
+                request.amount_cents,
+                FringeCapExceeded.code,
+                outcome.message,
+            )
+            processing.collect_events(wallet, fringe)
+            return
+        processing.collect_events(*uow.changed())
+
+    @policy.register
+    def _(self, request: CaptureRequest, processing: Processing) -> None:
+        uow = UnitOfWork(self)
+        try:
+            self._capture(
+                uow, request.wallet_id, request.hold_id, request.request_id, request.amount_cents
+            )
+        except DomainError as refusal:  # e.g. the hold expired first: logged, tracked
+            log.warning("capture_request_refused", hold_id=str(request.hold_id), why=str(refusal))
+            return
+        processing.collect_events(*uow.changed())
+
+    @policy.register
+    def _(self, request: ReleaseRequest, processing: Processing) -> None:
+        uow = UnitOfWork(self)
+        try:
+            self._release(uow, request.wallet_id, request.hold_id, request.request_id)
+        except DomainError as refusal:  # e.g. already captured or expired: logged, tracked
+            log.warning("release_request_refused", hold_id=str(request.hold_id), why=str(refusal))
+            return
+        processing.collect_events(*uow.changed())
 
     # --- reports ------------------------------------------------------------------------------
 

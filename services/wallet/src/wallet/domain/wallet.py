@@ -90,6 +90,16 @@ class Wallet(ChainedAggregate):
         amount_cents: int
         transfers: Transfers
 
+    class HoldRefused(ChainedAggregate.Event):
+        employee_id: str
+        request_id: str
+        provider_id: str
+        category: str
+        amount_cents: int
+        reason_code: str
+        reason: str
+        transfers: Transfers
+
     class CreditExpired(ChainedAggregate.Event):
         plan_id: UUID
         employee_id: str
@@ -318,6 +328,44 @@ class Wallet(ChainedAggregate):
         }
         self.requests[f"hold:{request_id}"] = str(hold_id)
         self._record(transfers)
+
+    def refuse_hold(
+        self,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        reason_code: str,
+        reason: str,
+    ) -> None:
+        """Record that a hold asked by another service (the booking saga) was refused, so the
+        saga hears of it; a repeated request is recorded once."""
+        if f"refused:{request_id}" in self.requests or f"hold:{request_id}" in self.requests:
+            return
+        self._refuse_hold(
+            self.employee_id,
+            request_id,
+            provider_id,
+            category,
+            amount_cents,
+            reason_code,
+            reason[:300],
+            [],
+        )
+
+    @event(HoldRefused)
+    def _refuse_hold(
+        self,
+        employee_id: str,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        reason_code: str,
+        reason: str,
+        transfers: Transfers,
+    ) -> None:
+        self.requests[f"refused:{request_id}"] = ""
 
     def get_hold(self, hold_id: UUID) -> dict[str, Any]:
         hold = self.holds.get(str(hold_id))
