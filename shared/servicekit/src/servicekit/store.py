@@ -8,7 +8,7 @@ outbox relay uses to remember how far it has published.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,6 +17,7 @@ from benecomune_contracts import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
 from eventsourcing.system import ProcessApplication
+from eventsourcing.utils import get_topic
 
 from servicekit.domain import Conflict, NotFound
 from servicekit.messages import Processing
@@ -209,6 +210,19 @@ class ServiceApplication(ProcessApplication[UUID]):
                 self.__dict__["_batcher"] = batcher
         result: ResultT = batcher.submit(command)
         return result
+
+    def events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
+        """Domain events of the given types, in store order: for queries and reports (the
+        store filters by topic), never for checking an invariant."""
+        topics = [get_topic(c) for c in event_classes]
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=1000, topics=topics)
+            if not batch:
+                return
+            for notification in batch:
+                yield self.mapper.to_domain_event(notification)
+            start = batch[-1].id + 1
 
     def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""

@@ -12,7 +12,6 @@ import hmac
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -197,9 +196,7 @@ class VouchersApplication(ServiceApplication):
 
     def applications_in_round(self, round_id: UUID) -> list[Application]:
         ids = [
-            e.originator_id
-            for e in self._events_of(Application.Submitted)
-            if e.round_id == round_id
+            e.originator_id for e in self.events_of(Application.Submitted) if e.round_id == round_id
         ]
         return [self.get_application(i) for i in ids]
 
@@ -207,7 +204,7 @@ class VouchersApplication(ServiceApplication):
         """The applications a beneficiary submitted, oldest first."""
         ids = [
             e.originator_id
-            for e in self._events_of(Application.Submitted)
+            for e in self.events_of(Application.Submitted)
             if e.applicant == applicant
         ]
         return [self.get_application(i) for i in ids]
@@ -302,7 +299,7 @@ class VouchersApplication(ServiceApplication):
         """Erase a household's personal data (its key): the ledger stays intact. Refused while
         one of its applications is still pending: serving it needs the household's key (its
         voucher codes are sealed with it), so reject it first or erase after it is served."""
-        for e in self._events_of(Application.Submitted):
+        for e in self.events_of(Application.Submitted):
             if e.household_id == household_id:
                 application = self.get_application(e.originator_id)
                 if application.status in ("submitted", "approved", "waitlisted"):
@@ -334,7 +331,7 @@ class VouchersApplication(ServiceApplication):
         """The vouchers whose current delegate is this beneficiary."""
         ids = dict.fromkeys(
             e.originator_id
-            for e in self._events_of(Voucher.DelegateNamed)
+            for e in self.events_of(Voucher.DelegateNamed)
             if e.delegate_id == delegate_id
         )
         vouchers = [self.get_voucher(i) for i in ids]
@@ -459,7 +456,7 @@ class VouchersApplication(ServiceApplication):
     def merchant_accounts(self, round_id: UUID) -> list[MerchantAccount]:
         return [
             self.get_aggregate(e.originator_id, MerchantAccount, "merchant account")
-            for e in self._events_of(MerchantAccount.Affiliated)
+            for e in self.events_of(MerchantAccount.Affiliated)
             if e.round_id == round_id
         ]
 
@@ -509,18 +506,18 @@ class VouchersApplication(ServiceApplication):
         return MerchantFigures.of(self.merchant_account(round_id, merchant_id))
 
     def funds(self) -> list[Fund]:
-        return [self.get_fund(e.originator_id) for e in self._events_of(Fund.Allocated)]
+        return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]
 
     def spending(self, municipality_istat: str) -> dict[str, dict[str, int]]:
         """Redeemed cents (net of voids) by day and by merchant, for one municipality."""
         rounds = {
             e.originator_id
-            for e in self._events_of(Round.Opened)
+            for e in self.events_of(Round.Opened)
             if e.municipality_istat == municipality_istat
         }
         by_day: dict[str, int] = {}
         by_merchant: dict[str, int] = {}
-        for e in self._events_of(Voucher.Redeemed, Voucher.RedemptionVoided):
+        for e in self.events_of(Voucher.Redeemed, Voucher.RedemptionVoided):
             if e.round_id not in rounds:
                 continue
             sign = 1 if isinstance(e, Voucher.Redeemed) else -1
@@ -530,20 +527,6 @@ class VouchersApplication(ServiceApplication):
         return {"by_day": dict(sorted(by_day.items())), "by_merchant": by_merchant}
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def _events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
-        """Domain events of the given types, in store order (a query, not an invariant)."""
-        from eventsourcing.utils import get_topic
-
-        topics = [get_topic(c) for c in event_classes]
-        start = 1
-        while True:
-            batch = self.recorder.select_notifications(start=start, limit=1000, topics=topics)
-            if not batch:
-                return
-            for notification in batch:
-                yield self.mapper.to_domain_event(notification)
-            start = batch[-1].id + 1
 
     def _index_key(self, round_id: UUID, fiscal_code: str) -> str:
         digest = hmac.new(self._pepper, fiscal_code.encode(), hashlib.sha256).hexdigest()

@@ -4,7 +4,6 @@ captures, releases and refunds (the hot path) are group-committed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -84,7 +83,7 @@ class WalletApplication(ServiceApplication):
     def plans_of(self, employer_id: str | None) -> list[Plan]:
         return [
             self.get_plan(e.originator_id)
-            for e in self._events_of(Plan.Created)
+            for e in self.events_of(Plan.Created)
             if employer_id is None or e.employer_id == employer_id
         ]
 
@@ -192,7 +191,7 @@ class WalletApplication(ServiceApplication):
     def wallets_of_employee(self, employee_id: str) -> list[Wallet]:
         return [
             self.get_wallet(e.originator_id)
-            for e in self._events_of(Wallet.Opened)
+            for e in self.events_of(Wallet.Opened)
             if e.employee_id == employee_id
         ]
 
@@ -343,7 +342,7 @@ class WalletApplication(ServiceApplication):
     def expire_holds(self, now: datetime | None = None) -> int:
         """Release every hold past its expiry; returns the cents that went back."""
         at = now or now_utc()
-        wallet_ids = dict.fromkeys(e.originator_id for e in self._events_of(Wallet.FundsHeld))
+        wallet_ids = dict.fromkeys(e.originator_id for e in self.events_of(Wallet.FundsHeld))
         total = 0
         for wallet_id in wallet_ids:
 
@@ -569,7 +568,7 @@ class WalletApplication(ServiceApplication):
 
     def captures_for(self, provider_id: str) -> list[dict[str, Any]]:
         out = []
-        for e in self._events_of(Wallet.HoldCaptured, Wallet.Refunded):
+        for e in self.events_of(Wallet.HoldCaptured, Wallet.Refunded):
             if e.provider_id != provider_id:
                 continue
             out.append(
@@ -583,20 +582,6 @@ class WalletApplication(ServiceApplication):
                 }
             )
         return out
-
-    def _events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
-        """Domain events of the given types, in store order (a query, not an invariant)."""
-        from eventsourcing.utils import get_topic
-
-        topics = [get_topic(c) for c in event_classes]
-        start = 1
-        while True:
-            batch = self.recorder.select_notifications(start=start, limit=1000, topics=topics)
-            if not batch:
-                return
-            for notification in batch:
-                yield self.mapper.to_domain_event(notification)
-            start = batch[-1].id + 1
 
     def check_employee(self, plan: Plan, employee_id: str) -> None:
         if employee_id not in plan.employees:
