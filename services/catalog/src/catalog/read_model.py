@@ -174,6 +174,7 @@ FTS_DDL = (
 # BM25 weights per column: titles count five times the descriptions.
 FTS_RANK = "bm25(offering_text, 10.0, 10.0, 2.0, 2.0)"
 MAX_TERMS = 8
+FTS_MAX_HITS = 1_000_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 Sort = Literal["relevance", "price_asc", "price_desc", "newest", "title"]
@@ -515,11 +516,19 @@ class ReadModel:
         source: Any = o
         if terms and self.is_sqlite:
             match = " ".join(f'"{t}"*' for t in terms)
-            source = o.join(offering_text, offering_text.c.rowid == o.c.row_id)
-            conditions.append(
-                literal_column("offering_text").op("MATCH", is_comparison=True)(match)
+            # The full-text index drives: its hits (with their BM25 rank) are computed once, in
+            # a subquery the planner cannot flatten (LIMIT), then joined to the offerings.
+            # Joined directly, SQLite may scan the offerings and re-run MATCH for every row.
+            hits = (
+                select(
+                    offering_text.c.rowid.label("row_id"), literal_column(FTS_RANK).label("rank")
+                )
+                .where(literal_column("offering_text").op("MATCH", is_comparison=True)(match))
+                .limit(FTS_MAX_HITS)
+                .subquery("hits")
             )
-            rank = literal_column(FTS_RANK)
+            source = o.join(hits, hits.c.row_id == o.c.row_id)
+            rank = hits.c.rank
         elif terms:
             conditions.extend(self._like_terms(terms))
         where = and_(*conditions)
