@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from benecomune_cli import demo, stack, tokens
+from benecomune_cli import audit, demo, stack, tokens
 
 app = typer.Typer(
     name="benecomune",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(tokens.app, name="token")
 app.add_typer(stack.app, name="stack")
 app.add_typer(demo.app, name="demo")
+app.add_typer(audit.app, name="audit")
 
 
 if __name__ == "__main__":

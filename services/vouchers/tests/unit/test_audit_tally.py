@@ -1,0 +1,832 @@
+"""The auditor's tally of the vouchers ledger, from hand-made event lists: what it adds up, the
+money rules it checks, the comparison with the service's figures, and tampering found by the
+hash chain (an edited amount, a deleted event, two events swapped) named in the report — as
+contract events and as Kafka messages of a topic copy."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from benecomune_contracts import EventEnvelope
+from benecomune_contracts import vouchers as c
+from benecomune_contracts.base import ContractEvent
+from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
+from servicekit.audit import AuditItem, AuditRecord, TopicMessage, records_from_messages
+from vouchers.audit import (
+    FUND_FIGURES,
+    ServiceFigures,
+    VouchersAudit,
+    audit_vouchers,
+    euro,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+VAT = "06363391001"
+TOPIC = "t.benecomune.vouchers"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Ledger:
+    """Hand-made contract events, each ledger event properly linked into its stream's chain."""
+
+    events: list[ContractEvent] = field(default_factory=list)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    clock: datetime = T0
+
+    def at(self) -> datetime:
+        self.clock += timedelta(minutes=1)
+        return self.clock
+
+    def emit(self, cls: type[ContractEvent], stream_id: str | None = None, **fields: Any) -> Any:
+        event: ContractEvent
+        if issubclass(cls, LedgerEvent):
+            assert stream_id is not None
+            sequence, prev_hash = self.heads.get(stream_id, (0, GENESIS_HASH))
+            draft = cls(
+                stream_id=stream_id,
+                sequence=sequence + 1,
+                prev_hash=prev_hash,
+                event_hash=GENESIS_HASH,
+                **fields,
+            )
+            linked = draft.model_copy(update={"event_hash": draft.computed_hash()})
+            self.heads[stream_id] = (sequence + 1, linked.event_hash)
+            event = linked
+        else:
+            event = cls(**fields)
+        self.events.append(event)
+        return event
+
+    # --- the story's steps --------------------------------------------------------------------
+
+    def fund(self, amount: int, municipality: str = "096004") -> str:
+        fund_id = new_id()
+        self.emit(
+            c.FundAllocated,
+            fund_id,
+            fund_id=fund_id,
+            municipality_istat=municipality,
+            source_kind="state_transfer",
+            source_reference="OCDPC 658/2020",
+            amount_cents=amount,
+            allocated_at=self.at(),
+        )
+        return fund_id
+
+    def top_up(self, fund_id: str, amount: int) -> None:
+        self.emit(
+            c.FundToppedUp,
+            fund_id,
+            fund_id=fund_id,
+            source_kind="donation",
+            source_reference="Fondazione Cassa di Risparmio di Biella",
+            amount_cents=amount,
+            topped_up_at=self.at(),
+        )
+
+    def round(self, fund_id: str, budget: int) -> str:
+        round_id = new_id()
+        self.emit(
+            c.FundBudgetAssigned,
+            fund_id,
+            fund_id=fund_id,
+            round_id=round_id,
+            amount_cents=budget,
+            assigned_at=self.at(),
+        )
+        self.emit(
+            c.RoundOpened,
+            round_id,
+            round_id=round_id,
+            fund_id=fund_id,
+            municipality_istat="096004",
+            title="Buoni spesa",
+            opens_at=T0,
+            closes_at=T0 + timedelta(days=30),
+            budget_cents=budget,
+            rules={"base_cents": 15_000},
+            denominations_cents=[1_000, 2_000, 2_500, 5_000],
+            validity_days=30,
+            excluded_categories=["alcohol", "tobacco"],
+            opened_at=self.at(),
+        )
+        return round_id
+
+    def serve(self, round_id: str, *values: int) -> tuple[str, list[str]]:
+        """A household applies, is approved and gets vouchers of these values."""
+        application_id, household_id = new_id(), new_id()
+        self.emit(
+            c.ApplicationSubmitted,
+            application_id=application_id,
+            round_id=round_id,
+            household_id=household_id,
+            members=3,
+            minors=1,
+            submitted_at=self.at(),
+        )
+        self.emit(
+            c.ApplicationApproved,
+            application_id=application_id,
+            round_id=round_id,
+            household_id=household_id,
+            entitlement_cents=sum(values),
+            priority=1,
+            approved_at=self.at(),
+        )
+        voucher_ids = [new_id() for _ in values]
+        self.emit(
+            c.RoundVouchersCommitted,
+            round_id,
+            round_id=round_id,
+            application_id=application_id,
+            household_id=household_id,
+            voucher_ids=voucher_ids,
+            amount_cents=sum(values),
+            committed_at=self.at(),
+        )
+        for voucher_id, value in zip(voucher_ids, values, strict=True):
+            self.emit(
+                c.VoucherIssued,
+                voucher_id,
+                voucher_id=voucher_id,
+                round_id=round_id,
+                application_id=application_id,
+                household_id=household_id,
+                value_cents=value,
+                expires_at=T0 + timedelta(days=30),
+                issued_at=self.at(),
+            )
+        return household_id, voucher_ids
+
+    def shop(self, round_id: str, merchant_id: str) -> str:
+        account_id = new_id()
+        self.emit(
+            c.MerchantAffiliated,
+            account_id,
+            account_id=account_id,
+            round_id=round_id,
+            merchant_id=merchant_id,
+            vat_number=VAT,
+            goods_categories=["food", "hygiene"],
+            excluded_categories=["alcohol", "tobacco"],
+            affiliated_at=self.at(),
+        )
+        return account_id
+
+    def redeem(
+        self,
+        round_id: str,
+        voucher_id: str,
+        account_id: str,
+        merchant_id: str,
+        amount: int,
+        remaining: int,
+        category: str = "food",
+    ) -> str:
+        redemption_id = new_id()
+        self.emit(
+            c.VoucherRedeemed,
+            voucher_id,
+            voucher_id=voucher_id,
+            round_id=round_id,
+            redemption_id=redemption_id,
+            merchant_id=merchant_id,
+            amount_cents=amount,
+            goods_category=category,
+            remaining_cents=remaining,
+            redeemed_at=self.at(),
+        )
+        self.emit(
+            c.MerchantCredited,
+            account_id,
+            account_id=account_id,
+            merchant_id=merchant_id,
+            redemption_id=redemption_id,
+            voucher_id=voucher_id,
+            amount_cents=amount,
+            credited_at=self.clock,
+        )
+        return redemption_id
+
+    def void(
+        self,
+        round_id: str,
+        voucher_id: str,
+        account_id: str,
+        merchant_id: str,
+        redemption_id: str,
+        amount: int,
+    ) -> None:
+        self.emit(
+            c.VoucherRedemptionVoided,
+            voucher_id,
+            voucher_id=voucher_id,
+            round_id=round_id,
+            redemption_id=redemption_id,
+            merchant_id=merchant_id,
+            amount_cents=amount,
+            voided_at=self.at(),
+        )
+        self.emit(
+            c.MerchantDebited,
+            account_id,
+            account_id=account_id,
+            merchant_id=merchant_id,
+            redemption_id=redemption_id,
+            amount_cents=amount,
+            debited_at=self.clock,
+        )
+
+    def expire(self, round_id: str, voucher_id: str, amount: int) -> None:
+        self.emit(
+            c.VoucherExpired,
+            voucher_id,
+            voucher_id=voucher_id,
+            round_id=round_id,
+            amount_cents=amount,
+            expired_at=self.at(),
+        )
+        if amount:
+            self.emit(
+                c.RoundValueReturned,
+                round_id,
+                round_id=round_id,
+                voucher_id=voucher_id,
+                amount_cents=amount,
+                reason="expired",
+                returned_at=self.clock,
+            )
+
+    def revoke(self, round_id: str, voucher_id: str, amount: int) -> None:
+        self.emit(
+            c.VoucherRevoked,
+            voucher_id,
+            voucher_id=voucher_id,
+            round_id=round_id,
+            amount_cents=amount,
+            reason_code="false_declaration",
+            revoked_at=self.at(),
+        )
+        self.emit(
+            c.RoundValueReturned,
+            round_id,
+            round_id=round_id,
+            voucher_id=voucher_id,
+            amount_cents=amount,
+            reason="revoked",
+            returned_at=self.clock,
+        )
+
+    def claim(
+        self,
+        round_id: str,
+        account_id: str,
+        merchant_id: str,
+        redemption_ids: list[str],
+        amount: int,
+    ) -> str:
+        claim_id = new_id()
+        self.emit(
+            c.ReimbursementClaimed,
+            account_id,
+            account_id=account_id,
+            claim_id=claim_id,
+            merchant_id=merchant_id,
+            round_id=round_id,
+            period_from=date(2026, 3, 1),
+            period_to=date(2026, 3, 31),
+            amount_cents=amount,
+            redemption_ids=redemption_ids,
+            claimed_at=self.at(),
+        )
+        return claim_id
+
+    def approve(self, account_id: str, merchant_id: str, claim_id: str, amount: int) -> None:
+        self.emit(
+            c.ReimbursementApproved,
+            account_id,
+            account_id=account_id,
+            claim_id=claim_id,
+            merchant_id=merchant_id,
+            amount_cents=amount,
+            payment_due_on=date(2026, 4, 30),
+            approved_at=self.at(),
+        )
+
+    def pay(self, account_id: str, merchant_id: str, claim_id: str, amount: int) -> None:
+        self.emit(
+            c.ReimbursementPaid,
+            account_id,
+            account_id=account_id,
+            claim_id=claim_id,
+            merchant_id=merchant_id,
+            amount_cents=amount,
+            payment_reference="CRO 0000012345",
+            paid_at=self.at(),
+        )
+
+
+def records(events: list[ContractEvent]) -> list[AuditItem]:
+    return [
+        AuditRecord(event, f"hand-made #{n}", n, f"event-{n}") for n, event in enumerate(events, 1)
+    ]
+
+
+def audit(events: list[ContractEvent], figures: ServiceFigures | None = None) -> VouchersAudit:
+    return audit_vouchers(records(events), source="hand-made events", figures=figures)
+
+
+@dataclass
+class Story:
+    ledger: Ledger
+    fund_id: str
+    round_id: str
+    household_a: str
+    household_b: str
+    vouchers_a: list[str]
+    vouchers_b: list[str]
+    shop_1: str
+    shop_2: str
+    redemptions: list[str]
+
+
+def story() -> Story:
+    """Biella's fund of 1,000 EUR plus a 200 EUR donation; a round of 500 EUR; two households
+    served (150 and 100 EUR); two shops; spending, a void, a revocation, an expiry; a claim
+    approved and paid, another claimed and waiting."""
+    ledger = Ledger()
+    fund_id = ledger.fund(100_000)
+    ledger.top_up(fund_id, 20_000)
+    round_id = ledger.round(fund_id, 50_000)
+    household_a, vouchers_a = ledger.serve(round_id, 10_000, 5_000)
+    household_b, vouchers_b = ledger.serve(round_id, 5_000, 5_000)
+    shop_1 = ledger.shop(round_id, "m-001")
+    shop_2 = ledger.shop(round_id, "m-002")
+    r1 = ledger.redeem(round_id, vouchers_a[0], shop_1, "m-001", 3_000, 7_000)
+    r2 = ledger.redeem(round_id, vouchers_a[0], shop_2, "m-002", 2_550, 4_450)
+    r3 = ledger.redeem(round_id, vouchers_a[1], shop_1, "m-001", 5_000, 0)
+    r4 = ledger.redeem(round_id, vouchers_b[0], shop_2, "m-002", 1_999, 3_001)
+    ledger.void(round_id, vouchers_b[0], shop_2, "m-002", r4, 1_999)
+    r5 = ledger.redeem(round_id, vouchers_b[0], shop_2, "m-002", 1_990, 3_010)
+    ledger.revoke(round_id, vouchers_b[1], 5_000)
+    ledger.expire(round_id, vouchers_a[1], 0)  # spent in full: nothing returns
+    ledger.expire(round_id, vouchers_b[0], 3_010)
+    claim_1 = ledger.claim(round_id, shop_1, "m-001", [r1, r3], 8_000)
+    ledger.approve(shop_1, "m-001", claim_1, 8_000)
+    ledger.pay(shop_1, "m-001", claim_1, 8_000)
+    ledger.claim(round_id, shop_2, "m-002", [r2, r5], 4_540)
+    return Story(
+        ledger,
+        fund_id,
+        round_id,
+        household_a,
+        household_b,
+        vouchers_a,
+        vouchers_b,
+        shop_1,
+        shop_2,
+        [r1, r2, r3, r4, r5],
+    )
+
+
+EXPECTED_FUND = {
+    "allocated_cents": 120_000,
+    "assigned_to_rounds_cents": 50_000,
+    "issued_cents": 25_000,
+    "redeemed_cents": 12_540,  # 3,000 + 2,550 + 5,000 + 1,990 (1,999 voided)
+    "reimbursed_cents": 8_000,
+    "returned_cents": 8_010,  # 5,000 revoked + 3,010 expired
+    "available_cents": 103_010,  # 120,000 - 25,000 + 8,010
+}
+
+
+def service_figures(s: Story, **changes: int) -> ServiceFigures:
+    return ServiceFigures(
+        "the service (hand-made)",
+        {s.fund_id: {**EXPECTED_FUND, **changes}},
+        {
+            (s.round_id, "m-001"): {
+                "redeemed_cents": 8_000,
+                "claimed_cents": 8_000,
+                "approved_cents": 8_000,
+                "reimbursed_cents": 8_000,
+            },
+            (s.round_id, "m-002"): {
+                "redeemed_cents": 4_540,
+                "claimed_cents": 4_540,
+                "approved_cents": 0,
+                "reimbursed_cents": 0,
+            },
+        },
+    )
+
+
+# --- The tally -----------------------------------------------------------------------------------
+
+
+def test_the_tally_adds_up_funds_rounds_shops_and_households_from_events_alone() -> None:
+    s = story()
+    result = audit(s.ledger.events, service_figures(s))
+
+    assert result.replay.intact
+    assert result.violations == []
+    assert result.comparison is not None and result.comparison.differences == []
+    assert result.ok
+    assert result.tally.fund_figures() == {s.fund_id: EXPECTED_FUND}
+    assert set(FUND_FIGURES) == set(EXPECTED_FUND)
+
+    shops = {m.merchant_id: m for m in result.tally.merchants.values()}
+    assert (shops["m-001"].redeemed_cents, shops["m-001"].reimbursed_cents) == (8_000, 8_000)
+    assert (shops["m-002"].redeemed_cents, shops["m-002"].claimed_cents) == (4_540, 4_540)
+    assert shops["m-002"].outstanding_cents == 4_540
+
+    a, b = result.tally.households[s.household_a], result.tally.households[s.household_b]
+    assert (a.issued_cents, a.redeemed_cents, a.returned_cents, a.vouchers) == (
+        15_000,
+        10_550,
+        0,
+        2,
+    )
+    assert (b.issued_cents, b.redeemed_cents, b.returned_cents, b.status) == (
+        10_000,
+        1_990,
+        8_010,
+        "approved",
+    )
+    round_ = result.tally.rounds[s.round_id]
+    assert round_.available_cents == 50_000 - 25_000 + 8_010
+    assert round_.applications == {"submitted": 2, "approved": 2}
+
+    report = result.replay
+    ledger_events = sum(isinstance(e, LedgerEvent) for e in s.ledger.events)
+    assert report.ledger_events == ledger_events
+    assert report.other_events == 4
+    assert report.streams == len(s.ledger.heads)
+
+
+def test_exact_duplicates_from_at_least_once_delivery_are_skipped_not_counted_twice() -> None:
+    s = story()
+    events = s.ledger.events
+    everything = records(events)
+    again = everything[-6:]  # a relay re-published its last batch
+    applications = [
+        r for r in everything if isinstance(r, AuditRecord) and not isinstance(r.event, LedgerEvent)
+    ][:2]
+    result = audit_vouchers(
+        [*everything, *again, *applications], source="with duplicates", figures=service_figures(s)
+    )
+    assert result.ok, result.summary_lines()
+    assert result.replay.duplicates == 6 + 2
+    assert result.tally.fund_figures()[s.fund_id] == EXPECTED_FUND
+
+
+def test_the_outputs_carry_every_level_and_the_summary_says_ok() -> None:
+    s = story()
+    result = audit(s.ledger.events, service_figures(s))
+    rows = result.csv_rows()
+    assert [r["level"] for r in rows] == [
+        "fund",
+        "source",
+        "source",
+        "round",
+        "merchant",
+        "merchant",
+    ]
+    fund_row = rows[0]
+    assert fund_row["allocated_cents"] == 120_000
+    assert fund_row["available_cents"] == 103_010
+    assert rows[2]["source_kind"] == "donation" and rows[2]["allocated_cents"] == 20_000
+    assert rows[4]["merchant_id"] == "m-001" and rows[4]["issued_cents"] == ""
+    data = result.as_dict()
+    json.dumps(data)  # serialisable as it is
+    assert data["ok"] is True
+    assert data["funds"][0]["rounds"][0]["households_served"] == 2
+    assert result.summary_lines()[-1] == "RESULT: OK"
+    assert euro(103_010) == "1.030,10 €" and euro(-5) == "-0,05 €"
+
+
+# --- Tampering, found by the hash chain ---------------------------------------------------------
+
+
+def test_an_edited_amount_is_named_with_its_stream_sequence_and_type() -> None:
+    s = story()
+    events = list(s.ledger.events)
+    index = next(
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, c.VoucherRedeemed) and e.redemption_id == s.redemptions[1]
+    )
+    original = events[index]
+    assert isinstance(original, c.VoucherRedeemed)
+    events[index] = original.model_copy(update={"amount_cents": 550})  # 25.50 -> 5.50 EUR
+
+    result = audit(events, service_figures(s))
+
+    assert not result.ok
+    assert [(b.kind, b.stream_id, b.sequence, b.type_name) for b in result.replay.breaks] == [
+        ("edited", s.vouchers_a[0], original.sequence, c.VoucherRedeemed.type_name)
+    ]
+    assert result.replay.breaks[0].origin == f"hand-made #{index + 1}"
+    text = "\n".join(result.summary_lines())
+    assert f"stream {s.vouchers_a[0]} sequence {original.sequence}" in text
+    assert "VoucherRedeemed" in text and text.endswith("RESULT: FAILED")
+
+
+def test_an_edited_amount_with_a_recomputed_hash_breaks_the_next_link() -> None:
+    s = story()
+    events = list(s.ledger.events)
+    index = next(i for i, e in enumerate(events) if isinstance(e, c.MerchantCredited))
+    original = events[index]
+    assert isinstance(original, c.MerchantCredited)
+    forged = original.model_copy(update={"amount_cents": 30_000})
+    events[index] = forged.model_copy(update={"event_hash": forged.computed_hash()})
+
+    result = audit(events)
+
+    broken = result.replay.breaks
+    assert [(b.kind, b.stream_id, b.sequence) for b in broken] == [
+        ("edited", s.shop_1, original.sequence + 1)
+    ]
+    assert f"does not match event {original.sequence}: that event was edited" in broken[0].detail
+
+
+def test_a_deleted_event_is_named_as_missing() -> None:
+    s = story()
+    events = list(s.ledger.events)
+    victim = next(
+        e
+        for e in events
+        if isinstance(e, c.MerchantCredited) and e.redemption_id == s.redemptions[2]
+    )
+    events.remove(victim)
+
+    result = audit(events, service_figures(s))
+
+    assert not result.ok
+    (gap,) = result.replay.breaks
+    assert (gap.kind, gap.stream_id, gap.sequence) == ("missing", s.shop_1, victim.sequence + 1)
+    assert f"events {victim.sequence}..{victim.sequence} are missing" in gap.detail
+    # Without that credit the shop's figures no longer match the service's either.
+    assert {(d.subject, d.figure) for d in result.comparison.differences} >= {  # type: ignore[union-attr]
+        (f"fund {s.fund_id}", "redeemed_cents"),
+        (f"merchant m-001 in round {s.round_id}", "redeemed_cents"),
+    }
+
+
+def test_two_swapped_events_are_named() -> None:
+    s = story()
+    events = list(s.ledger.events)
+    stream = [i for i, e in enumerate(events) if getattr(e, "stream_id", None) == s.vouchers_a[0]]
+    first, second = stream[1], stream[2]  # its first two redemptions
+    events[first], events[second] = events[second], events[first]
+
+    result = audit(events)
+
+    named = [(b.kind, b.stream_id, b.sequence) for b in result.replay.breaks]
+    assert named == [
+        ("missing", s.vouchers_a[0], 3),
+        ("out_of_order", s.vouchers_a[0], 2),
+    ]
+    assert not result.ok
+
+
+# --- The money rules, for events a faulty service might have written (hashes sound) --------
+
+
+def test_a_voucher_spent_below_zero_is_a_violation_naming_the_events() -> None:
+    ledger = Ledger()
+    fund_id = ledger.fund(100_000)
+    round_id = ledger.round(fund_id, 50_000)
+    _, (voucher,) = ledger.serve(round_id, 5_000)
+    shop = ledger.shop(round_id, "m-001")
+    ledger.redeem(round_id, voucher, shop, "m-001", 4_000, 1_000)
+    ledger.redeem(round_id, voucher, shop, "m-001", 2_000, 0)
+
+    result = audit(ledger.events)
+
+    assert result.replay.intact and not result.ok
+    rules = {v.rule for v in result.violations}
+    assert "no voucher remaining < 0" in rules
+    below_zero = next(v for v in result.violations if v.rule == "no voucher remaining < 0")
+    assert below_zero.events[0].stream_id == voucher
+    assert below_zero.events[0].sequence == 3
+    assert below_zero.events[0].type_name == "VoucherRedeemed"
+
+
+def test_issuing_beyond_the_budget_and_reimbursing_beyond_redeemed_are_violations() -> None:
+    ledger = Ledger()
+    fund_id = ledger.fund(10_000)
+    round_id = ledger.round(fund_id, 10_000)
+    ledger.serve(round_id, 5_000)
+    _, (voucher,) = ledger.serve(round_id, 6_000)  # 11,000 committed on a 10,000 budget
+    shop = ledger.shop(round_id, "m-001")
+    redemption = ledger.redeem(round_id, voucher, shop, "m-001", 1_000, 5_000)
+    claim = ledger.claim(round_id, shop, "m-001", [redemption], 1_000)
+    ledger.approve(shop, "m-001", claim, 1_000)
+    ledger.pay(shop, "m-001", claim, 1_500)  # pays more than approved
+
+    result = audit(ledger.events)
+
+    by_rule = {(v.rule, v.subject.split()[0]): v for v in result.violations}
+    over_budget = by_rule["issued ≤ allocated", "round"]
+    assert over_budget.subject == f"round {round_id}"
+    assert "committed 60,00 € to household" in over_budget.detail
+    assert "with only 50,00 € of the budget left" in over_budget.detail
+    assert [e.type_name for e in over_budget.events] == ["RoundVouchersCommitted", "RoundOpened"]
+    over_allocation = by_rule["issued ≤ allocated", "fund"]
+    assert "exceeds the 100,00 € allocated" in over_allocation.detail
+    overpaid = by_rule["reimbursed ≤ redeemed", "merchant"]
+    assert overpaid.events[-1].type_name == "ReimbursementPaid"
+    assert any("reimbursed 15,00 € exceeds approved 10,00 €" in v.detail for v in result.violations)
+
+
+def test_streams_that_disagree_are_violations() -> None:
+    ledger = Ledger()
+    fund_id = ledger.fund(100_000)
+    round_id = ledger.round(fund_id, 50_000)
+    _, (voucher,) = ledger.serve(round_id, 5_000)
+    shop = ledger.shop(round_id, "m-001")
+    # The voucher records a redemption the shop was never credited for, at an excluded category.
+    ledger.emit(
+        c.VoucherRedeemed,
+        voucher,
+        voucher_id=voucher,
+        round_id=round_id,
+        redemption_id=new_id(),
+        merchant_id="m-001",
+        amount_cents=1_000,
+        goods_category="alcohol",
+        remaining_cents=4_000,
+        redeemed_at=ledger.at(),
+    )
+    # The shop is credited for a redemption the voucher does not record.
+    ledger.emit(
+        c.MerchantCredited,
+        shop,
+        account_id=shop,
+        merchant_id="m-001",
+        redemption_id=new_id(),
+        voucher_id=voucher,
+        amount_cents=700,
+        credited_at=ledger.at(),
+    )
+    # A return to the round that no expiry or revocation explains.
+    ledger.emit(
+        c.RoundValueReturned,
+        round_id,
+        round_id=round_id,
+        voucher_id=voucher,
+        amount_cents=4_000,
+        reason="expired",
+        returned_at=ledger.at(),
+    )
+
+    result = audit(ledger.events)
+
+    details = [v.detail for v in result.violations]
+    assert any("never credited to the shop" in d for d in details)
+    assert any("which voucher" in d and "does not record" in d for d in details)
+    assert any("excluded goods (alcohol)" in d for d in details)
+    assert any("did not expire or get revoked" in d for d in details)
+
+
+def test_a_difference_with_the_service_names_the_figure_and_the_events_behind_it() -> None:
+    s = story()
+    result = audit(s.ledger.events, service_figures(s, redeemed_cents=12_541))
+
+    (difference,) = result.comparison.differences  # type: ignore[union-attr]
+    assert (difference.subject, difference.figure) == (f"fund {s.fund_id}", "redeemed_cents")
+    assert (difference.tally_cents, difference.service_cents) == (12_540, 12_541)
+    assert difference.events_counted == 6  # five credits and one debit
+    assert {e.type_name for e in difference.events} <= {"MerchantCredited", "MerchantDebited"}
+    assert not result.ok
+    assert "difference -0,01 €" in "\n".join(result.summary_lines())
+
+
+def test_a_fund_the_service_does_not_report_is_a_difference() -> None:
+    s = story()
+    figures = ServiceFigures("the service", {}, None)
+    result = audit(s.ledger.events, figures)
+    assert {d.service_cents for d in result.comparison.differences} == {None}  # type: ignore[union-attr]
+    assert len(result.comparison.differences) == len(FUND_FIGURES)  # type: ignore[union-attr]
+
+
+# --- A copy of the topic: messages with CloudEvents headers --------------------------------------
+
+
+def as_messages(events: list[ContractEvent]) -> list[TopicMessage]:
+    messages = []
+    for n, event in enumerate(events, 1):
+        subject = event.stream_id if isinstance(event, LedgerEvent) else str(event.application_id)  # type: ignore[attr-defined]
+        envelope = EventEnvelope(
+            id=f"event-{n}",
+            source="/benecomune/biella/vouchers",
+            type=event.type_name,
+            time=T0,
+            subject=subject,
+            notification_id=n,
+            sequence=event.sequence if isinstance(event, LedgerEvent) else 1,
+        )
+        messages.append(
+            TopicMessage(
+                partition=n % 6,
+                offset=n // 6,
+                key=envelope.kafka_key(),
+                value=event.to_json_bytes(),
+                headers=tuple(envelope.to_headers()),
+            )
+        )
+    return messages
+
+
+def test_a_topic_copy_with_a_message_removed_or_edited_is_caught() -> None:
+    s = story()
+    messages = as_messages(s.ledger.events)
+    sound = audit_vouchers(
+        records_from_messages(messages, TOPIC), source="copy", figures=service_figures(s)
+    )
+    assert sound.ok, sound.summary_lines()
+
+    removed = next(
+        i
+        for i, e in enumerate(s.ledger.events)
+        if isinstance(e, c.RoundValueReturned) and e.reason == "revoked"
+    )
+    fewer = messages[:removed] + messages[removed + 1 :]
+    result = audit_vouchers(records_from_messages(fewer, TOPIC), source="copy")
+    (gap,) = result.replay.breaks
+    assert (gap.kind, gap.stream_id, gap.type_name) == (
+        "missing",
+        s.round_id,
+        c.RoundValueReturned.type_name,
+    )
+    assert not result.ok
+
+    edited_index = next(
+        i for i, m in enumerate(messages) if b'"amount_cents":2550' in (m.value or b"")
+    )
+    edited = list(messages)
+    message = edited[edited_index]
+    payload = json.loads(message.value or b"")
+    payload["amount_cents"] = 255
+    edited[edited_index] = TopicMessage(
+        message.partition,
+        message.offset,
+        message.key,
+        json.dumps(payload).encode(),
+        message.headers,
+    )
+    result = audit_vouchers(records_from_messages(edited, TOPIC), source="copy")
+    kinds = {(b.kind, b.stream_id, b.sequence) for b in result.replay.breaks}
+    assert ("edited", payload["stream_id"], payload["sequence"]) in kinds
+    assert result.replay.breaks[0].origin == f"{TOPIC}[{message.partition}]@{message.offset}"
+
+
+def test_unreadable_messages_are_reported_not_dropped() -> None:
+    s = story()
+    messages = as_messages(s.ledger.events)
+    first = messages[0]
+    no_headers = TopicMessage(first.partition, first.offset, first.key, first.value, ())
+    wrong_subject = TopicMessage(
+        messages[1].partition,
+        messages[1].offset,
+        b"someone-else",
+        messages[1].value,
+        messages[1].headers,
+    )
+    garbage = TopicMessage(
+        messages[2].partition,
+        messages[2].offset,
+        messages[2].key,
+        b"{not json",
+        messages[2].headers,
+    )
+    result = audit_vouchers(
+        records_from_messages([no_headers, wrong_subject, garbage, *messages[3:]], TOPIC),
+        source="copy",
+    )
+    kinds = [p.kind for p in result.replay.problems]
+    assert kinds == ["malformed_envelope", "envelope_mismatch", "invalid_payload"]
+    garbled = result.replay.problems[2]
+    assert (garbled.stream_id, garbled.sequence, garbled.type_name) == (
+        s.fund_id,
+        3,
+        c.FundBudgetAssigned.type_name,
+    )
+    assert not result.ok
+
+
+@pytest.mark.parametrize("cents", [0, 5, 100, 123_456_789])
+def test_euro_formatting_is_exact(cents: int) -> None:
+    text = euro(cents)
+    whole, rest = text.removesuffix(" €").split(",")
+    assert int(whole.replace(".", "")) * 100 + int(rest) == cents
