@@ -6,9 +6,10 @@ redemption). Here the HTTP threads hand their commands to a writer thread, which
 turn to aggregates it loads once per batch and keeps in memory, then saves everything the batch
 changed together. Every caller still gets its own answer: its result, or its own domain error.
 
-Correctness before speed: if a refused command had already changed an aggregate, or the batch's
-save collides with a write from another process, the batch is thrown away and each command runs
-alone through ``ServiceApplication.retrying`` (the slow, always-correct path).
+Correctness before speed: if a refused command had already changed an aggregate or was judged
+on a warm (maybe stale) copy, or the batch's save collides with a write from another process,
+the batch is thrown away and each command runs alone through ``ServiceApplication.retrying``
+(the slow, always-correct path).
 """
 
 from __future__ import annotations
@@ -36,14 +37,17 @@ class UnitOfWork:
     With a ``warm`` cache (the writer's own, see CommandBatcher) an aggregate saved by an earlier
     batch is reused as it is, without reading its history again. It may be stale if another
     process changed it since: when the command changes it, the save collides (optimistic
-    concurrency) and the batch is re-run one by one on fresh state. An aggregate a command only
-    *reads* to check a rule gets no such protection, so ask for it with ``fresh=True``.
+    concurrency) and the batch is re-run one by one on fresh state; a command refused on a warm
+    copy is judged again on fresh state too. An aggregate a command only *reads* to check a
+    rule it then passes gets no such protection, so ask for it with ``fresh=True``.
     """
 
     def __init__(self, app: ServiceApplication, warm: OrderedDict[UUID, Any] | None = None):
         self.app = app
         self.warm = warm if warm is not None else OrderedDict()
         self.loaded: dict[UUID, Any] = {}
+        # Taken from the warm cache, so possibly stale: a refusal judged on them is not final.
+        self.reused: set[UUID] = set()
 
     def get(
         self, aggregate_id: UUID, kind: type[AggregateT], label: str, *, fresh: bool = False
@@ -52,6 +56,7 @@ class UnitOfWork:
             cached = self.warm.pop(aggregate_id, None)
             if isinstance(cached, kind) and not fresh:
                 self.loaded[aggregate_id] = cached
+                self.reused.add(aggregate_id)
             else:
                 self.loaded[aggregate_id] = self.app.get_aggregate(aggregate_id, kind, label)
         aggregate: AggregateT = self.loaded[aggregate_id]
@@ -137,6 +142,11 @@ class CommandBatcher:
                     after = uow.pending_counts()
                     if any(after.get(i, 0) != before.get(i, 0) for i in after):
                         raise _Abandon from refusal  # it changed something before failing
+                    if uow.reused:
+                        # A warm copy may be stale (e.g. a void saved outside the batch gave
+                        # value back): a refusal saves nothing, so no collision would tell.
+                        # Judge it again on fresh state.
+                        raise _Abandon from refusal
                     outcomes.append((job, None, refusal))
             changed = uow.changed()
             if changed:
