@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
@@ -1368,7 +1368,7 @@ class VouchersAudit:
 
     # --- CSV ----------------------------------------------------------------------------------
 
-    CSV_COLUMNS = (
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = (
         "level",
         "fund_id",
         "municipality_istat",

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benecomune_contracts import wallet as c
 from benecomune_contracts.chain import LedgerEvent
@@ -34,6 +34,8 @@ from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, 
 from wallet.domain.ledger import may_go_negative
 
 if TYPE_CHECKING:
+    import httpx
+
     from wallet.application.app import WalletApplication
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "WalletAudit",
     "WalletTally",
     "audit_wallet",
+    "figures_from_api",
     "figures_from_application",
 ]
 
@@ -251,6 +254,41 @@ def figures_from_application(app: WalletApplication) -> ServiceFigures:
     return ServiceFigures("the service's application", plans, taxable)
 
 
+def figures_from_api(
+    base_url: str, token: str, *, client: httpx.Client | None = None, timeout: float = 30.0
+) -> ServiceFigures:
+    """Over the service's HTTP API with an auditor token: ``GET /plans``, then every plan's
+    ``GET /plans/{id}/report`` and ``GET /payroll/{year}`` for every plan year. Raises
+    ``httpx.HTTPError`` (``HTTPStatusError`` for a 4xx/5xx answer)."""
+    import httpx
+
+    own = client is None
+    http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str) -> Any:
+        response = http.get(path, headers=headers)
+        response.raise_for_status()
+        return response.json()
+
+    try:
+        plans: dict[str, dict[str, int]] = {}
+        years: set[int] = set()
+        for plan in get("/plans"):
+            report = get(f"/plans/{plan['plan_id']}/report")
+            plans[str(plan["plan_id"])] = {name: int(report[name]) for name in PLAN_FIGURES}
+            years.add(int(plan["year"]))
+        taxable = {
+            (str(line["employee_id"]), int(line["year"])): int(line["taxable_cents"])
+            for year in sorted(years)
+            for line in get(f"/payroll/{year}")
+        }
+    finally:
+        if own:
+            http.close()
+    return ServiceFigures(f"the service's API at {base_url}", plans, taxable)
+
+
 @dataclass(frozen=True)
 class Difference:
     subject: str
@@ -297,9 +335,53 @@ class WalletAudit:
     differences: list[Difference] | None
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    CSV_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "level",
+        "subject",
+        "plan_id",
+        "employer_id",
+        "year",
+        "figure",
+        "cents",
+    )
+
     @property
     def ok(self) -> bool:
         return self.replay.intact and not self.violations and not self.differences
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per plan figure, per taxable fringe amount and per account balance (cents):
+        a long table the auditor can pivot as they like."""
+        rows: list[dict[str, Any]] = []
+        for plan_id, figures in sorted(self.tally.plan_figures().items()):
+            plan = self.tally.plans[plan_id]
+            for figure, cents in figures.items():
+                rows.append(
+                    {
+                        "level": "plan",
+                        "subject": plan_id,
+                        "plan_id": plan_id,
+                        "employer_id": plan.employer_id,
+                        "year": plan.year,
+                        "figure": figure,
+                        "cents": cents,
+                    }
+                )
+        for (employee, year), cents in sorted(self.tally.taxable_fringe().items()):
+            rows.append(
+                {
+                    "level": "payroll",
+                    "subject": employee,
+                    "year": year,
+                    "figure": "taxable_fringe_cents",
+                    "cents": cents,
+                }
+            )
+        for account, cents in sorted(self.tally.balances.items()):
+            rows.append(
+                {"level": "account", "subject": account, "figure": "balance", "cents": cents}
+            )
+        return [{column: row.get(column, "") for column in self.CSV_COLUMNS} for row in rows]
 
     def as_dict(self) -> dict[str, Any]:
         return {

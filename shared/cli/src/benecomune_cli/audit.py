@@ -1,13 +1,17 @@
 """``benecomune audit``: the auditor's replay of the public-money ledgers.
 
-``benecomune audit vouchers`` reads every event of the vouchers ledger — from Kafka (the whole
-topic, from offset 0, with a consumer of its own) or from the service's store — verifies the
-hash chain, adds the events up in an independent tally, checks the money rules and compares
-the tally with the figures the service reports, to the cent::
+``benecomune audit vouchers`` and ``benecomune audit wallet`` read every event of a ledger —
+from Kafka (the whole topic, from offset 0, with a consumer of their own) or from the service's
+store — verify the hash chain, add the events up in an independent tally, check the money rules
+and compare the tally with the figures the service reports, to the cent::
 
     benecomune audit vouchers --from kafka --bootstrap 127.0.0.1:9092 \\
         --service-url http://127.0.0.1:8004 --out var/audit
-    benecomune audit vouchers --from store --data-dir var/data/vouchers --compare store
+    benecomune audit wallet --from store --data-dir var/data/wallet --compare store
+
+The driver below is the same for every ledger; what differs (the service's settings, store,
+contract mapping, tally and figures) is described by a :class:`Ledger`, imported lazily so the
+CLI installs without the services.
 
 Exit code: 0 when the chain is intact, every rule holds and every figure matches; 1 when
 anything does not (each break, violation and difference is printed with the events involved:
@@ -20,19 +24,20 @@ from __future__ import annotations
 import csv
 import importlib
 import json
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import typer
 
 if TYPE_CHECKING:
-    from vouchers.application.app import VouchersApplication
-    from vouchers.audit import ServiceFigures, VouchersAudit
-    from vouchers.settings import VouchersSettings
+    from servicekit.audit import AuditItem, ReadProblem
+    from servicekit.settings import ServiceSettings
+    from servicekit.store import ServiceApplication
 
 app = typer.Typer(
     name="audit",
@@ -55,107 +60,250 @@ class CompareWith(StrEnum):
     none = "none"
 
 
+class AuditResult(Protocol):
+    """What every ledger's audit returns (VouchersAudit, WalletAudit)."""
+
+    CSV_COLUMNS: ClassVar[tuple[str, ...]]
+
+    @property
+    def generated_at(self) -> datetime: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+    def csv_rows(self) -> list[dict[str, Any]]: ...
+
+    def summary_lines(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One service's ledger as the auditor's driver sees it."""
+
+    name: str
+    topic: str
+    settings: Callable[..., ServiceSettings]
+    open_store: Callable[[ServiceSettings], ServiceApplication]
+    close_store: Callable[[Any], None]
+    to_contract: Callable[..., Any]
+    audit: Callable[..., AuditResult]
+    figures_from_application: Callable[[Any], Any]
+    figures_from_api: Callable[[str, str], Any]
+    pdf_title: str | None = None
+
+
+def _close(application: Any) -> None:
+    application.close()
+
+
+def _vouchers_ledger() -> Ledger:
+    try:
+        from vouchers import audit
+        from vouchers.application.app import VouchersApplication
+        from vouchers.contract_mapping import to_contract
+        from vouchers.settings import VouchersSettings
+    except ImportError:  # pragma: no cover - the CLI installed without the service
+        _usage("the vouchers audit needs the benecomune-vouchers package installed")
+    from benecomune_contracts import VOUCHERS_TOPIC
+
+    def close(application: Any) -> None:
+        application.close()
+        application.vault.close()
+
+    return Ledger(
+        name="vouchers",
+        topic=VOUCHERS_TOPIC.name,
+        settings=VouchersSettings,
+        open_store=VouchersApplication,
+        close_store=close,
+        to_contract=to_contract,
+        audit=audit.audit_vouchers,
+        figures_from_application=audit.figures_from_application,
+        figures_from_api=audit.figures_from_api,
+        pdf_title="Rendicontazione buoni spesa - verifica del revisore",
+    )
+
+
+def _wallet_ledger() -> Ledger:
+    try:
+        from wallet import audit
+        from wallet.application.app import WalletApplication
+        from wallet.contract_mapping import to_contract
+        from wallet.settings import WalletSettings
+    except ImportError:  # pragma: no cover - the CLI installed without the service
+        _usage("the wallet audit needs the benecomune-wallet package installed")
+    from benecomune_contracts import WALLET_TOPIC
+
+    return Ledger(
+        name="wallet",
+        topic=WALLET_TOPIC.name,
+        settings=WalletSettings,
+        open_store=WalletApplication,
+        close_store=_close,
+        to_contract=to_contract,
+        audit=audit.audit_wallet,
+        figures_from_application=audit.figures_from_application,
+        figures_from_api=audit.figures_from_api,
+        pdf_title="Rendiconto welfare aziendale - verifica del revisore",
+    )
+
+
 def _usage(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(USAGE_ERROR)
 
 
+# The options every ledger's command takes (typer reads them from the signatures below).
+SOURCE = typer.Option(Source.kafka, "--from", help="Replay the Kafka topic or the service's store.")
+BOOTSTRAP = typer.Option(
+    None,
+    "--bootstrap",
+    help="Kafka bootstrap servers (default: the service's <SERVICE>_KAFKA_BOOTSTRAP, "
+    "$BENECOMUNE_KAFKA_BOOTSTRAP, else 127.0.0.1:9092).",
+)
+TOPIC_PREFIX = typer.Option(
+    None,
+    "--topic-prefix",
+    help="Prefix of the territory's topics (default: $BENECOMUNE_KAFKA_TOPIC_PREFIX).",
+)
+DATA_DIR = typer.Option(
+    None,
+    "--data-dir",
+    help="The service's data directory (default: <SERVICE>_DATA_DIR). The store kind and "
+    "PostgreSQL settings come from the environment, as for the service.",
+)
+COMPARE = typer.Option(
+    CompareWith.api,
+    "--compare",
+    help="Compare with the running service's API, with the figures computed from the store "
+    "in-process, or not at all.",
+)
+SERVICE_URL = typer.Option(
+    None, "--service-url", help="The service's API (default: http://127.0.0.1:<its port>)."
+)
+TOKEN = typer.Option(
+    None,
+    "--token",
+    envvar="BENECOMUNE_AUDIT_TOKEN",
+    help="An auditor bearer token. Without one, a local service gets a token minted by the "
+    "territory's development key.",
+)
+TERRITORY = typer.Option(
+    None, "--territory", help="Territory id (default: $BENECOMUNE_TERRITORY, else biella)."
+)
+OUT = typer.Option(
+    None,
+    "--out",
+    help="Write <ledger>-audit.json and <ledger>-audit.csv (and <ledger>-audit.pdf when a PDF "
+    "library is installed) into this directory.",
+)
+TIMEOUT = typer.Option(
+    300.0, "--timeout", min=1.0, help="Seconds allowed for reading the Kafka topic."
+)
+
+
 @app.command("vouchers")
 def vouchers(
-    source: Source = typer.Option(
-        Source.kafka, "--from", help="Replay the Kafka topic or the service's own store."
-    ),
-    bootstrap: str | None = typer.Option(
-        None,
-        "--bootstrap",
-        help="Kafka bootstrap servers (default: $VOUCHERS_KAFKA_BOOTSTRAP, "
-        "$BENECOMUNE_KAFKA_BOOTSTRAP, else 127.0.0.1:9092).",
-    ),
-    topic_prefix: str | None = typer.Option(
-        None,
-        "--topic-prefix",
-        help="Prefix of the territory's topics (default: $BENECOMUNE_KAFKA_TOPIC_PREFIX).",
-    ),
-    data_dir: Path | None = typer.Option(
-        None,
-        "--data-dir",
-        help="The vouchers service's data directory (default: $VOUCHERS_DATA_DIR). The store "
-        "kind and PostgreSQL settings come from the environment, as for the service.",
-    ),
-    compare_with: CompareWith = typer.Option(
-        CompareWith.api,
-        "--compare",
-        help="Compare with the running service's API, with the figures computed from the "
-        "store in-process, or not at all.",
-    ),
-    service_url: str | None = typer.Option(
-        None,
-        "--service-url",
-        help="The vouchers API (default: http://127.0.0.1:<VOUCHERS_HTTP_PORT>).",
-    ),
-    token: str | None = typer.Option(
-        None,
-        "--token",
-        envvar="BENECOMUNE_AUDIT_TOKEN",
-        help="An auditor bearer token. Without one, a local service gets a token minted by the "
-        "territory's development key.",
-    ),
-    territory: str | None = typer.Option(
-        None, "--territory", help="Territory id (default: $BENECOMUNE_TERRITORY, else biella)."
-    ),
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Write vouchers-audit.json and vouchers-audit.csv (and vouchers-audit.pdf when a "
-        "PDF library is installed) into this directory.",
-    ),
-    timeout: float = typer.Option(
-        300.0, "--timeout", min=1.0, help="Seconds allowed for reading the Kafka topic."
-    ),
+    source: Source = SOURCE,
+    bootstrap: str | None = BOOTSTRAP,
+    topic_prefix: str | None = TOPIC_PREFIX,
+    data_dir: Path | None = DATA_DIR,
+    compare_with: CompareWith = COMPARE,
+    service_url: str | None = SERVICE_URL,
+    token: str | None = TOKEN,
+    territory: str | None = TERRITORY,
+    out: Path | None = OUT,
+    timeout: float = TIMEOUT,
 ) -> None:
-    """Replay the vouchers ledger, verify its hash chain, check the money rules and compare
-    every figure with the service's. Exit 0: all sound; 1: something is not; 2: usage."""
-    try:
-        from vouchers.audit import audit_vouchers
-        from vouchers.contract_mapping import to_contract
-    except ImportError:  # pragma: no cover - the CLI installed without the service
-        _usage("the vouchers audit needs the benecomune-vouchers package installed")
-    from benecomune_contracts import VOUCHERS_TOPIC
+    """Replay the vouchers ledger (funds, rounds, vouchers, shops), verify its hash chain,
+    check the money rules and compare every figure with the service's.
+    Exit 0: all sound; 1: something is not; 2: usage."""
+    ledger = _vouchers_ledger()
+    run_audit(
+        ledger,
+        source,
+        _settings(ledger, data_dir, bootstrap, topic_prefix, territory),
+        compare_with,
+        service_url,
+        token,
+        out,
+        timeout,
+    )
+
+
+@app.command("wallet")
+def wallet(
+    source: Source = SOURCE,
+    bootstrap: str | None = BOOTSTRAP,
+    topic_prefix: str | None = TOPIC_PREFIX,
+    data_dir: Path | None = DATA_DIR,
+    compare_with: CompareWith = COMPARE,
+    service_url: str | None = SERVICE_URL,
+    token: str | None = TOKEN,
+    territory: str | None = TERRITORY,
+    out: Path | None = OUT,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Replay the wallet ledger (plans, wallets, holds, fringe years): rebuild every account,
+    check zero sum, nothing negative, the fringe cap and the hash chain, and compare the plan
+    figures and payroll amounts with the service's. Exit 0: all sound; 1: something is not;
+    2: usage."""
+    ledger = _wallet_ledger()
+    run_audit(
+        ledger,
+        source,
+        _settings(ledger, data_dir, bootstrap, topic_prefix, territory),
+        compare_with,
+        service_url,
+        token,
+        out,
+        timeout,
+    )
+
+
+def run_audit(
+    ledger: Ledger,
+    source: Source,
+    settings: ServiceSettings,
+    compare_with: CompareWith,
+    service_url: str | None,
+    token: str | None,
+    out: Path | None,
+    timeout: float,
+) -> NoReturn:
     from servicekit.audit import KafkaReadError, read_kafka, store_records
 
-    settings = _settings(data_dir, bootstrap, topic_prefix, territory)
-    store_app: VouchersApplication | None = None
+    store_app: ServiceApplication | None = None
     try:
         if source is Source.store or compare_with is CompareWith.store:
-            store_app = _open_store(settings)
-        figures = _figures_source(compare_with, settings, store_app, service_url, token)
+            store_app = _open_store(ledger, settings)
+        figures = _figures_source(ledger, compare_with, settings, store_app, service_url, token)
+        items: Iterable[AuditItem]
+        problems: Iterable[ReadProblem] = ()
         if source is Source.kafka:
-            topic = settings.topic(VOUCHERS_TOPIC.name)
+            topic = settings.topic(ledger.topic)
             typer.echo(f"Reading topic {topic} from {settings.kafka_bootstrap} ...", err=True)
             try:
                 copy = read_kafka(settings.kafka_bootstrap, topic, timeout_seconds=timeout)
             except KafkaReadError as error:
                 _usage(str(error))
             description = f"Kafka topic {topic} at {settings.kafka_bootstrap}"
-            audit = audit_vouchers(
-                copy.records(), source=description, problems=copy.problems, figures=figures
-            )
+            items, problems = copy.records(), copy.problems
         else:
             assert store_app is not None
-            audit = audit_vouchers(
-                store_records(store_app, to_contract),
-                source=f"the vouchers store ({_store_name(settings)})",
-                figures=figures,
-            )
+            description = f"the {ledger.name} store ({_store_name(settings)})"
+            items = store_records(store_app, ledger.to_contract)
+        audit = ledger.audit(items, source=description, problems=problems, figures=figures)
     finally:
         if store_app is not None:
-            store_app.close()
-            store_app.vault.close()
+            ledger.close_store(store_app)
 
     for line in audit.summary_lines():
         typer.echo(line)
     if out is not None:
-        for written in write_outputs(audit, out):
+        for written in write_outputs(audit, out, ledger.name, ledger.pdf_title):
             typer.echo(f"wrote {written}")
     raise typer.Exit(0 if audit.ok else 1)
 
@@ -164,10 +312,13 @@ def vouchers(
 
 
 def _settings(
-    data_dir: Path | None, bootstrap: str | None, topic_prefix: str | None, territory: str | None
-) -> VouchersSettings:
+    ledger: Ledger,
+    data_dir: Path | None,
+    bootstrap: str | None,
+    topic_prefix: str | None,
+    territory: str | None,
+) -> ServiceSettings:
     from pydantic import ValidationError
-    from vouchers.settings import VouchersSettings
 
     overrides: dict[str, Any] = {}
     if data_dir is not None:
@@ -179,13 +330,13 @@ def _settings(
     if territory is not None:
         overrides["territory"] = territory
     try:
-        return VouchersSettings(**overrides)
+        return ledger.settings(**overrides)
     except ValidationError as error:
         first = error.errors()[0]
         _usage(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
 
 
-def _store_name(settings: VouchersSettings) -> str:
+def _store_name(settings: ServiceSettings) -> str:
     if settings.store == "sqlite":
         return str(settings.sqlite_path)
     schema = settings.postgres_schema or settings.service_name
@@ -195,46 +346,44 @@ def _store_name(settings: VouchersSettings) -> str:
     )
 
 
-def _open_store(settings: VouchersSettings) -> VouchersApplication:
-    from vouchers.application.app import VouchersApplication
-
+def _open_store(ledger: Ledger, settings: ServiceSettings) -> ServiceApplication:
     if settings.store == "sqlite" and not settings.sqlite_path.is_file():
+        variable = f"{settings.service_name.upper()}_DATA_DIR"
         _usage(
-            f"no vouchers store at {settings.sqlite_path}: give the service's --data-dir "
-            "(or VOUCHERS_DATA_DIR)"
+            f"no {ledger.name} store at {settings.sqlite_path}: give the service's --data-dir "
+            f"(or {variable})"
         )
     try:
-        return VouchersApplication(settings)
+        return ledger.open_store(settings)
     except Exception as error:  # an unreachable database, a bad territory: the operator's input
-        _usage(f"cannot open the vouchers store ({_store_name(settings)}): {error}")
+        _usage(f"cannot open the {ledger.name} store ({_store_name(settings)}): {error}")
 
 
 def _figures_source(
+    ledger: Ledger,
     compare_with: CompareWith,
-    settings: VouchersSettings,
-    store_app: VouchersApplication | None,
+    settings: ServiceSettings,
+    store_app: ServiceApplication | None,
     service_url: str | None,
     token: str | None,
-) -> Callable[[], ServiceFigures] | None:
+) -> Callable[[], Any] | None:
     """What to compare the tally with; fetched after the replay."""
-    from vouchers.audit import figures_from_api, figures_from_application
-
     if compare_with is CompareWith.none:
         return None
     if compare_with is CompareWith.store:
         assert store_app is not None
-        return lambda: figures_from_application(store_app)
+        return lambda: ledger.figures_from_application(store_app)
     url = (service_url or f"http://127.0.0.1:{settings.http_port}").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _usage(f"--service-url {url!r} is not an http(s) URL")
     bearer = token or _local_token(settings, parts.hostname)
 
-    def fetch() -> ServiceFigures:
+    def fetch() -> Any:
         import httpx
 
         try:
-            return figures_from_api(url, bearer)
+            return ledger.figures_from_api(url, bearer)
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
             if status in (401, 403):
@@ -249,7 +398,7 @@ def _figures_source(
     return fetch
 
 
-def _local_token(settings: VouchersSettings, host: str) -> str:
+def _local_token(settings: ServiceSettings, host: str) -> str:
     if host not in LOOPBACK_HOSTS:
         _usage(f"give an auditor --token for {host} (tokens are minted only for local services)")
     from servicekit.auth import DevIssuer
@@ -265,32 +414,35 @@ def _local_token(settings: VouchersSettings, host: str) -> str:
 # --- outputs ---------------------------------------------------------------------------------
 
 
-def write_outputs(audit: VouchersAudit, directory: Path) -> list[Path]:
-    """``vouchers-audit.json``, ``vouchers-audit.csv`` and, when a PDF library is installed,
-    ``vouchers-audit.pdf`` (the rendicontazione summary)."""
+def write_outputs(
+    audit: AuditResult, directory: Path, name: str, pdf_title: str | None = None
+) -> list[Path]:
+    """``<name>-audit.json``, ``<name>-audit.csv`` and, when a PDF library is installed and the
+    ledger has a title for it, ``<name>-audit.pdf`` (the rendicontazione summary)."""
     directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / "vouchers-audit.json"
+    json_path = directory / f"{name}-audit.json"
     json_path.write_text(
         json.dumps(audit.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    csv_path = directory / "vouchers-audit.csv"
+    csv_path = directory / f"{name}-audit.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=list(audit.CSV_COLUMNS))
         writer.writeheader()
         writer.writerows(audit.csv_rows())
     written = [json_path, csv_path]
-    pdf_path = directory / "vouchers-audit.pdf"
-    if write_pdf(audit, pdf_path):
-        written.append(pdf_path)
-    else:
-        typer.echo("PDF skipped: no PDF library (fpdf2) is installed.", err=True)
+    if pdf_title is not None:
+        pdf_path = directory / f"{name}-audit.pdf"
+        if write_pdf(audit, pdf_path, pdf_title):
+            written.append(pdf_path)
+        else:
+            typer.echo("PDF skipped: no PDF library (fpdf2) is installed.", err=True)
     return written
 
 
-def rendicontazione_lines(audit: VouchersAudit) -> list[str]:
+def rendicontazione_lines(audit: AuditResult, title: str) -> list[str]:
     """The PDF's text: the summary, in plain Latin-1 (the PDF core fonts' alphabet)."""
     lines = [
-        "Rendicontazione buoni spesa - verifica del revisore",
+        title,
         f"Generata il {audit.generated_at:%Y-%m-%d %H:%M} UTC",
         "",
         *audit.summary_lines(),
@@ -304,7 +456,7 @@ def rendicontazione_lines(audit: VouchersAudit) -> list[str]:
     return cleaned
 
 
-def write_pdf(audit: VouchersAudit, path: Path) -> bool:
+def write_pdf(audit: AuditResult, path: Path, title: str) -> bool:
     """The summary as a PDF with fpdf2, if it is installed (no heavy dependency is added for
     it); False when it is not."""
     try:
@@ -314,7 +466,7 @@ def write_pdf(audit: VouchersAudit, path: Path) -> bool:
     pdf = fpdf.FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    for number, line in enumerate(rendicontazione_lines(audit)):
+    for number, line in enumerate(rendicontazione_lines(audit, title)):
         pdf.set_font("Helvetica", style="B" if number == 0 else "", size=12 if number == 0 else 8)
         pdf.multi_cell(0, 4.5, line or " ", new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))
