@@ -1,7 +1,7 @@
 """The vouchers service as the kit runs it."""
 
 from benecomune_contracts import VOUCHERS_TOPIC
-from servicekit.service import ServiceDefinition
+from servicekit.service import PeriodicJob, ServiceDefinition
 
 from vouchers.application.app import VouchersApplication
 from vouchers.contract_mapping import to_contract
@@ -17,4 +17,13 @@ DEFINITION = ServiceDefinition(
     routers=http_api.routers,
     publishes_to=VOUCHERS_TOPIC.name,
     to_contract=to_contract,
+    # Expired vouchers give their value back to the round (and so to the waitlist) without
+    # waiting for an operator; hourly is enough for validities counted in days.
+    periodic=[
+        PeriodicJob(
+            "expire_vouchers",
+            lambda app, now: app.expire_due_vouchers(now),
+            every_seconds=3600,
+        )
+    ],
 )

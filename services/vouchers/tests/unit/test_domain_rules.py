@@ -648,3 +648,19 @@ def test_a_shop_with_many_sales_reads_the_same_after_a_restart(tmp_path: Path) -
     finally:
         restarted.close()
         restarted.vault.close()
+
+
+def test_the_clock_job_expires_every_rounds_vouchers_once(app: VouchersApplication) -> None:
+    from vouchers.service import DEFINITION
+
+    (job,) = DEFINITION.periodic
+    _, short = open_round(app, budget=20_000, validity_days=7)
+    _, long = open_round(app, budget=20_000, validity_days=60)
+    for round_id in (short, long):
+        affiliate(app, round_id)
+        served_household(app, round_id)
+    later = NOW + timedelta(days=8)
+    assert job.run(app, later) == 15_000  # only the 7-day round's voucher value
+    assert job.run(app, later) == 0  # a second run (or a second instance) changes nothing
+    assert app.get_round(short).available_cents == 20_000
+    assert app.get_round(long).available_cents == 5_000

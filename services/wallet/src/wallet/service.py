@@ -1,7 +1,7 @@
 """The wallet service as the kit runs it."""
 
 from benecomune_contracts import WALLET_TOPIC
-from servicekit.service import ServiceDefinition
+from servicekit.service import PeriodicJob, ServiceDefinition
 
 from wallet.application.app import WalletApplication
 from wallet.contract_mapping import to_contract
@@ -18,4 +18,8 @@ DEFINITION = ServiceDefinition(
     routers=http_api.routers,
     publishes_to=WALLET_TOPIC.name,
     to_contract=to_contract,
+    # A booking that never confirms must not keep an employee's money held.
+    periodic=[
+        PeriodicJob("expire_holds", lambda app, now: app.expire_holds(now), every_seconds=60)
+    ],
 )

@@ -317,3 +317,18 @@ def test_a_csv_with_bad_rows_loads_the_good_ones_and_explains_each_bad_one(
     assert plan.employees == {"e1": False, "e4": True, "e7": False}
     assert app.get_wallet(Wallet.id_for(plan_id, "e4")).balance("transport") == 100_050
     assert_ledger_sound(app)
+
+
+def test_the_clock_job_releases_expired_holds_once(app: WalletApplication) -> None:
+    from wallet.service import DEFINITION
+
+    (job,) = DEFINITION.periodic
+    plan_id = make_plan(app, employees={"e1": False, "e2": False})
+    w1 = app.grant(plan_id, cmd.Grant(employee_id="e1"))
+    w2 = app.grant(plan_id, cmd.Grant(employee_id="e2"))
+    hold(app, w1, 4_000, "soon", expires=NOW + timedelta(hours=1))
+    hold(app, w2, 6_000, "later", expires=NOW + timedelta(days=2))
+    assert job.run(app, NOW + timedelta(hours=2)) == 4_000
+    assert job.run(app, NOW + timedelta(hours=2)) == 0
+    assert app.get_wallet(w1).held_cents == 0 and app.get_wallet(w2).held_cents == 6_000
+    assert_ledger_sound(app)

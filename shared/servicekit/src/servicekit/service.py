@@ -14,6 +14,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -35,6 +36,18 @@ RESTART_BACKOFF_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
+class PeriodicJob:
+    """Work a service does on its own clock (releasing expired holds, sending expiry reminders):
+    a function of the application and the current UTC time. It must be idempotent — two
+    instances, or a restart, doing it twice change nothing — because it runs in every worker
+    process and again after a crash."""
+
+    name: str
+    run: Callable[[Any, datetime], object]
+    every_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     title: str
@@ -45,6 +58,7 @@ class ServiceDefinition:
     to_contract: ContractMapper | None = None
     consumes: Sequence[str] = field(default_factory=tuple)
     description: str = ""
+    periodic: Sequence[PeriodicJob] = field(default_factory=tuple)
 
 
 class ServiceRuntime:
@@ -100,18 +114,49 @@ class ServiceRuntime:
             self.settings.kafka_replication_factor,
         )
 
-    async def run_workers(self, stop: asyncio.Event, *, relay: bool, consume: bool) -> None:
-        """Run the relay and/or the consumer, restarting a crashed one with back-off."""
-        if not await supervise("topics", self.prepare_topics, stop, once=True):
-            return
+    async def run_workers(
+        self, stop: asyncio.Event, *, relay: bool, consume: bool, periodic: bool = False
+    ) -> None:
+        """Run the relay, the consumer and/or the periodic jobs, restarting a crashed one with
+        back-off."""
         jobs: list[Awaitable[bool]] = []
+        if periodic and self.settings.periodic_jobs_enabled:
+            jobs.extend(
+                supervise(f"periodic:{job.name}", partial(self.run_periodic, job, stop), stop)
+                for job in self.definition.periodic
+            )
         relay_worker = self.relay() if relay else None
         consumer_worker = self.consumer() if consume else None
+        if relay_worker is not None or consumer_worker is not None:
+            jobs.append(self._run_kafka_workers(stop, relay_worker, consumer_worker))
+        await asyncio.gather(*jobs)
+
+    async def _run_kafka_workers(
+        self,
+        stop: asyncio.Event,
+        relay_worker: OutboxRelay | None,
+        consumer_worker: IdempotentConsumer | None,
+    ) -> bool:
+        if not await supervise("topics", self.prepare_topics, stop, once=True):
+            return False
+        jobs: list[Awaitable[bool]] = []
         if relay_worker is not None:
             jobs.append(supervise("relay", partial(relay_worker.run, stop), stop))
         if consumer_worker is not None:
             jobs.append(supervise("consumer", partial(consumer_worker.run, stop), stop))
         await asyncio.gather(*jobs)
+        return True
+
+    async def run_periodic(self, job: PeriodicJob, stop: asyncio.Event) -> None:
+        """Run ``job`` now and then every ``every_seconds`` until ``stop`` (in a thread: the
+        application's calls block)."""
+        every = job.every_seconds * self.settings.periodic_interval_factor
+        while not stop.is_set():
+            result = await asyncio.to_thread(job.run, self.application, datetime.now(UTC))
+            if result:
+                log.info("periodic_job_done", job=job.name, result=result)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 async def supervise(
@@ -145,7 +190,7 @@ def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         workers = (
-            asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True))
+            asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True, periodic=True))
             if with_workers
             else None
         )
@@ -193,5 +238,7 @@ async def _run_until_signalled(runtime: ServiceRuntime, *, relay: bool, consume:
         loop.add_signal_handler(sig, stop.set)
     if not relay and not consume:
         return None
-    await runtime.run_workers(stop, relay=relay, consume=consume)
+    # The periodic jobs run where all the workers run ("workers"), not in a lone relay or
+    # consumer that a fault test kills.
+    await runtime.run_workers(stop, relay=relay, consume=consume, periodic=relay and consume)
     return None

@@ -69,6 +69,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_idle_poll_seconds: float = Field(default=0.2, gt=0)
+    # Jobs on the service's own clock (see ServiceDefinition.periodic); the factor scales every
+    # job's interval (tests and demos run them faster).
+    periodic_jobs_enabled: bool = True
+    periodic_interval_factor: float = Field(default=1.0, gt=0, le=1000)
 
     @classmethod
     def settings_customise_sources(

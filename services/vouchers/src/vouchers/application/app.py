@@ -421,6 +421,12 @@ class VouchersApplication(ServiceApplication):
             returned += self.retrying(change)
         return returned
 
+    def expire_due_vouchers(self, now: datetime | None = None) -> int:
+        """Expire every round's vouchers past their date (the service's clock job); returns
+        the cents that went back to the rounds."""
+        round_ids = dict.fromkeys(e.originator_id for e in self.events_of(Round.Opened))
+        return sum(self.expire_vouchers(round_id, now) for round_id in round_ids)
+
     # --- merchants and reimbursements ---------------------------------------------------------
 
     def affiliate_merchant(self, round_id: UUID, command: cmd.AffiliateMerchant) -> UUID:
