@@ -60,3 +60,35 @@ def test_the_biella_story_loads_quickly_with_applications_in_every_status(tmp_pa
         assert sorted(claims) == ["approved", "paid"]
         mine = get("/vouchers/mine", "beneficiary", "b-biella-001")
         assert any(v["remaining_cents"] < v["value_cents"] for v in mine)
+
+
+def test_each_running_services_demo_is_loaded_once_and_a_failed_one_is_tried_again(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("BENECOMUNE_DATA_DIR", str(tmp_path / "data"))
+    calls: list[str] = []
+    broken = {"wallet"}
+
+    def loader(name: str) -> demo.DemoLoad:
+        def load(client: Any, issuer: DevIssuer) -> list[str]:
+            calls.append(f"{name}@{client.base_url}")
+            if name in broken:
+                raise RuntimeError("the wallet refused")
+            return [f"{name}-1"]
+
+        return load
+
+    monkeypatch.setattr(
+        demo, "demo_loaders", lambda: {n: loader(n) for n in ("catalog", "vouchers", "wallet")}
+    )
+    urls = {"catalog": "http://127.0.0.1:1", "wallet": "http://127.0.0.1:2"}
+    keys = tmp_path / "keys"
+    try:
+        demo.load_once(urls, "biella", keys)
+    except RuntimeError:
+        pass
+    assert calls == ["catalog@http://127.0.0.1:1", "wallet@http://127.0.0.1:2"]  # no vouchers
+    broken.clear()
+    assert demo.load_once(urls, "biella", keys) == ["wallet"]  # the catalogue is not reloaded
+    assert demo.load_once(urls, "biella", keys) == []
+    assert demo.marker_path("biella", "catalog").read_text() == "catalog-1\n"

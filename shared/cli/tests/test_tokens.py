@@ -85,7 +85,7 @@ def test_the_demo_table_has_one_valid_token_per_role(keys_dir: Path) -> None:
         "operator",
         "social_worker",
         "merchant:m-biella-001",
-        "provider:p-biella-001",
+        "provider:coop-il-filo",
         "employer:e-biella-001",
         "beneficiary:b-biella-001",
         "auditor",

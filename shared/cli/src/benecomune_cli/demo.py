@@ -12,6 +12,7 @@ one approved and waiting for payment. The demo tokens (``benecomune token demo``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +24,12 @@ from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
 from servicekit.settings import ServiceSettings
 
+from benecomune_cli.local_services import service_url
+
+DemoLoad = Callable[[httpx.Client, DevIssuer], list[str]]
+
 app = typer.Typer(name="demo", no_args_is_help=True, help="Load demo data into running services.")
 
-DEFAULT_VOUCHERS_URL = "http://127.0.0.1:8004"
 BIELLA = "096004"
 
 # Biella's share of the 2020 national food-voucher measure, a bank foundation's donation, and
@@ -235,9 +239,10 @@ PURCHASES = [
 ]
 
 
-def marker_path(territory: str) -> Path:
-    # Beside the stores: deleting the data forgets the demo too, so it is loaded again.
-    return ServiceSettings().data_dir / f"demo-{territory}.loaded"
+def marker_path(territory: str, service: str) -> Path:
+    # Beside the stores: deleting the data forgets the demo too, so it is loaded again. One
+    # marker per service, so a service added later still gets its demo on the next run.
+    return ServiceSettings().data_dir / f"demo-{territory}-{service}.loaded"
 
 
 class DemoLoader:
@@ -385,34 +390,66 @@ class DemoLoader:
                 self.call("POST", f"{path}/pay", "operator", json=reference)
 
 
-def load_demo(vouchers_url: str, territory: str, keys_dir: Path) -> list[str]:
-    """Load the demo story through the vouchers API; returns the fund ids."""
+def load_vouchers_demo(client: httpx.Client, issuer: DevIssuer) -> list[str]:
+    """The vouchers story through the vouchers API; returns the fund ids."""
+    return DemoLoader(client, issuer).load()
+
+
+def demo_loaders() -> dict[str, DemoLoad]:
+    """Each service's demo, in the order they are loaded (the catalogue first: it is what
+    people see first)."""
+    from benecomune_cli import demo_catalog, demo_wallet
+
+    return {
+        "catalog": demo_catalog.load,
+        "vouchers": load_vouchers_demo,
+        "wallet": demo_wallet.load,
+    }
+
+
+def load_once(urls: Mapping[str, str], territory: str, keys_dir: Path) -> list[str]:
+    """Load the demo of every running service (``urls``: name → base URL) whose demo was not
+    loaded before; returns the services loaded now. A service whose load fails half-way has
+    no marker and is tried again next time (``--force`` is not needed)."""
     issuer = DevIssuer(territory, keys_dir)
-    with httpx.Client(base_url=vouchers_url, timeout=30) as client:
-        return DemoLoader(client, issuer).load()
-
-
-def load_once(vouchers_url: str, territory: str, keys_dir: Path) -> bool:
-    """Load the demo data unless it was loaded before; True when it loaded now."""
-    marker = marker_path(territory)
-    if marker.exists():
-        return False
-    fund_ids = load_demo(vouchers_url, territory, keys_dir)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("\n".join(fund_ids) + "\n")
-    return True
+    loaded = []
+    for service, loader in demo_loaders().items():
+        marker = marker_path(territory, service)
+        if service not in urls or marker.exists():
+            continue
+        with httpx.Client(base_url=urls[service], timeout=30) as client:
+            ids = loader(client, issuer)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("\n".join(ids) + "\n")
+        loaded.append(service)
+    return loaded
 
 
 @app.command("load")
 def load(
-    vouchers_url: str = typer.Option(DEFAULT_VOUCHERS_URL, help="Base URL of the vouchers API."),
+    services: list[str] = typer.Option(
+        [], "--service", help="Only this service's demo (repeatable; default: every service)."
+    ),
     force: bool = typer.Option(False, help="Load again even if it was loaded before."),
 ) -> None:
-    """Load the demo story of the territory into the running services."""
+    """Load the territory's demo data into the running services (on their local ports, or
+    <SERVICE>_HTTP_PORT)."""
     settings = ServiceSettings()
+    known = demo_loaders()
+    unknown = sorted(set(services) - known.keys())
+    if unknown:
+        typer.echo(f"error: no demo for {', '.join(unknown)} (known: {', '.join(known)})", err=True)
+        raise typer.Exit(2)
+    chosen = services or list(known)
     if force:
-        marker_path(settings.territory).unlink(missing_ok=True)
-    if load_once(vouchers_url, settings.territory, settings.keys_dir):
-        typer.echo(f"demo data for {settings.territory} loaded")
-    else:
-        typer.echo(f"demo data for {settings.territory} was already loaded (use --force)")
+        for service in chosen:
+            marker_path(settings.territory, service).unlink(missing_ok=True)
+    urls = {service: service_url(service) for service in chosen}
+    try:
+        loaded = load_once(urls, settings.territory, settings.keys_dir)
+    except httpx.HTTPError as error:
+        typer.echo(f"error: a service did not answer ({error!r}); is `make run` running?", err=True)
+        raise typer.Exit(1) from None
+    for service in chosen:
+        state = "loaded" if service in loaded else "was already loaded (use --force)"
+        typer.echo(f"{service} demo data for {settings.territory} {state}")

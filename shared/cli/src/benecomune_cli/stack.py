@@ -9,7 +9,6 @@ services and then Kafka.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import signal
 import sys
@@ -21,29 +20,13 @@ from devstack.kafka import KafkaBroker, fetch_jars
 from servicekit.settings import REPO_ROOT, ServiceSettings
 
 from benecomune_cli import demo, tokens
+from benecomune_cli.local_services import existing_services, service_port, service_url
 from benecomune_cli.supervisor import Supervisor
 
 app = typer.Typer(name="stack", no_args_is_help=True, help="Run the local stack.")
 
-# The fixed local ports (each overridable with <SERVICE>_HTTP_PORT).
-SERVICE_PORTS = {
-    "catalog": 8001,
-    "wallet": 8002,
-    "booking": 8003,
-    "vouchers": 8004,
-    "notifications": 8005,
-}
 VAR = REPO_ROOT / "var"
 READY_TIMEOUT_SECONDS = 90
-
-
-def existing_services() -> list[str]:
-    """Services with code to run; the packages later issues fill are skipped until then."""
-    return [name for name in SERVICE_PORTS if importlib.util.find_spec(f"{name}.service")]
-
-
-def service_port(name: str) -> int:
-    return int(os.environ.get(f"{name.upper()}_HTTP_PORT", SERVICE_PORTS[name]))
 
 
 def broker(port: int) -> KafkaBroker:
@@ -106,9 +89,9 @@ def run(
             if not _wait_ready(url, deadline):
                 raise typer.Exit(_fail(f"{name} did not become ready; see var/log/{name}.log"))
         if load_demo:
-            vouchers_url = f"http://127.0.0.1:{service_port('vouchers')}"
-            if demo.load_once(vouchers_url, settings.territory, settings.keys_dir):
-                typer.echo(f"Loaded the demo data of {settings.territory}.")
+            urls = {name: service_url(name) for name in services}
+            for name in demo.load_once(urls, settings.territory, settings.keys_dir):
+                typer.echo(f"Loaded the {name} demo data of {settings.territory}.")
         _print_welcome(services, settings)
         while not stopping:
             supervisor.check()

@@ -38,9 +38,16 @@ class OutputFormat(StrEnum):
     export = "export"
 
 
+# Where a territory's demo data names a party differently from the pattern below: Biella's demo
+# provider is the home-care cooperative of its catalogue, so its token has offerings to manage.
+DEMO_SUBJECT_OVERRIDES = {("provider", "biella"): "coop-il-filo"}
+
+
 def demo_subject_id(role: str, territory: str) -> str | None:
     """The demo id for a party role, e.g. ``m-biella-001`` for a merchant of Biella."""
-    return f"{role[0]}-{territory}-001" if role in PARTY_ROLES else None
+    if role not in PARTY_ROLES:
+        return None
+    return DEMO_SUBJECT_OVERRIDES.get((role, territory), f"{role[0]}-{territory}-001")
 
 
 def _issuer(territory: str | None) -> DevIssuer:
