@@ -14,7 +14,7 @@ $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt \
 		$(addprefix -e ,$(PACKAGES)) \
-		pytest pytest-asyncio hypothesis ruff mypy honcho "faststream[kafka,cli]"
+		pytest pytest-asyncio hypothesis ruff mypy honcho
 	touch $(STAMP)
 
 install: $(STAMP)
