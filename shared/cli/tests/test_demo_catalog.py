@@ -1,6 +1,7 @@
 """The Biella demo catalogue loads through the catalog API and shows what a visitor, a family and
 the operator expect to find: bilingual offerings with future slots, a multi-provider package, the
-voucher shops, and nothing of a provider that has only applied."""
+voucher shops, providers' contacts, the operator's review queue, and nothing of a provider that
+has only applied."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ class Loaded:
         found: dict[str, Any] = self.get("/search", page_size=100, **params)
         return found
 
+    def as_operator(self, path: str, **params: Any) -> Any:
+        token = self.issuer.mint("operator")
+        response = self.client.get(
+            path, params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
@@ -69,16 +78,58 @@ def test_the_demo_loads_quickly_and_returns_every_provider_and_shop_it_created(
     expected = [p.provider_id for p in demo_catalog.PROVIDERS]
     expected += [shop.merchant_id for shop in demo.SHOPS]
     assert loaded.provider_ids == expected
-    kinds = {loaded.get(f"/providers/{pid}")["kind"] for pid in loaded.provider_ids}
+    kinds = {loaded.as_operator(f"/providers/{pid}")["kind"] for pid in loaded.provider_ids}
     assert kinds == {"coop_a", "coop_b", "association", "company", "shop"}
 
 
 def test_every_provider_is_accredited_but_the_one_left_for_the_operator_to_review(
     loaded: Loaded,
 ) -> None:
-    statuses = {pid: loaded.get(f"/providers/{pid}")["status"] for pid in loaded.provider_ids}
-    assert {pid for pid, s in statuses.items() if s != "accredited"} == {"coop-trama"}
-    assert statuses["coop-trama"] == "applied"
+    queue = loaded.as_operator("/providers", status="applied", sort="applied")
+    assert [p["provider_id"] for p in queue["items"]] == ["coop-trama"]
+    public = loaded.get("/providers", page_size=100)
+    assert {p["provider_id"] for p in public["items"]} == set(loaded.provider_ids) - {"coop-trama"}
+    assert all(p["status"] == "accredited" for p in public["items"])
+    assert loaded.client.get("/providers/coop-trama").status_code == 404
+
+
+def test_every_demo_provider_shows_its_seat_switchboard_and_website_to_anyone(
+    loaded: Loaded,
+) -> None:
+    for spec in demo_catalog.PROVIDERS:
+        if not spec.accredited:
+            continue
+        page = loaded.get(f"/providers/{spec.provider_id}")
+        contacts = page["contacts"]
+        assert contacts["address"]["municipality_istat"] == spec.seat.municipality
+        assert contacts["address"]["municipality_istat"] in spec.municipalities
+        assert contacts["phone"].startswith("+39015000")
+        assert contacts["website"].endswith(".example")
+        assert page["restricted"] is None
+        assert spec.contact.name not in str(page)
+
+
+def test_the_operator_sees_each_contact_person_and_the_meals_cooperatives_new_one(
+    loaded: Loaded,
+) -> None:
+    filo = loaded.as_operator("/providers/coop-il-filo")["restricted"]["contact_person"]
+    assert filo["name"] == "Chiara Bellardone"
+    assert filo["phone"] == "+390150000201"
+    mucrone = loaded.as_operator("/providers/coop-mucrone")
+    assert mucrone["restricted"]["contact_person"]["name"] == "Giorgio Botta"
+    assert mucrone["contacts"]["phone"] == "+390150000113"
+    history = loaded.as_operator("/providers/coop-mucrone/history")
+    assert [h["event"] for h in history] == ["applied", "accredited", "contacts_updated"]
+    assert history[-1]["details"] == {"changed": ["phone", "contact_person"]}
+    assert "Elena Boggio" not in str(history)
+
+
+def test_the_suspension_and_reinstatement_are_in_the_transport_cooperatives_history(
+    loaded: Loaded,
+) -> None:
+    history = loaded.as_operator("/providers/coop-valle-cervo/history")
+    assert [h["event"] for h in history] == ["applied", "accredited", "suspended", "reinstated"]
+    assert history[2]["details"]["reason_code"] == "insurance_expired"
 
 
 def test_a_certification_recorded_after_accreditation_is_on_the_provider(loaded: Loaded) -> None:

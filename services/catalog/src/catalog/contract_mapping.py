@@ -1,7 +1,7 @@
 """Which domain events leave the catalog, and as what. Explicit on purpose: a new domain event
-stays private until someone maps it here. Applications, drafts, certifications, tax-identity
-index entries and who holds a slot stay inside the service; legal names, personal fiscal codes
-and contacts never leave it."""
+stays private until someone maps it here. Applications, drafts, certifications, contact updates,
+tax-identity index entries and who holds a slot stay inside the service; legal names, personal
+fiscal codes and contacts (the contact person's sealed data above all) never leave it."""
 
 from __future__ import annotations
 

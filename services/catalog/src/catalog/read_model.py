@@ -6,20 +6,39 @@ from the position it recorded, applies each event, and records the new position 
 transaction** as the rows it changed, with a conditional update: two processes projecting at
 once cannot both apply the same events (the second one's transaction is rolled back).
 
-Free text is bilingual (Italian and English titles and descriptions). On SQLite it uses an FTS5
-index (``unicode61`` tokenizer without diacritics, so "attivita" finds "attività"; prefix
-matching, so "fisio" finds "fisioterapia"; ranked by BM25 with titles weighing five times the
-descriptions). Other databases fall back to ``LIKE`` matching.
+Where it lives: a SQLite file beside the SQLite event store, or, with the PostgreSQL store, the
+same database and schema as the events (``CatalogSettings.read_model_database_url``). Its tables
+carry a schema version: a read model written by an older version is dropped and rebuilt from the
+log when the service starts.
+
+Free text is bilingual (Italian and English titles and descriptions), with the same behaviour
+on both databases: accents ignored ("attivita" finds "attività"), prefixes matched ("fisio"
+finds "fisioterapia"), every word of the query required, titles weighing five times the
+descriptions in the relevance order.
+
+- SQLite: an FTS5 index (``unicode61`` tokenizer without diacritics), ranked by BM25.
+- PostgreSQL: a ``tsvector`` per offering (GIN index) holding each text twice, stemmed in its
+  own language (``italian`` or ``english``: "servizi" finds "servizio", "homes" finds "home")
+  and as plain words (``simple``, for prefixes and words a stemmer would drop), titles with
+  weight A and descriptions with weight B; accents are folded in Python before both the text
+  and the query reach PostgreSQL, so no extension (``unaccent``) is needed. A query word
+  matches as a prefix of a plain word or as a stem in either language; ranked by ``ts_rank``.
+- Other databases fall back to ``LIKE`` matching.
+
+The providers table serves the operator's review queue and the public list of providers
+(:meth:`ReadModel.providers`): the organisation's contacts are here, never the contact person
+(personal data, sealed in the vault and read from the aggregate only).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from functools import singledispatchmethod
+from functools import reduce, singledispatchmethod
 from typing import Any, Literal
 from uuid import UUID
 
@@ -43,15 +62,19 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal_column,
     or_,
     select,
     table,
     text,
+    true,
     update,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from catalog.domain.offering import Offering
 from catalog.domain.package import Package
@@ -60,6 +83,11 @@ from catalog.domain.slot import Slot
 
 PROJECTION = "catalog-search"
 BATCH = 500
+# Bump when a table changes: a read model of another version is dropped and rebuilt from the log.
+SCHEMA_VERSION = 2
+SCHEMA_ROW = "catalog-search:schema-version"
+# Serialises creating and rebuilding the tables among the service's processes on PostgreSQL.
+DDL_LOCK_KEY = 0x636174616C6F67  # "catalog"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -92,6 +120,27 @@ providers = Table(
     Column("municipalities", Text, nullable=False),  # space-separated ISTAT codes
     Column("goods_categories", Text, nullable=False, default=""),
     Column("merchant", Boolean, nullable=False, default=False),
+    Column("vat_number", String(16), nullable=True),
+    Column("certifications", Text, nullable=False, default=""),  # one per line
+    # The organisation's contacts (public); the contact person is never here.
+    Column("email", String(254), nullable=True),
+    Column("phone", String(20), nullable=True),
+    Column("website", String(200), nullable=True),
+    Column("street", String(200), nullable=True),
+    Column("address_istat", String(6), nullable=True),
+    Column("postcode", String(5), nullable=True),
+    Column("applied_at", UtcDateTime, nullable=False),
+    Column("status_since", UtcDateTime, nullable=False),
+    Index("ix_providers_status_name", "status", "legal_name"),
+    Index("ix_providers_status_applied", "status", "applied_at"),
+)
+
+provider_municipalities = Table(
+    "provider_municipalities",
+    metadata,
+    Column("provider_id", String(64), primary_key=True),
+    Column("istat", String(6), primary_key=True),
+    Index("ix_provider_municipalities_istat", "istat", "provider_id"),
 )
 
 offerings = Table(
@@ -165,6 +214,19 @@ positions = Table(
     Column("position", Integer, nullable=False),
 )
 
+# PostgreSQL only: the text of each offering as a tsvector (see the module's docstring).
+pg_metadata = MetaData()
+offering_vectors = Table(
+    "offering_vectors",
+    pg_metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=False),
+    Column("document", TSVECTOR, nullable=False),
+    Index("ix_offering_vectors_document", "document", postgresql_using="gin"),
+)
+# ts_rank weights for D, C, B (descriptions) and A (titles): titles count five times.
+PG_RANK_WEIGHTS = "'{0.1, 0.2, 0.2, 1.0}'::float4[]"
+PG_LANGUAGES = {"it": "italian", "en": "english"}
+
 offering_text = table("offering_text", column("rowid", Integer))
 FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS offering_text USING fts5("
@@ -195,6 +257,50 @@ class SearchQuery:
     page_size: int = 20
 
 
+ProviderSort = Literal["name", "applied", "recent"]
+
+
+@dataclass(frozen=True)
+class ProviderQuery:
+    """Filters of the providers' list. ``provider_id`` restricts it to one provider (a provider
+    sees only itself); ``text`` matches the legal name or the id."""
+
+    status: str | None = None
+    kind: str | None = None
+    municipality: str | None = None
+    provider_id: str | None = None
+    text: str = ""
+    sort: ProviderSort = "name"
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    provider_id: str
+    legal_name: str
+    kind: str
+    status: str
+    status_since: datetime
+    applied_at: datetime
+    vat_number: str | None
+    municipalities: list[str]
+    certifications: list[str]
+    goods_categories: list[str]
+    email: str | None
+    phone: str | None
+    website: str | None
+    address: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class ProviderPage:
+    total: int
+    page: int
+    page_size: int
+    items: list[ProviderRow] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class OfferingHit:
     offering_id: str
@@ -223,6 +329,58 @@ def search_terms(text_query: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text_query)][:MAX_TERMS]
 
 
+def fold_accents(text_value: str) -> str:
+    """The text without diacritics ("attività" → "attivita"), as FTS5's ``remove_diacritics``."""
+    decomposed = unicodedata.normalize("NFKD", text_value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _regconfig(name: str) -> ColumnElement[Any]:
+    # A constant from PG_LANGUAGES or "simple", never user input.
+    return literal_column(f"'{name}'::regconfig")
+
+
+def pg_document(title: dict[str, str], description: dict[str, str]) -> ColumnElement[Any]:
+    """The tsvector of an offering: each text stemmed in its language and as plain words."""
+    parts: list[ColumnElement[Any]] = []
+    for texts, weight in ((title, "A"), (description, "B")):
+        for language, config in PG_LANGUAGES.items():
+            value = fold_accents(texts.get(language, ""))
+            for name in (config, "simple"):
+                parts.append(
+                    func.setweight(
+                        func.to_tsvector(_regconfig(name), value), literal_column(f"'{weight}'")
+                    )
+                )
+    return reduce(lambda a, b: _binary(a, "||", b), parts)
+
+
+def _binary(left: ColumnElement[Any], operator: str, right: ColumnElement[Any]) -> Any:
+    """``(left operator right)``, parenthesised: PostgreSQL gives its text-search operators one
+    precedence, so ``v @@ a || b`` would read as ``(v @@ a) || b``."""
+    return Grouping(left.op(operator)(right))
+
+
+def pg_query(terms: list[str]) -> ColumnElement[Any] | None:
+    """The tsquery of the query's words: each word (accents folded) as a prefix of a plain word
+    or as a stem in Italian or English; every word required."""
+    words = [w for term in terms for w in fold_accents(term).split("_") if w]
+    if not words:
+        return None
+    per_word = [
+        reduce(
+            lambda a, b: _binary(a, "||", b),
+            [
+                func.to_tsquery(_regconfig("simple"), f"{word}:*"),
+                func.to_tsquery(_regconfig("italian"), word),
+                func.to_tsquery(_regconfig("english"), word),
+            ],
+        )
+        for word in words
+    ]
+    return reduce(lambda a, b: _binary(a, "&&", b), per_word)
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -235,25 +393,79 @@ NotificationSource = Callable[[int, int], list[tuple[int, object]]]
 """(start, limit) → the (notification id, domain event) pairs from ``start`` on."""
 
 
+def _search_path(schema: str) -> Callable[[Any, Any], None]:
+    """Every PostgreSQL connection of the read model works in the service's schema."""
+    quoted = '"' + schema.replace('"', '""') + '"'
+
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET SESSION search_path TO {quoted}")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+    return on_connect
+
+
 class ReadModel:
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url)
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        """``url``: a SQLAlchemy URL; ``schema``: the PostgreSQL schema of the tables (it must
+        exist; default: the connection's search path)."""
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_postgres = self.engine.dialect.name == "postgresql"
         if self.is_sqlite:
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
+        elif self.is_postgres and schema:
+            event.listen(self.engine, "connect", _search_path(schema), insert=True)
         self._lock = threading.Lock()
-        self.create()
+        try:
+            self.create()
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def create(self) -> None:
-        metadata.create_all(self.engine)
+        """Create the tables, or drop and re-create them when they were written by another
+        version of the read model (they then fill again from the log)."""
         with self.engine.begin() as connection:
+            if self.is_postgres:
+                connection.execute(select(func.pg_advisory_xact_lock(DDL_LOCK_KEY)))
+            if self._schema_version(connection) != SCHEMA_VERSION:
+                self._drop(connection)
+            metadata.create_all(connection)
+            if self.is_postgres:
+                pg_metadata.create_all(connection)
             if self.is_sqlite:
                 connection.execute(text(FTS_DDL))
             found = connection.execute(
                 select(positions.c.position).where(positions.c.name == PROJECTION)
             ).first()
             if found is None:
-                connection.execute(insert(positions).values(name=PROJECTION, position=0))
+                connection.execute(
+                    insert(positions),
+                    [
+                        {"name": PROJECTION, "position": 0},
+                        {"name": SCHEMA_ROW, "position": SCHEMA_VERSION},
+                    ],
+                )
+
+    @staticmethod
+    def _schema_version(connection: Connection) -> int | None:
+        if not inspect(connection).has_table(positions.name):
+            return None
+        version = connection.execute(
+            select(positions.c.position).where(positions.c.name == SCHEMA_ROW)
+        ).scalar_one_or_none()
+        return None if version is None else int(version)
+
+    def _drop(self, connection: Connection) -> None:
+        metadata.drop_all(connection)
+        if self.is_postgres:
+            pg_metadata.drop_all(connection)
+        if self.is_sqlite:
+            connection.execute(text("DROP TABLE IF EXISTS offering_text"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -280,19 +492,36 @@ class ReadModel:
                 batch = source(start + 1, BATCH)
                 if not batch:
                     break
-                with self.engine.begin() as connection:
-                    for _id, domain_event in batch:
-                        self.apply(domain_event, connection)
-                    moved = connection.execute(
-                        update(positions)
-                        .where(positions.c.name == PROJECTION, positions.c.position == start)
-                        .values(position=batch[-1][0])
-                    ).rowcount
-                    if moved != 1:
-                        connection.rollback()  # another process projected these first
-                        continue
+                try:
+                    with self.engine.begin() as connection:
+                        if not self.is_sqlite and self._locked_position(connection) != start:
+                            continue  # another process projected these first
+                        for _id, domain_event in batch:
+                            self.apply(domain_event, connection)
+                        moved = connection.execute(
+                            update(positions)
+                            .where(positions.c.name == PROJECTION, positions.c.position == start)
+                            .values(position=batch[-1][0])
+                        ).rowcount
+                        if moved != 1:
+                            connection.rollback()  # another process projected these first
+                            continue
+                except IntegrityError:
+                    if self.position() != start:
+                        continue  # another process inserted the same rows first
+                    raise
                 applied += len(batch)
         return applied
+
+    @staticmethod
+    def _locked_position(connection: Connection) -> int:
+        """The position, locked until the transaction ends: on PostgreSQL a second projector
+        waits here, then sees the batch was applied, instead of applying it twice."""
+        return int(
+            connection.execute(
+                select(positions.c.position).where(positions.c.name == PROJECTION).with_for_update()
+            ).scalar_one()
+        )
 
     @singledispatchmethod
     def apply(self, domain_event: object, connection: Connection) -> None:
@@ -310,20 +539,52 @@ class ReadModel:
                 municipalities=" ".join(e.municipalities),
                 goods_categories="",
                 merchant=False,
+                vat_number=e.vat_number,
+                certifications="\n".join(e.certifications),
+                applied_at=e.timestamp,
+                status_since=e.timestamp,
+                **_contact_columns(e.contact_email, e.phone, e.website, e.address),
             )
         )
+        if e.municipalities:
+            connection.execute(
+                insert(provider_municipalities),
+                [{"provider_id": e.provider_id, "istat": m} for m in sorted(set(e.municipalities))],
+            )
 
     @apply.register
     def _(self, e: Provider.Accredited, connection: Connection) -> None:
-        self._provider_status(connection, e.originator_id, "accredited")
+        self._provider_status(connection, e.originator_id, "accredited", e.timestamp)
 
     @apply.register
     def _(self, e: Provider.Reinstated, connection: Connection) -> None:
-        self._provider_status(connection, e.originator_id, "accredited")
+        self._provider_status(connection, e.originator_id, "accredited", e.timestamp)
 
     @apply.register
     def _(self, e: Provider.Suspended, connection: Connection) -> None:
-        self._provider_status(connection, e.originator_id, "suspended")
+        self._provider_status(connection, e.originator_id, "suspended", e.timestamp)
+
+    @apply.register
+    def _(self, e: Provider.CertificationAdded, connection: Connection) -> None:
+        provider_id = self._provider_id(connection, e.originator_id)
+        current = connection.execute(
+            select(providers.c.certifications).where(providers.c.provider_id == provider_id)
+        ).scalar_one()
+        listed = [c for c in str(current).split("\n") if c]
+        connection.execute(
+            update(providers)
+            .where(providers.c.provider_id == provider_id)
+            .values(certifications="\n".join([*listed, e.certification]))
+        )
+
+    @apply.register
+    def _(self, e: Provider.ContactsUpdated, connection: Connection) -> None:
+        provider_id = self._provider_id(connection, e.originator_id)
+        connection.execute(
+            update(providers)
+            .where(providers.c.provider_id == provider_id)
+            .values(**_contact_columns(e.email, e.phone, e.website, e.address))
+        )
 
     @apply.register
     def _(self, e: Provider.MerchantAffiliated, connection: Connection) -> None:
@@ -342,10 +603,14 @@ class ReadModel:
             ).scalar_one()
         )
 
-    def _provider_status(self, connection: Connection, aggregate_id: UUID, status: str) -> None:
+    def _provider_status(
+        self, connection: Connection, aggregate_id: UUID, status: str, since: datetime
+    ) -> None:
         provider_id = self._provider_id(connection, aggregate_id)
         connection.execute(
-            update(providers).where(providers.c.provider_id == provider_id).values(status=status)
+            update(providers)
+            .where(providers.c.provider_id == provider_id)
+            .values(status=status, status_since=since)
         )
         connection.execute(
             update(offerings)
@@ -377,6 +642,12 @@ class ReadModel:
             connection.execute(
                 insert(offering_municipalities),
                 [{"offering_id": offering_id, "istat": m} for m in e.municipalities],
+            )
+        if self.is_postgres:
+            connection.execute(
+                insert(offering_vectors).values(
+                    row_id=row_id[0], document=pg_document(e.title, e.description)
+                )
             )
         if self.is_sqlite:
             connection.execute(
@@ -529,6 +800,22 @@ class ReadModel:
             )
             source = o.join(hits, hits.c.row_id == o.c.row_id)
             rank = hits.c.rank
+        elif terms and self.is_postgres and (ts_query := pg_query(terms)) is not None:
+            v = offering_vectors
+            # As on SQLite: the matches and their rank once, in a subquery, then the join.
+            # The rank is negated so that, as BM25's, lower is better.
+            hits = (
+                select(
+                    v.c.row_id.label("row_id"),
+                    (-func.ts_rank(literal_column(PG_RANK_WEIGHTS), v.c.document, ts_query)).label(
+                        "rank"
+                    ),
+                )
+                .where(v.c.document.op("@@", is_comparison=True)(ts_query))
+                .subquery("hits")
+            )
+            source = o.join(hits, hits.c.row_id == o.c.row_id)
+            rank = hits.c.rank
         elif terms:
             conditions.extend(self._like_terms(terms))
         where = and_(*conditions)
@@ -661,6 +948,77 @@ class ReadModel:
             for r in rows
         ]
 
+    def providers(self, query: ProviderQuery) -> ProviderPage:
+        p = providers
+        conditions: list[ColumnElement[bool]] = []
+        if query.status:
+            conditions.append(p.c.status == query.status)
+        if query.kind:
+            conditions.append(p.c.kind == query.kind)
+        if query.provider_id:
+            conditions.append(p.c.provider_id == query.provider_id)
+        if query.municipality:
+            m = provider_municipalities
+            conditions.append(
+                exists().where(m.c.provider_id == p.c.provider_id, m.c.istat == query.municipality)
+            )
+        for term in search_terms(query.text):
+            pattern = f"%{term}%"
+            conditions.append(
+                or_(func.lower(p.c.legal_name).like(pattern), p.c.provider_id.like(pattern))
+            )
+        where = and_(true(), *conditions)
+        order = {
+            "name": [p.c.legal_name.asc(), p.c.provider_id.asc()],
+            "applied": [p.c.applied_at.asc(), p.c.provider_id.asc()],  # the review queue
+            "recent": [p.c.status_since.desc(), p.c.provider_id.asc()],
+        }[query.sort]
+        page_size = max(1, min(query.page_size, 100))
+        page = max(1, query.page)
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(p).where(where)
+            ).scalar_one()
+            rows = connection.execute(
+                select(p)
+                .where(where)
+                .order_by(*order)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            ).all()
+        return ProviderPage(
+            total=int(total),
+            page=page,
+            page_size=page_size,
+            items=[
+                ProviderRow(
+                    provider_id=r.provider_id,
+                    legal_name=r.legal_name,
+                    kind=r.kind,
+                    status=r.status,
+                    status_since=r.status_since,
+                    applied_at=r.applied_at,
+                    vat_number=r.vat_number,
+                    municipalities=r.municipalities.split(),
+                    certifications=[c for c in r.certifications.split("\n") if c],
+                    goods_categories=r.goods_categories.split(),
+                    email=r.email,
+                    phone=r.phone,
+                    website=r.website,
+                    address=(
+                        {
+                            "street": r.street,
+                            "municipality_istat": r.address_istat,
+                            "postcode": r.postcode,
+                        }
+                        if r.street
+                        else None
+                    ),
+                )
+                for r in rows
+            ],
+        )
+
     def merchants(self, goods_category: str | None = None) -> list[dict[str, Any]]:
         p = providers
         condition = and_(p.c.merchant.is_(True), p.c.status == "accredited")
@@ -695,3 +1053,16 @@ class ReadModel:
             }
             for r in rows
         ]
+
+
+def _contact_columns(
+    email: str | None, phone: str | None, website: str | None, address: dict[str, str] | None
+) -> dict[str, str | None]:
+    return {
+        "email": email,
+        "phone": phone,
+        "website": website,
+        "street": address["street"] if address else None,
+        "address_istat": address["municipality_istat"] if address else None,
+        "postcode": address["postcode"] if address else None,
+    }

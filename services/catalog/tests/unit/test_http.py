@@ -1,34 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from catalog.settings import CatalogSettings
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
 
-from ..conftest import VAT_IL_SOLE, VAT_LA_RETE
-
-
-@pytest.fixture
-def client(settings: CatalogSettings) -> Iterator[TestClient]:
-    from catalog.service import DEFINITION
-
-    runtime = ServiceRuntime(DEFINITION, settings)
-    with TestClient(create_http_app(runtime, with_workers=False)) as test_client:
-        yield test_client
-    runtime.application.close()
-
-
-@pytest.fixture
-def issuer(settings: CatalogSettings) -> DevIssuer:
-    return DevIssuer("biella", settings.keys_dir)
-
-
-def as_(issuer: DevIssuer, role: str, subject: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issuer.mint(role, subject)}"}
+from ..conftest import VAT_IL_SOLE, VAT_LA_RETE, as_
 
 
 def provider_body(provider_id: str, vat: str) -> dict[str, object]:

@@ -6,8 +6,15 @@ B, which employ disadvantaged workers), an association and a company, each with 
 or fiscal code, the municipalities it serves and its certifications; their offerings, in Italian
 and English, paid from the wallet's welfare categories, with slots for the coming four weeks; the
 "dimissioni protette" package across three providers; and the three shops of the vouchers demo
-as merchants. One cooperative has only applied, so the operator has an application to review;
-another was suspended and reinstated; the home-care price changed once, so it has a history.
+as merchants. One cooperative has only applied, so the operator has an application to review
+(``GET /providers?status=applied``); another was suspended and reinstated; the home-care price
+changed once, so it has a history. Every provider gives its seat, switchboard, website and a
+contact person (personal data the API shows only to the operator and the provider itself); the
+meals cooperative later names a new contact person, so its history shows a contacts update and
+the previous person's data is erased.
+
+Phone numbers are of the form 015 000 0xxx: Biella's area code with a subscriber number that
+starts with 0, which Italian numbering never assigns, so the demo never rings anyone real.
 
 Slots are relative to the moment of loading (they start tomorrow; the summer camp's weeks are
 next summer's), so the demo always has a future. A refused call stops the load with the API's
@@ -148,6 +155,35 @@ class Offer:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """Where a provider has its seat (sede) and its switchboard."""
+
+    street: str
+    municipality: str  # ISTAT code
+    postcode: str  # CAP
+    phone: str
+
+    def address(self) -> dict[str, str]:
+        return {
+            "street": self.street,
+            "municipality_istat": self.municipality,
+            "postcode": self.postcode,
+        }
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A provider's contact person (personal data: fictional people)."""
+
+    name: str
+    role: str
+    phone: str
+
+    def body(self) -> dict[str, str]:
+        return {"name": self.name, "role": self.role, "phone": self.phone}
+
+
+@dataclass(frozen=True)
 class DemoProvider:
     provider_id: str
     legal_name: str
@@ -155,6 +191,8 @@ class DemoProvider:
     municipalities: tuple[str, ...]
     contact_email: str  # under the reserved .example domain: the demo never mails anyone real
     offers: tuple[Offer, ...]
+    seat: Seat
+    contact: Contact
     vat_number: str | None = None
     fiscal_code: str | None = None
     certifications: tuple[str, ...] = ()
@@ -163,6 +201,10 @@ class DemoProvider:
     # False: the provider has only applied; its offerings stay drafts until the operator
     # accredits it (the API refuses to publish them before).
     accredited: bool = True
+
+    @property
+    def website(self) -> str:
+        return f"https://www.{self.contact_email.partition('@')[2]}"
 
     def application_body(self) -> dict[str, Any]:
         return {
@@ -174,6 +216,10 @@ class DemoProvider:
             "municipalities": list(self.municipalities),
             "certifications": list(self.certifications),
             "contact_email": self.contact_email,
+            "phone": self.seat.phone,
+            "website": self.website,
+            "address": self.seat.address(),
+            "contact_person": self.contact.body(),
         }
 
 
@@ -402,6 +448,8 @@ PROVIDERS = (
         (BIELLA, CANDELO, GAGLIANICO, OCCHIEPPO_INFERIORE, PONDERANO, SANDIGLIANO),
         "segreteria@coopilfilo.example",
         (HOME_CARE, NURSE_AT_HOME),
+        Seat("Via Lamarmora 18", BIELLA, "13900", "015 000 0101"),
+        Contact("Chiara Bellardone", "coordinatrice dei servizi domiciliari", "015 000 0201"),
         vat_number=tax_number("0187452096"),
         certifications=(ISO_9001, "UNI/PdR 58:2019"),
         later_certification="UNI/PdR 125:2022",
@@ -413,6 +461,8 @@ PROVIDERS = (
         (BIELLA, CANDELO, COSSATO, LESSONA, VIGLIANO_BIELLESE),
         "info@labessa.example",
         (AFTER_SCHOOL, SUMMER_CAMP),
+        Seat("Via Cernaia 7", CANDELO, "13878", "015 000 0102"),
+        Contact("Davide Ramella", "responsabile area educativa", "015 000 0202"),
         vat_number=tax_number("0220937096"),
         certifications=(ISO_9001, "UNI 11034:2003"),
     ),
@@ -432,6 +482,8 @@ PROVIDERS = (
         ),
         "cucina@mucroneservizi.example",
         (MEALS_AT_HOME,),
+        Seat("Via Milano 45", GAGLIANICO, "13894", "015 000 0103"),
+        Contact("Elena Boggio", "responsabile della cucina", "015 000 0203"),
         vat_number=tax_number("0176318096"),
         certifications=(ISO_9001, "UNI EN ISO 22000:2018"),
     ),
@@ -442,6 +494,8 @@ PROVIDERS = (
         (BIELLA, CAVAGLIA, MONGRANDO, OCCHIEPPO_INFERIORE, PONDERANO, SANDIGLIANO),
         "fisioterapia@coopelvo.example",
         (PHYSIO_AT_HOME, PHYSIO_CLINIC),
+        Seat("Via Trento 3", OCCHIEPPO_INFERIORE, "13897", "015 000 0104"),
+        Contact("Marco Vercellone", "fisioterapista coordinatore", "015 000 0204"),
         vat_number=tax_number("0241695096"),
         certifications=(ISO_9001,),
     ),
@@ -452,6 +506,8 @@ PROVIDERS = (
         (BIELLA, ANDORNO_MICCA, COSSATO, LESSONA, VALDILANA),
         "trasporti@vallecervo.example",
         (SOCIAL_TRANSPORT, LAUNDRY),
+        Seat("Via Mazzini 20", ANDORNO_MICCA, "13811", "015 000 0105"),
+        Contact("Paola Gianotti", "responsabile dei trasporti", "015 000 0205"),
         vat_number=tax_number("0209174096"),
         certifications=("SA8000:2014",),
     ),
@@ -462,6 +518,8 @@ PROVIDERS = (
         (VALDILANA, COSSATO, LESSONA),
         "ciao@cooptrama.example",
         (MUSIC_THERAPY,),
+        Seat("Via Roma 5", VALDILANA, "13835", "015 000 0106"),
+        Contact("Stefano Cerruti", "presidente", "015 000 0206"),
         vat_number=tax_number("0268530096"),
         accredited=False,
     ),
@@ -472,6 +530,8 @@ PROVIDERS = (
         (BIELLA, CANDELO, GAGLIANICO, VIGLIANO_BIELLESE),
         "argentovivo@biella-aps.example",
         (GENTLE_EXERCISE, SMARTPHONE_COURSE),
+        Seat("Via Garibaldi 2", VIGLIANO_BIELLESE, "13856", "015 000 0107"),
+        Contact("Anna Maffeo", "presidente", "015 000 0207"),
         # A volunteer association without commercial activity has a fiscal code, no VAT number.
         fiscal_code=tax_number("9006482096"),
     ),
@@ -482,6 +542,8 @@ PROVIDERS = (
         WHOLE_TERRITORY,
         "centrale@telecura.example",
         (TELE_ASSISTANCE,),
+        Seat("Via Martiri della Libertà 60", COSSATO, "13836", "015 000 0108"),
+        Contact("Roberto Fila", "responsabile della centrale operativa", "015 000 0208"),
         vat_number=tax_number("0259046096"),
         certifications=(ISO_9001, "UNI CEI EN ISO/IEC 27001:2017"),
     ),
@@ -490,6 +552,18 @@ PROVIDERS = (
 # The wage rise of the social cooperatives' national agreement (CCNL), passed on to the hourly
 # price of home care: the offering then shows two prices in its history.
 PRICE_CHANGE = ("home-care", 2_450, "hour")
+
+# The meals cooperative's kitchen manager retired: it names her successor as its contact person
+# (her own data is erased) and a direct line for the kitchen.
+CONTACT_CHANGE = (
+    "coop-mucrone",
+    {
+        "phone": "015 000 0113",
+        "contact_person": Contact(
+            "Giorgio Botta", "responsabile della cucina", "015 000 0213"
+        ).body(),
+    },
+)
 
 # The transport cooperative's vehicle insurance certificate lapsed; the operator suspended it
 # until the renewal arrived, then reinstated it.
@@ -635,6 +709,7 @@ class CatalogDemo:
     def load(self) -> list[str]:
         created = [self.onboard(p) for p in PROVIDERS]
         self.change_price(*PRICE_CHANGE)
+        self.change_contacts(*CONTACT_CHANGE)
         self.suspend_and_reinstate(*SUSPENSION)
         self.compose_package(PROTECTED_DISCHARGE, PROTECTED_DISCHARGE_PARTS)
         created += [self.affiliate_shop(shop) for shop in SHOPS]
@@ -675,6 +750,9 @@ class CatalogDemo:
         body = {"price_cents": price_cents, "unit": unit}  # effective now
         path = f"/offerings/{self.offering_ids[offer_key]}/price"
         self.provider(self.provider_of(offer_key), path, body)
+
+    def change_contacts(self, provider_id: str, changes: dict[str, Any]) -> None:
+        self.call("PATCH", f"/providers/{provider_id}/contacts", "provider", provider_id, changes)
 
     def suspend_and_reinstate(self, provider_id: str, reason_code: str, reason: str) -> None:
         body = {"reason_code": reason_code, "reason": reason}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,8 +20,18 @@ from servicekit.batching import UnitOfWork
 from servicekit.domain import Conflict
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
+from servicekit.vault import PersonalDataVault, VaultError
 
 from catalog.application import commands as cmd
+from catalog.domain.contacts import (
+    Address,
+    ContactPerson,
+    check_address,
+    check_contact_person,
+    check_email,
+    check_phone,
+    check_website,
+)
 from catalog.domain.errors import (
     AlreadyRegistered,
     HoldNotActive,
@@ -34,7 +45,13 @@ from catalog.domain.offering import Offering, Price
 from catalog.domain.package import Package, PackagePart
 from catalog.domain.provider import Provider, TaxIdentityIndex, provider_aggregate_id
 from catalog.domain.slot import Hold, Slot, slot_id_for
-from catalog.read_model import ReadModel, SearchPage, SearchQuery
+from catalog.read_model import (
+    ProviderPage,
+    ProviderQuery,
+    ReadModel,
+    SearchPage,
+    SearchQuery,
+)
 from catalog.settings import CatalogSettings
 
 MAX_SLOTS_PER_CALL = 1000
@@ -52,37 +69,172 @@ class CatalogApplication(ServiceApplication):
         super().__init__(settings, env)
         self._read_model: ReadModel | None = None
         self._read_model_lock = threading.Lock()
+        self._vault: PersonalDataVault | None = None
+        self._vault_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
+        if self._vault is not None:
+            self._vault.close()
+        super().close()
+
+    @property
+    def vault(self) -> PersonalDataVault:
+        """Where contact persons' personal data is sealed (beside the event store)."""
+        if self._vault is None:
+            with self._vault_lock:
+                if self._vault is None:
+                    self._vault = PersonalDataVault.from_settings(self.catalog_settings)
+        return self._vault
 
     # --- providers ----------------------------------------------------------------------------
 
-    def register_provider(self, command: cmd.RegisterProvider) -> str:
+    def register_provider(self, command: cmd.RegisterProvider, by: str | None = None) -> str:
         for istat in command.municipalities:
             self.check_municipality(istat)
-        provider = Provider.apply(
-            provider_id=command.provider_id,
-            legal_name=command.legal_name,
-            kind=command.kind,
-            vat_number=command.vat_number,
-            fiscal_code=command.fiscal_code,
-            municipalities=command.municipalities,
-            certifications=command.certifications,
-            contact_email=command.contact_email,
-        )
-        # One index entry per tax identity: a second provider with the same one collides.
-        keys = {f"vat:{provider.vat_number}", f"cf:{provider.fiscal_code}"}
-        keys.discard("vat:None")
-        keys.discard("cf:None")
-        if provider.vat_number and provider.fiscal_code == provider.vat_number:
-            keys.discard(f"cf:{provider.fiscal_code}")
-        entries = [TaxIdentityIndex(key=k, provider_id=provider.provider_id) for k in sorted(keys)]
+        address = self._address(command.address)
+        person = self._contact_person(command.contact_person)
+
+        def application(subject: str | None, sealed: str | None) -> Provider:
+            return Provider.apply(
+                provider_id=command.provider_id,
+                legal_name=command.legal_name,
+                kind=command.kind,
+                vat_number=command.vat_number,
+                fiscal_code=command.fiscal_code,
+                municipalities=command.municipalities,
+                certifications=command.certifications,
+                contact_email=command.contact_email,
+                phone=command.phone,
+                website=command.website,
+                address=address,
+                contact_person_subject=subject,
+                contact_person_sealed=sealed,
+                by=by,
+            )
+
+        # Every rule is checked before the contact person is sealed (a refused application
+        # leaves nothing in the vault), then the application is made with the sealed person.
+        provider = application(None, None)
+        subject, sealed = self._seal(command.provider_id, person) if person else (None, None)
         try:
-            self.save(provider, *entries)
-        except IntegrityError:
-            raise AlreadyRegistered(
-                f"a provider with id {command.provider_id} or with the same VAT number or "
-                "fiscal code is already registered"
-            ) from None
+            if subject is not None:
+                provider = application(subject, sealed)
+            # One index entry per tax identity: a second provider with the same one collides.
+            keys = {f"vat:{provider.vat_number}", f"cf:{provider.fiscal_code}"}
+            keys.discard("vat:None")
+            keys.discard("cf:None")
+            if provider.vat_number and provider.fiscal_code == provider.vat_number:
+                keys.discard(f"cf:{provider.fiscal_code}")
+            entries = [
+                TaxIdentityIndex(key=k, provider_id=provider.provider_id) for k in sorted(keys)
+            ]
+            try:
+                self.save(provider, *entries)
+            except IntegrityError:
+                raise AlreadyRegistered(
+                    f"a provider with id {command.provider_id} or with the same VAT number or "
+                    "fiscal code is already registered"
+                ) from None
+        except BaseException:
+            if subject is not None:  # refused: the person's sealed data is no one's
+                self.vault.erase(subject)
+            raise
         return provider.provider_id
+
+    def update_contacts(self, provider_id: str, command: cmd.UpdateContacts, by: str) -> list[str]:
+        """Change the contacts named in the command (``None`` clears one); returns the names of
+        those that changed. A replaced or removed contact person's personal data is erased."""
+        given = command.model_fields_set
+        # Checked before anything is sealed, so that a refusal leaves nothing in the vault.
+        for value, check in (
+            (command.contact_email, check_email),
+            (command.phone, check_phone),
+            (command.website, check_website),
+        ):
+            if value:
+                check(value)
+        address = self._address(command.address) if "address" in given else None
+        person = self._contact_person(command.contact_person) if "contact_person" in given else None
+        sealed_now: tuple[str, str] | None = None
+
+        def change() -> tuple[list[str], str | None, str | None]:
+            nonlocal sealed_now
+            provider = self.get_provider(provider_id)
+            subject = provider.contact_person_subject
+            sealed = provider.contact_person_sealed
+            if "contact_person" in given:
+                if person is None:
+                    subject = sealed = None
+                elif self.contact_person(provider) != person:
+                    sealed_now = sealed_now or self._seal(provider_id, person)
+                    subject, sealed = sealed_now
+            before = provider.contact_person_subject
+            changed = provider.update_contacts(
+                email=command.contact_email if "contact_email" in given else provider.contact_email,
+                phone=command.phone if "phone" in given else provider.phone,
+                website=command.website if "website" in given else provider.website,
+                address=address
+                if "address" in given
+                else (Address.from_dict(provider.address) if provider.address else None),
+                contact_person_subject=subject,
+                contact_person_sealed=sealed,
+                by=by,
+            )
+            if changed:
+                self.save(provider)
+            return changed, before, subject
+
+        try:
+            changed, before, after = self.retrying(change)
+        except BaseException:
+            if sealed_now is not None:
+                self.vault.erase(sealed_now[0])
+            raise
+        if sealed_now is not None and sealed_now[0] != after:
+            self.vault.erase(sealed_now[0])  # sealed for a retry that did not need it
+        if before is not None and before != after:
+            self.vault.erase(before)  # the person is no longer the contact: forget them
+        return changed
+
+    def contact_person(self, provider: Provider) -> ContactPerson | None:
+        """The provider's contact person, or None when it has none or it was erased."""
+        if provider.contact_person_subject is None or provider.contact_person_sealed is None:
+            return None
+        try:
+            opened = self.vault.open(
+                provider.contact_person_subject, provider.contact_person_sealed
+            )
+        except VaultError:
+            return None
+        return ContactPerson.from_dict(opened) if opened is not None else None
+
+    def _seal(self, provider_id: str, person: ContactPerson) -> tuple[str, str]:
+        # A subject per person and provider: replacing or removing the person erases it alone.
+        subject = f"provider:{provider_id}:contact:{uuid.uuid4().hex}"
+        return subject, self.vault.seal(subject, person.as_dict())
+
+    def _address(self, given: cmd.AddressInput | None) -> Address | None:
+        if given is None:
+            return None
+        self.check_municipality(given.municipality_istat)
+        return check_address(given.street, given.municipality_istat, given.postcode)
+
+    @staticmethod
+    def _contact_person(given: cmd.ContactPersonInput | None) -> ContactPerson | None:
+        if given is None:
+            return None
+        return check_contact_person(given.name, given.role, given.phone, given.email)
+
+    def provider_history(self, provider_id: str) -> list[dict[str, Any]]:
+        """The provider's lifecycle as its own events tell it, oldest first: who did what when.
+        Contact changes name the fields, never their values."""
+        provider = self.get_provider(provider_id)
+        events: list[Any] = list(self.repository.event_store.get(provider.id))
+        return [
+            {"version": e.originator_version, "at": e.timestamp, **history_entry(e)} for e in events
+        ]
 
     def get_provider(self, provider_id: str) -> Provider:
         return self.get_aggregate(provider_aggregate_id(provider_id), Provider, "provider")
@@ -98,12 +250,16 @@ class CatalogApplication(ServiceApplication):
     def reinstate_provider(self, provider_id: str, by: str) -> None:
         self._change_provider(provider_id, lambda p: p.reinstate(by))
 
-    def add_certification(self, provider_id: str, command: cmd.AddCertification) -> None:
-        self._change_provider(provider_id, lambda p: p.add_certification(command.certification))
+    def add_certification(
+        self, provider_id: str, command: cmd.AddCertification, by: str | None = None
+    ) -> None:
+        self._change_provider(provider_id, lambda p: p.add_certification(command.certification, by))
 
-    def affiliate_merchant(self, provider_id: str, command: cmd.AffiliateMerchant) -> None:
+    def affiliate_merchant(
+        self, provider_id: str, command: cmd.AffiliateMerchant, by: str | None = None
+    ) -> None:
         self._change_provider(
-            provider_id, lambda p: p.affiliate_as_merchant(command.goods_categories)
+            provider_id, lambda p: p.affiliate_as_merchant(command.goods_categories, by)
         )
 
     def _change_provider(self, provider_id: str, change: Any) -> None:
@@ -353,7 +509,10 @@ class CatalogApplication(ServiceApplication):
         if self._read_model is None:
             with self._read_model_lock:
                 if self._read_model is None:
-                    self._read_model = ReadModel(self.catalog_settings.read_model_database_url())
+                    self._read_model = ReadModel(
+                        self.catalog_settings.read_model_database_url(),
+                        schema=self.catalog_settings.read_model_schema(),
+                    )
         return self._read_model
 
     def catch_up(self) -> int:
@@ -372,6 +531,10 @@ class CatalogApplication(ServiceApplication):
         self.catch_up()
         return self.read_model.search(query, now)
 
+    def providers(self, query: ProviderQuery) -> ProviderPage:
+        self.catch_up()
+        return self.read_model.providers(query)
+
     def merchants(self, goods_category: str | None = None) -> list[dict[str, Any]]:
         self.catch_up()
         return self.read_model.merchants(goods_category)
@@ -384,3 +547,38 @@ class CatalogApplication(ServiceApplication):
         """The offering's slots from ``from_day`` on, with the places still free."""
         self.catch_up()
         return self.read_model.slots_for(str(offering_id), from_day, now or now_utc())
+
+
+def history_entry(e: object) -> dict[str, Any]:
+    """What a provider's event means in its history (``event`` and its details)."""
+    if isinstance(e, Provider.Applied):
+        return {
+            "event": "applied",
+            "by": e.by,
+            "details": {"kind": e.kind, "municipalities": e.municipalities},
+        }
+    if isinstance(e, Provider.Accredited):
+        return {"event": "accredited", "by": e.by, "details": {}}
+    if isinstance(e, Provider.Suspended):
+        return {
+            "event": "suspended",
+            "by": e.by,
+            "details": {"reason_code": e.reason_code, "reason": e.reason},
+        }
+    if isinstance(e, Provider.Reinstated):
+        return {"event": "reinstated", "by": e.by, "details": {}}
+    if isinstance(e, Provider.CertificationAdded):
+        return {
+            "event": "certification_added",
+            "by": e.by,
+            "details": {"certification": e.certification},
+        }
+    if isinstance(e, Provider.MerchantAffiliated):
+        return {
+            "event": "merchant_affiliated",
+            "by": e.by,
+            "details": {"goods_categories": e.goods_categories},
+        }
+    if isinstance(e, Provider.ContactsUpdated):
+        return {"event": "contacts_updated", "by": e.by, "details": {"changed": e.changed}}
+    return {"event": type(e).__name__, "by": None, "details": {}}

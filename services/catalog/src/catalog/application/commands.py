@@ -25,6 +25,33 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Email = Annotated[str, StringConstraints(max_length=254)]
+Phone = Annotated[str, StringConstraints(max_length=40)]
+
+
+class AddressInput(Command):
+    """The seat (sede) of a provider."""
+
+    street: Annotated[str, StringConstraints(max_length=200)] = Field(
+        description="Street and number, e.g. Via Italia 12"
+    )
+    municipality_istat: Istat = Field(description="ISTAT code of a municipality of the territory")
+    postcode: Annotated[str, StringConstraints(max_length=10)] = Field(
+        description="CAP, 5 digits, e.g. 13900"
+    )
+
+
+class ContactPersonInput(Command):
+    """Personal data: shown only to the territory's operator and the provider itself."""
+
+    name: Annotated[str, StringConstraints(max_length=120)] = Field(description="e.g. Maria Rossi")
+    role: Annotated[str, StringConstraints(max_length=80)] | None = Field(
+        default=None, description="e.g. coordinatrice dei servizi"
+    )
+    phone: Phone | None = Field(default=None, description="Italian number, e.g. 333 123 4567")
+    email: Email | None = None
+
+
 class RegisterProvider(Command):
     provider_id: ProviderId = Field(description="The provider's own short id, e.g. coop-la-rete")
     legal_name: Text
@@ -33,7 +60,32 @@ class RegisterProvider(Command):
     fiscal_code: str | None = Field(default=None, description="Codice fiscale (16 or 11 chars)")
     municipalities: list[Istat] = Field(min_length=1, max_length=500)
     certifications: list[Text] = Field(default_factory=list, max_length=20)
-    contact_email: Annotated[str, StringConstraints(max_length=200)] | None = None
+    contact_email: Email | None = None
+    phone: Phone | None = Field(default=None, description="Italian number, e.g. 015 252 3456")
+    website: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="e.g. https://www.cooperativa.it"
+    )
+    address: AddressInput | None = None
+    contact_person: ContactPersonInput | None = None
+
+
+class UpdateContacts(Command):
+    """Only the fields present change; ``null`` clears one (a contact person set to ``null`` is
+    removed and its sealed personal data erased)."""
+
+    contact_email: Email | None = None
+    phone: Phone | None = None
+    website: Annotated[str, StringConstraints(max_length=200)] | None = None
+    address: AddressInput | None = None
+    contact_person: ContactPersonInput | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateContacts:
+        if not self.model_fields_set:
+            raise ValueError(
+                "name at least one of contact_email, phone, website, address, contact_person"
+            )
+        return self
 
 
 class SuspendProvider(Command):

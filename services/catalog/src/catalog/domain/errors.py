@@ -7,6 +7,12 @@ class InvalidProvider(DomainError):
     code = "invalid_provider"
 
 
+class InvalidContact(DomainError):
+    """An e-mail, phone number, website, address or contact person that is not valid."""
+
+    code = "invalid_contact"
+
+
 class InvalidOffering(DomainError):
     code = "invalid_offering"
 

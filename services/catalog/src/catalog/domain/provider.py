@@ -3,22 +3,29 @@ for shops, goods bought with vouchers) in the territory.
 
 Lifecycle: applied → accredited (by the territory's operator) → suspended → reinstated
 (accredited again). Only an accredited provider's published offerings can be found and held.
+
 A provider is named by a short id of its own choosing (``coop-la-rete``), which is also the id in
 its bearer token (``provider:coop-la-rete``); its aggregate id is derived from it, so a second
 registration under the same id collides in the store.
+
+Contacts (:mod:`catalog.domain.contacts`): the organisation's e-mail, phone, website and seat,
+given when applying and updated later (``ContactsUpdated``), and a contact person, whose
+personal data the events carry only sealed (the application seals it in the vault; the
+aggregate keeps the token and the vault subject it was sealed for).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
 from servicekit.italian_ids import InvalidItalianId, validate_fiscal_code, validate_vat_number
 
-from catalog.domain.errors import InvalidProvider, InvalidTransition
+from catalog.domain.contacts import Address, check_address, check_email, check_phone, check_website
+from catalog.domain.errors import InvalidContact, InvalidProvider, InvalidTransition
 
 PROVIDER_NAMESPACE = uuid.UUID("4c1f7a0e-8b2d-4e55-9a61-3f0d2c7b9e14")
 TAX_INDEX_NAMESPACE = uuid.UUID("b3e8d9a2-6c4f-4a1e-8d75-0e2f9c1a6b38")
@@ -50,6 +57,11 @@ def check_tax_identity(
     return vat, code
 
 
+def check_sealed_person(subject: str | None, sealed: str | None) -> None:
+    if (subject is None) != (sealed is None):
+        raise InvalidContact("a sealed contact person needs both its token and its vault subject")
+
+
 class Provider(Aggregate):
     class Applied(Aggregate.Created):
         provider_id: str
@@ -60,6 +72,27 @@ class Provider(Aggregate):
         municipalities: list[str]
         certifications: list[str]
         contact_email: str | None
+        # v2: the other contacts, the sealed contact person and who registered the provider.
+        phone: str | None
+        website: str | None
+        address: dict[str, str] | None
+        contact_person_subject: str | None
+        contact_person_sealed: str | None
+        by: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            for name in (
+                "phone",
+                "website",
+                "address",
+                "contact_person_subject",
+                "contact_person_sealed",
+                "by",
+            ):
+                state[name] = None
 
     # Events that leave the service carry what their contract needs (the relay maps one event
     # at a time, without the aggregate's state).
@@ -82,12 +115,39 @@ class Provider(Aggregate):
 
     class CertificationAdded(Aggregate.Event):
         certification: str
+        by: str | None  # v2
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["by"] = None
+
+    class ContactsUpdated(Aggregate.Event):
+        """The whole set of contacts after the change, and which of them changed. Private: it
+        never leaves the service (the contact person is sealed anyway)."""
+
+        email: str | None
+        phone: str | None
+        website: str | None
+        address: dict[str, str] | None
+        contact_person_subject: str | None
+        contact_person_sealed: str | None
+        changed: list[str]
+        by: str
 
     class MerchantAffiliated(Aggregate.Event):
         goods_categories: list[str]
         provider_id: str
         vat_number: str | None
         municipalities: list[str]
+        by: str | None  # v2
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["by"] = None
 
     @event(Applied)
     def __init__(
@@ -100,6 +160,12 @@ class Provider(Aggregate):
         municipalities: list[str],
         certifications: list[str],
         contact_email: str | None,
+        phone: str | None,
+        website: str | None,
+        address: dict[str, str] | None,
+        contact_person_subject: str | None,
+        contact_person_sealed: str | None,
+        by: str | None,
     ) -> None:
         self.provider_id = provider_id
         self.legal_name = legal_name
@@ -109,6 +175,11 @@ class Provider(Aggregate):
         self.municipalities = list(municipalities)
         self.certifications = list(certifications)
         self.contact_email = contact_email
+        self.phone = phone
+        self.website = website
+        self.address = dict(address) if address else None
+        self.contact_person_subject = contact_person_subject
+        self.contact_person_sealed = contact_person_sealed
         self.status: ProviderStatus = "applied"
         self.goods_categories: list[str] = []
 
@@ -127,9 +198,17 @@ class Provider(Aggregate):
         municipalities: list[str],
         certifications: list[str] | None = None,
         contact_email: str | None = None,
+        *,
+        phone: str | None = None,
+        website: str | None = None,
+        address: Address | None = None,
+        contact_person_subject: str | None = None,
+        contact_person_sealed: str | None = None,
+        by: str | None = None,
     ) -> Provider:
-        """A provider asks to join the territory's catalogue. Municipalities must already be
-        checked against the territory (the application does it)."""
+        """A provider asks to join the territory's catalogue. Municipalities (those it serves
+        and its address's) must already be checked against the territory (the application does
+        it), and its contact person sealed."""
         if not PROVIDER_ID_PATTERN.fullmatch(provider_id):
             raise InvalidProvider(
                 f"provider id {provider_id!r} must be 2-64 lower-case letters, digits or dashes"
@@ -147,6 +226,8 @@ class Provider(Aggregate):
         certs = list(dict.fromkeys(c.strip() for c in certifications or [] if c.strip()))
         if len(certs) > MAX_CERTIFICATIONS:
             raise InvalidProvider(f"at most {MAX_CERTIFICATIONS} certifications")
+        check_sealed_person(contact_person_subject, contact_person_sealed)
+        seat = check_address(**address.as_dict()) if address else None
         return cls(
             provider_id=provider_id,
             legal_name=name,
@@ -155,7 +236,13 @@ class Provider(Aggregate):
             fiscal_code=code,
             municipalities=sorted(set(municipalities)),
             certifications=certs,
-            contact_email=contact_email,
+            contact_email=check_email(contact_email) if contact_email else None,
+            phone=check_phone(phone) if phone else None,
+            website=check_website(website) if website else None,
+            address=seat.as_dict() if seat else None,
+            contact_person_subject=contact_person_subject,
+            contact_person_sealed=contact_person_sealed,
+            by=by,
         )
 
     @property
@@ -186,7 +273,49 @@ class Provider(Aggregate):
             )
         self._reinstate(by, self.provider_id)
 
-    def add_certification(self, certification: str) -> None:
+    def update_contacts(
+        self,
+        email: str | None,
+        phone: str | None,
+        website: str | None,
+        address: Address | None,
+        contact_person_subject: str | None,
+        contact_person_sealed: str | None,
+        by: str,
+    ) -> list[str]:
+        """Replace the contacts with this complete set (``None`` clears one); returns the names
+        of those that changed, and records nothing when none did."""
+        check_sealed_person(contact_person_subject, contact_person_sealed)
+        new: dict[str, Any] = {
+            "email": check_email(email) if email else None,
+            "phone": check_phone(phone) if phone else None,
+            "website": check_website(website) if website else None,
+            "address": check_address(**address.as_dict()).as_dict() if address else None,
+        }
+        old: dict[str, Any] = {
+            "email": self.contact_email,
+            "phone": self.phone,
+            "website": self.website,
+            "address": self.address,
+        }
+        changed = [name for name in new if new[name] != old[name]]
+        if contact_person_subject != self.contact_person_subject:
+            changed.append("contact_person")
+        if not changed:
+            return []
+        self._update_contacts(
+            new["email"],
+            new["phone"],
+            new["website"],
+            new["address"],
+            contact_person_subject,
+            contact_person_sealed,
+            changed,
+            by,
+        )
+        return changed
+
+    def add_certification(self, certification: str, by: str | None = None) -> None:
         value = certification.strip()
         if not value:
             raise InvalidProvider("a certification needs a name, e.g. UNI/PdR 58:2019")
@@ -194,9 +323,9 @@ class Provider(Aggregate):
             return  # already recorded: nothing to do
         if len(self.certifications) >= MAX_CERTIFICATIONS:
             raise InvalidProvider(f"at most {MAX_CERTIFICATIONS} certifications")
-        self._add_certification(value)
+        self._add_certification(value, by)
 
-    def affiliate_as_merchant(self, goods_categories: list[str]) -> None:
+    def affiliate_as_merchant(self, goods_categories: list[str], by: str | None = None) -> None:
         """Join the territory's voucher programme as a shop selling these goods categories."""
         if self.kind != "shop":
             raise InvalidProvider(
@@ -215,7 +344,7 @@ class Provider(Aggregate):
                 raise InvalidProvider(f"goods category {category!r} must be a lower-case code")
         if categories == self.goods_categories:
             return
-        self._affiliate(categories, self.provider_id, self.vat_number, self.municipalities)
+        self._affiliate(categories, self.provider_id, self.vat_number, self.municipalities, by)
 
     def check_serves(self, municipalities: list[str]) -> None:
         outside = sorted(set(municipalities) - set(self.municipalities))
@@ -244,8 +373,27 @@ class Provider(Aggregate):
         self.status = "accredited"
 
     @event(CertificationAdded)
-    def _add_certification(self, certification: str) -> None:
+    def _add_certification(self, certification: str, by: str | None) -> None:
         self.certifications.append(certification)
+
+    @event(ContactsUpdated)
+    def _update_contacts(
+        self,
+        email: str | None,
+        phone: str | None,
+        website: str | None,
+        address: dict[str, str] | None,
+        contact_person_subject: str | None,
+        contact_person_sealed: str | None,
+        changed: list[str],
+        by: str,
+    ) -> None:
+        self.contact_email = email
+        self.phone = phone
+        self.website = website
+        self.address = dict(address) if address else None
+        self.contact_person_subject = contact_person_subject
+        self.contact_person_sealed = contact_person_sealed
 
     @event(MerchantAffiliated)
     def _affiliate(
@@ -254,6 +402,7 @@ class Provider(Aggregate):
         provider_id: str,
         vat_number: str | None,
         municipalities: list[str],
+        by: str | None,
     ) -> None:
         self.goods_categories = list(goods_categories)
 

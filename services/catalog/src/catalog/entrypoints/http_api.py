@@ -1,9 +1,15 @@
 """HTTP routes of the catalog service: they only translate HTTP into commands and queries.
 
 Who may do what: the territory's operator registers, accredits, suspends and reinstates
-providers and composes packages; a provider (``provider:<id>``) applies, and manages only its own
-offerings and slots; any caller with a token may hold places; anyone, even without a token, can
-browse and search.
+providers and composes packages; a provider (``provider:<id>``) applies, updates its contacts,
+and manages only its own offerings and slots; any caller with a token may hold places; anyone,
+even without a token, can browse and search.
+
+Who sees which providers: the operator and auditors see all of them, whatever their status (the
+review queue is ``GET /providers?status=applied&sort=applied``) and their history; a provider
+sees itself; everyone else sees accredited providers only, with the organisation's public
+contacts. The restricted part of a provider (its fiscal code, when it registered and its contact
+person, who is personal data) is shown only to the operator and the provider itself.
 """
 
 from __future__ import annotations
@@ -12,17 +18,18 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel
-from servicekit.auth import ROLES, Principal, require_roles
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+from servicekit.auth import ROLES, Principal, optional_principal, require_roles
+from servicekit.domain import NotFound
 from servicekit.http import application_of
 
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
 from catalog.domain.offering import Offering
-from catalog.domain.provider import Provider
+from catalog.domain.provider import Provider, ProviderKind, ProviderStatus
 from catalog.domain.slot import Hold
-from catalog.read_model import SearchQuery
+from catalog.read_model import ProviderQuery, ProviderRow, SearchQuery
 
 providers = APIRouter(prefix="/providers", tags=["providers"])
 offerings = APIRouter(prefix="/offerings", tags=["offerings"])
@@ -31,6 +38,8 @@ packages = APIRouter(prefix="/packages", tags=["packages"])
 search = APIRouter(tags=["search"])
 
 OPERATOR_ONLY = ("operator",)
+# Who sees every provider, accredited or not, and their histories.
+OVERSEERS = ("operator", "auditor")
 
 
 def catalog_app(request: Request) -> CatalogApplication:
@@ -38,6 +47,39 @@ def catalog_app(request: Request) -> CatalogApplication:
 
 
 # --- views ---------------------------------------------------------------------------------------
+
+
+class AddressView(BaseModel):
+    street: str
+    municipality_istat: str
+    postcode: str
+
+
+class ContactsView(BaseModel):
+    """The organisation's own contacts: public for an accredited provider."""
+
+    email: str | None
+    phone: str | None = Field(description="International form, e.g. +390152523456")
+    website: str | None
+    address: AddressView | None
+
+
+class ContactPersonView(BaseModel):
+    name: str
+    role: str | None
+    phone: str | None
+    email: str | None
+
+
+class RestrictedView(BaseModel):
+    """For the territory's operator and the provider itself only."""
+
+    fiscal_code: str | None
+    applied_at: datetime
+    contact_person: ContactPersonView | None
+    contact_person_erased: bool = Field(
+        description="A contact person was named but their personal data is no longer readable"
+    )
 
 
 class ProviderView(BaseModel):
@@ -49,9 +91,26 @@ class ProviderView(BaseModel):
     municipalities: list[str]
     certifications: list[str]
     goods_categories: list[str]
+    contacts: ContactsView
+    restricted: RestrictedView | None = Field(
+        default=None, description="Only for the operator and the provider itself"
+    )
 
     @classmethod
-    def of(cls, p: Provider) -> ProviderView:
+    def of(
+        cls, p: Provider, app: CatalogApplication | None = None, restricted: bool = False
+    ) -> ProviderView:
+        """The public view; with ``restricted`` (and ``app`` to open the sealed contact
+        person) the restricted part too."""
+        extra: RestrictedView | None = None
+        if restricted and app is not None:
+            person = app.contact_person(p)
+            extra = RestrictedView(
+                fiscal_code=p.fiscal_code,
+                applied_at=p.created_on,
+                contact_person=ContactPersonView(**person.as_dict()) if person else None,
+                contact_person_erased=person is None and p.contact_person_subject is not None,
+            )
         return cls(
             provider_id=p.provider_id,
             legal_name=p.legal_name,
@@ -61,7 +120,70 @@ class ProviderView(BaseModel):
             municipalities=p.municipalities,
             certifications=p.certifications,
             goods_categories=p.goods_categories,
+            contacts=ContactsView(
+                email=p.contact_email,
+                phone=p.phone,
+                website=p.website,
+                address=AddressView(**p.address) if p.address else None,
+            ),
+            restricted=extra,
         )
+
+
+class ProviderSummary(BaseModel):
+    """A provider in a list (from the read model): public fields and contacts;
+    ``applied_at`` only for the operator, auditors and the provider itself."""
+
+    provider_id: str
+    legal_name: str
+    kind: str
+    status: str
+    status_since: datetime
+    applied_at: datetime | None
+    vat_number: str | None
+    municipalities: list[str]
+    certifications: list[str]
+    goods_categories: list[str]
+    contacts: ContactsView
+
+    @classmethod
+    def of(cls, r: ProviderRow, privileged: bool) -> ProviderSummary:
+        return cls(
+            provider_id=r.provider_id,
+            legal_name=r.legal_name,
+            kind=r.kind,
+            status=r.status,
+            status_since=r.status_since,
+            applied_at=r.applied_at if privileged else None,
+            vat_number=r.vat_number,
+            municipalities=r.municipalities,
+            certifications=r.certifications,
+            goods_categories=r.goods_categories,
+            contacts=ContactsView(
+                email=r.email,
+                phone=r.phone,
+                website=r.website,
+                address=AddressView(**r.address) if r.address else None,
+            ),
+        )
+
+
+class ProviderList(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[ProviderSummary]
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    at: datetime
+    event: str = Field(
+        description="applied, accredited, suspended, reinstated, certification_added, "
+        "merchant_affiliated or contacts_updated"
+    )
+    by: str | None = Field(description="Who did it (the token's subject), when recorded")
+    details: dict[str, Any]
 
 
 class PriceView(BaseModel):
@@ -125,6 +247,18 @@ class Created(BaseModel):
 # --- providers -----------------------------------------------------------------------------------
 
 
+def may_see_restricted(principal: Principal | None, provider_id: str) -> bool:
+    return principal is not None and (
+        principal.role == "operator" or principal.acts_for("provider", provider_id)
+    )
+
+
+def may_see_any_status(principal: Principal | None, provider_id: str) -> bool:
+    return principal is not None and (
+        principal.role in OVERSEERS or principal.acts_for("provider", provider_id)
+    )
+
+
 @providers.post("", status_code=status.HTTP_201_CREATED, summary="Apply to join the catalogue")
 def register_provider(
     command: cmd.RegisterProvider,
@@ -132,12 +266,109 @@ def register_provider(
     principal: Principal = Depends(require_roles("operator", "provider")),
 ) -> Created:
     principal.require_subject("provider", command.provider_id, exempt_roles=OPERATOR_ONLY)
-    return Created(id=app.register_provider(command))
+    return Created(id=app.register_provider(command, principal.subject))
 
 
-@providers.get("/{provider_id}", summary="A provider (public)")
-def get_provider(provider_id: str, app: CatalogApplication = Depends(catalog_app)) -> ProviderView:
-    return ProviderView.of(app.get_provider(provider_id))
+@providers.get("", summary="Providers: the operator's review queue, or the public list")
+def list_providers(
+    status_: ProviderStatus | None = Query(None, alias="status"),
+    kind: ProviderKind | None = None,
+    municipality: str | None = Query(
+        None, pattern=r"^\d{6}$", description="ISTAT code of a municipality served"
+    ),
+    q: str = Query("", max_length=100, description="Words of the legal name or the id"),
+    sort: Literal["name", "applied", "recent"] = Query(
+        "name",
+        description="name; applied: oldest application first (the review queue); "
+        "recent: latest status change first",
+    ),
+    page: int = Query(1, ge=1, le=10_000),
+    page_size: int = Query(20, ge=1, le=100),
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal | None = Depends(optional_principal),
+) -> ProviderList:
+    """The operator and auditors see every provider; a provider sees only itself; anyone else
+    (no token needed) sees the accredited providers."""
+    only: str | None = None
+    privileged = principal is not None and principal.role in OVERSEERS
+    if principal is not None and principal.role == "provider":
+        only = principal.subject_id
+        privileged = True
+    elif not privileged:
+        if status_ not in (None, "accredited"):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail={
+                    "code": "forbidden_status",
+                    "message": "only the operator and auditors list providers that are not "
+                    "accredited",
+                },
+            )
+        status_ = "accredited"
+    found = app.providers(
+        ProviderQuery(
+            status=status_,
+            kind=kind,
+            municipality=municipality,
+            provider_id=only,
+            text=q,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+        )
+    )
+    return ProviderList(
+        total=found.total,
+        page=found.page,
+        page_size=found.page_size,
+        items=[ProviderSummary.of(r, privileged) for r in found.items],
+    )
+
+
+def visible_provider(
+    provider_id: str, app: CatalogApplication, principal: Principal | None
+) -> Provider:
+    """The provider if the caller may see it: a provider that is not accredited is, for anyone
+    but the operator, auditors and itself, as if it did not exist (404)."""
+    provider = app.get_provider(provider_id)
+    if not provider.bookable and not may_see_any_status(principal, provider_id):
+        raise NotFound(f"no provider with id {provider_id}")
+    return provider
+
+
+@providers.get("/{provider_id}", summary="A provider (public; more for the operator and itself)")
+def get_provider(
+    provider_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal | None = Depends(optional_principal),
+) -> ProviderView:
+    provider = visible_provider(provider_id, app, principal)
+    return ProviderView.of(provider, app, may_see_restricted(principal, provider_id))
+
+
+@providers.get("/{provider_id}/history", summary="A provider's lifecycle, oldest first")
+def provider_history(
+    provider_id: str,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "auditor", "provider")),
+) -> list[HistoryEntry]:
+    principal.require_subject("provider", provider_id, exempt_roles=OVERSEERS)
+    return [HistoryEntry(**entry) for entry in app.provider_history(provider_id)]
+
+
+@providers.patch(
+    "/{provider_id}/contacts",
+    summary="Update the contacts (only the fields given; null clears one)",
+)
+def update_contacts(
+    provider_id: str,
+    command: cmd.UpdateContacts,
+    app: CatalogApplication = Depends(catalog_app),
+    principal: Principal = Depends(require_roles("operator", "provider")),
+) -> ProviderView:
+    principal.require_subject("provider", provider_id, exempt_roles=OPERATOR_ONLY)
+    app.update_contacts(provider_id, command, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post("/{provider_id}/accreditation", summary="Accredit an applied provider")
@@ -147,7 +378,7 @@ def accredit(
     principal: Principal = Depends(require_roles("operator")),
 ) -> ProviderView:
     app.accredit_provider(provider_id, principal.subject)
-    return ProviderView.of(app.get_provider(provider_id))
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post("/{provider_id}/suspension", summary="Suspend a provider")
@@ -158,7 +389,7 @@ def suspend(
     principal: Principal = Depends(require_roles("operator")),
 ) -> ProviderView:
     app.suspend_provider(provider_id, command, principal.subject)
-    return ProviderView.of(app.get_provider(provider_id))
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post("/{provider_id}/reinstatement", summary="Reinstate a suspended provider")
@@ -168,7 +399,7 @@ def reinstate(
     principal: Principal = Depends(require_roles("operator")),
 ) -> ProviderView:
     app.reinstate_provider(provider_id, principal.subject)
-    return ProviderView.of(app.get_provider(provider_id))
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post("/{provider_id}/certifications", summary="Record a quality certification")
@@ -179,8 +410,8 @@ def add_certification(
     principal: Principal = Depends(require_roles("operator", "provider")),
 ) -> ProviderView:
     principal.require_subject("provider", provider_id, exempt_roles=OPERATOR_ONLY)
-    app.add_certification(provider_id, command)
-    return ProviderView.of(app.get_provider(provider_id))
+    app.add_certification(provider_id, command, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post("/{provider_id}/merchant-affiliation", summary="Affiliate a shop to vouchers")
@@ -188,10 +419,10 @@ def affiliate_merchant(
     provider_id: str,
     command: cmd.AffiliateMerchant,
     app: CatalogApplication = Depends(catalog_app),
-    _: Principal = Depends(require_roles("operator")),
+    principal: Principal = Depends(require_roles("operator")),
 ) -> ProviderView:
-    app.affiliate_merchant(provider_id, command)
-    return ProviderView.of(app.get_provider(provider_id))
+    app.affiliate_merchant(provider_id, command, principal.subject)
+    return ProviderView.of(app.get_provider(provider_id), app, restricted=True)
 
 
 @providers.post(
