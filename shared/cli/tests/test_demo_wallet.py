@@ -111,7 +111,7 @@ def test_every_plan_statement_adds_up_to_the_credit_loaded(demo: LoadedDemo) -> 
         s = demo.get(f"/plans/{plan_id}/report")
         assert s["spent_cents"] == sum(s["spent_by_category"].values())
         assert (
-            s["loaded_cents"] + s["carried_in_cents"]
+            s["loaded_cents"] + s["carried_in_cents"] + (s["bonus_converted_cents"] or 0)
             == s["spent_cents"]
             + s["held_cents"]
             + s["left_cents"]
@@ -132,6 +132,44 @@ def test_every_plan_statement_adds_up_to_the_credit_loaded(demo: LoadedDemo) -> 
     }
     assert mill["held_cents"] == 18_800
     assert mill["loaded_cents"] == 4 * 80_000
+
+
+def test_the_mechanical_firm_converts_one_employees_productivity_bonus_into_credit(
+    demo: LoadedDemo,
+) -> None:
+    mill, firm, bank = (demo.get(f"/plans/{plan_id}/report") for plan_id in demo.plan_ids)
+    assert (mill["bonus_converted_cents"], bank["bonus_converted_cents"]) == (None, None)
+    assert firm["bonus_converted_cents"] == 150_000
+    assert firm["loaded_cents"] == 4 * 60_000  # the bonus does not come from the budget
+    wallets = demo.get(f"/plans/{demo.plan_ids[1]}/wallets")
+    [roberto] = [w for w in wallets if w["employee_id"] == demo_wallet.TAXABLE_EMPLOYEE_ID]
+    assert roberto["bonus_converted_cents"] == 150_000
+    assert roberto["total_cents"] == 60_000 + 150_000 - 110_000  # less his fringe purchases
+
+
+def test_lucia_names_her_family_and_her_mothers_caregiver_books_for_her_mother(
+    demo: LoadedDemo,
+) -> None:
+    lucia = demo_subject_id("beneficiary", "biella")
+    family = demo.get("/me/family", "beneficiary", lucia)
+    assert family == {
+        "employee_id": lucia,
+        "members": [
+            {"member_id": "mother-1", "relationship": "parent"},
+            {"member_id": "son-1", "relationship": "child"},
+        ],
+        "delegate_id": demo_wallet.CAREGIVER,
+    }
+    (wallet,) = demo.get("/me/delegated-wallets", "beneficiary", demo_wallet.CAREGIVER)
+    assert wallet["employee_id"] == lucia
+    by_member = {h["member_id"]: h for h in wallet["holds"] if h["member_id"]}
+    assert by_member["son-1"]["category"] == "education_childcare"
+    care = by_member["mother-1"]
+    assert (care["category"], care["status"], care["delegate_id"]) == (
+        "elderly_care",
+        "held",
+        demo_wallet.CAREGIVER,
+    )
 
 
 def test_the_holds_show_every_outcome_of_a_booking(demo: LoadedDemo) -> None:

@@ -13,11 +13,15 @@ The rules checked, naming the events involved in any violation:
 * **non-negative** — no account that must not go negative (a plan's funding and returned
   accounts, an employee's wallet accounts, holds, a provider's payable, the fringe memo's
   exempt and taxable accounts) ever goes below zero, at any event, in the order stored;
-* **the fringe cap** — a year's exempt fringe amount never exceeds its cap.
+* **the fringe cap** — a year's exempt fringe amount never exceeds its cap;
+* **the bonus limit** — the productivity bonus an employee converted into welfare in a year
+  never exceeds the yearly limit, and is converted only into plans that allow it.
 
-Then the per-plan figures (loaded, spent per category, held, left, expired, carried over,
-unallocated, returned) and the taxable fringe amount per employee and year are compared, to the
-cent, with what the service reports (``PlanFigures`` and ``PayrollLine``).
+Then the per-plan figures (loaded, carried in, converted from a productivity bonus — for plans
+that allow it —, spent per category, held, left, expired, carried over, unallocated, returned)
+and the taxable fringe amount per employee and year are compared, to the cent, with what the
+service reports (``PlanFigures`` and ``PayrollLine``). Events that move no money (family
+members, delegates, expiry reminders) are verified in the hash chain and change no figure.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ PLAN_FIGURES = (
     "budget_cents",
     "loaded_cents",
     "carried_in_cents",
+    "bonus_converted_cents",  # only for plans that allow the conversion
     "spent_cents",
     "held_cents",
     "left_cents",
@@ -83,6 +88,8 @@ class PlanTally:
     carried_in_cents: int = 0
     expired_cents: int = 0
     carried_over_cents: int = 0
+    bonus_conversion: bool = False
+    bonus_converted_cents: int = 0
     spent_by_category: dict[str, int] = field(default_factory=dict)
     wallets: set[str] = field(default_factory=set)
     closed: bool = False
@@ -98,6 +105,7 @@ class WalletTally:
         self.wallet_plan: dict[str, str] = {}
         self.hold_wallet: dict[str, str] = {}
         self.fringe_caps: dict[tuple[str, int], int] = {}
+        self.bonus_limits: dict[tuple[str, int], int] = {}
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
 
@@ -174,6 +182,31 @@ class WalletTally:
             plan.spent_by_category[e.category] = (
                 plan.spent_by_category.get(e.category, 0) + sign * e.amount_cents
             )
+        elif isinstance(e, c.BonusConversionAllowed):
+            self._plan(e.plan_id).bonus_conversion = True
+        elif isinstance(e, c.BonusConverted):
+            plan = self._plan(e.plan_id)
+            plan.bonus_converted_cents += e.amount_cents
+            if not plan.bonus_conversion:
+                self._violate_at(
+                    "bonus limit",
+                    f"plan {e.plan_id}",
+                    f"{e.amount_cents} cents of productivity bonus converted into a plan that "
+                    "does not allow it",
+                    e,
+                )
+        elif isinstance(e, c.BonusYearOpened):
+            self.bonus_limits[(e.employee_id, e.year)] = e.limit_cents
+        elif isinstance(e, c.BonusRecorded):
+            converted = self.balances.get(f"bonus:{e.employee_id}:{e.year}:converted", 0)
+            limit = self.bonus_limits.get((e.employee_id, e.year))
+            if limit is not None and converted > limit:
+                self._violate_at(
+                    "bonus limit",
+                    f"employee {e.employee_id} in {e.year}",
+                    f"{converted} cents of productivity bonus converted, over the limit of {limit}",
+                    e,
+                )
         elif isinstance(e, c.FringeYearOpened):
             self.fringe_caps[(e.employee_id, e.year)] = e.cap_cents
         elif isinstance(e, c.FringeRecorded):
@@ -188,6 +221,10 @@ class WalletTally:
                         f"stream {e.stream_id} sequence {e.sequence}",
                     )
                 )
+
+    def _violate_at(self, rule: str, subject: str, detail: str, e: LedgerEvent) -> None:
+        origin = f"stream {e.stream_id} sequence {e.sequence}"
+        self.violations.append(Violation(rule, subject, detail, origin))
 
     def finish(self) -> list[Violation]:
         total = sum(self.balances.values())
@@ -206,7 +243,7 @@ class WalletTally:
                 for a, b in self.balances.items()
                 if a.startswith("hold:") and self.hold_wallet.get(a) in plan.wallets
             ]
-            out[plan_id] = {
+            figures = {
                 "budget_cents": plan.budget_cents,
                 "loaded_cents": plan.loaded_cents,
                 "carried_in_cents": plan.carried_in_cents,
@@ -220,6 +257,9 @@ class WalletTally:
                 "unallocated_cents": self.balances.get(f"plan:{plan_id}:funding", 0),
                 "returned_to_employer_cents": self.balances.get(f"plan:{plan_id}:returned", 0),
             }
+            if plan.bonus_conversion:
+                figures["bonus_converted_cents"] = plan.bonus_converted_cents
+            out[plan_id] = figures
         return out
 
     def taxable_fringe(self) -> dict[tuple[str, int], int]:
@@ -243,8 +283,7 @@ def figures_from_application(app: WalletApplication) -> ServiceFigures:
     plans: dict[str, dict[str, int]] = {}
     years: set[int] = set()
     for plan in app.plans_of(None):
-        figures = app.plan_figures(plan.id).as_dict()
-        plans[str(plan.id)] = {name: int(figures[name]) for name in PLAN_FIGURES}
+        plans[str(plan.id)] = _plan_figures(app.plan_figures(plan.id).as_dict())
         years.add(plan.year)
     taxable = {
         (line.employee_id, line.year): line.taxable_cents
@@ -276,7 +315,7 @@ def figures_from_api(
         years: set[int] = set()
         for plan in get("/plans"):
             report = get(f"/plans/{plan['plan_id']}/report")
-            plans[str(plan["plan_id"])] = {name: int(report[name]) for name in PLAN_FIGURES}
+            plans[str(plan["plan_id"])] = _plan_figures(report)
             years.add(int(plan["year"]))
         taxable = {
             (str(line["employee_id"]), int(line["year"])): int(line["taxable_cents"])
@@ -287,6 +326,11 @@ def figures_from_api(
         if own:
             http.close()
     return ServiceFigures(f"the service's API at {base_url}", plans, taxable)
+
+
+def _plan_figures(statement: dict[str, Any]) -> dict[str, int]:
+    """The audited figures of a plan statement (a figure the plan does not have is None)."""
+    return {name: int(v) for name in PLAN_FIGURES if (v := statement.get(name)) is not None}
 
 
 @dataclass(frozen=True)
@@ -422,7 +466,9 @@ class WalletAudit:
             lines.append(f"  ledger rules: {len(self.violations)} VIOLATION(S)")
             lines.extend(f"    {v.describe()}" for v in self.violations)
         else:
-            lines.append("  ledger rules: all hold (zero sum, nothing negative, fringe cap)")
+            lines.append(
+                "  ledger rules: all hold (zero sum, nothing negative, fringe cap, bonus limit)"
+            )
         if self.differences is None:
             lines.append("  comparison with the service: not made")
         elif not self.differences:

@@ -1,6 +1,7 @@
-"""Which domain events leave the wallet service, and as what. Every event of the three ledger
-streams (plans, wallets, fringe years) maps to a LedgerEvent carrying its transfers: the hash
-chain is computed over exactly this public form. Employees appear only as pseudonymous ids."""
+"""Which domain events leave the wallet service, and as what. Every event of the ledger streams
+(plans, wallets, fringe years, bonus years, families) maps to a LedgerEvent carrying its
+transfers: the hash chain is computed over exactly this public form. Employees, their family
+members and delegates appear only as pseudonymous ids."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from benecomune_contracts import ContractEvent
 from benecomune_contracts import wallet as c
 from servicekit.chain import register_ledger_mapping
 
+from wallet.domain.bonus import BonusYear
+from wallet.domain.family import Family
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
 from wallet.domain.wallet import Wallet
@@ -136,6 +139,8 @@ def _(e: Wallet.FundsHeld) -> ContractEvent:
         amount_cents=e.amount_cents,
         expires_at=e.expires_at,
         held_at=e.timestamp,
+        member_id=e.member_id,
+        delegate_id=e.delegate_id,
     )
 
 
@@ -297,4 +302,128 @@ def _(e: FringeYear.BecameTaxable) -> ContractEvent:
     )
 
 
-register_ledger_mapping(to_contract, Plan, Wallet, FringeYear)
+@to_contract.register
+def _(e: Plan.BonusConversionAllowed) -> ContractEvent:
+    return c.BonusConversionAllowed(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        yearly_limit_cents=e.yearly_limit_cents,
+        allowed_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Plan.BonusConverted) -> ContractEvent:
+    return c.PlanBonusConverted(
+        **_chain(e),
+        plan_id=str(e.originator_id),
+        employee_id=e.employee_id,
+        wallet_id=str(e.wallet_id),
+        amount_cents=e.amount_cents,
+        converted_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.BonusConverted) -> ContractEvent:
+    return c.BonusConverted(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        request_id=e.request_id,
+        year=e.year,
+        amount_cents=e.amount_cents,
+        converted_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Wallet.CreditExpiring) -> ContractEvent:
+    return c.CreditExpiring(
+        **_chain(e),
+        wallet_id=str(e.originator_id),
+        plan_id=str(e.plan_id),
+        employee_id=e.employee_id,
+        expires_on=e.expires_on,
+        threshold_days=e.threshold_days,
+        days_left=e.days_left,
+        amount_cents=e.amount_cents,
+        held_cents=e.held_cents,
+        reminded_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: BonusYear.Opened) -> ContractEvent:
+    return c.BonusYearOpened(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        limit_cents=e.limit_cents,
+        opened_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: BonusYear.Recorded) -> ContractEvent:
+    return c.BonusRecorded(
+        **_chain(e),
+        employee_id=e.employee_id,
+        year=e.year,
+        wallet_id=str(e.wallet_id),
+        plan_id=str(e.plan_id),
+        amount_cents=e.amount_cents,
+        total_cents=e.total_cents,
+        recorded_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Family.Opened) -> ContractEvent:
+    return c.FamilyOpened(**_chain(e), employee_id=e.employee_id, opened_at=e.timestamp)
+
+
+@to_contract.register
+def _(e: Family.MemberNamed) -> ContractEvent:
+    return c.FamilyMemberNamed(
+        **_chain(e),
+        employee_id=e.employee_id,
+        member_id=e.member_id,
+        relationship=e.relationship,  # type: ignore[arg-type]
+        named_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Family.MemberRemoved) -> ContractEvent:
+    return c.FamilyMemberRemoved(
+        **_chain(e),
+        employee_id=e.employee_id,
+        member_id=e.member_id,
+        removed_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Family.DelegateNamed) -> ContractEvent:
+    return c.DelegateNamed(
+        **_chain(e),
+        employee_id=e.employee_id,
+        delegate_id=e.delegate_id,
+        replaced_delegate_id=e.replaced_delegate_id,
+        named_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: Family.DelegateRevoked) -> ContractEvent:
+    return c.DelegateRevoked(
+        **_chain(e),
+        employee_id=e.employee_id,
+        delegate_id=e.delegate_id,
+        revoked_at=e.timestamp,
+    )
+
+
+register_ledger_mapping(to_contract, Plan, Wallet, FringeYear, BonusYear, Family)

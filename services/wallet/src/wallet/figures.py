@@ -21,6 +21,10 @@ class PlanFigures:
     budget_cents: int
     loaded_cents: int
     carried_in_cents: int
+    bonus_converted_cents: int | None
+    """Productivity bonus converted into the plan's wallets (None: the plan does not allow it).
+    Credit came in as loaded + carried in + converted; it went out as spent + held + left +
+    expired + carried over."""
     spent_by_category: dict[str, int]
     spent_cents: int
     held_cents: int
@@ -45,6 +49,7 @@ class PlanFigures:
             budget_cents=plan.budget_cents,
             loaded_cents=plan.allocated_cents,
             carried_in_cents=sum(w.carried_in_cents for w in wallets),
+            bonus_converted_cents=plan.bonus_converted_cents if plan.bonus_conversion else None,
             spent_by_category=dict(sorted(spent.items())),
             spent_cents=sum(spent.values()),
             held_cents=sum(w.held_cents for w in wallets),

@@ -12,14 +12,22 @@ DEFINITION = ServiceDefinition(
     name="wallet",
     title="Benecomune — welfare wallets",
     description="Employer welfare plans and employee wallets on a double-entry ledger: grants, "
-    "holds, captures, refunds, the fringe-benefit cap, expiry and carry-over.",
+    "productivity bonuses converted into credit, holds for the employee or a family member "
+    "(by the employee or their delegate), captures, refunds, the fringe-benefit cap, reminders "
+    "before credit expires, expiry and carry-over.",
     settings_class=WalletSettings,
     application_class=WalletApplication,
     routers=http_api.routers,
     publishes_to=WALLET_TOPIC.name,
     to_contract=to_contract,
-    # A booking that never confirms must not keep an employee's money held.
     periodic=[
-        PeriodicJob("expire_holds", lambda app, now: app.expire_holds(now), every_seconds=60)
+        # A booking that never confirms must not keep an employee's money held.
+        PeriodicJob("expire_holds", lambda app, now: app.expire_holds(now), every_seconds=60),
+        # Warn employees 30 and 7 days before their credit expires (once each: idempotent).
+        PeriodicJob(
+            "remind_expiring_credit",
+            lambda app, now: app.remind_expiring_credit(now),
+            every_seconds=3600,
+        ),
     ],
 )

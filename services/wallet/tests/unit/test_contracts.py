@@ -4,10 +4,12 @@ caught."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 
 from benecomune_contracts import WALLET_TOPIC, parse_event
-from benecomune_contracts.chain import ChainVerifier, LedgerEvent
+from benecomune_contracts import wallet as c
+from benecomune_contracts.chain import ChainVerifier, LedgerEvent, ledger_hash
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.contract_mapping import to_contract
@@ -51,3 +53,63 @@ def test_the_public_stream_verifies_and_carries_no_fiscal_code(app: WalletApplic
     again = ChainVerifier()
     again.feed_all([*events[:n], edited, *events[n + 1 :]])
     assert [b.kind for b in again.breaks] == ["edited"]
+
+
+def test_family_delegate_bonus_and_reminder_events_are_public_and_verify(
+    app: WalletApplication,
+) -> None:
+    plan_id = make_plan(app, employees={"e1": False}, bonus=True)
+    wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
+    app.convert_bonus(
+        plan_id,
+        cmd.ConvertBonus(request_id="b", employee_id="e1", amount_cents=10_000),
+        today=date(2025, 6, 1),
+    )
+    app.name_family_member("e1", "daughter-1", cmd.NameFamilyMember(relationship="child"))
+    app.name_delegate("e1", cmd.NameDelegate(delegate_id="grandma-2"))
+    hold(
+        app, wallet_id, 1_000, "h", "education_childcare", member="daughter-1", delegate="grandma-2"
+    )
+    app.remove_family_member("e1", "daughter-1")
+    app.revoke_delegate("e1")
+    app.remind_expiring_credit(datetime(2025, 12, 20, tzinfo=UTC))
+    events = public_events(app)
+    types = {type(e) for e in events}
+    assert {
+        c.BonusConversionAllowed,
+        c.PlanBonusConverted,
+        c.BonusConverted,
+        c.BonusYearOpened,
+        c.BonusRecorded,
+        c.FamilyOpened,
+        c.FamilyMemberNamed,
+        c.FamilyMemberRemoved,
+        c.DelegateNamed,
+        c.DelegateRevoked,
+        c.CreditExpiring,
+    } <= types
+    verifier = ChainVerifier()
+    assert len(verifier.feed_all(events)) == len(events) and not verifier.breaks
+    for event in events:
+        assert parse_event(event.type_name, event.to_json_bytes()) == event
+
+
+def test_a_funds_held_published_before_member_and_delegate_existed_keeps_its_hash(
+    app: WalletApplication,
+) -> None:
+    plan_id = make_plan(app, employees={"e1": False})
+    wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
+    hold(app, wallet_id, 1_000, "plain")
+    [held] = [e for e in public_events(app) if isinstance(e, c.FundsHeld)]
+    # The message an older producer sent had no member_id nor delegate_id, and its hash was
+    # computed over exactly that content.
+    old_body = json.loads(held.to_json_bytes())
+    del old_body["member_id"], old_body["delegate_id"]
+    content = {k: v for k, v in old_body.items() if k != "event_hash"}
+    assert ledger_hash(held.type_name, content) == held.event_hash
+    read_back = parse_event(held.type_name, json.dumps(old_body).encode())
+    assert isinstance(read_back, c.FundsHeld) and read_back.member_id is None
+    assert read_back.computed_hash() == held.event_hash
+    # When a member is named, the hash covers it: changing it is an edit.
+    for_member = held.model_copy(update={"member_id": "someone"})
+    assert for_member.computed_hash() != held.event_hash

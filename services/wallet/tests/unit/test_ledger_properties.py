@@ -1,7 +1,8 @@
-"""Property-based: whatever sequence of grants, holds, captures, releases, refunds, hold
-expiries and plan ends happens (refused ones included), the ledger rebuilt from the stored
-events alone balances to zero, no account that must not go negative does, and every
-aggregate's own balances agree with that independent rebuild."""
+"""Property-based: whatever sequence of grants, productivity-bonus conversions, holds, captures,
+releases, refunds, hold expiries and plan ends happens (refused ones included), the ledger
+rebuilt from the stored events alone balances to zero, no account that must not go negative
+does, no employee's converted bonus crosses the yearly limit, and every aggregate's own
+balances agree with that independent rebuild."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from servicekit.domain import DomainError
 from wallet.application import commands as cmd
@@ -35,7 +36,9 @@ operation = st.one_of(
     st.tuples(st.just("release"), pick),
     st.tuples(st.just("refund"), pick, amount),
     st.tuples(st.just("expire_holds"), st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("convert"), employee, st.integers(min_value=1, max_value=250_000)),
 )
+BONUS_LIMIT = 300_000
 
 
 def run(app: WalletApplication, ops: list[tuple[Any, ...]], policy: str) -> UUID:
@@ -50,6 +53,7 @@ def run(app: WalletApplication, ops: list[tuple[Any, ...]], policy: str) -> UUID
             credit_per_employee_cents=10_000,
             categories=CATEGORIES,  # type: ignore[arg-type]
             end_policy=policy,  # type: ignore[arg-type]
+            productivity_bonus=True,
         ),
     )
     app.enrol(
@@ -89,6 +93,12 @@ def run(app: WalletApplication, ops: list[tuple[Any, ...]], policy: str) -> UUID
                 app.refund(w, h, cmd.Refund(request_id=f"f{n}", amount_cents=op[2]))
             elif op[0] == "expire_holds":
                 app.expire_holds(NOW + timedelta(days=op[1]))
+            elif op[0] == "convert":
+                app.convert_bonus(
+                    plan_id,
+                    cmd.ConvertBonus(request_id=f"b{n}", employee_id=op[1], amount_cents=op[2]),
+                    NOW.date(),
+                )
         except DomainError:
             pass  # a refusal changes nothing: the invariants below still hold
     next_plan = None
@@ -124,6 +134,9 @@ def owned_balances(app: WalletApplication) -> dict[str, int]:
             fringe = app.fringe_year(wallet.employee_id, wallet.year)
             if fringe is not None:
                 owned.update(fringe.balances)
+            bonus = app.bonus_year(wallet.employee_id, wallet.year)
+            if bonus is not None:
+                owned.update(bonus.balances)
     return owned
 
 
@@ -133,6 +146,14 @@ def owned_balances(app: WalletApplication) -> dict[str, int]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(ops=st.lists(operation, max_size=30), policy=st.sampled_from(["reset", "carry_over"]))
+@example(  # a second conversion would cross the employee's yearly limit
+    ops=[
+        ("convert", "e0", 200_000),
+        ("hold", "e0", 50_000, "transport", False),
+        ("convert", "e0", 150_000),
+    ],
+    policy="carry_over",
+)
 def test_any_sequence_of_movements_keeps_the_ledger_balanced_and_nothing_overdrawn(
     ops: list[tuple[Any, ...]], policy: str
 ) -> None:
@@ -145,7 +166,13 @@ def test_any_sequence_of_movements_keeps_the_ledger_balanced_and_nothing_overdra
             rebuilt = assert_ledger_sound(app)
             for account, balance in owned_balances(app).items():
                 assert rebuilt.get(account, 0) == balance, account
-            # After the plan's end every cent of the budget is spent, returned or carried over.
+            converted = -rebuilt.get("employer:acme:productivity_bonus", 0)
+            assert all(
+                rebuilt.get(f"bonus:{e}:2025:converted", 0) <= BONUS_LIMIT for e in EMPLOYEES
+            )
+            assert converted == sum(rebuilt.get(f"bonus:{e}:2025:converted", 0) for e in EMPLOYEES)
+            # After the plan's end every cent of the budget and of the converted bonus is spent,
+            # returned or carried over.
             spent = sum(b for a, b in rebuilt.items() if a.startswith("provider:"))
             returned = sum(b for a, b in rebuilt.items() if a.endswith(":returned"))
             in_next_plan = (
@@ -156,7 +183,9 @@ def test_any_sequence_of_movements_keeps_the_ledger_balanced_and_nothing_overdra
                 )
                 - returned
             )
-            assert spent + returned + in_next_plan == 300_000 + (1 if policy == "carry_over" else 0)
+            assert spent + returned + in_next_plan == (
+                300_000 + (1 if policy == "carry_over" else 0) + converted
+            )
             assert all(
                 b == 0
                 for a, b in rebuilt.items()

@@ -42,9 +42,11 @@ def make_plan(
     per_employee: int = 50_000,
     policy: str = "reset",
     employees: dict[str, bool] | None = None,
+    bonus: bool = False,
+    employer: str = EMPLOYER,
 ) -> UUID:
     plan_id = app.create_plan(
-        EMPLOYER,
+        employer,
         cmd.CreatePlan(
             vat_number=ACME_VAT,
             year=year,
@@ -54,6 +56,7 @@ def make_plan(
             credit_per_employee_cents=per_employee,
             categories=ALL,  # type: ignore[arg-type]
             end_policy=policy,  # type: ignore[arg-type]
+            productivity_bonus=bonus,
         ),
     )
     if employees:
@@ -77,6 +80,8 @@ def hold(
     *,
     confirm: bool = False,
     expires: datetime = NOW + timedelta(days=3),
+    member: str | None = None,
+    delegate: str | None = None,
 ) -> UUID:
     return app.hold(
         wallet_id,
@@ -87,8 +92,10 @@ def hold(
             amount_cents=amount,
             expires_at=expires,
             confirm_taxable=confirm,
+            for_member_id=member,
         ),
         NOW,
+        delegate_id=delegate,
     )
 
 
@@ -322,7 +329,7 @@ def test_a_csv_with_bad_rows_loads_the_good_ones_and_explains_each_bad_one(
 def test_the_clock_job_releases_expired_holds_once(app: WalletApplication) -> None:
     from wallet.service import DEFINITION
 
-    (job,) = DEFINITION.periodic
+    (job,) = [j for j in DEFINITION.periodic if j.name == "expire_holds"]
     plan_id = make_plan(app, employees={"e1": False, "e2": False})
     w1 = app.grant(plan_id, cmd.Grant(employee_id="e1"))
     w2 = app.grant(plan_id, cmd.Grant(employee_id="e2"))

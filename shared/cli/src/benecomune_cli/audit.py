@@ -246,10 +246,10 @@ def wallet(
     out: Path | None = OUT,
     timeout: float = TIMEOUT,
 ) -> None:
-    """Replay the wallet ledger (plans, wallets, holds, fringe years): rebuild every account,
-    check zero sum, nothing negative, the fringe cap and the hash chain, and compare the plan
-    figures and payroll amounts with the service's. Exit 0: all sound; 1: something is not;
-    2: usage."""
+    """Replay the wallet ledger (plans, wallets, holds, fringe and bonus years): rebuild every
+    account, check zero sum, nothing negative, the fringe cap, the bonus limit and the hash
+    chain, and compare the plan figures and payroll amounts with the service's.
+    Exit 0: all sound; 1: something is not; 2: usage."""
     ledger = _wallet_ledger()
     run_audit(
         ledger,

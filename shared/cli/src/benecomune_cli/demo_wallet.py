@@ -4,12 +4,14 @@ the wallet's public HTTP API as HR, employees, the booking saga and providers wo
 The story: three employers of the Biella district each fund a plan for the current year: a wool
 mill (unspent credit carries over to next year's plan), a mechanical firm and a cooperative bank
 (unspent credit goes back to them). HR uploads each plan's staff from a CSV export; one row of the
-mill's file has a mistyped fiscal code and is rejected on its own. Employees then book services
-of the demo catalogue (at its prices): bookings delivered (captured), two partly delivered, one
-cancelled (released), one still waiting for the provider (held), one partly refunded by the
-provider; two purchases under the fringe-benefit cap at a shop, and one employee who crosses the
-1,000 EUR cap, is warned (HTTP 409) and confirms that his whole year's fringe amount becomes
-taxable.
+mill's file has a mistyped fiscal code and is rejected on its own. The mechanical firm's plan
+lets employees take their productivity bonus as welfare credit: one converts 1,500 EUR of it.
+Lucia names her son and her mother as family members and a caregiver as her delegate. Employees
+then book services of the demo catalogue (at its prices): bookings delivered (captured), two
+partly delivered, one cancelled (released), one still waiting for the provider (held: home care
+for Lucia's mother, booked by the caregiver), one partly refunded by the provider; two purchases
+under the fringe-benefit cap at a shop, and one employee who crosses the 1,000 EUR cap, is warned
+(HTTP 409) and confirms that his whole year's fringe amount becomes taxable.
 
 The demo tokens (``benecomune token demo``) act for ``employer:e-biella-001`` (the mill),
 ``beneficiary:b-biella-001`` (Lucia Ferrero, the same person as in the vouchers demo, who works
@@ -44,6 +46,13 @@ VALLE_CERVO = "coop-valle-cervo"  # social transport, 18 EUR a trip
 HOME_CARE = DEMO_PROVIDER
 SHOP = "m-biella-001"  # Alimentari del Piazzo: an affiliated shop, where fringe vouchers go
 PROVIDERS = (LA_BESSA, VALLE_CERVO, HOME_CARE)
+
+# Lucia's family (pseudonymous ids she chose: never names) and her mother's caregiver, another
+# beneficiary of the territory, whom she names as her delegate.
+LUCIA_SON = "son-1"
+LUCIA_MOTHER = "mother-1"
+FAMILY = {LUCIA_SON: "child", LUCIA_MOTHER: "parent"}
+CAREGIVER = "b-biella-015"
 
 # Pending bookings wait this long for the provider's acceptance before the hold expires.
 HOLD_DAYS = 3
@@ -88,6 +97,7 @@ class Employer:
     categories: list[str]
     end_policy: Literal["reset", "carry_over"]
     staff: list[Employee] = field(default_factory=list)
+    productivity_bonus: bool = False  # employees may convert their bonus into credit
 
     def plan_body(self, year: int) -> dict[str, Any]:
         # The plan runs for the calendar year of today's date (UTC): it is always active.
@@ -100,6 +110,7 @@ class Employer:
             "credit_per_employee_cents": self.credit_per_employee_cents,
             "categories": self.categories,
             "end_policy": self.end_policy,
+            "productivity_bonus": self.productivity_bonus,
         }
 
     def csv(self) -> str:
@@ -137,12 +148,11 @@ EMPLOYERS = [
         credit_per_employee_cents=60_000,
         categories=["education_childcare", "fringe_purchase", "services_no_cap", "transport"],
         end_policy="reset",
+        productivity_bonus=True,
         staff=[
             Employee("b-biella-201", "Stefano Gili", fiscal_code("GLISFN75P30A859"), True),
-            # His performance bonus was converted into welfare credit: 1,500 EUR.
-            Employee(
-                "b-biella-202", "Roberto Vineis", fiscal_code("VNSRRT68D02A859"), False, "1.500,00"
-            ),
+            # He takes 1,500 EUR of his productivity bonus as welfare credit (BONUS_CONVERSIONS).
+            Employee("b-biella-202", "Roberto Vineis", fiscal_code("VNSRRT68D02A859")),
             Employee("b-biella-203", "Elisa Ramella", fiscal_code("RMLLSE93H57L219")),
             Employee("b-biella-204", "Salvatore Esposito", fiscal_code("SPSSVT72T08F839"), True),
         ],
@@ -176,6 +186,8 @@ class Booking:
     outcome: Literal["delivered", "cancelled", "pending"]
     delivered_cents: int | None = None  # None: the whole hold
     refunded_cents: int = 0
+    for_member: str | None = None  # the employee's family member the booking is for
+    by_delegate: str | None = None  # the employee's delegate booked it (else the saga holds)
 
 
 # Spending categories (TUIR art. 51 c. 2: no cap) of the bookings below.
@@ -185,9 +197,26 @@ TRANSPORT = "transport"
 
 BOOKINGS = [
     # Lucia's son at La Bessa's after-school club for two months; eight hours of home care for
-    # her mother still wait for the cooperative's acceptance.
-    Booking("demo-booking-01", DEMO_EMPLOYEE, LA_BESSA, CHILDCARE, 32_000, "delivered"),
-    Booking("demo-booking-02", DEMO_EMPLOYEE, HOME_CARE, ELDERLY_CARE, 18_800, "pending"),
+    # her mother, booked by the caregiver, still wait for the cooperative's acceptance.
+    Booking(
+        "demo-booking-01",
+        DEMO_EMPLOYEE,
+        LA_BESSA,
+        CHILDCARE,
+        32_000,
+        "delivered",
+        for_member=LUCIA_SON,
+    ),
+    Booking(
+        "demo-booking-02",
+        DEMO_EMPLOYEE,
+        HOME_CARE,
+        ELDERLY_CARE,
+        18_800,
+        "pending",
+        for_member=LUCIA_MOTHER,
+        by_delegate=CAREGIVER,
+    ),
     # Twenty hours of home care for Marco's father; four did not take place and are refunded.
     Booking(
         "demo-booking-03",
@@ -238,6 +267,9 @@ class Purchase:
 
 # The one employee whose fringe benefits become taxable: 600 + 500 EUR is over his 1,000 EUR cap.
 TAXABLE_EMPLOYEE_ID = "b-biella-202"
+
+# Productivity bonuses taken as welfare credit: (employee, cents), tax-free up to 3,000 EUR a year.
+BONUS_CONVERSIONS = [(TAXABLE_EMPLOYEE_ID, 150_000)]
 
 PURCHASES = [
     Purchase("demo-purchase-01", DEMO_EMPLOYEE, 25_000),  # well under her 2,000 EUR cap
@@ -304,8 +336,13 @@ def load(client: httpx.Client, issuer: DevIssuer) -> list[str]:
     wallets: dict[str, str] = {}  # employee id -> wallet id
     for employer in EMPLOYERS:
         plan_id = plan_of(api, employer, year)
-        wallets.update(load_staff(api, employer, plan_id))
+        staff = load_staff(api, employer, plan_id)
+        wallets.update(staff)
         plan_ids.append(plan_id)
+        for employee_id, cents in BONUS_CONVERSIONS:
+            if employee_id in staff:
+                convert_bonus(api, employer, plan_id, employee_id, cents)
+    name_family(api)
     for booking in BOOKINGS:
         book(api, wallets[booking.employee_id], booking)
     for purchase in PURCHASES:
@@ -355,8 +392,32 @@ def load_staff(api: WalletApi, employer: Employer, plan_id: str) -> dict[str, st
     return {row["employee_id"]: row["wallet_id"] for row in report["loaded"]}
 
 
+def convert_bonus(
+    api: WalletApi, employer: Employer, plan_id: str, employee_id: str, cents: int
+) -> None:
+    """HR records that the employee takes part of the productivity bonus as welfare credit
+    (the request id makes a reload convert nothing twice)."""
+    body = {
+        "request_id": f"demo-bonus-{employee_id}",
+        "employee_id": employee_id,
+        "amount_cents": cents,
+    }
+    api.call(
+        "POST", f"/plans/{plan_id}/bonus-conversions", "employer", employer.employer_id, json=body
+    )
+
+
+def name_family(api: WalletApi) -> None:
+    """Lucia names her son and her mother, and her mother's caregiver as her delegate."""
+    for member_id, relationship in FAMILY.items():
+        path = f"/me/family/members/{member_id}"
+        api.call("PUT", path, "beneficiary", DEMO_EMPLOYEE, json={"relationship": relationship})
+    api.call("PUT", "/me/delegate", "beneficiary", DEMO_EMPLOYEE, json={"delegate_id": CAREGIVER})
+
+
 def book(api: WalletApi, wallet_id: str, booking: Booking) -> None:
-    """Hold, then capture or release, as the booking saga does with the operator's token."""
+    """Hold, then capture or release, as the booking saga does with the operator's token (or
+    the employee's delegate, with their own, for the hold)."""
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=HOLD_DAYS)
     hold = {
         "request_id": booking.request_id,
@@ -364,9 +425,13 @@ def book(api: WalletApi, wallet_id: str, booking: Booking) -> None:
         "category": booking.category,
         "amount_cents": booking.amount_cents,
         "expires_at": expires_at.isoformat(),
+        "for_member_id": booking.for_member,
     }
     path = f"/wallets/{wallet_id}/holds"
-    hold_id = api.call("POST", path, "operator", json=hold)["hold_id"]
+    if booking.by_delegate is not None:
+        hold_id = api.call("POST", path, "beneficiary", booking.by_delegate, json=hold)["hold_id"]
+    else:
+        hold_id = api.call("POST", path, "operator", json=hold)["hold_id"]
     path = f"{path}/{hold_id}"
     if booking.outcome == "cancelled":
         release = {"request_id": f"{booking.request_id}-cancelled"}

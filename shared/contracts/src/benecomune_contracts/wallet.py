@@ -17,9 +17,14 @@ Accounts are named ``<kind>:<ids…>``:
 * ``hold:<hold>`` — money reserved for a pending booking;
 * ``provider:<provider>:payable`` — what the platform owes a provider for captured holds;
 * ``fringe:<employee>:<year>:{contra,exempt,taxable}`` — a memo ledger of fringe benefits
-  provided (TUIR art. 51 c. 3): the payroll reads the taxable account.
+  provided (TUIR art. 51 c. 3): the payroll reads the taxable account;
+* ``employer:<employer>:productivity_bonus`` — where a productivity bonus (premio di risultato)
+  an employee converts into welfare credit comes from (goes negative);
+* ``bonus:<employee>:<year>:{contra,converted}`` — a memo ledger of the productivity bonus
+  converted in a year (tax-free up to a yearly limit, L. 208/2015 art. 1 c. 182-184).
 
-**No personal data.** Employees are pseudonymous ids; fiscal codes never leave the service.
+**No personal data.** Employees, their family members and their delegates are pseudonymous ids;
+fiscal codes and names never leave the service.
 """
 
 from __future__ import annotations
@@ -30,16 +35,26 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from benecomune_contracts.base import Cents, Identifier, PositiveCents, UtcDatetime
-from benecomune_contracts.chain import LedgerEvent
+from benecomune_contracts.chain import LedgerEvent, ledger_hash
 from benecomune_contracts.registry import contract
 from benecomune_contracts.topics import WALLET_TOPIC
 
 __all__ = [
+    "BonusConversionAllowed",
+    "BonusConverted",
+    "BonusRecorded",
+    "BonusYearOpened",
     "CreditCarriedIn",
     "CreditCarriedOver",
     "CreditExpired",
+    "CreditExpiring",
     "CreditGranted",
+    "DelegateNamed",
+    "DelegateRevoked",
     "EmployeesEnrolled",
+    "FamilyMemberNamed",
+    "FamilyMemberRemoved",
+    "FamilyOpened",
     "FringeCapWarning",
     "FringeRecorded",
     "FringeTaxable",
@@ -49,6 +64,7 @@ __all__ = [
     "HoldExpired",
     "HoldRefused",
     "HoldReleased",
+    "PlanBonusConverted",
     "PlanClosed",
     "PlanCreated",
     "PlanCreditAllocated",
@@ -70,6 +86,9 @@ Category = Literal[
 """Credit categories (TUIR art. 51): c.2 f, f-bis, f-ter, d-bis, c.3; ``general`` is credit
 usable in any category the plan allows."""
 EndPolicy = Literal["reset", "carry_over"]
+Relationship = Literal["spouse", "child", "parent", "other_dependent"]
+"""A family member's relationship to the employee (the familiari of TUIR art. 12)."""
+Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
 AccountName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z]+(:[A-Za-z0-9_.-]+)+$", max_length=300),
@@ -91,7 +110,20 @@ class Transfer(BaseModel):
 class WalletLedgerEvent(LedgerEvent):
     """A wallet ledger event: it lists the balanced transfers it made."""
 
+    added_optional_fields: ClassVar[tuple[str, ...]] = ()
+    """Optional fields added after the type was published. While one of them is None it is left
+    out of the hash: an event published before the field existed, read back with the field's
+    default, keeps the hash its producer computed (otherwise every old event would look
+    edited)."""
+
     transfers: list[Transfer] = Field(description="The transfers this event made (may be empty).")
+
+    def computed_hash(self) -> str:
+        absent = {name for name in self.added_optional_fields if getattr(self, name) is None}
+        if not absent:
+            return super().computed_hash()
+        content = self.model_dump(mode="json", exclude={"event_hash", *absent})
+        return ledger_hash(self.type_name, content)
 
 
 # --- Plans: an employer's yearly welfare budget ------------------------------------------------
@@ -173,6 +205,35 @@ class PlanClosed(WalletLedgerEvent):
     closed_at: UtcDatetime
 
 
+@contract
+class BonusConversionAllowed(WalletLedgerEvent):
+    """The employer allowed employees to convert their productivity bonus (premio di risultato)
+    into credit of this plan; ``yearly_limit_cents`` is what may be converted tax-free per
+    employee in the plan's year."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.BonusConversionAllowed.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    yearly_limit_cents: PositiveCents
+    allowed_at: UtcDatetime
+
+
+@contract
+class PlanBonusConverted(WalletLedgerEvent):
+    """The plan's leg of a productivity-bonus conversion into an employee's wallet (the money
+    comes from the employer's bonus account, not from the plan's budget)."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.PlanBonusConverted.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    plan_id: Identifier
+    employee_id: Identifier
+    wallet_id: Identifier
+    amount_cents: PositiveCents
+    converted_at: UtcDatetime
+
+
 # --- Wallets: one employee's credit in one plan ------------------------------------------------
 
 
@@ -214,6 +275,7 @@ class FundsHeld(WalletLedgerEvent):
 
     type_name: ClassVar[str] = "benecomune.wallet.FundsHeld.v1"
     topic: ClassVar[str] = WALLET_TOPIC.name
+    added_optional_fields: ClassVar[tuple[str, ...]] = ("member_id", "delegate_id")
 
     wallet_id: Identifier
     employee_id: Identifier
@@ -224,6 +286,16 @@ class FundsHeld(WalletLedgerEvent):
     amount_cents: PositiveCents
     expires_at: UtcDatetime
     held_at: UtcDatetime
+    member_id: Identifier | None = Field(
+        default=None,
+        description="The employee's family member the booking is for (see FamilyMemberNamed); "
+        "absent: the employee.",
+    )
+    delegate_id: Identifier | None = Field(
+        default=None,
+        description="The employee's delegate who made the hold (see DelegateNamed); absent: "
+        "the employee or the booking saga.",
+    )
 
 
 @contract
@@ -349,6 +421,110 @@ class CreditCarriedIn(WalletLedgerEvent):
     carried_at: UtcDatetime
 
 
+@contract
+class CreditExpiring(WalletLedgerEvent):
+    """A reminder: the wallet's credit expires at the end of its plan, ``days_left`` days from
+    now (within ``threshold_days``: 30, then 7). Sent once per wallet and threshold, only for
+    a wallet with credit left, of a plan whose unspent credit returns to the employer."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.CreditExpiring.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    expires_on: date = Field(description="The last day the credit can be spent.")
+    threshold_days: int = Field(strict=True, ge=1, le=366)
+    days_left: int = Field(strict=True, ge=0, le=366)
+    amount_cents: PositiveCents = Field(description="The credit at stake (not held).")
+    held_cents: Cents = Field(description="Credit held for pending bookings besides.")
+    reminded_at: UtcDatetime
+
+
+@contract
+class BonusConverted(WalletLedgerEvent):
+    """The employee's productivity bonus (premio di risultato), converted by the employer into
+    welfare credit, landed in the wallet as general credit."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.BonusConverted.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    wallet_id: Identifier
+    plan_id: Identifier
+    employee_id: Identifier
+    request_id: Identifier
+    year: Year
+    amount_cents: PositiveCents
+    converted_at: UtcDatetime
+
+
+# --- Family members and delegates of an employee -----------------------------------------------
+
+
+@contract
+class FamilyOpened(WalletLedgerEvent):
+    """The record of an employee's family members and delegate was opened."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FamilyOpened.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    opened_at: UtcDatetime
+
+
+@contract
+class FamilyMemberNamed(WalletLedgerEvent):
+    """The employee named a family member (TUIR art. 12) who may be the beneficiary of what the
+    employee's credit pays for (e.g. childcare for a child, elderly care for a parent: art. 51
+    c. 2 f-bis and f-ter); naming one again changes the relationship. A pseudonymous id only."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FamilyMemberNamed.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    member_id: Identifier
+    relationship: Relationship
+    named_at: UtcDatetime
+
+
+@contract
+class FamilyMemberRemoved(WalletLedgerEvent):
+    """The employee removed a family member: new holds can no longer be for them."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.FamilyMemberRemoved.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    member_id: Identifier
+    removed_at: UtcDatetime
+
+
+@contract
+class DelegateNamed(WalletLedgerEvent):
+    """The employee named a delegate (e.g. a caregiver, another beneficiary) who may hold and
+    spend from the employee's wallets; a delegate named before is replaced."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.DelegateNamed.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    delegate_id: Identifier
+    replaced_delegate_id: Identifier | None = None
+    named_at: UtcDatetime
+
+
+@contract
+class DelegateRevoked(WalletLedgerEvent):
+    """The employee revoked their delegate, who may no longer hold or spend."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.DelegateRevoked.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    delegate_id: Identifier
+    revoked_at: UtcDatetime
+
+
 # --- Fringe benefits: the yearly cap per employee (TUIR art. 51 c. 3) -------------------------
 
 
@@ -411,3 +587,36 @@ class FringeTaxable(WalletLedgerEvent):
     cap_cents: PositiveCents
     taxable_cents: Cents
     confirmed_at: UtcDatetime
+
+
+# --- Productivity bonus: the yearly tax-free limit per employee (L. 208/2015 c. 182-184) -------
+
+
+@contract
+class BonusYearOpened(WalletLedgerEvent):
+    """The memo ledger of an employee's productivity bonus converted in a year was opened, with
+    the yearly limit."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.BonusYearOpened.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: Year
+    limit_cents: PositiveCents
+    opened_at: UtcDatetime
+
+
+@contract
+class BonusRecorded(WalletLedgerEvent):
+    """A conversion counted against the employee's yearly limit (``total_cents`` so far)."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.BonusRecorded.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    employee_id: Identifier
+    year: Year
+    wallet_id: Identifier
+    plan_id: Identifier
+    amount_cents: PositiveCents
+    total_cents: Cents
+    recorded_at: UtcDatetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benecomune_contracts.vouchers import FundAllocated, FundToppedUp
+from benecomune_contracts.wallet import CreditExpiring
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
 from servicekit.store import ServiceApplication
@@ -43,6 +44,20 @@ class NotificationsApplication(ServiceApplication):
                 "amount_cents": str(event.amount_cents),
                 "fund": event.fund_id,
                 "source": event.source_reference,
+            },
+        )
+
+    @policy.register
+    def _(self, event: CreditExpiring, processing: Processing) -> None:
+        # The employee, whose welfare credit expires soon (their token's subject).
+        self.notice(
+            processing,
+            f"beneficiary:{event.employee_id}",
+            "credit_expiring",
+            {
+                "amount_cents": str(event.amount_cents),
+                "expires_on": event.expires_on.isoformat(),
+                "threshold_days": str(event.threshold_days),
             },
         )
 

@@ -1,7 +1,9 @@
-"""Texts of the notices, in Italian and English. Amounts arrive in cents and are shown in euros
-with the Italian or English conventions."""
+"""Texts of the notices, in Italian and English. Amounts arrive in cents and are shown in euros,
+dates as ISO dates and shown as each language writes them."""
 
 from __future__ import annotations
+
+from datetime import date
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "fund_allocated": {
@@ -12,7 +14,35 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "it": "Il fondo {fund} è stato integrato di {amount} ({source}).",
         "en": "Fund {fund} was topped up by {amount} ({source}).",
     },
+    "credit_expiring": {
+        "it": "Il tuo credito welfare di {amount} scade il {expires_on} (entro "
+        "{threshold_days} giorni): usalo entro quella data, altrimenti torna al datore di lavoro.",
+        "en": "Your welfare credit of {amount} expires on {expires_on} (within "
+        "{threshold_days} days): use it by then, or it goes back to your employer.",
+    },
 }
+
+ENGLISH_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def format_date(iso: str, language: str) -> str:
+    day = date.fromisoformat(iso)
+    if language == "it":
+        return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
 
 
 def format_euros(cents: int, language: str) -> str:
@@ -30,4 +60,6 @@ def render(template: str, params: dict[str, str], language: str) -> str:
     values = dict(params)
     if "amount_cents" in values:
         values["amount"] = format_euros(int(values["amount_cents"]), language)
+    if "expires_on" in values:
+        values["expires_on"] = format_date(values["expires_on"], language)
     return text.format(**values)

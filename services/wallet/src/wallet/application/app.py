@@ -1,6 +1,7 @@
 """The wallet application: get → change → save on the ledger aggregates (plans, wallets, the
-fringe memo ledger). Every command saves all it changed in one transaction or nothing; holds,
-captures, releases and refunds (the hot path) are group-committed."""
+fringe and productivity-bonus memo ledgers, employees' families). Every command saves all it
+changed in one transaction or nothing; holds, captures, releases and refunds (the hot path) are
+group-committed."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from wallet.application import commands as cmd
 from wallet.application import csv_loading
 from wallet.application.requests import CaptureRequest, HoldRequest, ReleaseRequest
 from wallet.domain import ledger
+from wallet.domain.bonus import DEFAULT_YEARLY_LIMIT_CENTS, BonusYear, yearly_limits
 from wallet.domain.errors import FringeCapExceeded, InvalidTransition, NoFringeCap, NotEligible
+from wallet.domain.family import Family, check_delegate, check_member
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
-from wallet.domain.wallet import Wallet
+from wallet.domain.wallet import EXPIRY_REMINDER_DAYS, Wallet
 from wallet.figures import PayrollLine, PlanFigures
 
 log = structlog.get_logger(__name__)
@@ -48,6 +51,17 @@ class LoadReport:
 
 
 @dataclass(frozen=True)
+class BonusConversion:
+    """What a productivity-bonus conversion did, and the employee's room left for the year."""
+
+    wallet_id: UUID
+    amount_cents: int
+    year: int
+    converted_this_year_cents: int
+    yearly_limit_cents: int
+
+
+@dataclass(frozen=True)
 class _Warned:
     """A fringe spend refused for crossing the cap (the warning itself is stored)."""
 
@@ -55,10 +69,21 @@ class _Warned:
 
 
 class WalletApplication(ServiceApplication):
-    snapshotting_intervals = {Wallet: 100, Plan: 200, FringeYear: 100}
+    snapshotting_intervals = {Wallet: 100, Plan: 200, FringeYear: 100, BonusYear: 100, Family: 100}
 
     def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
         super().__init__(settings, {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})})
+        try:
+            self.bonus_limits = yearly_limits(
+                self.territory.rules.extra_table("productivity_bonus")
+            )
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"territory {self.territory.id}: {error}") from None
+
+    def bonus_limit(self, year: int) -> int:
+        """The productivity bonus an employee may convert tax-free in ``year`` (cents): the
+        territory's rule, else the statutory 3,000 EUR."""
+        return self.bonus_limits.get(year, DEFAULT_YEARLY_LIMIT_CENTS)
 
     # --- plans --------------------------------------------------------------------------------
 
@@ -74,8 +99,62 @@ class WalletApplication(ServiceApplication):
             categories=list(command.categories),
             end_policy=command.end_policy,
         )
+        if command.productivity_bonus:
+            plan.allow_bonus_conversion(self.bonus_limit(plan.year))
         self.save(plan)
         return plan.id
+
+    def allow_bonus_conversion(self, plan_id: UUID) -> None:
+        def change() -> None:
+            plan = self.get_plan(plan_id)
+            plan.allow_bonus_conversion(self.bonus_limit(plan.year))
+            self.save(plan)
+
+        self.retrying(change)
+
+    def convert_bonus(
+        self, plan_id: UUID, command: cmd.ConvertBonus, today: date | None = None
+    ) -> BonusConversion:
+        """Credit an employee's wallet with (part of) their productivity bonus: a transfer from
+        the employer's bonus account to the wallet's general credit, counted against the
+        employee's yearly tax-free limit (refused whole if it would cross it). The same request
+        id converts once."""
+        day = today or now_utc().date()
+
+        def change() -> BonusConversion:
+            plan = self.get_plan(plan_id)
+            plan.check_open()
+            plan.check_bonus_conversion()
+            wallet = self._wallet_for(plan, command.employee_id)
+            bonus_year = self._bonus_year(command.employee_id, plan.year)
+            if not wallet.existing_conversion(command.request_id, command.amount_cents):
+                bonus_year.check_room(command.amount_cents)
+                t = wallet.bonus_transfer(command.amount_cents, day)
+                plan.convert_bonus(command.employee_id, wallet.id, t)
+                wallet.record_bonus(command.request_id, t)
+                bonus_year.record(wallet.id, plan.id, command.amount_cents)
+                self.save(plan, wallet, bonus_year)
+            return BonusConversion(
+                wallet_id=wallet.id,
+                amount_cents=command.amount_cents,
+                year=plan.year,
+                converted_this_year_cents=bonus_year.converted_cents,
+                yearly_limit_cents=bonus_year.limit_cents,
+            )
+
+        return self.retrying(change)
+
+    def _bonus_year(self, employee_id: str, year: int) -> BonusYear:
+        try:
+            return self.get_aggregate(BonusYear.id_for(employee_id, year), BonusYear, "bonus year")
+        except NotFound:
+            return BonusYear.open(employee_id, year, self.bonus_limit(year))
+
+    def bonus_year(self, employee_id: str, year: int) -> BonusYear | None:
+        try:
+            return self.get_aggregate(BonusYear.id_for(employee_id, year), BonusYear, "bonus year")
+        except NotFound:
+            return None
 
     def get_plan(self, plan_id: UUID) -> Plan:
         return self.get_aggregate(plan_id, Plan, "plan")
@@ -229,15 +308,90 @@ class WalletApplication(ServiceApplication):
             account.startswith("hold:") and account[5:] in wallet.holds
         )
 
+    # --- families and delegates ----------------------------------------------------------------
+
+    def get_family(self, employee_id: str) -> Family | None:
+        try:
+            return self.get_aggregate(Family.id_for(employee_id), Family, "family")
+        except NotFound:
+            return None
+
+    def _change_family(self, employee_id: str, change: Any) -> Family:
+        def command() -> Family:
+            family = self.get_family(employee_id)
+            if family is None:
+                if not any(True for _ in self._wallet_ids_of(employee_id)):
+                    raise NotEligible(
+                        f"{employee_id} has no welfare wallet: family members and delegates are "
+                        "named by employees with one"
+                    )
+                family = Family.open(employee_id)
+            change(family)
+            self.save(family)
+            return family
+
+        return self.retrying(command)
+
+    def name_family_member(
+        self, employee_id: str, member_id: str, command: cmd.NameFamilyMember
+    ) -> Family:
+        return self._change_family(
+            employee_id, lambda f: f.name_member(member_id, command.relationship)
+        )
+
+    def remove_family_member(self, employee_id: str, member_id: str) -> Family:
+        return self._change_family(employee_id, lambda f: f.remove_member(member_id))
+
+    def name_delegate(self, employee_id: str, command: cmd.NameDelegate) -> Family:
+        return self._change_family(employee_id, lambda f: f.name_delegate(command.delegate_id))
+
+    def revoke_delegate(self, employee_id: str) -> Family:
+        return self._change_family(employee_id, lambda f: f.revoke_delegate())
+
+    def wallets_delegated_to(self, delegate_id: str) -> list[Wallet]:
+        """The wallets of every employee whose current delegate is ``delegate_id``."""
+        employees = dict.fromkeys(
+            e.employee_id
+            for e in self.events_of(Family.DelegateNamed)
+            if e.delegate_id == delegate_id
+        )
+        wallets: list[Wallet] = []
+        for employee_id in employees:
+            family = self.get_family(employee_id)
+            if family is not None and family.is_delegate(delegate_id):
+                wallets.extend(self.wallets_of_employee(employee_id))
+        return wallets
+
+    def _wallet_ids_of(self, employee_id: str) -> Any:
+        return (
+            e.originator_id for e in self.events_of(Wallet.Opened) if e.employee_id == employee_id
+        )
+
+    @staticmethod
+    def _family(uow: UnitOfWork, employee_id: str) -> Family | None:
+        """The employee's family as stored now (read fresh: a rule is checked against it)."""
+        try:
+            return uow.get(Family.id_for(employee_id), Family, "family", fresh=True)
+        except NotFound:
+            return None
+
     # --- holds: the hot path ------------------------------------------------------------------
 
-    def hold(self, wallet_id: UUID, command: cmd.HoldFunds, now: datetime | None = None) -> UUID:
-        """Reserve money for a pending booking. The same request id always gives the same
-        hold, made once."""
+    def hold(
+        self,
+        wallet_id: UUID,
+        command: cmd.HoldFunds,
+        now: datetime | None = None,
+        *,
+        delegate_id: str | None = None,
+    ) -> UUID:
+        """Reserve money for a pending booking (for the employee, or for the family member
+        ``command.for_member_id``). ``delegate_id``: the employee's delegate holds, and must
+        still be the delegate. The same request id always gives the same hold, made once."""
         at = now or now_utc()
 
         def change(uow: UnitOfWork) -> UUID | _Warned:
-            return self._hold(uow, wallet_id, command, at)
+            return self._hold(uow, wallet_id, command, at, delegate_id)
 
         outcome = self.group_commit(change)
         if isinstance(outcome, _Warned):
@@ -245,15 +399,32 @@ class WalletApplication(ServiceApplication):
         return outcome
 
     def _hold(
-        self, uow: UnitOfWork, wallet_id: UUID, command: cmd.HoldFunds, at: datetime
+        self,
+        uow: UnitOfWork,
+        wallet_id: UUID,
+        command: cmd.HoldFunds,
+        at: datetime,
+        delegate_id: str | None = None,
     ) -> UUID | _Warned:
         wallet = uow.get(wallet_id, Wallet, "wallet")
+        member_id = command.for_member_id
+        family = None
+        if delegate_id is not None or member_id is not None:
+            family = self._family(uow, wallet.employee_id)
+        if delegate_id is not None:
+            check_delegate(family, wallet.employee_id, delegate_id)
         existing = wallet.existing_hold(
-            command.request_id, command.provider_id, command.category, command.amount_cents
+            command.request_id,
+            command.provider_id,
+            command.category,
+            command.amount_cents,
+            member_id,
         )
         if existing is not None:
             return existing
         wallet.check_hold(command.category, command.amount_cents, at.date())
+        if member_id is not None:
+            check_member(family, wallet.employee_id, member_id)
         fringe = None
         if command.category == ledger.FRINGE:
             fringe = self._fringe_year(uow, wallet)
@@ -269,12 +440,21 @@ class WalletApplication(ServiceApplication):
             command.amount_cents,
             command.expires_at.astimezone(UTC),
             at.date(),
+            member_id=member_id,
+            delegate_id=delegate_id,
         )
         if fringe is not None:
             fringe.commit(hold_id, command.amount_cents)
         return hold_id
 
-    def spend(self, wallet_id: UUID, command: cmd.Spend, now: datetime | None = None) -> UUID:
+    def spend(
+        self,
+        wallet_id: UUID,
+        command: cmd.Spend,
+        now: datetime | None = None,
+        *,
+        delegate_id: str | None = None,
+    ) -> UUID:
         """Pay a provider on the spot: a hold captured at once (idempotent by request id)."""
         at = now or now_utc()
         hold_id = self.hold(
@@ -286,8 +466,10 @@ class WalletApplication(ServiceApplication):
                 amount_cents=command.amount_cents,
                 expires_at=at,
                 confirm_taxable=command.confirm_taxable,
+                for_member_id=command.for_member_id,
             ),
             at,
+            delegate_id=delegate_id,
         )
         self.capture(wallet_id, hold_id, cmd.Capture(request_id=command.request_id))
         return hold_id
@@ -356,6 +538,35 @@ class WalletApplication(ServiceApplication):
 
             total += self.group_commit(change)
         return total
+
+    # --- expiry reminders ------------------------------------------------------------------------
+
+    def remind_expiring_credit(self, now: datetime | None = None) -> int:
+        """Record a reminder (CreditExpiring) for every wallet with credit left whose plan ends
+        within 30, then within 7 days: once per wallet and threshold, however often this runs.
+        Only plans that reset: a carry-over plan's credit moves on to the next plan. Returns the
+        number of reminders recorded."""
+        today = (now or now_utc()).astimezone(UTC).date()
+        horizon = max(EXPIRY_REMINDER_DAYS)
+        reminded = 0
+        for plan in self.plans_of(None):
+            if plan.closed or plan.end_policy != "reset":
+                continue
+            if not 0 <= (plan.ends_on - today).days <= horizon:
+                continue
+            for employee_id in list(plan.employees):
+
+                def change(
+                    uow: UnitOfWork, employee_id: str = employee_id, plan_id: UUID = plan.id
+                ) -> int:
+                    try:
+                        wallet = uow.get(Wallet.id_for(plan_id, employee_id), Wallet, "wallet")
+                    except NotFound:
+                        return 0
+                    return 1 if wallet.remind_expiry(today) else 0
+
+                reminded += self.group_commit(change)
+        return reminded
 
     def _fringe_year(self, uow: UnitOfWork, wallet: Wallet) -> FringeYear:
         fringe_id = FringeYear.id_for(wallet.employee_id, wallet.year)
@@ -492,6 +703,7 @@ class WalletApplication(ServiceApplication):
             amount_cents=request.amount_cents,
             expires_at=request.expires_at,
             confirm_taxable=request.confirm_taxable,
+            for_member_id=request.for_member_id,
         )
         uow = UnitOfWork(self)
         uow.add(wallet)

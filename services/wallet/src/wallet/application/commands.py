@@ -12,6 +12,14 @@ from servicekit.italian_ids import VatNumber
 from wallet.domain.ledger import Category
 
 PartyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# Whom a beneficiary token may name (the subject ids of servicekit.auth).
+BeneficiaryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")]
+MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MemberId = Annotated[
+    str,
+    StringConstraints(pattern=MEMBER_ID_PATTERN),
+    Field(description="A pseudonymous id the employee chooses (e.g. child-1): never a name"),
+]
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 SpendingCategory = Literal[
     "services_no_cap", "education_childcare", "elderly_care", "transport", "fringe_purchase"
@@ -31,6 +39,11 @@ class CreatePlan(Command):
     credit_per_employee_cents: int = Field(ge=0, strict=True)
     categories: list[SpendingCategory] = Field(min_length=1)
     end_policy: Literal["reset", "carry_over"] = "reset"
+    productivity_bonus: bool = Field(
+        default=False,
+        description="Employees may convert their productivity bonus (premio di risultato) into "
+        "credit of this plan, up to the yearly tax-free limit",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> CreatePlan:
@@ -67,6 +80,10 @@ class HoldFunds(Command):
         description="The employee accepts that crossing the fringe cap makes the whole "
         "year's fringe amount taxable",
     )
+    for_member_id: MemberId | None = Field(
+        default=None,
+        description="The employee's family member the booking is for (default: the employee)",
+    )
 
 
 class Spend(Command):
@@ -77,6 +94,7 @@ class Spend(Command):
     category: SpendingCategory
     amount_cents: int = Field(gt=0, strict=True)
     confirm_taxable: bool = False
+    for_member_id: MemberId | None = None
 
 
 class Capture(Command):
@@ -97,3 +115,22 @@ class ClosePlan(Command):
     next_plan_id: str | None = Field(
         default=None, description="For carry_over: the employer's next plan"
     )
+
+
+class NameFamilyMember(Command):
+    relationship: Literal["spouse", "child", "parent", "other_dependent"]
+
+
+class NameDelegate(Command):
+    delegate_id: BeneficiaryId = Field(
+        description="The beneficiary (e.g. a caregiver) who may hold and spend from the wallets"
+    )
+
+
+class ConvertBonus(Command):
+    """The employer records that an employee takes (part of) their productivity bonus as
+    welfare credit."""
+
+    request_id: RequestId = Field(description="HR's id: a retry never converts twice")
+    employee_id: PartyId
+    amount_cents: int = Field(gt=0, strict=True)

@@ -26,6 +26,7 @@ class HoldRequest:
     amount_cents: int
     expires_at: datetime
     confirm_taxable: bool = False
+    for_member_id: str | None = None
 
 
 @dataclass(frozen=True)

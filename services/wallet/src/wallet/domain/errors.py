@@ -42,3 +42,20 @@ class FringeCapExceeded(Conflict):
 
 class NoFringeCap(DomainError):
     code = "no_fringe_cap"
+
+
+class NotDelegate(DomainError):
+    """Someone other than the employee or the employee's current delegate tried to spend."""
+
+    status_code = 403
+    code = "not_delegate"
+
+
+class BonusConversionNotAllowed(DomainError):
+    code = "bonus_conversion_not_allowed"
+
+
+class BonusLimitExceeded(DomainError):
+    """A productivity-bonus conversion would cross the employee's yearly tax-free limit."""
+
+    code = "bonus_limit_exceeded"

@@ -37,10 +37,11 @@ MAX_SINGLE_AMOUNT_CENTS = 10_000_000_000
 
 
 def may_go_negative(account: str) -> bool:
-    """Where money enters the ledger (an employer's contributions) and the fringe memo's contra
-    account may go negative; every other account never does."""
+    """Where money enters the ledger (an employer's contributions and productivity bonuses) and
+    the memo ledgers' contra accounts (fringe benefits, converted bonus) may go negative; every
+    other account never does."""
     return account.startswith("employer:") or (
-        account.startswith("fringe:") and account.endswith(":contra")
+        account.startswith(("fringe:", "bonus:")) and account.endswith(":contra")
     )
 
 
@@ -58,6 +59,11 @@ def check_amount(amount_cents: int) -> None:
 
 def employer_contributions(employer_id: str) -> str:
     return f"employer:{employer_id}:contributions"
+
+
+def employer_bonus(employer_id: str) -> str:
+    """Where the productivity bonuses an employer's employees convert into credit come from."""
+    return f"employer:{employer_id}:productivity_bonus"
 
 
 def plan_funding(plan_id: Any) -> str:
@@ -82,6 +88,10 @@ def provider_payable(provider_id: str) -> str:
 
 def fringe_account(employee_id: str, year: int, kind: str) -> str:
     return f"fringe:{employee_id}:{year}:{kind}"
+
+
+def bonus_account(employee_id: str, year: int, kind: str) -> str:
+    return f"bonus:{employee_id}:{year}:{kind}"
 
 
 def transfer(from_account: str, to_account: str, amount_cents: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """An employer's welfare plan: a year's budget in the plan's funding account, the eligible
 employees, the categories its credit may pay for, and what happens to unspent credit at the end
 (``reset``: back to the employer; ``carry_over``: into the employer's next plan, as the tax
-agency allows since 2021)."""
+agency allows since 2021). A plan may also let employees convert their productivity bonus into
+its credit (the money comes from the employer's bonus account, not from the budget)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from servicekit.chain import ChainedAggregate
 
 from wallet.domain import ledger
 from wallet.domain.errors import (
+    BonusConversionNotAllowed,
     CategoryNotAllowed,
     InvalidTransition,
     NotEligible,
@@ -26,6 +28,9 @@ MAX_EMPLOYEES_PER_ENROLMENT = 10_000
 
 
 class Plan(ChainedAggregate):
+    # 2: productivity-bonus conversion (attributes added to older snapshots by upcast_v1_v2).
+    class_version = 2
+
     class Created(ChainedAggregate.Created):
         employer_id: str
         vat_number: str
@@ -60,6 +65,21 @@ class Plan(ChainedAggregate):
         next_plan_id: UUID | None
         transfers: list[dict[str, Any]]
 
+    class BonusConversionAllowed(ChainedAggregate.Event):
+        yearly_limit_cents: int
+        transfers: list[dict[str, Any]]
+
+    class BonusConverted(ChainedAggregate.Event):
+        employee_id: str
+        wallet_id: UUID
+        amount_cents: int
+        transfers: list[dict[str, Any]]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("bonus_conversion", False)
+        state.setdefault("bonus_converted_cents", 0)
+
     @event(Created)
     def __init__(
         self,
@@ -89,6 +109,8 @@ class Plan(ChainedAggregate):
         self.returned_from_wallets_cents = 0
         self.closed = False
         self.next_plan_id: UUID | None = None
+        self.bonus_conversion = False
+        self.bonus_converted_cents = 0
         ledger.apply_transfers(self.balances, self.owns, transfers)
 
     @classmethod
@@ -220,6 +242,44 @@ class Plan(ChainedAggregate):
         ledger.apply_transfers(self.balances, self.owns, transfers)
         self.closed = True
         self.next_plan_id = next_plan_id
+
+    # --- productivity bonus -----------------------------------------------------------------
+
+    def allow_bonus_conversion(self, yearly_limit_cents: int) -> None:
+        """Let employees convert their productivity bonus into credit of this plan (as the
+        company or territorial agreement provides); allowing it again changes nothing."""
+        self.check_open()
+        ledger.check_amount(yearly_limit_cents)
+        if not self.bonus_conversion:
+            self._allow_bonus_conversion(yearly_limit_cents, [])
+
+    @event(BonusConversionAllowed)
+    def _allow_bonus_conversion(self, yearly_limit_cents: int, transfers: list[Any]) -> None:
+        self.bonus_conversion = True
+
+    def check_bonus_conversion(self) -> None:
+        if not self.bonus_conversion:
+            raise BonusConversionNotAllowed(
+                f"plan {self.id} does not allow converting a productivity bonus into welfare "
+                "credit: the employer allows it first (PUT /plans/{plan_id}/bonus-conversion)"
+            )
+
+    def convert_bonus(self, employee_id: str, wallet_id: UUID, transfer: dict[str, Any]) -> None:
+        """The plan's leg of a conversion: ``transfer`` takes the bonus from the employer's
+        bonus account to the employee's wallet (the wallet records the same transfer)."""
+        self.check_open()
+        self.check_bonus_conversion()
+        self.check_eligible(employee_id)
+        if transfer["from_account"] != ledger.employer_bonus(self.employer_id):
+            raise InvalidTransition("a converted bonus comes from the employer's bonus account")
+        self._convert_bonus(employee_id, wallet_id, transfer["amount_cents"], [transfer])
+
+    @event(BonusConverted)
+    def _convert_bonus(
+        self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
+    ) -> None:
+        ledger.apply_transfers(self.balances, self.owns, transfers)
+        self.bonus_converted_cents += amount_cents
 
     def is_active_on(self, day: date) -> bool:
         return not self.closed and self.starts_on <= day <= self.ends_on

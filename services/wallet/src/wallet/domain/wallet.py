@@ -1,6 +1,8 @@
 """An employee's wallet in one plan: credit per category (``general`` pays for any category the
-plan allows), holds for pending bookings, captures to providers, refunds, and the end of the plan
-(expiry back to the employer, or carry-over into the next plan).
+plan allows), holds for pending bookings (for the employee or one of their family members, made
+by the employee or their delegate), captures to providers, refunds, productivity bonuses
+converted into credit, reminders before the credit expires, and the end of the plan (expiry back
+to the employer, or carry-over into the next plan).
 
 Every change is a balanced transfer; the wallet refuses any that would take one of its accounts
 (its category accounts and its holds) below zero, so it can never be overdrawn. Holds and the
@@ -30,8 +32,21 @@ WALLET_NAMESPACE = uuid.UUID("0b7a3c52-64d1-4e8f-9a27-5d3c1e6f8b94")
 HOLD_NAMESPACE = uuid.UUID("e3f1a9c4-2b7d-4c65-8e10-7a9d4b2c6f31")
 Transfers = list[dict[str, Any]]
 
+EXPIRY_REMINDER_DAYS: tuple[int, ...] = (30, 7)
+"""Days before the credit expires when the employee is reminded, once per threshold."""
+
 
 class Wallet(ChainedAggregate):
+    # 2: family members and delegates on holds, expiry reminders, converted productivity bonus
+    # (attributes added to older snapshots by upcast_v1_v2).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("reminded_days", [])
+        state.setdefault("bonus_converted_cents", 0)
+        state.setdefault("bonus_requests", {})
+
     class Opened(ChainedAggregate.Created):
         plan_id: UUID
         employer_id: str
@@ -49,6 +64,9 @@ class Wallet(ChainedAggregate):
         transfers: Transfers
 
     class FundsHeld(ChainedAggregate.Event):
+        # 2: the family member the hold is for, the delegate who made it (None in older events).
+        class_version = 2
+
         employee_id: str
         hold_id: UUID
         request_id: str
@@ -56,7 +74,14 @@ class Wallet(ChainedAggregate):
         category: str
         amount_cents: int
         expires_at: datetime
+        member_id: str | None
+        delegate_id: str | None
         transfers: Transfers
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("member_id", None)
+            state.setdefault("delegate_id", None)
 
     class HoldCaptured(ChainedAggregate.Event):
         employee_id: str
@@ -120,6 +145,24 @@ class Wallet(ChainedAggregate):
         amount_cents: int
         transfers: Transfers
 
+    class CreditExpiring(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        expires_on: date
+        threshold_days: int
+        days_left: int
+        amount_cents: int
+        held_cents: int
+        transfers: Transfers
+
+    class BonusConverted(ChainedAggregate.Event):
+        plan_id: UUID
+        employee_id: str
+        request_id: str
+        year: int
+        amount_cents: int
+        transfers: Transfers
+
     @event(Opened)
     def __init__(
         self,
@@ -149,6 +192,9 @@ class Wallet(ChainedAggregate):
         self.expired_cents = 0
         self.spent_by_category: dict[str, int] = {}
         self.closed = False
+        self.reminded_days: list[int] = []  # the expiry reminders sent (days before)
+        self.bonus_converted_cents = 0
+        self.bonus_requests: dict[str, int] = {}  # the employer's request id -> cents
 
     @staticmethod
     def create_id(plan_id: UUID, employee_id: str) -> UUID:
@@ -237,7 +283,12 @@ class Wallet(ChainedAggregate):
         return uuid.uuid5(HOLD_NAMESPACE, f"{self.id}/{request_id}")
 
     def existing_hold(
-        self, request_id: str, provider_id: str, category: str, amount_cents: int
+        self,
+        request_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        member_id: str | None = None,
     ) -> UUID | None:
         """The hold a repeated request made, or None; a request id reused for something else
         is refused."""
@@ -245,10 +296,11 @@ class Wallet(ChainedAggregate):
         if hold_id is None:
             return None
         hold = self.holds[hold_id]
-        if (hold["provider_id"], hold["category"], hold["amount"]) != (
+        if (hold["provider_id"], hold["category"], hold["amount"], hold.get("member_id")) != (
             provider_id,
             category,
             amount_cents,
+            member_id,
         ):
             raise RequestMismatch(f"request {request_id} already held different funds")
         return UUID(hold_id)
@@ -277,8 +329,14 @@ class Wallet(ChainedAggregate):
         amount_cents: int,
         expires_at: datetime,
         today: date,
+        *,
+        member_id: str | None = None,
+        delegate_id: str | None = None,
     ) -> UUID:
-        existing = self.existing_hold(request_id, provider_id, category, amount_cents)
+        """Reserve money. ``member_id``: the family member the booking is for (the caller
+        checked they are one); ``delegate_id``: the employee's delegate who holds (checked
+        too)."""
+        existing = self.existing_hold(request_id, provider_id, category, amount_cents, member_id)
         if existing is not None:
             return existing
         self.check_hold(category, amount_cents, today)
@@ -299,6 +357,8 @@ class Wallet(ChainedAggregate):
             category,
             amount_cents,
             expires_at,
+            member_id,
+            delegate_id,
             transfers,
         )
         return hold_id
@@ -313,6 +373,8 @@ class Wallet(ChainedAggregate):
         category: str,
         amount_cents: int,
         expires_at: datetime,
+        member_id: str | None,
+        delegate_id: str | None,
         transfers: Transfers,
     ) -> None:
         self.holds[str(hold_id)] = {
@@ -325,6 +387,8 @@ class Wallet(ChainedAggregate):
             "expires_at": expires_at.isoformat(),
             "sources": [[t["from_account"], t["amount_cents"]] for t in transfers],
             "request_id": request_id,
+            "member_id": member_id,
+            "delegate_id": delegate_id,
         }
         self.requests[f"hold:{request_id}"] = str(hold_id)
         self._record(transfers)
@@ -525,6 +589,100 @@ class Wallet(ChainedAggregate):
         self.requests[f"refund:{hold_id}:{request_id}"] = str(hold_id)
         self.spent_by_category[category] = self.spent_by_category.get(category, 0) - amount_cents
         self._record(transfers)
+
+    # --- productivity bonus -------------------------------------------------------------------
+
+    def existing_conversion(self, request_id: str, amount_cents: int) -> bool:
+        """True when the employer's request was converted already; a request id reused for
+        another amount is refused."""
+        done = self.bonus_requests.get(request_id)
+        if done is None:
+            return False
+        if done != amount_cents:
+            raise RequestMismatch(f"request {request_id} already converted {done} cents")
+        return True
+
+    def bonus_transfer(self, amount_cents: int, today: date) -> dict[str, Any]:
+        """The transfer a conversion makes: from the employer's bonus account to the wallet's
+        general credit (the plan checks and records its side too)."""
+        self.check_open()
+        if today > self.expires_on:
+            raise PlanNotActive(f"this wallet's credit expired on {self.expires_on}")
+        bonus = ledger.employer_bonus(self.employer_id)
+        return ledger.transfer(bonus, self.account(ledger.GENERAL), amount_cents)
+
+    def record_bonus(self, request_id: str, transfer: dict[str, Any]) -> None:
+        self._convert_bonus(
+            self.plan_id,
+            self.employee_id,
+            request_id,
+            self.year,
+            transfer["amount_cents"],
+            [transfer],
+        )
+
+    @event(BonusConverted)
+    def _convert_bonus(
+        self,
+        plan_id: UUID,
+        employee_id: str,
+        request_id: str,
+        year: int,
+        amount_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self._record(transfers)
+        self.bonus_converted_cents += amount_cents
+        self.bonus_requests[request_id] = amount_cents
+
+    # --- expiry reminders ---------------------------------------------------------------------
+
+    def due_reminder(self, today: date) -> int | None:
+        """The reminder threshold (days before expiry) due today, or None: the most urgent one
+        crossed, unless it or a more urgent one was sent; never for an empty or closed wallet,
+        nor once the credit has expired."""
+        if self.closed or not self.total_cents:
+            return None
+        days_left = (self.expires_on - today).days
+        crossed = [d for d in EXPIRY_REMINDER_DAYS if 0 <= days_left <= d]
+        if not crossed:
+            return None
+        threshold = min(crossed)
+        if any(sent <= threshold for sent in self.reminded_days):
+            return None
+        return threshold
+
+    def remind_expiry(self, today: date) -> int:
+        """Record the reminder due today, if any; returns the cents at stake (0: none due)."""
+        threshold = self.due_reminder(today)
+        if threshold is None:
+            return 0
+        amount = self.total_cents
+        self._remind_expiry(
+            self.plan_id,
+            self.employee_id,
+            self.expires_on,
+            threshold,
+            (self.expires_on - today).days,
+            amount,
+            self.held_cents,
+            [],
+        )
+        return amount
+
+    @event(CreditExpiring)
+    def _remind_expiry(
+        self,
+        plan_id: UUID,
+        employee_id: str,
+        expires_on: date,
+        threshold_days: int,
+        days_left: int,
+        amount_cents: int,
+        held_cents: int,
+        transfers: Transfers,
+    ) -> None:
+        self.reminded_days.append(threshold_days)
 
     # --- end of plan --------------------------------------------------------------------------
 

@@ -1,15 +1,18 @@
 """The wallet service's HTTP API. Employers manage and read only their own plans; an employee
-(``beneficiary:<id>``) sees and spends only their own wallets; a provider sees what was
-captured for it; the auditor (and the territory's operator) read everything. The booking
-saga's hold, capture and release calls use an operator token."""
+(``beneficiary:<id>``) sees and spends only their own wallets, names their family members and
+their delegate; the delegate (another beneficiary) sees and spends the employee's wallets with
+their own token until revoked; a provider sees what was captured for it; the auditor (and the
+territory's operator) read everything. The booking saga's hold, capture and release calls use
+an operator token."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
 from servicekit.http import application_of
@@ -17,6 +20,7 @@ from servicekit.http import application_of
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.application.csv_loading import CsvError
+from wallet.domain.family import Family
 from wallet.domain.plan import Plan
 from wallet.domain.wallet import Wallet
 from wallet.figures import PayrollLine, PlanFigures
@@ -25,11 +29,12 @@ READERS = ("auditor", "operator")
 
 plans = APIRouter(tags=["plans"])
 wallets = APIRouter(tags=["wallets"])
+family = APIRouter(tags=["family"])
 reports = APIRouter(tags=["reports"])
 
 
 def routers() -> list[APIRouter]:
-    return [plans, wallets, reports]
+    return [plans, wallets, family, reports]
 
 
 def wallet_app(request: Request) -> WalletApplication:
@@ -49,17 +54,34 @@ def may_read_plan(plan: Plan, principal: Principal) -> None:
     principal.require_subject("employer", plan.employer_id)
 
 
-def may_read_wallet(wallet: Wallet, principal: Principal) -> None:
+def is_delegate(app: WalletApplication, wallet: Wallet, principal: Principal) -> bool:
+    """Whether the caller is the wallet's employee's current delegate."""
+    if principal.role != "beneficiary" or principal.subject_id is None:
+        return False
+    family = app.get_family(wallet.employee_id)
+    return family is not None and family.is_delegate(principal.subject_id)
+
+
+def may_read_wallet(app: WalletApplication, wallet: Wallet, principal: Principal) -> None:
     if principal.role in READERS or principal.acts_for("employer", wallet.employer_id):
         return
-    principal.require_subject("beneficiary", wallet.employee_id)
-
-
-def may_spend(wallet: Wallet, principal: Principal) -> None:
-    """The employee spends; the booking saga (operator) holds, captures and releases."""
-    if principal.role == "operator":
+    if principal.acts_for("beneficiary", wallet.employee_id) or is_delegate(app, wallet, principal):
         return
-    principal.require_subject("beneficiary", wallet.employee_id)
+    raise forbidden(f"this token may not read the wallets of {wallet.employee_id!r}")
+
+
+def may_spend(app: WalletApplication, wallet: Wallet, principal: Principal) -> str | None:
+    """The employee and their current delegate spend; the booking saga (operator) holds,
+    captures and releases. Returns the delegate's id when the delegate is spending (the hold
+    records it, and the domain checks again that they are still the delegate)."""
+    if principal.role == "operator" or principal.acts_for("beneficiary", wallet.employee_id):
+        return None
+    if is_delegate(app, wallet, principal):
+        return principal.subject_id
+    raise forbidden(
+        f"only employee {wallet.employee_id!r} and their current delegate may spend from "
+        "this wallet"
+    )
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -78,6 +100,10 @@ class PlanView(BaseModel):
     end_policy: str
     employees: int
     unallocated_cents: int
+    bonus_conversion: bool = Field(
+        description="Employees may convert their productivity bonus into this plan's credit"
+    )
+    bonus_converted_cents: int
     closed: bool
 
 
@@ -95,6 +121,8 @@ def plan_view(plan: Plan) -> PlanView:
         end_policy=plan.end_policy,
         employees=len(plan.employees),
         unallocated_cents=plan.funding_cents,
+        bonus_conversion=plan.bonus_conversion,
+        bonus_converted_cents=plan.bonus_converted_cents,
         closed=plan.closed,
     )
 
@@ -108,6 +136,8 @@ class HoldView(BaseModel):
     captured_cents: int
     refunded_cents: int
     expires_at: datetime
+    member_id: str | None = Field(description="The family member it is for (None: employee)")
+    delegate_id: str | None = Field(description="The delegate who held it (None: not one)")
 
 
 class WalletView(BaseModel):
@@ -120,6 +150,7 @@ class WalletView(BaseModel):
     available_by_category: dict[str, int] = Field(description="What a spend in each can use")
     held_cents: int
     total_cents: int
+    bonus_converted_cents: int
     holds: list[HoldView]
     closed: bool
 
@@ -137,6 +168,7 @@ def wallet_view(w: Wallet) -> WalletView:
         available_by_category={c: w.available_for(c) for c in w.categories},
         held_cents=w.held_cents,
         total_cents=w.total_cents,
+        bonus_converted_cents=w.bonus_converted_cents,
         holds=[
             HoldView(
                 hold_id=UUID(hold_id),
@@ -147,6 +179,8 @@ def wallet_view(w: Wallet) -> WalletView:
                 captured_cents=h["captured"],
                 refunded_cents=h["refunded"],
                 expires_at=datetime.fromisoformat(h["expires_at"]),
+                member_id=h.get("member_id"),
+                delegate_id=h.get("delegate_id"),
             )
             for hold_id, h in w.holds.items()
         ],
@@ -161,6 +195,38 @@ class HoldResult(BaseModel):
 
 class AmountResult(BaseModel):
     amount_cents: int
+    wallet: WalletView
+
+
+class FamilyMemberView(BaseModel):
+    member_id: str
+    relationship: str
+
+
+class FamilyView(BaseModel):
+    employee_id: str
+    members: list[FamilyMemberView]
+    delegate_id: str | None = Field(description="Who may hold and spend besides the employee")
+
+
+def family_view(employee_id: str, f: Family | None) -> FamilyView:
+    if f is None:
+        return FamilyView(employee_id=employee_id, members=[], delegate_id=None)
+    return FamilyView(
+        employee_id=f.employee_id,
+        members=[
+            FamilyMemberView(member_id=m, relationship=r) for m, r in sorted(f.members.items())
+        ],
+        delegate_id=f.delegate_id,
+    )
+
+
+class BonusConversionResult(BaseModel):
+    wallet_id: UUID
+    amount_cents: int
+    year: int
+    converted_this_year_cents: int = Field(description="The employee's total for the year")
+    yearly_limit_cents: int = Field(description="What may be converted tax-free in the year")
     wallet: WalletView
 
 
@@ -271,6 +337,44 @@ def close_plan(
     return app.close_plan(plan_id, command)
 
 
+@plans.put(
+    "/plans/{plan_id}/bonus-conversion",
+    summary="Allow employees to convert their productivity bonus into credit of the plan",
+)
+def allow_bonus_conversion(
+    plan_id: UUID,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> PlanView:
+    own_plan(app, plan_id, principal)
+    app.allow_bonus_conversion(plan_id)
+    return plan_view(app.get_plan(plan_id))
+
+
+@plans.post(
+    "/plans/{plan_id}/bonus-conversions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Convert an employee's productivity bonus into credit (premio di risultato; "
+    "idempotent by request id)",
+)
+def convert_bonus(
+    plan_id: UUID,
+    command: cmd.ConvertBonus,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("employer")),
+) -> BonusConversionResult:
+    own_plan(app, plan_id, principal)
+    done = app.convert_bonus(plan_id, command)
+    return BonusConversionResult(
+        wallet_id=done.wallet_id,
+        amount_cents=done.amount_cents,
+        year=done.year,
+        converted_this_year_cents=done.converted_this_year_cents,
+        yearly_limit_cents=done.yearly_limit_cents,
+        wallet=wallet_view(app.get_wallet(done.wallet_id)),
+    )
+
+
 @plans.get("/plans/{plan_id}/wallets", summary="The wallets of a plan")
 def plan_wallets(
     plan_id: UUID,
@@ -294,6 +398,17 @@ def my_wallets(
     return [wallet_view(w) for w in app.wallets_of_employee(principal.subject_id)]
 
 
+@wallets.get(
+    "/me/delegated-wallets", summary="The wallets of the employees who named the caller delegate"
+)
+def delegated_wallets(
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> list[WalletView]:
+    assert principal.subject_id is not None
+    return [wallet_view(w) for w in app.wallets_delegated_to(principal.subject_id)]
+
+
 @wallets.get("/wallets/{wallet_id}", summary="Balance and available amount per category")
 def get_wallet(
     wallet_id: UUID,
@@ -301,7 +416,7 @@ def get_wallet(
     principal: Principal = Depends(require_roles("beneficiary", "employer", *READERS)),
 ) -> WalletView:
     w = app.get_wallet(wallet_id)
-    may_read_wallet(w, principal)
+    may_read_wallet(app, w, principal)
     return wallet_view(w)
 
 
@@ -311,7 +426,7 @@ def history(
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary", "employer", *READERS)),
 ) -> list[dict[str, Any]]:
-    may_read_wallet(app.get_wallet(wallet_id), principal)
+    may_read_wallet(app, app.get_wallet(wallet_id), principal)
     return app.history(wallet_id)
 
 
@@ -326,8 +441,8 @@ def hold(
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary", "operator")),
 ) -> HoldResult:
-    may_spend(app.get_wallet(wallet_id), principal)
-    hold_id = app.hold(wallet_id, command)
+    delegate_id = may_spend(app, app.get_wallet(wallet_id), principal)
+    hold_id = app.hold(wallet_id, command, delegate_id=delegate_id)
     return HoldResult(hold_id=hold_id, wallet=wallet_view(app.get_wallet(wallet_id)))
 
 
@@ -338,8 +453,8 @@ def spend(
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> HoldResult:
-    may_spend(app.get_wallet(wallet_id), principal)
-    hold_id = app.spend(wallet_id, command)
+    delegate_id = may_spend(app, app.get_wallet(wallet_id), principal)
+    hold_id = app.spend(wallet_id, command, delegate_id=delegate_id)
     return HoldResult(hold_id=hold_id, wallet=wallet_view(app.get_wallet(wallet_id)))
 
 
@@ -351,7 +466,7 @@ def capture(
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary", "operator")),
 ) -> AmountResult:
-    may_spend(app.get_wallet(wallet_id), principal)
+    may_spend(app, app.get_wallet(wallet_id), principal)
     amount = app.capture(wallet_id, hold_id, command)
     return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
 
@@ -364,7 +479,7 @@ def release(
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary", "operator")),
 ) -> AmountResult:
-    may_spend(app.get_wallet(wallet_id), principal)
+    may_spend(app, app.get_wallet(wallet_id), principal)
     amount = app.release(wallet_id, hold_id, command)
     return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
 
@@ -382,6 +497,61 @@ def refund(
         principal.require_subject("provider", w.get_hold(hold_id)["provider_id"])
     amount = app.refund(wallet_id, hold_id, command)
     return AmountResult(amount_cents=amount, wallet=wallet_view(app.get_wallet(wallet_id)))
+
+
+# --- family members and the delegate (the employee) ------------------------------------------
+
+
+def me(principal: Principal) -> str:
+    assert principal.subject_id is not None
+    return principal.subject_id
+
+
+@family.get("/me/family", summary="The caller's family members and delegate")
+def my_family(
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> FamilyView:
+    return family_view(me(principal), app.get_family(me(principal)))
+
+
+@family.put(
+    "/me/family/members/{member_id}",
+    summary="Name a family member who may benefit from the credit (pseudonymous id only)",
+)
+def name_family_member(
+    member_id: Annotated[str, PathParam(pattern=cmd.MEMBER_ID_PATTERN)],
+    command: cmd.NameFamilyMember,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> FamilyView:
+    return family_view(me(principal), app.name_family_member(me(principal), member_id, command))
+
+
+@family.delete("/me/family/members/{member_id}", summary="Remove a family member")
+def remove_family_member(
+    member_id: str,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> FamilyView:
+    return family_view(me(principal), app.remove_family_member(me(principal), member_id))
+
+
+@family.put("/me/delegate", summary="Name the delegate who may hold and spend (replaces any other)")
+def name_delegate(
+    command: cmd.NameDelegate,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> FamilyView:
+    return family_view(me(principal), app.name_delegate(me(principal), command))
+
+
+@family.delete("/me/delegate", summary="Revoke the delegate")
+def revoke_delegate(
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> FamilyView:
+    return family_view(me(principal), app.revoke_delegate(me(principal)))
 
 
 # --- reports ----------------------------------------------------------------------------------
