@@ -1,7 +1,7 @@
 """The auditor's replay of the vouchers ledger from Kafka, next to a raw aiokafka consume of the
 same topic in the same run (the baseline).
 
-    .venv/bin/python bench/audit_replay.py [--events N] [--seed S] [--profile]
+    .venv/bin/python bench/audit_replay.py [--events N] [--seed S] [--workers W] [--profile]
 
 Starts a throw-away Kafka broker (KRaft, from the Maven jars) in a temporary directory on free
 ports, writes a realistic vouchers ledger of N valid contract events to a 6-partition topic
@@ -13,17 +13,19 @@ and paid), every ledger event linked into its stream's hash chain with the contr
 each in a fresh process (so its peak memory is its own):
 
 * ``raw``   an aiokafka consumer with the audit's settings reads every message of the topic
-  (no group, partitions assigned, up to the end offsets) and does nothing with them;
+  (no group, partitions assigned, up to the end offsets) and does nothing with them; once to
+  warm up (page cache, broker), once timed, and once more with Python's cyclic garbage
+  collector paused, as the audit's replay pauses it (a second, stricter baseline);
 * ``audit`` what ``benecomune audit vouchers --from kafka --compare none`` does:
   ``servicekit.audit.read_kafka`` + ``vouchers.audit.audit_vouchers(..., figures=None)`` —
   every message parsed and validated against its contract, every hash recomputed and the chain
-  checked, the independent tally and its money rules. The replay must come out intact and
-  without violations (the bench stops otherwise).
+  checked, the independent tally and its money rules — with the reader processes the audit
+  chooses (``--workers`` to fix them). The replay must come out intact and without violations.
 
-The raw consume runs once before the audit as a warm-up (page cache, broker), then once more,
-timed. Printed: messages/s, the audit's ratio to the raw consume, CPU of the measuring process
-(and its worker processes) and of the broker, peak RSS. Generating and producing the ledger is
-not part of any figure. ``--profile`` runs the audit under cProfile and prints the top entries.
+Printed: messages/s, the ratios to the raw consumes, CPU of the measuring process (with its
+reader processes) and of the broker, peak RSS of the measuring process and of its largest
+reader, time in the garbage collector. Generating and writing the ledger is not part of any
+figure. ``--profile`` runs the audit under cProfile (its main process) and prints the top.
 
 ``--bootstrap`` uses a running broker instead (the topic, ``--topic``, is created and filled
 only when it does not exist yet: run twice to measure the same ledger again).
@@ -35,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -597,6 +600,11 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def own_cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -642,15 +650,33 @@ async def raw_consume(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
-def measure(kind: str, bootstrap: str, topic: str, broker_pid: int | None, profile: bool) -> None:
+def measure(
+    kind: str,
+    bootstrap: str,
+    topic: str,
+    broker_pid: int | None,
+    profile: bool,
+    workers: int | None = None,
+) -> None:
     """Run in a child process: print one JSON line with the figures."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     from servicekit.audit import read_kafka
+    from servicekit.topic_reader import worker_count
     from vouchers.audit import audit_vouchers
 
     result: dict[str, Any] = {"kind": kind}
+    gc_seconds = [0.0, 0.0]  # in collections; when the current one started
+
+    def gc_clock(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_seconds[1] = time.perf_counter()
+        else:
+            gc_seconds[0] += time.perf_counter() - gc_seconds[1]
+
+    gc.callbacks.append(gc_clock)
     kafka_cpu = process_cpu_seconds(broker_pid)
     cpu = cpu_seconds()
+    own_cpu = own_cpu_seconds()
     started = time.perf_counter()
     profiler = None
     if profile:
@@ -659,7 +685,8 @@ def measure(kind: str, bootstrap: str, topic: str, broker_pid: int | None, profi
         profiler = cProfile.Profile()
         profiler.enable()
     if kind == "audit":
-        copy = read_kafka(bootstrap, topic, timeout_seconds=3600)
+        copy = read_kafka(bootstrap, topic, timeout_seconds=3600, workers=workers)
+        result["workers"] = worker_count(copy.ranges, workers)
         audit = audit_vouchers(
             copy.records(), source=f"topic {topic}", problems=copy.problems, figures=None
         )
@@ -673,6 +700,8 @@ def measure(kind: str, bootstrap: str, topic: str, broker_pid: int | None, profi
             vouchers=len(audit.tally.vouchers),
         )
     else:
+        if kind == "raw-gc-paused":
+            gc.disable()
         count = asyncio.run(raw_consume(bootstrap, topic))
     seconds = time.perf_counter() - started
     if profiler is not None:
@@ -688,15 +717,22 @@ def measure(kind: str, bootstrap: str, topic: str, broker_pid: int | None, profi
         count=count,
         seconds=seconds,
         cpu=cpu_seconds() - cpu,
+        own_cpu=own_cpu_seconds() - own_cpu,
         kafka_cpu=process_cpu_seconds(broker_pid) - kafka_cpu,
         rss_mb=own,
         child_rss_mb=child,
+        gc_seconds=gc_seconds[0],
     )
     print(json.dumps(result))
 
 
 def run_child(
-    kind: str, bootstrap: str, topic: str, broker_pid: int | None, profile: bool
+    kind: str,
+    bootstrap: str,
+    topic: str,
+    broker_pid: int | None,
+    profile: bool,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -712,6 +748,8 @@ def run_child(
         command += ["--broker-pid", str(broker_pid)]
     if profile:
         command.append("--profile")
+    if workers is not None:
+        command += ["--workers", str(workers)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout + completed.stderr)
@@ -781,9 +819,10 @@ def row(label: str, r: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     )
     py = 100 * r["cpu"] / r["seconds"]
     kafka = 100 * r["kafka_cpu"] / r["seconds"]
-    rss = f"{r['rss_mb']:,.0f}" + (f" (+{r['child_rss_mb']:,.0f})" if r["child_rss_mb"] > 1 else "")
+    workers = f"{r['child_rss_mb']:,.0f}" if r.get("workers") else "-"
+    rss = f"{r['rss_mb']:,.0f} / {workers}"
     return (
-        f"{label:<44} {r['count']:>10,} {r['seconds']:>8.2f} {rate:>10,.0f} {ratio:<11} "
+        f"{label:<46} {r['count']:>10,} {r['seconds']:>8.2f} {rate:>10,.0f} {ratio:<11} "
         f"{py:>5.0f}% {kafka:>5.0f}% {rss:>14}"
     )
 
@@ -799,20 +838,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--topic", help="topic to fill (if missing) and replay (default: a fresh bench topic)"
     )
-    parser.add_argument("--measure", choices=["raw", "audit"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="reader processes for the audit (default: the audit's own choice; 0: none)",
+    )
+    parser.add_argument(
+        "--measure", choices=["raw", "raw-gc-paused", "audit"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--broker-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        measure(args.measure, args.bootstrap, args.topic, args.broker_pid, args.profile)
+        measure(
+            args.measure, args.bootstrap, args.topic, args.broker_pid, args.profile, args.workers
+        )
         return 0
     if args.events < 1_000:
         parser.error("--events must be at least 1000")
+    from servicekit.logging import configure_logging
+
+    configure_logging("bench", "WARNING")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     info = machine_info()
     print("\n".join(info), flush=True)
     wall = time.perf_counter()
     topic = args.topic or f"bench{uuid.uuid4().hex[:8]}.benecomune.vouchers"
     with broker_at(args.bootstrap) as (bootstrap, broker_pid):
+        broker_pid = broker_pid or args.broker_pid
         if asyncio.run(create_topic(bootstrap, topic)):
             print(f"writing {args.events:,} ledger events to {topic} ...", flush=True)
             started = time.perf_counter()
@@ -825,21 +877,38 @@ def main(argv: list[str] | None = None) -> int:
         run_child("raw", bootstrap, topic, broker_pid, False)
         print("raw consume ...", flush=True)
         raw = run_child("raw", bootstrap, topic, broker_pid, False)
+        print("raw consume, cyclic garbage collector paused ...", flush=True)
+        raw_paused = run_child("raw-gc-paused", bootstrap, topic, broker_pid, False)
         print("audit replay ...", flush=True)
-        audit = run_child("audit", bootstrap, topic, broker_pid, args.profile)
+        audit = run_child("audit", bootstrap, topic, broker_pid, args.profile, args.workers)
     if audit.get("profile"):
         print(audit["profile"])
     print()
     print("\n".join(info))
     print()
     header = (
-        f"{'measurement':<44} {'messages':>10} {'s':>8} {'msgs/s':>10} {'ratio':<11} "
-        f"{'py cpu':>6} {'kafka':>6} {'peak RSS MB':>14}"
+        f"{'measurement':<46} {'messages':>10} {'s':>8} {'msgs/s':>10} {'ratio':<11} "
+        f"{'py cpu':>6} {'kafka':>6} {'RSS MB':>14}"
     )
     print(header)
     print("-" * len(header))
     print(row("raw aiokafka consume of the topic", raw, None))
-    print(row("audit replay (read_kafka + audit_vouchers)", audit, raw))
+    print(row("raw consume, cyclic GC paused (as the replay)", raw_paused, raw))
+    readers = f"{audit['workers']} reader processes" if audit["workers"] else "in one process"
+    print(row(f"audit replay, {readers}", audit, raw))
+    paused_rate = raw_paused["count"] / raw_paused["seconds"]
+    print(
+        f"{'':<46} {'':>10} {'':>8} {'':>10} "
+        f"{audit['count'] / audit['seconds'] / paused_rate:.2f} x raw with GC paused"
+    )
+    print(
+        "\npy cpu: this process and its reader processes, kafka: the broker's JVM, in % of one "
+        "core\nRSS MB: peak resident memory of the measuring process / of its largest reader"
+    )
+    print(
+        f"garbage collector in the measuring process: {raw['gc_seconds']:.1f} s (raw), "
+        f"{audit['gc_seconds']:.1f} s (audit; paused while replaying)"
+    )
     print()
     print("\n".join(f"  {line}" for line in audit["summary"]))
     millions = 3_000_000 / (audit["count"] / audit["seconds"])

@@ -345,6 +345,30 @@ def test_the_kafka_and_store_audits_match_the_service_to_the_cent(scenario: Scen
     assert sum(cl.status == "paid" for cl in claims) == counts["paid"]
 
 
+def test_reader_processes_replay_the_topic_as_one_process_does(scenario: Scenario) -> None:
+    """Worker processes (each with its own consumer and partitions, parsing and hashing, merged
+    back in the producer's order) make the same audit as one process streaming the topic and
+    as a copy of it in memory."""
+
+    def report(audit: Any) -> dict[str, Any]:
+        data: dict[str, Any] = audit.as_dict()
+        data.pop("generated_at")
+        data["chain"].pop("seconds")
+        return data
+
+    bootstrap, topic = scenario.config.bootstrap, scenario.topic
+    parallel = read_kafka(bootstrap, topic, timeout_seconds=60, workers=2)
+    alone = read_kafka(bootstrap, topic, timeout_seconds=60, workers=0)
+    audits = [
+        audit_vouchers(parallel.records(), source=topic, problems=parallel.problems),
+        audit_vouchers(alone.records(), source=topic, problems=alone.problems),
+        audit_vouchers(records_from_messages(alone.messages, topic), source=topic),
+    ]
+    assert audits[0].ok, audits[0].summary_lines()
+    assert report(audits[0]) == report(audits[1]) == report(audits[2])
+    assert audits[0].replay.records == len(alone.messages) == parallel.size
+
+
 def test_the_command_line_audits_the_topic_against_the_running_api(
     scenario: Scenario, tmp_path: Path
 ) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from benecomune_contracts import EventEnvelope, MalformedEnvelope
+from benecomune_contracts import EventEnvelope, MalformedEnvelope, cloudevents
 from pydantic import ValidationError
 
 ENVELOPE = EventEnvelope(
@@ -143,3 +145,47 @@ def test_an_envelope_cannot_be_built_with_a_naive_time_or_negative_counters() ->
         ENVELOPE.model_validate({**ENVELOPE.model_dump(), "time": datetime(2020, 1, 1)})
     with pytest.raises(ValidationError):
         ENVELOPE.model_validate({**ENVELOPE.model_dump(), "sequence": -1})
+
+
+def _outcome(read: Any, headers: list[tuple[Any, Any]]) -> tuple[str, Any]:
+    try:
+        return "ok", read(headers)
+    except MalformedEnvelope as error:
+        return "malformed", (str(error), error.header)
+    except Exception as error:  # what the plain reading raises for a broken header list
+        return type(error).__name__, None
+
+
+def test_the_fast_reading_of_headers_answers_as_the_header_by_header_one() -> None:
+    rng = random.Random(658)
+    good: list[tuple[Any, Any]] = list(ENVELOPE.to_headers())
+    extras: list[tuple[Any, Any]] = [
+        ("ce_type", b"benecomune.vouchers.FundToppedUp.v1"),  # repeated, another value
+        ("ce_id", ENVELOPE.id.encode()),  # repeated, the same value
+        ("ce_source", None),
+        ("ce_subject", bytearray(b"0f8c2a6e")),
+        ("ce_time", "2020-03-30T09:00:00Z"),  # a str, not bytes
+        ("ce_sequence", b"\xff"),
+        ("traceparent", b"00-abc"),  # not ours: ignored
+        (b"ce_id", b"x"),  # a bytes name: not ours
+        ("content-type", b"application/json; charset=utf-8"),
+    ]
+
+    def envelope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:
+        return EventEnvelope.from_headers(headers).model_dump()
+
+    for _ in range(3_000):
+        headers = rng.sample(good, rng.randrange(len(good) - 1, len(good) + 1))
+        headers += rng.sample(extras, rng.randrange(0, 3))
+        rng.shuffle(headers)
+        fast, plain = cloudevents._decode, cloudevents._decode_each
+        assert _outcome(fast, headers) == _outcome(plain, headers), headers
+        fields = _outcome(EventEnvelope.fields_from_headers, headers)
+        assert fields == _outcome(envelope, headers), headers
+
+
+def test_the_fields_read_are_the_envelopes() -> None:
+    assert EventEnvelope.fields_from_headers(ENVELOPE.to_headers()) == ENVELOPE.model_dump()
+    with pytest.raises(MalformedEnvelope, match="ce_subject") as caught:
+        EventEnvelope.fields_from_headers(headers_with("ce_subject", b""))
+    assert caught.value.header == "ce_subject"

@@ -33,13 +33,14 @@ API (``GET /funds``, ``GET /rounds/{id}/merchants`` with an auditor token) or, i
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
@@ -91,7 +92,7 @@ def euro(cents: int) -> str:
 # --- Naming events -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class EventRef:
     """An event as the auditor names it: stream, sequence, type, and where it was read."""
 
@@ -123,6 +124,7 @@ class EventRef:
         }
 
 
+@functools.cache
 def _short(type_name: str) -> str:
     """``benecomune.vouchers.VoucherRedeemed.v1`` → ``VoucherRedeemed``."""
     parts = type_name.split(".")
@@ -194,7 +196,7 @@ class FundTally:
     opened: EventRef | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Commitment:
     application_id: str
     household_id: str
@@ -225,7 +227,7 @@ class RoundTally:
         return self.budget_cents - self.issued_cents + self.returned_cents
 
 
-@dataclass
+@dataclass(slots=True)
 class Redemption:
     merchant_id: str
     amount_cents: int
@@ -234,7 +236,7 @@ class Redemption:
     voided: EventRef | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class VoucherTally:
     voucher_id: str
     round_id: str = ""
@@ -248,7 +250,7 @@ class VoucherTally:
     issued: EventRef | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Credit:
     voucher_id: str
     amount_cents: int
@@ -257,7 +259,7 @@ class Credit:
     claim_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Claim:
     amount_cents: int
     status: str
@@ -291,7 +293,7 @@ class MerchantTally:
         return self.redeemed_cents - self.reimbursed_cents
 
 
-@dataclass
+@dataclass(slots=True)
 class HouseholdTally:
     household_id: str
     round_id: str = ""
@@ -349,16 +351,28 @@ class VouchersTally:
             c.ReimbursementApproved: self._claim_approved,
             c.ReimbursementPaid: self._claim_paid,
         }
+        self._ledger_types = frozenset(t for t in self._handlers if issubclass(t, LedgerEvent))
         self._finished = False
 
     # --- the Tally protocol -----------------------------------------------------------------
 
     def add(self, record: AuditRecord) -> None:
-        handler = self._handlers.get(type(record.event))
+        event = record.event
+        handler = self._handlers.get(type(event))
         if handler is None:
             return  # another service's event on a shared copy: not part of this ledger
-        stream = getattr(record.event, "application_id", None)
-        handler(record.event, EventRef.of(record, stream))
+        if type(event) in self._ledger_types:
+            ledger = cast(LedgerEvent, event)
+            ref = EventRef(
+                record.position,
+                ledger.stream_id,
+                ledger.sequence,
+                _short(ledger.type_name),
+                record.origin,
+            )
+        else:  # an application's event: named by its application
+            ref = EventRef.of(record, getattr(event, "application_id", None))
+        handler(event, ref)
 
     def broken(self, record: AuditRecord) -> None:
         if isinstance(record.event, LedgerEvent):
@@ -373,22 +387,38 @@ class VouchersTally:
 
     def _checking(self, *streams: str) -> bool:
         """Whether a stream's own consistency can still be checked (its chain is unbroken)."""
-        return not any(s in self.tainted for s in streams)
+        tainted = self.tainted
+        return not tainted or not any(s in tainted for s in streams)
 
     def _fund(self, fund_id: str) -> FundTally:
-        return self.funds.setdefault(fund_id, FundTally(fund_id))
+        fund = self.funds.get(fund_id)
+        if fund is None:
+            fund = self.funds[fund_id] = FundTally(fund_id)
+        return fund
 
     def _round(self, round_id: str) -> RoundTally:
-        return self.rounds.setdefault(round_id, RoundTally(round_id))
+        round_ = self.rounds.get(round_id)
+        if round_ is None:
+            round_ = self.rounds[round_id] = RoundTally(round_id)
+        return round_
 
     def _voucher(self, voucher_id: str) -> VoucherTally:
-        return self.vouchers.setdefault(voucher_id, VoucherTally(voucher_id))
+        voucher = self.vouchers.get(voucher_id)
+        if voucher is None:
+            voucher = self.vouchers[voucher_id] = VoucherTally(voucher_id)
+        return voucher
 
     def _merchant(self, account_id: str) -> MerchantTally:
-        return self.merchants.setdefault(account_id, MerchantTally(account_id))
+        account = self.merchants.get(account_id)
+        if account is None:
+            account = self.merchants[account_id] = MerchantTally(account_id)
+        return account
 
     def _household(self, household_id: str) -> HouseholdTally:
-        return self.households.setdefault(household_id, HouseholdTally(household_id))
+        household = self.households.get(household_id)
+        if household is None:
+            household = self.households[household_id] = HouseholdTally(household_id)
+        return household
 
     # --- funds --------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from pydantic import Field, StringConstraints
 
 from benecomune_contracts.base import ContractEvent, Identifier
@@ -27,6 +28,7 @@ __all__ = [
     "ChainVerifier",
     "LedgerEvent",
     "Sha256Hex",
+    "canonical_json",
     "ledger_hash",
 ]
 
@@ -37,10 +39,53 @@ Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 def ledger_hash(type_name: str, content: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of an event's content (without its own hash)."""
-    body = {"type": type_name, **content}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 of the canonical JSON of an event's content (without its own hash).
+
+    The canonical JSON is ``json.dumps(body, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` encoded as UTF-8, where ``body`` is ``{"type": type_name, **content}``.
+    That definition is the hash's, forever: every stored and published event was hashed with it.
+    """
+    return hashlib.sha256(canonical_json({"type": type_name, **content})).hexdigest()
+
+
+def canonical_json(body: dict[str, Any]) -> bytes:
+    """``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as UTF-8,
+    byte for byte, written by orjson when that gives the same bytes (3-4 times faster).
+
+    orjson writes the same bytes for what a contract event's JSON form is made of — ``str``,
+    ``int`` up to 64 bits, ``bool``, ``None``, and dicts with ``str`` keys and lists of them —
+    (same escapes, raw UTF-8, keys sorted by code point; checked in the tests over every code
+    point). It writes floats differently (``1e-05``: ``0.00001``) and serialises types
+    ``json`` refuses (datetimes), so anything else, a float included, takes the ``json`` path;
+    so does whatever orjson refuses (an int over 64 bits, a lone surrogate: then ``json``
+    decides, as it always did).
+    """
+    try:
+        if _orjson_writes_as_json(body):
+            return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, RecursionError):  # orjson.JSONEncodeError: an int over 64 bits, ...
+        pass
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _orjson_writes_as_json(container: Any) -> bool:
+    """Whether every value inside a dict or list is of an exact type orjson and json write
+    alike."""
+    for value in container.values() if type(container) is dict else container:
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if (kind is dict or kind is list) and _orjson_writes_as_json(value):
+            continue
+        return False
+    return True
+
+
+_OWN_HASH = {"event_hash"}
 
 
 class LedgerEvent(ContractEvent):
@@ -52,7 +97,7 @@ class LedgerEvent(ContractEvent):
     event_hash: Sha256Hex = Field(description="SHA-256 of this event's content (see chain.py).")
 
     def computed_hash(self) -> str:
-        return ledger_hash(self.type_name, self.model_dump(mode="json", exclude={"event_hash"}))
+        return ledger_hash(self.type_name, self.model_dump(mode="json", exclude=_OWN_HASH))
 
 
 @dataclass(frozen=True)
@@ -75,9 +120,13 @@ class ChainVerifier:
         self.verified = 0
         self.duplicates = 0
 
-    def feed(self, event: LedgerEvent) -> bool:
+    def feed(self, event: LedgerEvent, computed_hash: str | None = None) -> bool:
         """True when the event is new and sound (count it in a tally); False for a duplicate or
-        a broken event (a break is recorded)."""
+        a broken event (a break is recorded).
+
+        ``computed_hash`` is ``event.computed_hash()`` when the caller has already computed it
+        (the auditor's Kafka reader does, in its worker processes, from the same bytes); by
+        default the verifier computes it. Never pass the hash the event *claims*."""
         head_sequence, head_hash = self._heads.get(event.stream_id, (0, GENESIS_HASH))
         if event.sequence <= head_sequence:
             if event.sequence == head_sequence and event.event_hash == head_hash:
@@ -92,7 +141,9 @@ class ChainVerifier:
         # The chain links claimed hashes, so an edited event is named once, not its successors.
         self._heads[event.stream_id] = (event.sequence, event.event_hash)
         sound = True
-        if event.computed_hash() != event.event_hash:
+        if computed_hash is None:
+            computed_hash = event.computed_hash()
+        if computed_hash != event.event_hash:
             self._break(event, "edited", "its content does not match its event_hash")
             sound = False
         if event.sequence != head_sequence + 1:

@@ -72,6 +72,7 @@ _REQUIRED_HEADERS = (
     CE_NOTIFICATIONID,
     CE_SEQUENCE,
 )
+_REQUIRED = frozenset(_REQUIRED_HEADERS)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
 )
@@ -137,9 +138,18 @@ class EventEnvelope(BaseModel):
         with different values, is not UTF-8 or has an invalid value, when ``ce_specversion`` is
         not ``1.0``, or when ``content-type`` (optional) is not ``application/json``.
         """
+        return cls._validated(cls.fields_from_headers(headers))
+
+    @classmethod
+    def fields_from_headers(cls, headers: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
+        """The envelope's fields (``id``, ``source``, ``type``, ``time``, ``subject``,
+        ``notification_id``, ``sequence``, ``correlation_id``) read from Kafka headers and
+        checked exactly as :meth:`from_headers` checks them — it raises the same
+        :class:`MalformedEnvelope` — without building the model: for readers of millions of
+        messages (the auditor's replay)."""
         values = _decode(headers)
-        missing = [name for name in _REQUIRED_HEADERS if name not in values]
-        if missing:
+        if not _REQUIRED.issubset(values):
+            missing = [name for name in _REQUIRED_HEADERS if name not in values]
             raise MalformedEnvelope(
                 f"missing CloudEvents header(s): {', '.join(missing)}", header=missing[0]
             )
@@ -149,7 +159,7 @@ class EventEnvelope(BaseModel):
                 header=CE_SPECVERSION,
             )
         content_type = values.get(CONTENT_TYPE)
-        if content_type is not None:
+        if content_type is not None and content_type != JSON_CONTENT_TYPE:
             media_type = content_type.split(";", 1)[0].strip().lower()
             if media_type != JSON_CONTENT_TYPE:
                 raise MalformedEnvelope(
@@ -166,6 +176,14 @@ class EventEnvelope(BaseModel):
             "sequence": _parse_decimal(values, CE_SEQUENCE),
             "correlation_id": values.get(CE_CORRELATIONID),
         }
+        # The checks above leave one rule to the model: id, source, type and subject are not
+        # empty. Only then can validation fail; let it say so, as from_headers does.
+        if not (fields["id"] and fields["source"] and fields["type"] and fields["subject"]):
+            cls._validated(fields)
+        return fields
+
+    @classmethod
+    def _validated(cls, fields: dict[str, Any]) -> Self:
         try:
             return cls.model_validate(fields)
         except ValidationError as error:
@@ -191,6 +209,23 @@ _KNOWN_HEADERS = frozenset(_HEADER_OF_FIELD.values()) | {CE_SPECVERSION, CONTENT
 
 
 def _decode(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    """The known headers' values as text. The usual case — only known headers, each once, every
+    value UTF-8 bytes — is read in one pass; anything else goes through :func:`_decode_each`,
+    which names the first problem (the answer is the same either way)."""
+    try:
+        values: dict[str, str | None] = {
+            name: raw.decode("utf-8") if type(raw) is bytes else None
+            for name, raw in headers
+            if name in _KNOWN_HEADERS
+        }
+    except (UnicodeDecodeError, TypeError, ValueError):
+        return _decode_each(headers)
+    if len(values) != len(headers) or None in values.values():
+        return _decode_each(headers)  # other headers, one repeated, a value not bytes
+    return values  # type: ignore[return-value]
+
+
+def _decode_each(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, raw in headers:
         if name not in _KNOWN_HEADERS:

@@ -5,8 +5,10 @@ contract events themselves and adds them up in an independent *tally*. The event
 
 * a Kafka topic, read from offset 0 with a consumer of its own (no consumer group, nothing
   committed): every partition is assigned and read up to the end offsets captured when the
-  audit starts, then the partitions are merged back into the producer's order (the
-  ``ce_notificationid`` header: the service's notification-log id); or
+  audit starts, and the partitions are merged back into the producer's order (the
+  ``ce_notificationid`` header: the service's notification-log id) as they are fetched, so the
+  topic is streamed, never held in memory; a big topic is read, parsed and hash-checked by
+  worker processes, one per core (:mod:`servicekit.topic_reader`); or
 * a service's store: its notification log read in batches (``select_notifications``) up to the
   last notification when the audit starts, each domain event mapped to its contract with the
   service's own ``to_contract`` (the function its relay publishes with). Events with no
@@ -26,33 +28,49 @@ This module is generic: the vouchers and wallet audits only bring their tally.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
-from benecomune_contracts import ContractEvent, EventEnvelope, MalformedEnvelope
+from benecomune_contracts import ContractEvent
 from benecomune_contracts.chain import ChainBreak, ChainVerifier, LedgerEvent
-from benecomune_contracts.cloudevents import CE_NOTIFICATIONID
-from benecomune_contracts.registry import UnknownEventType, parse_event
+from benecomune_contracts.registry import get_contract
 from pydantic import ValidationError
 
 from servicekit.relay import event_id
 from servicekit.store import ServiceApplication
+from servicekit.topic_reader import (
+    KafkaReadError,
+    PartitionRange,
+    WorkerItem,
+    first_error,
+    notification_id,
+    parse_message,
+    read_ranges,
+    stream_from_workers,
+    stream_in_process,
+    topic_ranges,
+    worker_count,
+)
 
 __all__ = [
     "AuditItem",
     "AuditRecord",
     "ChainFinding",
     "KafkaReadError",
+    "PartitionRange",
     "PrivateEvent",
     "ReadProblem",
     "ReplayReport",
     "Tally",
     "TopicCopy",
     "TopicMessage",
+    "from_worker_items",
     "merge_partitions",
     "read_kafka",
     "read_topic",
@@ -78,6 +96,9 @@ class AuditRecord:
     """The producing service's notification-log id: the order the events were stored in."""
     event_id: str
     """The CloudEvents id (stable across re-publication): de-duplicates non-ledger events."""
+    content_hash: str | None = None
+    """A ledger event's hash as recomputed from its content by the reader (the Kafka reader's
+    worker processes do it); None: :func:`replay` recomputes it."""
 
 
 @dataclass(frozen=True)
@@ -186,50 +207,120 @@ def replay(
 ) -> ReplayReport:
     """Verify the hash chain of every stream and feed the sound events to ``tally``.
     ``problems`` are those found before reading any event (a truncated partition)."""
+    with _without_cyclic_gc():
+        return _replay(items, tally, source=source, problems=problems)
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: a replay keeps millions of objects alive (the
+    tally) and the collector would walk them all again and again (a fifth of the time of a
+    big replay); reference counting frees everything else meanwhile. At the end, whatever the
+    replay left is moved to the collector's oldest generation (``freeze`` then ``unfreeze``,
+    as documented), not left young: three walks of it right after the replay become at most
+    one, whenever the collector next looks at everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def _replay(
+    items: Iterable[AuditItem],
+    tally: Tally,
+    *,
+    source: str,
+    problems: Iterable[ReadProblem],
+) -> ReplayReport:
     started = time.perf_counter()
     report = ReplayReport(source=source, problems=list(problems))
     verifier = ChainVerifier()
-    # Claimed hash of every event that became its stream's head. The verifier recognises a
-    # duplicate of a stream's last event only; a relay that re-publishes a whole batch after a
-    # crash repeats older events of a stream too, and those are skipped here.
-    heads: dict[str, int] = {}
-    claimed: dict[tuple[str, int], bytes] = {}
+    breaks = verifier.breaks
+    claims = _Claims()
     seen_ids: set[str] = set()
+    ledger_types: dict[type, bool] = {}
+    records = ledger_events = other_events = private_events = duplicates = 0
     for item in items:
-        report.records += 1
+        records += 1
         if isinstance(item, ReadProblem):
             report.problems.append(item)
-        elif isinstance(item, PrivateEvent):
-            report.private_events += 1
-        elif isinstance(item.event, LedgerEvent):
-            event = item.event
-            place = (event.stream_id, event.sequence)
-            digest = bytes.fromhex(event.event_hash)
-            if claimed.get(place) == digest:
-                report.duplicates += 1  # a re-published event already verified
+            continue
+        if isinstance(item, PrivateEvent):
+            private_events += 1
+            continue
+        event = item.event
+        ledger = ledger_types.get(type(event))
+        if ledger is None:
+            ledger = ledger_types[type(event)] = isinstance(event, LedgerEvent)
+        if ledger:
+            event = cast(LedgerEvent, event)
+            if claims.repeated(event):
+                duplicates += 1  # a re-published event already verified
                 continue
-            if event.sequence > heads.get(event.stream_id, 0):
-                heads[event.stream_id] = event.sequence  # the verifier's new head, sound or not
-                claimed[place] = digest
-            known_breaks = len(verifier.breaks)
-            sound = verifier.feed(event)
-            for brk in verifier.breaks[known_breaks:]:
-                report.breaks.append(ChainFinding.of(brk, item.origin))
-            if len(verifier.breaks) > known_breaks:
+            known_breaks = len(breaks)
+            sound = verifier.feed(event, item.content_hash)
+            if len(breaks) > known_breaks:
+                for brk in breaks[known_breaks:]:
+                    report.breaks.append(ChainFinding.of(brk, item.origin))
                 tally.broken(item)
             if sound:
-                report.ledger_events += 1
+                ledger_events += 1
                 tally.add(item)
         elif item.event_id not in seen_ids:
             seen_ids.add(item.event_id)
-            report.other_events += 1
+            other_events += 1
             tally.add(item)
         else:
-            report.duplicates += 1
-    report.duplicates += verifier.duplicates
-    report.streams = len(heads)
+            duplicates += 1
+    report.records = records
+    report.ledger_events = ledger_events
+    report.other_events = other_events
+    report.private_events = private_events
+    report.duplicates = duplicates + verifier.duplicates
+    report.streams = len(claims.heads)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _Claims:
+    """The hash each event claimed when it became its stream's head, to recognise it when it
+    comes again. The verifier recognises a duplicate of a stream's last event only; a relay
+    that re-publishes a whole batch after a crash repeats older events of a stream too, and
+    those are skipped. Kept in 32 bytes an event (a replay holds one per ledger event): a
+    stream's hashes from sequence 1 for as long as its heads follow each other, the rest (after
+    a gap) by place."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, int] = {}
+        self.chains: dict[str, bytearray] = {}
+        self.scattered: dict[tuple[str, int], bytes] = {}
+
+    def repeated(self, event: LedgerEvent) -> bool:
+        """Whether the event repeats the one claimed at its place; if not, and it is beyond
+        its stream's head, it becomes the head (the verifier's new head, sound or not)."""
+        stream, sequence = event.stream_id, event.sequence
+        digest = bytes.fromhex(event.event_hash)
+        chain = self.chains.get(stream)
+        if chain is not None and sequence * 32 <= len(chain):
+            if chain[sequence * 32 - 32 : sequence * 32] == digest:
+                return True
+        elif self.scattered and self.scattered.get((stream, sequence)) == digest:
+            return True
+        head = self.heads.get(stream, 0)
+        if sequence > head:
+            self.heads[stream] = sequence
+            if chain is None and sequence == 1:
+                self.chains[stream] = bytearray(digest)
+            elif chain is not None and sequence * 32 == len(chain) + 32:
+                chain += digest
+            else:
+                self.scattered[(stream, sequence)] = digest
+        return False
 
 
 # --- From a service's store --------------------------------------------------------------------
@@ -263,7 +354,7 @@ def _from_notification(
         contract = to_contract(domain_event)
     except ValidationError as error:
         return ReadProblem(
-            origin, "invalid_payload", _first_error(error), stream_id, sequence, domain_type
+            origin, "invalid_payload", first_error(error), stream_id, sequence, domain_type
         )
     except Exception as error:  # an edited or corrupted row: name it, keep going
         return ReadProblem(
@@ -284,12 +375,6 @@ def _from_notification(
     )
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"])
-    return f"{location}: {first['msg']}" if location else str(first["msg"])
-
-
 # --- From a Kafka topic ------------------------------------------------------------------------
 
 
@@ -304,10 +389,6 @@ class TopicMessage:
     headers: tuple[tuple[str, bytes], ...]
 
 
-class KafkaReadError(RuntimeError):
-    """The topic could not be read: no such topic, or the broker did not answer in time."""
-
-
 async def read_topic(
     bootstrap: str,
     topic: str,
@@ -316,90 +397,53 @@ async def read_topic(
     client_id: str = "benecomune-audit",
 ) -> tuple[dict[int, list[TopicMessage]], list[ReadProblem]]:
     """Every message of ``topic`` from its first offset up to the end offsets captured at
-    start, per partition. A consumer of its own: no group, nothing committed. A partition that
-    no longer starts at offset 0 is reported (a ledger topic must keep everything)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.errors import KafkaError
-
+    start, per partition, in memory. A consumer of its own: no group, nothing committed. A
+    partition that no longer starts at offset 0 is reported (a ledger topic must keep
+    everything)."""
     deadline = time.monotonic() + timeout_seconds
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        client_id=client_id,
-        request_timeout_ms=30_000,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
+    ranges = await topic_ranges(
+        bootstrap, topic, timeout_seconds=timeout_seconds, client_id=client_id
     )
-    try:
-        await asyncio.wait_for(consumer.start(), timeout=max(1.0, deadline - time.monotonic()))
-    except (TimeoutError, KafkaError, OSError) as error:
-        await consumer.stop()
-        raise KafkaReadError(f"cannot reach Kafka at {bootstrap}: {error!r}") from None
-    try:
-        numbers = await _partitions_of(bootstrap, topic)
-        partitions = [TopicPartition(topic, number) for number in numbers]
-        consumer.assign(partitions)
-        beginning = await consumer.beginning_offsets(partitions)
-        end = await consumer.end_offsets(partitions)
-        problems = [
-            ReadProblem(
-                f"{topic}[{tp.partition}]@0",
-                "truncated",
-                f"partition {tp.partition} starts at offset {beginning[tp]}: "
-                "earlier messages were deleted",
-            )
-            for tp in partitions
-            if beginning[tp] > 0
+    return await _read_into_memory(
+        bootstrap, topic, ranges, deadline, timeout_seconds, client_id
+    ), _truncated(topic, ranges)
+
+
+async def _read_into_memory(
+    bootstrap: str,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> dict[int, list[TopicMessage]]:
+    records = await read_ranges(
+        bootstrap,
+        topic,
+        ranges,
+        deadline=deadline,
+        timeout_seconds=timeout_seconds,
+        client_id=client_id,
+    )
+    return {
+        partition: [
+            TopicMessage(partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+            for r in fetched
         ]
-        messages: dict[int, list[TopicMessage]] = {tp.partition: [] for tp in partitions}
-        pending = set()
-        for tp in partitions:
-            if end[tp] > beginning[tp]:
-                consumer.seek(tp, beginning[tp])
-                pending.add(tp)
-        while pending:
-            if time.monotonic() > deadline:
-                raise KafkaReadError(
-                    f"reading {topic} took more than {timeout_seconds:.0f} s; "
-                    f"{len(pending)} partition(s) unfinished"
-                )
-            batch = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset < end[tp]:
-                        messages[tp.partition].append(
-                            TopicMessage(
-                                partition=tp.partition,
-                                offset=record.offset,
-                                key=record.key,
-                                value=record.value,
-                                headers=tuple(record.headers or ()),
-                            )
-                        )
-            for tp in list(pending):
-                if await consumer.position(tp) >= end[tp]:
-                    pending.discard(tp)
-        return messages, problems
-    finally:
-        await consumer.stop()
+        for partition, fetched in records.items()
+    }
 
 
-async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    for metadata in described:
-        if metadata.get("topic") == topic and metadata.get("error_code") == 0:
-            numbers = sorted(int(p["partition"]) for p in metadata.get("partitions", []))
-            if numbers:
-                return numbers
-    raise KafkaReadError(f"topic {topic} does not exist on {bootstrap}")
+def _truncated(topic: str, ranges: Iterable[PartitionRange]) -> list[ReadProblem]:
+    return [
+        ReadProblem(
+            f"{topic}[{r.partition}]@0",
+            "truncated",
+            f"partition {r.partition} starts at offset {r.start}: earlier messages were deleted",
+        )
+        for r in ranges
+        if r.start > 0
+    ]
 
 
 def merge_partitions(partitions: Mapping[int, Sequence[TopicMessage]]) -> Iterator[TopicMessage]:
@@ -410,21 +454,11 @@ def merge_partitions(partitions: Mapping[int, Sequence[TopicMessage]]) -> Iterat
     def keyed(messages: Sequence[TopicMessage]) -> Iterator[tuple[int, int, int, TopicMessage]]:
         last = 0
         for message in messages:
-            last = max(last, _notification_id(message) or last)
+            last = max(last, notification_id(message.headers) or last)
             yield last, message.partition, message.offset, message
 
     for *_, message in heapq.merge(*(keyed(partitions[p]) for p in sorted(partitions))):
         yield message
-
-
-def _notification_id(message: TopicMessage) -> int | None:
-    for name, value in message.headers:
-        if name == CE_NOTIFICATIONID:
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
 
 
 def records_from_messages(messages: Iterable[TopicMessage], topic: str) -> Iterator[AuditItem]:
@@ -436,53 +470,147 @@ def records_from_messages(messages: Iterable[TopicMessage], topic: str) -> Itera
 
 def _from_message(message: TopicMessage, topic: str) -> AuditItem:
     origin = f"{topic}[{message.partition}]@{message.offset}"
-    try:
-        envelope = EventEnvelope.from_headers(message.headers)
-    except MalformedEnvelope as error:
-        return ReadProblem(origin, "malformed_envelope", str(error))
-    stream_id, sequence, type_name = envelope.subject, envelope.sequence, envelope.type
-    if message.value is None:
-        return ReadProblem(
-            origin, "invalid_payload", "the message has no value", stream_id, sequence, type_name
-        )
-    try:
-        event = parse_event(type_name, message.value)
-    except UnknownEventType as error:
-        return ReadProblem(origin, "unknown_type", str(error), stream_id, sequence, type_name)
-    except ValidationError as error:
-        return ReadProblem(
-            origin, "invalid_payload", _first_error(error), stream_id, sequence, type_name
-        )
-    mismatch: list[str] = []
-    if message.key is not None and message.key != envelope.kafka_key():
-        mismatch.append(f"key {message.key!r} is not the subject")
-    if isinstance(event, LedgerEvent):
-        if event.stream_id != envelope.subject:
-            mismatch.append(f"payload stream {event.stream_id} is not the subject")
-        if event.sequence != envelope.sequence:
-            mismatch.append(f"payload sequence {event.sequence} is not ce_sequence")
-    if mismatch:
-        return ReadProblem(
-            origin, "envelope_mismatch", "; ".join(mismatch), stream_id, sequence, type_name
-        )
-    return AuditRecord(event, origin, envelope.notification_id, envelope.id)
+    parsed = parse_message(message.key, message.value, message.headers)
+    if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
+        assert parsed.problem is not None
+        return ReadProblem(origin, *parsed.problem)
+    envelope = parsed.envelope
+    return AuditRecord(parsed.event, origin, envelope["notification_id"], envelope["id"])
 
 
-@dataclass(frozen=True)
 class TopicCopy:
-    """A whole topic as read by the auditor: its messages in the producer's order."""
+    """A whole topic as the auditor reads it: every partition from its first offset up to the
+    end offsets captured by :func:`read_kafka`, in the producer's order.
 
-    topic: str
-    messages: list[TopicMessage]
-    problems: list[ReadProblem]
+    :meth:`records` streams it — fetched, parsed and hash-checked as it is replayed, by worker
+    processes when the topic is big — so a topic of millions of events is never held in
+    memory. :attr:`messages` is a copy in memory, read on first use (to edit a copy in a test,
+    or count it)."""
+
+    def __init__(
+        self,
+        topic: str,
+        problems: list[ReadProblem],
+        *,
+        bootstrap: str,
+        ranges: Sequence[PartitionRange],
+        deadline: float,
+        timeout_seconds: float,
+        workers: int | None = None,
+        client_id: str = "benecomune-audit",
+    ) -> None:
+        self.topic = topic
+        self.problems = problems
+        """Found before reading any event: partitions that no longer start at offset 0."""
+        self.bootstrap = bootstrap
+        self.ranges = tuple(ranges)
+        self.deadline = deadline
+        self.timeout_seconds = timeout_seconds
+        self.workers = workers
+        self.client_id = client_id
+        self._messages: list[TopicMessage] | None = None
+
+    @property
+    def size(self) -> int:
+        """Messages to read."""
+        return sum(r.end - r.start for r in self.ranges)
+
+    @property
+    def messages(self) -> list[TopicMessage]:
+        """The topic in memory, in the producer's order (read once, on first use)."""
+        if self._messages is None:
+            partitions = asyncio.run(
+                _read_into_memory(
+                    self.bootstrap,
+                    self.topic,
+                    self.ranges,
+                    self.deadline,
+                    self.timeout_seconds,
+                    self.client_id,
+                )
+            )
+            self._messages = list(merge_partitions(partitions))
+        return self._messages
 
     def records(self) -> Iterator[AuditItem]:
-        return records_from_messages(self.messages, self.topic)
+        """Every message as a contract event (or a read problem), in the producer's order.
+        Raises :class:`KafkaReadError` if the topic cannot be read to its end in time."""
+        if self._messages is not None:
+            return records_from_messages(self._messages, self.topic)
+        workers = worker_count(self.ranges, self.workers)
+        if workers == 0:
+            return records_from_messages(self._stream(), self.topic)
+        return self._from_workers(workers)
+
+    def _stream(self) -> Iterator[TopicMessage]:
+        for partition, offset, key, value, headers in stream_in_process(
+            self.bootstrap,
+            self.topic,
+            self.ranges,
+            deadline=self.deadline,
+            timeout_seconds=self.timeout_seconds,
+            client_id=self.client_id,
+        ):
+            yield TopicMessage(partition, offset, key, value, headers)
+
+    def _from_workers(self, workers: int) -> Iterator[AuditItem]:
+        return from_worker_items(
+            stream_from_workers(
+                self.bootstrap,
+                self.topic,
+                self.ranges,
+                workers,
+                deadline=self.deadline,
+                timeout_seconds=self.timeout_seconds,
+                client_id=self.client_id,
+            ),
+            self.topic,
+        )
 
 
-def read_kafka(bootstrap: str, topic: str, *, timeout_seconds: float = 300.0) -> TopicCopy:
-    """Read the whole topic (see :func:`read_topic`) and merge its partitions."""
-    partitions, problems = asyncio.run(
-        read_topic(bootstrap, topic, timeout_seconds=timeout_seconds)
+def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[AuditItem]:
+    """What the reader processes sent (:mod:`servicekit.topic_reader`) as audit items. The
+    workers parsed every message and recomputed every ledger event's hash; here each payload
+    is validated again (the event this process adds up) and named."""
+    contracts: dict[str, Any] = {}
+    for item in items:
+        if len(item) == 4:
+            _, partition, offset, problem = item
+            yield ReadProblem(f"{topic}[{partition}]@{offset}", *problem)
+            continue
+        _, partition, offset, position, ce_id, type_name, value, content_hash = item
+        origin = f"{topic}[{partition}]@{offset}"
+        validate = contracts.get(type_name)
+        if validate is None:
+            validate = contracts[type_name] = get_contract(type_name).from_json_bytes
+        try:
+            event = validate(value)
+        except ValidationError as error:  # the worker validated the same bytes: never
+            yield ReadProblem(origin, "invalid_payload", first_error(error), None, None, type_name)
+            continue
+        yield AuditRecord(event, origin, position, ce_id, content_hash)
+
+
+def read_kafka(
+    bootstrap: str, topic: str, *, timeout_seconds: float = 300.0, workers: int | None = None
+) -> TopicCopy:
+    """The whole topic, from offset 0 to the end offsets now: connects, finds the partitions and
+    their offsets (raising :class:`KafkaReadError` when Kafka cannot be reached or the topic
+    does not exist); the messages are read as the copy's records are replayed, within
+    ``timeout_seconds`` from now. ``workers``: reader processes (default: one per core for a
+    big topic on two or more cores; 0 reads in this process)."""
+    deadline = time.monotonic() + timeout_seconds
+    ranges = asyncio.run(
+        topic_ranges(
+            bootstrap, topic, timeout_seconds=timeout_seconds, client_id="benecomune-audit"
+        )
     )
-    return TopicCopy(topic, list(merge_partitions(partitions)), problems)
+    return TopicCopy(
+        topic,
+        _truncated(topic, ranges),
+        bootstrap=bootstrap,
+        ranges=ranges,
+        deadline=deadline,
+        timeout_seconds=timeout_seconds,
+        workers=workers,
+    )

@@ -1,0 +1,675 @@
+"""Reading a whole ledger topic for the auditor, fast and in bounded memory.
+
+:mod:`servicekit.audit` describes *what* the auditor reads; this module is *how* a big topic is
+read: the partitions are fetched from offset 0 up to the end offsets captured when the audit
+starts, and every message is released in the producer's order (``merge_partitions``'s order:
+its notification id, then partition and offset) as soon as no partition can still bring an
+earlier one — so a topic of millions of events is never held in memory.
+
+With worker processes (one per core, each with its own consumer and its own partitions), every
+message is parsed in a worker — CloudEvents headers, the payload validated against its
+contract, headers checked against the payload — and every ledger event's hash is recomputed
+there (:meth:`~benecomune_contracts.chain.LedgerEvent.computed_hash`). The parent process
+merges the workers' streams, validates each payload again to get the event it adds up (a
+pydantic model does not cross processes faster than it is validated) and checks each stream's
+chain against the hashes the workers recomputed.
+
+This module imports neither the event store nor the services: a worker starts in half a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
+
+from benecomune_contracts import ContractEvent, EventEnvelope, MalformedEnvelope
+from benecomune_contracts.chain import LedgerEvent
+from benecomune_contracts.cloudevents import CE_NOTIFICATIONID
+from benecomune_contracts.registry import UnknownEventType, get_contract
+from pydantic import ValidationError
+
+__all__ = [
+    "PARALLEL_FROM",
+    "KafkaReadError",
+    "Parsed",
+    "PartitionRange",
+    "WorkerItem",
+    "first_error",
+    "notification_id",
+    "parse_message",
+    "read_ranges",
+    "stream_from_workers",
+    "stream_in_process",
+    "topic_ranges",
+    "worker_count",
+]
+
+PARALLEL_FROM = 50_000
+"""Messages from which worker processes read the topic (below, starting them costs more than
+they save)."""
+CHUNK = 500
+"""Messages a worker sends to the parent at once."""
+PAUSE_ABOVE = 20_000
+"""Messages a worker holds for one partition, waiting for the others, before it stops
+fetching that partition for a while (memory stays bounded however skewed the partitions)."""
+PIPE_BYTES = 1 << 20
+QUEUED = 64
+"""Chunks a worker holds ready for the parent (about 35,000 messages) before it waits."""
+YIELD_EVERY = 200
+"""Messages a worker parses between two chances for its consumer to fetch the next batch."""
+
+
+class KafkaReadError(RuntimeError):
+    """The topic could not be read: no such topic, or the broker did not answer in time."""
+
+
+@dataclass(frozen=True)
+class PartitionRange:
+    """What the auditor reads of one partition: ``start`` (its first offset) up to ``end`` (the
+    end offset when the audit started, excluded)."""
+
+    partition: int
+    start: int
+    end: int
+
+
+# --- One message -------------------------------------------------------------------------------
+
+# A read problem as plain values (kind, detail, stream_id, sequence, type_name): it crosses
+# processes without importing servicekit.audit.
+ProblemFields = tuple[str, str, str | None, int | None, str | None]
+
+
+class Parsed(NamedTuple):
+    """A message read as a contract event (``event`` and ``envelope`` set) or not
+    (``problem`` set)."""
+
+    envelope: dict[str, Any] | None
+    event: ContractEvent | None
+    problem: ProblemFields | None
+
+
+_LEDGER: dict[type, bool] = {}
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _is_ledger(event: ContractEvent) -> bool:
+    kind = type(event)
+    ledger = _LEDGER.get(kind)
+    if ledger is None:
+        ledger = _LEDGER[kind] = isinstance(event, LedgerEvent)
+    return ledger
+
+
+def parse_message(key: bytes | None, value: bytes | None, headers: Sequence[Any]) -> Parsed:
+    """A Kafka message as a contract event, checking its CloudEvents headers and that the
+    headers agree with the payload (type, subject = stream, sequence, key = subject)."""
+    try:
+        envelope = EventEnvelope.fields_from_headers(headers)
+    except MalformedEnvelope as error:
+        return Parsed(None, None, ("malformed_envelope", str(error), None, None, None))
+    stream_id: str = envelope["subject"]
+    sequence: int = envelope["sequence"]
+    type_name: str = envelope["type"]
+    if value is None:
+        return Parsed(
+            None,
+            None,
+            ("invalid_payload", "the message has no value", stream_id, sequence, type_name),
+        )
+    try:
+        validate = _VALIDATORS.get(type_name)
+        if validate is None:
+            validate = _VALIDATORS[type_name] = get_contract(type_name).from_json_bytes
+        event: Any = validate(value)
+    except UnknownEventType as error:
+        return Parsed(None, None, ("unknown_type", str(error), stream_id, sequence, type_name))
+    except ValidationError as error:
+        return Parsed(
+            None, None, ("invalid_payload", first_error(error), stream_id, sequence, type_name)
+        )
+    ledger = _is_ledger(event)
+    if (
+        (key is None or key == stream_id.encode("utf-8"))  # EventEnvelope.kafka_key()
+        and (not ledger or (event.stream_id, event.sequence) == (stream_id, sequence))
+    ):
+        return Parsed(envelope, event, None)
+    mismatch: list[str] = []
+    if key is not None and key != stream_id.encode("utf-8"):
+        mismatch.append(f"key {key!r} is not the subject")
+    if isinstance(event, LedgerEvent):
+        if event.stream_id != stream_id:
+            mismatch.append(f"payload stream {event.stream_id} is not the subject")
+        if event.sequence != sequence:
+            mismatch.append(f"payload sequence {event.sequence} is not ce_sequence")
+    return Parsed(
+        None,
+        None,
+        ("envelope_mismatch", "; ".join(mismatch), stream_id, sequence, type_name),
+    )
+
+
+def first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    return f"{location}: {first['msg']}" if location else str(first["msg"])
+
+
+def notification_id(headers: Iterable[tuple[str, bytes]]) -> int | None:
+    """The first ``ce_notificationid`` header as an int, if it reads as one."""
+    for name, value in headers:
+        if name == CE_NOTIFICATIONID:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+# --- The consumer ------------------------------------------------------------------------------
+
+
+def _new_consumer(bootstrap: str, client_id: str) -> Any:
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=client_id,
+        request_timeout_ms=30_000,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
+async def _started(bootstrap: str, client_id: str, deadline: float) -> Any:
+    """A consumer of its own (no group, nothing committed), connected."""
+    from aiokafka.errors import KafkaError
+
+    consumer = _new_consumer(bootstrap, client_id)
+    try:
+        await asyncio.wait_for(consumer.start(), timeout=max(1.0, deadline - time.monotonic()))
+    except (TimeoutError, KafkaError, OSError) as error:
+        await consumer.stop()
+        raise KafkaReadError(f"cannot reach Kafka at {bootstrap}: {error!r}") from None
+    return consumer
+
+
+async def topic_ranges(
+    bootstrap: str, topic: str, *, timeout_seconds: float, client_id: str
+) -> list[PartitionRange]:
+    """Every partition of ``topic`` with its first offset and its end offset now."""
+    from aiokafka import TopicPartition
+
+    consumer = await _started(bootstrap, client_id, time.monotonic() + timeout_seconds)
+    try:
+        partitions = [TopicPartition(topic, n) for n in await _partitions_of(bootstrap, topic)]
+        beginning = await consumer.beginning_offsets(partitions)
+        end = await consumer.end_offsets(partitions)
+        return [PartitionRange(tp.partition, beginning[tp], end[tp]) for tp in partitions]
+    finally:
+        await consumer.stop()
+
+
+async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for metadata in described:
+        if metadata.get("topic") == topic and metadata.get("error_code") == 0:
+            numbers = sorted(int(p["partition"]) for p in metadata.get("partitions", []))
+            if numbers:
+                return numbers
+    raise KafkaReadError(f"topic {topic} does not exist on {bootstrap}")
+
+
+Batch = list[tuple[int, list[Any]]]
+"""Records fetched, per partition (aiokafka ``ConsumerRecord``\\ s, in offset order)."""
+
+
+async def _fetch(
+    consumer: Any,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    deadline: float,
+    timeout_seconds: float,
+    paused: set[int] | None = None,
+) -> AsyncIterator[tuple[Batch, list[int]]]:
+    """The records of ``ranges`` up to their end offsets, batch by batch, with the partitions
+    that each batch finished. Partitions in ``paused`` (the caller changes it) are not fetched
+    meanwhile."""
+    from aiokafka import TopicPartition
+
+    by_partition = {r.partition: TopicPartition(topic, r.partition) for r in ranges}
+    end = {r.partition: r.end for r in ranges}
+    consumer.assign(list(by_partition.values()))
+    pending: set[int] = set()
+    for r in ranges:
+        if r.end > r.start:
+            consumer.seek(by_partition[r.partition], r.start)
+            pending.add(r.partition)
+    finished = [r.partition for r in ranges if r.end <= r.start]
+    if finished:
+        yield [], finished
+    stopped: set[int] = set()
+    while pending:
+        if time.monotonic() > deadline:
+            raise KafkaReadError(
+                f"reading {topic} took more than {timeout_seconds:.0f} s; "
+                f"{len(pending)} partition(s) unfinished"
+            )
+        wanted = paused & pending if paused else set()
+        for p in wanted - stopped:
+            consumer.pause(by_partition[p])
+        for p in stopped - wanted:
+            consumer.resume(by_partition[p])
+        stopped = wanted
+        fetched = await consumer.getmany(
+            *(by_partition[p] for p in pending - stopped), timeout_ms=500, max_records=10_000
+        )
+        batch: Batch = []
+        for tp, records in fetched.items():
+            last = end[tp.partition]
+            if records and records[-1].offset >= last:
+                records = [record for record in records if record.offset < last]
+            batch.append((tp.partition, records))
+        finished = []
+        for p in sorted(pending):
+            if await consumer.position(by_partition[p]) >= end[p]:
+                finished.append(p)
+        pending.difference_update(finished)
+        yield batch, finished
+
+
+async def read_ranges(
+    bootstrap: str,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    *,
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> dict[int, list[Any]]:
+    """Every record of ``ranges``, per partition, in memory."""
+    consumer = await _started(bootstrap, client_id, deadline)
+    try:
+        records: dict[int, list[Any]] = {r.partition: [] for r in ranges}
+        async for batch, _ in _fetch(consumer, topic, ranges, deadline, timeout_seconds):
+            for partition, fetched in batch:
+                records[partition].extend(fetched)
+        return records
+    finally:
+        await consumer.stop()
+
+
+# --- The producer's order, while fetching ------------------------------------------------------
+
+
+class _Merge:
+    """The messages of several partitions, added as they are fetched, released in the order
+    ``merge_partitions`` gives: by (the notification id so far in the partition, partition,
+    offset). A message is released once no unfinished partition can still bring an earlier
+    one: the next message of a partition whose fetched messages were all released sorts at
+    or after (its notification id so far, its number, its next offset)."""
+
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.queues: dict[int, deque[tuple[tuple[int, int, int], Any]]] = {
+            p: deque() for p in partitions
+        }
+        self.last = dict.fromkeys(self.queues, 0)
+        self.next_offset = dict.fromkeys(self.queues, 0)
+        self.open = set(self.queues)
+        self.heap: list[tuple[tuple[int, int, int], int]] = []
+
+    def add(self, partition: int, offset: int, nid: int | None, item: Any) -> None:
+        last = self.last[partition]
+        if nid is not None and nid > last:
+            self.last[partition] = last = nid
+        self.next_offset[partition] = offset + 1
+        key = (last, partition, offset)
+        queue = self.queues[partition]
+        if not queue:
+            heapq.heappush(self.heap, (key, partition))
+        queue.append((key, item))
+
+    def finish(self, partition: int) -> None:
+        self.open.discard(partition)
+
+    def held(self, partition: int) -> int:
+        return len(self.queues[partition])
+
+    def ready(self) -> Iterator[tuple[tuple[int, int, int], Any]]:
+        """Release what can be released now (everything, once every partition is finished),
+        each with its key."""
+        heap, queues = self.heap, self.queues
+        bound = min(
+            (
+                (self.last[p], p, self.next_offset[p])
+                for p in self.open
+                if not queues[p]  # nothing fetched waits here: the next message may be earlier
+            ),
+            default=None,
+        )
+        while heap:
+            key, partition = heap[0]
+            if bound is not None and key >= bound:
+                return
+            heapq.heappop(heap)
+            queue = queues[partition]
+            yield queue.popleft()
+            if queue:
+                heapq.heappush(heap, (queue[0][0], partition))
+            elif partition in self.open:
+                limit = (self.last[partition], partition, self.next_offset[partition])
+                if bound is None or limit < bound:
+                    bound = limit
+
+
+# --- In this process ---------------------------------------------------------------------------
+
+Message = tuple[int, int, bytes | None, bytes | None, tuple[tuple[str, bytes], ...]]
+"""partition, offset, key, value, headers."""
+
+
+def stream_in_process(
+    bootstrap: str,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    *,
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> Iterator[Message]:
+    """The messages of ``ranges`` in the producer's order, fetched by this process as they are
+    needed (an event loop of its own runs while fetching)."""
+    loop = asyncio.new_event_loop()
+    try:
+        consumer = loop.run_until_complete(_started(bootstrap, client_id, deadline))
+        try:
+            merge = _Merge(r.partition for r in ranges)
+            batches = _fetch(consumer, topic, ranges, deadline, timeout_seconds)
+            while True:
+                try:
+                    batch, finished = loop.run_until_complete(anext(batches))
+                except StopAsyncIteration:
+                    break
+                for partition, records in batch:
+                    for r in records:
+                        headers = tuple(r.headers or ())
+                        message = (partition, r.offset, r.key, r.value, headers)
+                        merge.add(partition, r.offset, notification_id(headers), message)
+                for partition in finished:
+                    merge.finish(partition)
+                for _, message in merge.ready():
+                    yield message
+        finally:
+            loop.run_until_complete(consumer.stop())
+    finally:
+        loop.close()
+
+
+# --- In worker processes -----------------------------------------------------------------------
+
+# What a worker sends for each message, in the producer's order. The first three values are the
+# merge key (the notification id so far in the partition, partition, offset: unique), so tuples
+# from several workers merge as they are.
+#   a contract event:  (*key, notification_id, ce_id, type, value, hash or None)
+#   a read problem:    (*key, ProblemFields)
+WorkerItem = tuple[Any, ...]
+
+
+def worker_count(ranges: Sequence[PartitionRange], workers: int | None) -> int:
+    """How many worker processes read ``ranges``: ``workers`` if given (0: none), else one per
+    usable core when there are two or more and the topic holds ``PARALLEL_FROM`` messages."""
+    busy = sum(1 for r in ranges if r.end > r.start)
+    if os.name != "posix" or not sys.executable:  # a worker is this Python, given a pipe
+        return 0
+    if workers is not None:
+        return min(max(workers, 0), busy)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    total = sum(r.end - r.start for r in ranges)
+    if (cores or 1) < 2 or total < PARALLEL_FROM:
+        return 0
+    return min(cores or 1, busy)
+
+
+def stream_from_workers(
+    bootstrap: str,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    workers: int,
+    *,
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> Iterator[WorkerItem]:
+    """The messages of ``ranges`` parsed and hashed by ``workers`` processes (each with some of
+    the partitions), merged in the producer's order. The processes stop when the iterator is
+    closed, whatever happens.
+
+    A worker is a fresh interpreter (``python -c``) that imports this module only: unlike
+    :mod:`multiprocessing`'s spawn, it never re-runs the caller's ``__main__``, and unlike fork
+    it shares no state (threads, locks, sockets) with the caller. It writes to a pipe."""
+    busy = sorted((r for r in ranges if r.end > r.start), key=lambda r: r.end - r.start)
+    shares: list[list[PartitionRange]] = [[] for _ in range(workers)]
+    for n, r in enumerate(reversed(busy)):  # the biggest partitions first, round robin
+        shares[n % workers].append(r)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    processes: list[subprocess.Popen[bytes]] = []
+    connections: list[Connection] = []
+    try:
+        for n, share in enumerate(shares):
+            readable, writable = os.pipe()
+            with contextlib.suppress(OSError, AttributeError):  # Linux: a deeper pipe
+                import fcntl
+
+                fcntl.fcntl(writable, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+            connections.append(Connection(readable, writable=False))
+            task = {
+                "fd": writable,
+                "bootstrap": bootstrap,
+                "topic": topic,
+                "ranges": [[r.partition, r.start, r.end] for r in share],
+                "seconds_left": deadline - time.monotonic(),
+                "timeout_seconds": timeout_seconds,
+                "client_id": f"{client_id}-{n}",
+            }
+            try:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _WORKER_MAIN, json.dumps(task)],
+                        pass_fds=(writable,),
+                        stdin=subprocess.DEVNULL,
+                        env=environment,
+                    )
+                )
+            finally:
+                os.close(writable)
+        yield from heapq.merge(
+            *(_received(c, p) for c, p in zip(connections, processes, strict=True))
+        )
+    finally:
+        for connection in connections:
+            connection.close()
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+_WORKER_MAIN = (
+    "import sys; from servicekit.topic_reader import worker_main; worker_main(sys.argv[1])"
+)
+
+
+def _received(connection: Connection, process: subprocess.Popen[bytes]) -> Iterator[WorkerItem]:
+    while True:
+        try:
+            kind, payload = pickle.loads(connection.recv_bytes())
+        except EOFError:
+            try:
+                code = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise KafkaReadError(
+                f"a reader process stopped unexpectedly (exit code {code})"
+            ) from None
+        if kind == "items":
+            yield from payload
+        elif kind == "done":
+            return
+        else:
+            raise KafkaReadError(str(payload))
+
+
+def worker_main(task_json: str) -> None:
+    """A worker process (see :func:`stream_from_workers`): read, parse and hash its
+    partitions; send the items, in order, to the pipe it was given."""
+    import gc
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # Young collections only, and rarely: what a worker holds (messages waiting in the merge)
+    # is not cyclic; the collector would walk it again and again.
+    gc.set_threshold(50_000, 1_000_000, 1_000_000)
+    task = json.loads(task_json)
+    connection = Connection(task["fd"], readable=False)
+    ranges = [PartitionRange(*r) for r in task["ranges"]]
+    try:
+        asyncio.run(
+            _work(
+                connection,
+                task["bootstrap"],
+                task["topic"],
+                ranges,
+                time.monotonic() + task["seconds_left"],
+                task["timeout_seconds"],
+                task["client_id"],
+            )
+        )
+    except KafkaReadError as error:
+        _send(connection, ("error", str(error)))
+    except BaseException as error:  # report anything: the parent names it
+        _send(connection, ("error", f"a reader process failed: {error!r}"[:1000]))
+    finally:
+        connection.close()
+
+
+def _send(connection: Connection, message: tuple[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the parent has gone: nothing to tell
+        connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+async def _work(
+    connection: Connection,
+    bootstrap: str,
+    topic: str,
+    ranges: list[PartitionRange],
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> None:
+    consumer = await _started(bootstrap, client_id, deadline)
+    sender = _Sender(connection)
+    try:
+        merge = _Merge(r.partition for r in ranges)
+        paused: set[int] = set()
+        out: list[WorkerItem] = []
+        async for batch, finished in _fetch(
+            consumer, topic, ranges, deadline, timeout_seconds, paused
+        ):
+            for partition, records in batch:
+                for n, record in enumerate(records, 1):
+                    nid, item = _item(record)
+                    merge.add(partition, record.offset, nid, item)
+                    if n % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # the consumer fetches the next batch meanwhile
+            for partition in finished:
+                merge.finish(partition)
+            for key, item in merge.ready():
+                out.append(key + item)
+                if len(out) >= CHUNK:
+                    sender.send(("items", out))
+                    out = []
+            paused.clear()
+            paused.update(p for p in merge.open if merge.held(p) > PAUSE_ABOVE)
+        if out:
+            sender.send(("items", out))
+        sender.send(("done", None))
+        sender.close()
+    finally:
+        await consumer.stop()
+
+
+class _Sender:
+    """Sends a worker's chunks to the parent from a thread, up to ``QUEUED`` chunks behind: the
+    worker keeps reading while the parent takes the other workers' messages, or while it waits
+    for the broker (the parent merges in order, so one worker's pause would stall them all)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="audit-sender", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            try:
+                self.connection.send_bytes(data)
+            except BaseException as error:  # the parent has gone
+                self.failed = error
+                return
+
+    def send(self, message: tuple[str, Any]) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        while True:
+            if self.failed is not None:
+                raise KafkaReadError(f"the parent stopped reading: {self.failed!r}")
+            try:
+                self.queue.put(data, timeout=1.0)  # full: wait, memory stays bounded
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Wait until everything queued is sent."""
+        self.queue.put(None)
+        self.thread.join()
+
+
+def _item(record: Any) -> tuple[int | None, WorkerItem]:
+    """One message as the worker sends it (without its merge key), and its notification id."""
+    headers = record.headers or ()
+    parsed = parse_message(record.key, record.value, headers)
+    if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
+        return notification_id(headers), (parsed.problem,)
+    envelope, event = parsed.envelope, parsed.event
+    content_hash = event.computed_hash() if _is_ledger(event) else None  # type: ignore[attr-defined]
+    # The envelope was read, so its notification id is the header's (the first, the only one).
+    nid: int = envelope["notification_id"]
+    return nid, (nid, envelope["id"], envelope["type"], record.value, content_hash)
