@@ -785,6 +785,7 @@ class ReadModel:
         terms = search_terms(query.text)
         rank: ColumnElement[Any] | None = None
         source: Any = o
+        count_source: Any = None
         if terms and self.is_sqlite:
             match = " ".join(f'"{t}"*' for t in terms)
             # The full-text index drives: its hits (with their BM25 rank) are computed once, in
@@ -800,6 +801,14 @@ class ReadModel:
             )
             source = o.join(hits, hits.c.row_id == o.c.row_id)
             rank = hits.c.rank
+            # Counting needs the matches, not their rank: BM25 is computed for the page only.
+            matches = (
+                select(offering_text.c.rowid.label("row_id"))
+                .where(literal_column("offering_text").op("MATCH", is_comparison=True)(match))
+                .limit(FTS_MAX_HITS)
+                .subquery("matches")
+            )
+            count_source = o.join(matches, matches.c.row_id == o.c.row_id)
         elif terms and self.is_postgres and (ts_query := pg_query(terms)) is not None:
             v = offering_vectors
             # As on SQLite: the matches and their rank once, in a subquery, then the join.
@@ -819,9 +828,11 @@ class ReadModel:
         elif terms:
             conditions.extend(self._like_terms(terms))
         where = and_(*conditions)
+        if count_source is None:
+            count_source = source
         with self.engine.connect() as connection:
             total = connection.execute(
-                select(func.count()).select_from(source).where(where)
+                select(func.count()).select_from(count_source).where(where)
             ).scalar_one()
             sort = query.sort or ("relevance" if terms else "newest")
             order = self._order(sort, rank)
