@@ -8,7 +8,7 @@ outbox relay uses to remember how far it has published.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -92,6 +92,15 @@ class DateAsISO(Transcoding):
 
 # A policy whose write collides with a concurrent command on the same aggregate runs again.
 CONFLICT_RETRIES = 5
+
+
+def replay_events(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """Apply stored events to rebuild an aggregate. eventsourcing's default projector asserts a
+    runtime-checkable Protocol on every event, which costs more than applying it (a fifth of a
+    group-committed redemption's time went there); our events are the library's own classes."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
 
 
 class ServiceApplication(ProcessApplication[UUID]):
@@ -227,7 +236,7 @@ class ServiceApplication(ProcessApplication[UUID]):
     def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
         """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id, projector_func=replay_events)
         except AggregateNotFoundError:
             raise NotFound(f"no {label} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):
