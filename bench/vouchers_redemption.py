@@ -128,7 +128,7 @@ def prepare(app: VouchersApplication, households: int) -> tuple[Any, list[str]]:
 
 
 def redemptions(
-    app: VouchersApplication, codes: list[str], count: int, tills: int
+    app: VouchersApplication, codes: list[str], count: int, tills: int, phase: str
 ) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
@@ -140,7 +140,9 @@ def redemptions(
             started = time.perf_counter()
             app.redeem(
                 f"m-{t % 8}",
-                cmd.Redeem(code=code, amount_cents=10, goods_category="food", request_id=f"{i}"),
+                cmd.Redeem(
+                    code=code, amount_cents=10, goods_category="food", request_id=f"{phase}-{i}"
+                ),
             )
             own.append(time.perf_counter() - started)
         with lock:
@@ -180,8 +182,12 @@ def main() -> int:
         kit_save, kit_lat = raw_saves(kwargs, min(args.redemptions, 3000), plain=False)
         app = VouchersApplication(VouchersSettings(**kwargs))
         _, codes = prepare(app, args.households)
-        single, single_lat = redemptions(app, codes, min(args.redemptions, 1000), tills=1)
-        grouped, grouped_lat = redemptions(app, codes, args.redemptions, tills=args.tills)
+        single, single_lat = redemptions(
+            app, codes, min(args.redemptions, 1000), tills=1, phase="single"
+        )
+        grouped, grouped_lat = redemptions(
+            app, codes, args.redemptions, tills=args.tills, phase="grouped"
+        )
         batcher = app.__dict__["_batcher"]
         print(
             f"# vouchers redemption bench — store={args.store}, cores={os.cpu_count()}, "

@@ -159,7 +159,10 @@ class CommandBatcher:
             for job in batch:
                 job.future.set_exception(store_error)
             return
-        self._keep_warm(changed)
+        # Saved or only read, every aggregate of the batch is now as the store holds it (one
+        # changed without being saved would have abandoned the batch): keep them all warm, or
+        # an idempotent replay, which changes nothing, would cost the next command a reload.
+        self._keep_warm(list(uow.loaded.values()))
         for job, result, outcome_error in outcomes:
             if outcome_error is None:
                 job.future.set_result(result)
@@ -167,7 +170,7 @@ class CommandBatcher:
                 job.future.set_exception(outcome_error)
 
     def _keep_warm(self, saved: list[Any]) -> None:
-        # Only what this batch saved: its state is exactly what the store holds right now.
+        # Only what this batch saved or read: its state is what the store holds right now.
         for aggregate in saved:
             self.warm[aggregate.id] = aggregate
             self.warm.move_to_end(aggregate.id)
