@@ -144,6 +144,13 @@ class IdempotentConsumer:
             envelope = EventEnvelope.from_headers(list(record.headers or ()))
             event = parse_event(envelope.type, record.value or b"")
         except (MalformedEnvelope, UnknownEventType, ValidationError, ValueError) as error:
+            # A rebalance while this partition's bad message was being dead-lettered can seek
+            # back before the position was recorded and deliver it again; the position, read
+            # now (records are handled one after the other), tells it was already sent.
+            done = await asyncio.to_thread(self.app.position, offset_position.application_name)
+            if done is not None and done > record.offset:
+                log.info("dead_letter_already_sent", topic=record.topic, offset=record.offset)
+                return self._count(record, "duplicate")
             await self.dead_letter(record, error)
             await asyncio.to_thread(self.app.record_positions, [offset_position])
             return self._count(record, "dead_letter")
