@@ -6,7 +6,9 @@ contract events and as Kafka messages of a topic copy."""
 from __future__ import annotations
 
 import json
+import pickle
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,11 +18,20 @@ from benecomune_contracts import EventEnvelope
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
 from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
-from servicekit.audit import AuditItem, AuditRecord, TopicMessage, records_from_messages
+from servicekit.audit import (
+    AuditItem,
+    AuditRecord,
+    LedgerReplay,
+    TopicMessage,
+    records_from_messages,
+)
+from servicekit.reader_replay import ReaderResult, merge_results
+from servicekit.topic_reader import content_hash
 from vouchers.audit import (
     FUND_FIGURES,
     ServiceFigures,
     VouchersAudit,
+    VouchersTally,
     audit_vouchers,
     euro,
 )
@@ -28,6 +39,25 @@ from vouchers.audit import (
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 VAT = "06363391001"
 TOPIC = "t.benecomune.vouchers"
+LEDGER_TYPES = (
+    c.FundAllocated,
+    c.FundToppedUp,
+    c.FundBudgetAssigned,
+    c.RoundOpened,
+    c.RoundVouchersCommitted,
+    c.RoundValueReturned,
+    c.VoucherIssued,
+    c.VoucherRedeemed,
+    c.VoucherRedemptionVoided,
+    c.VoucherExpired,
+    c.VoucherRevoked,
+    c.MerchantAffiliated,
+    c.MerchantCredited,
+    c.MerchantDebited,
+    c.ReimbursementClaimed,
+    c.ReimbursementApproved,
+    c.ReimbursementPaid,
+)
 
 
 def new_id() -> str:
@@ -205,17 +235,28 @@ class Ledger:
             remaining_cents=remaining,
             redeemed_at=self.at(),
         )
+        self.credit(account_id, merchant_id, voucher_id, amount, redemption_id)
+        return redemption_id
+
+    def credit(
+        self,
+        account_id: str,
+        merchant_id: str,
+        voucher_id: str,
+        amount: int,
+        redemption_id: str | None = None,
+    ) -> None:
+        """A shop credited for a redemption (by default one the voucher never recorded)."""
         self.emit(
             c.MerchantCredited,
             account_id,
             account_id=account_id,
             merchant_id=merchant_id,
-            redemption_id=redemption_id,
+            redemption_id=redemption_id or new_id(),
             voucher_id=voucher_id,
             amount_cents=amount,
             credited_at=self.clock,
         )
-        return redemption_id
 
     def void(
         self,
@@ -669,16 +710,8 @@ def test_streams_that_disagree_are_violations() -> None:
         redeemed_at=ledger.at(),
     )
     # The shop is credited for a redemption the voucher does not record.
-    ledger.emit(
-        c.MerchantCredited,
-        shop,
-        account_id=shop,
-        merchant_id="m-001",
-        redemption_id=new_id(),
-        voucher_id=voucher,
-        amount_cents=700,
-        credited_at=ledger.at(),
-    )
+    ledger.at()
+    ledger.credit(shop, "m-001", voucher, 700)
     # A return to the round that no expiry or revocation explains.
     ledger.emit(
         c.RoundValueReturned,
@@ -830,3 +863,117 @@ def test_euro_formatting_is_exact(cents: int) -> None:
     text = euro(cents)
     whole, rest = text.removesuffix(" €").split(",")
     assert int(whole.replace(".", "")) * 100 + int(rest) == cents
+
+
+# --- Tallies of reader processes, merged --------------------------------------------------------
+
+
+def troubled_ledger() -> Ledger:
+    """The story, then a second round with rules broken inside streams (a voucher spent below
+    zero, a claim for more than its redemptions) and across them (a credit the voucher does not
+    record), and the first voucher of the story edited."""
+    s = story()
+    ledger = s.ledger
+    round_id = ledger.round(s.fund_id, 20_000)
+    _, (voucher,) = ledger.serve(round_id, 5_000)
+    shop = ledger.shop(round_id, "m-003")
+    spent = ledger.redeem(round_id, voucher, shop, "m-003", 4_000, 1_000)
+    ledger.redeem(round_id, voucher, shop, "m-003", 2_000, 0)
+    ledger.claim(round_id, shop, "m-003", [spent], 9_000)
+    ledger.at()
+    ledger.credit(shop, "m-003", voucher, 700)
+    return ledger
+
+
+def subject(event: ContractEvent) -> str:
+    """The Kafka key the relay publishes the event under: its stream, or its application."""
+    if isinstance(event, LedgerEvent):
+        return event.stream_id
+    return str(event.application_id)  # type: ignore[attr-defined]
+
+
+def replay_as_readers(items: list[AuditItem], readers: int) -> VouchersAudit:
+    """What reader processes do: each replays the streams of its partitions (a stream's events
+    all on one partition, by key) into a tally of its own, sent back pickled; then merged."""
+    shares: list[list[AuditItem]] = [[] for _ in range(readers)]
+    for item in items:
+        assert isinstance(item, AuditRecord)
+        shares[zlib.crc32(subject(item.event).encode()) % readers].append(item)
+    results = []
+    for share in shares:
+        state = LedgerReplay(VouchersTally(), source="a reader")
+        state.feed(share)
+        report = state.finish()
+        sent = pickle.loads(pickle.dumps((report, state.tally)))
+        results.append(ReaderResult(*sent, state.streams, state.seen_ids))
+    tally = VouchersTally()
+    merged = merge_results(results, tally, source="readers")
+    assert merged is not None
+    return VouchersAudit(merged, tally, tally.finish(), None)
+
+
+def comparable(result: VouchersAudit) -> dict[str, Any]:
+    data = result.as_dict()
+    data.pop("generated_at")
+    for name in ("source", "seconds"):
+        data["chain"].pop(name)
+    return data
+
+
+def test_tallies_of_disjoint_streams_merge_into_the_tally_of_the_whole_ledger() -> None:
+    ledger = troubled_ledger()
+    events = list(ledger.events)
+    redeemed = next(n for n, e in enumerate(events) if isinstance(e, c.VoucherRedeemed))
+    events[redeemed] = events[redeemed].model_copy(update={"amount_cents": 1})  # edited
+    items = records(events)
+    alone = audit_vouchers(items, source="one process")
+    assert alone.violations and alone.replay.breaks  # the merge has something to keep in order
+
+    for readers in (2, 3, 5):
+        merged = replay_as_readers(items, readers)
+        assert comparable(merged) == comparable(alone), readers
+        assert [v.describe() for v in merged.violations] == [v.describe() for v in alone.violations]
+
+
+def test_readers_that_saw_parts_of_one_stream_are_not_merged() -> None:
+    """A stream found on two readers' partitions (the topic's partitions were added to after it
+    was written) cannot be merged: the caller replays the topic in one order instead."""
+    items = records(story().ledger.events)
+    first, second = items[: len(items) // 2], items[len(items) // 2 :]
+    results = []
+    for part in (first, second):
+        state = LedgerReplay(VouchersTally(), source="a reader")
+        state.feed(part)
+        results.append(ReaderResult(state.finish(), state.tally, state.streams, state.seen_ids))
+    tally = VouchersTally()
+    assert merge_results(results, tally, source="readers") is None
+    assert not tally.funds and not tally.vouchers  # untouched
+
+
+def test_every_ledger_event_is_hashed_from_its_message_as_from_the_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader hashes a message's own JSON when it is the event's JSON form, which holds for
+    every ledger event type of the vouchers topic as published; JSON written otherwise (keys in
+    another order, an extra field, spaces) is hashed from the validated event, and an edited
+    one does not match its claimed hash either way."""
+    events = [e for e in troubled_ledger().events if isinstance(e, LedgerEvent)]
+    assert {type(e) for e in events} >= set(LEDGER_TYPES)
+    expected = {e.event_hash: e.computed_hash() for e in events}
+    with monkeypatch.context() as patched:  # the message's JSON is enough: never the model's
+        patched.setattr(LedgerEvent, "computed_hash", lambda self: pytest.fail("model hashed"))
+        for event in events:
+            assert content_hash(event, event.to_json_bytes()) == expected[event.event_hash]
+
+    for event in events[:5]:
+        body = json.loads(event.to_json_bytes())
+        written_otherwise = json.dumps({"note": "x", **dict(reversed(body.items()))}, indent=1)
+        assert content_hash(event, written_otherwise.encode()) == event.event_hash
+        edited = event.to_json_bytes().replace(b'"sequence":', b'"sequence": ', 1)
+        assert content_hash(event, edited) == event.event_hash  # spacing is not content
+    redeemed = next(e for e in events if isinstance(e, c.VoucherRedeemed))
+    value = redeemed.to_json_bytes().replace(
+        f'"amount_cents":{redeemed.amount_cents}'.encode(), b'"amount_cents":1'
+    )
+    edited_event = c.VoucherRedeemed.from_json_bytes(value)
+    assert content_hash(edited_event, value) == edited_event.computed_hash() != redeemed.event_hash

@@ -147,6 +147,13 @@ class EventEnvelope(BaseModel):
         checked exactly as :meth:`from_headers` checks them — it raises the same
         :class:`MalformedEnvelope` — without building the model: for readers of millions of
         messages (the auditor's replay)."""
+        fields = _usual_fields(headers)
+        if fields is not None:
+            return fields
+        return cls._checked_fields(headers)
+
+    @classmethod
+    def _checked_fields(cls, headers: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
         values = _decode(headers)
         if not _REQUIRED.issubset(values):
             missing = [name for name in _REQUIRED_HEADERS if name not in values]
@@ -206,6 +213,60 @@ _HEADER_OF_FIELD = {
     "correlation_id": CE_CORRELATIONID,
 }
 _KNOWN_HEADERS = frozenset(_HEADER_OF_FIELD.values()) | {CE_SPECVERSION, CONTENT_TYPE}
+
+
+_SPEC_VERSION_BYTES = SPEC_VERSION.encode()
+_JSON_CONTENT_TYPE_BYTES = JSON_CONTENT_TYPE.encode()
+
+
+def _usual_fields(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None:
+    """The envelope's fields when the headers are the usual ones — our headers only, each
+    once, as the relay writes them — read in a few steps; None for anything else, which
+    :meth:`EventEnvelope._checked_fields` reads (and names the problem of). Where this answers,
+    it answers as that does (tested over random header lists): a third of the time of an
+    audit's replay was spent reading headers."""
+    try:
+        raw: dict[str, bytes] = dict(headers)
+    except (TypeError, ValueError):
+        return None
+    if (
+        len(raw) != len(headers)
+        or not _REQUIRED <= raw.keys() <= _KNOWN_HEADERS
+        or raw[CE_SPECVERSION] != _SPEC_VERSION_BYTES
+        or raw.get(CONTENT_TYPE, _JSON_CONTENT_TYPE_BYTES) != _JSON_CONTENT_TYPE_BYTES
+    ):
+        return None
+    notification, sequence, time = raw[CE_NOTIFICATIONID], raw[CE_SEQUENCE], raw[CE_TIME]
+    correlation = raw.get(CE_CORRELATIONID)
+    if (
+        type(notification) is not bytes
+        or type(sequence) is not bytes
+        or type(time) is not bytes
+        or not _is_decimal(notification)
+        or not _is_decimal(sequence)
+    ):
+        return None
+    try:
+        fields: dict[str, Any] = {
+            "id": raw[CE_ID].decode("utf-8"),
+            "source": raw[CE_SOURCE].decode("utf-8"),
+            "type": raw[CE_TYPE].decode("utf-8"),
+            "time": _parse_time(time.decode("utf-8")),
+            "subject": raw[CE_SUBJECT].decode("utf-8"),
+            "notification_id": int(notification),
+            "sequence": int(sequence),
+            "correlation_id": None if correlation is None else correlation.decode("utf-8"),
+        }
+    except (AttributeError, UnicodeDecodeError, MalformedEnvelope):
+        return None  # a value that is not bytes, not UTF-8, a bad time: named the long way
+    if not (fields["id"] and fields["source"] and fields["type"] and fields["subject"]):
+        return None
+    return fields
+
+
+def _is_decimal(value: bytes) -> bool:
+    """``_DECIMAL``'s answer for bytes: ASCII digits, no leading zero."""
+    return value.isdigit() and (value[0] != 0x30 or len(value) == 1)
 
 
 def _decode(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:

@@ -34,7 +34,7 @@ import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 from benecomune_contracts import ContractEvent
@@ -48,6 +48,7 @@ from servicekit.topic_reader import (
     KafkaReadError,
     PartitionRange,
     WorkerItem,
+    content_hash,
     first_error,
     notification_id,
     parse_message,
@@ -63,6 +64,8 @@ __all__ = [
     "AuditRecord",
     "ChainFinding",
     "KafkaReadError",
+    "LedgerReplay",
+    "MergeableTally",
     "PartitionRange",
     "PrivateEvent",
     "ReadProblem",
@@ -70,8 +73,10 @@ __all__ = [
     "Tally",
     "TopicCopy",
     "TopicMessage",
+    "TopicRecords",
     "from_worker_items",
     "merge_partitions",
+    "message_item",
     "read_kafka",
     "read_topic",
     "records_from_messages",
@@ -85,9 +90,11 @@ ContractMapper = Callable[[Any], ContractEvent | None]
 # --- What a reader yields ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AuditRecord:
-    """One contract event as read, with where it was read from."""
+    """One contract event as read, with where it was read from. Read-only by convention: not
+    frozen, because a frozen dataclass is built four times slower, and a replay builds one per
+    event."""
 
     event: ContractEvent
     origin: str
@@ -198,6 +205,16 @@ class Tally(Protocol):
     def broken(self, record: AuditRecord) -> None: ...
 
 
+@runtime_checkable
+class MergeableTally(Tally, Protocol):
+    """A tally whose checks while adding look at the event's own stream only, so tallies of
+    disjoint sets of streams, each fed in its streams' order, add up to the tally of them all:
+    ``merge`` adds another's into this one. Built with no arguments and picklable (a reader
+    process builds one and sends it back). Checks across streams wait for the end."""
+
+    def merge(self, other: Any) -> None: ...
+
+
 def replay(
     items: Iterable[AuditItem],
     tally: Tally,
@@ -206,9 +223,22 @@ def replay(
     problems: Iterable[ReadProblem] = (),
 ) -> ReplayReport:
     """Verify the hash chain of every stream and feed the sound events to ``tally``.
-    ``problems`` are those found before reading any event (a truncated partition)."""
+    ``problems`` are those found before reading any event (a truncated partition).
+
+    A big topic's records (:meth:`TopicCopy.records`) with a :class:`MergeableTally` are
+    replayed by reader processes, each verifying and tallying the streams of its partitions,
+    and their tallies merged into ``tally``: the same report and tally, without one process
+    doing all the work (:mod:`servicekit.reader_replay`)."""
+    problems = list(problems)
+    if isinstance(items, TopicRecords) and isinstance(tally, MergeableTally):
+        with _without_cyclic_gc():
+            report = items.copy.replay_in_readers(tally, source=source, problems=problems)
+        if report is not None:
+            return report
     with _without_cyclic_gc():
-        return _replay(items, tally, source=source, problems=problems)
+        state = LedgerReplay(tally, source=source, problems=problems)
+        state.feed(items)
+        return state.finish()
 
 
 @contextlib.contextmanager
@@ -230,61 +260,78 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _replay(
-    items: Iterable[AuditItem],
-    tally: Tally,
-    *,
-    source: str,
-    problems: Iterable[ReadProblem],
-) -> ReplayReport:
-    started = time.perf_counter()
-    report = ReplayReport(source=source, problems=list(problems))
-    verifier = ChainVerifier()
-    breaks = verifier.breaks
-    claims = _Claims()
-    seen_ids: set[str] = set()
-    ledger_types: dict[type, bool] = {}
-    records = ledger_events = other_events = private_events = duplicates = 0
-    for item in items:
-        records += 1
-        if isinstance(item, ReadProblem):
-            report.problems.append(item)
-            continue
-        if isinstance(item, PrivateEvent):
-            private_events += 1
-            continue
-        event = item.event
-        ledger = ledger_types.get(type(event))
-        if ledger is None:
-            ledger = ledger_types[type(event)] = isinstance(event, LedgerEvent)
-        if ledger:
-            event = cast(LedgerEvent, event)
-            if claims.repeated(event):
-                duplicates += 1  # a re-published event already verified
-                continue
-            known_breaks = len(breaks)
-            sound = verifier.feed(event, item.content_hash)
-            if len(breaks) > known_breaks:
-                for brk in breaks[known_breaks:]:
-                    report.breaks.append(ChainFinding.of(brk, item.origin))
-                tally.broken(item)
-            if sound:
-                ledger_events += 1
-                tally.add(item)
-        elif item.event_id not in seen_ids:
-            seen_ids.add(item.event_id)
-            other_events += 1
-            tally.add(item)
-        else:
-            duplicates += 1
-    report.records = records
-    report.ledger_events = ledger_events
-    report.other_events = other_events
-    report.private_events = private_events
-    report.duplicates = duplicates + verifier.duplicates
-    report.streams = len(claims.heads)
-    report.seconds = time.perf_counter() - started
-    return report
+class LedgerReplay:
+    """A replay under way: every ledger event's chain verified, duplicates skipped, the sound
+    events fed to the tally. :meth:`feed` may be called with the items in several parts (a
+    reader process feeds each batch it fetches); :meth:`finish` gives the report."""
+
+    def __init__(self, tally: Tally, *, source: str, problems: Iterable[ReadProblem] = ()) -> None:
+        self.tally = tally
+        self.report = ReplayReport(source=source, problems=list(problems))
+        self.verifier = ChainVerifier()
+        self.claims = _Claims()
+        self.seen_ids: set[str] = set()
+        self._ledger_types: dict[type, bool] = {}
+        self._duplicates = 0
+        self._started = time.perf_counter()
+
+    def feed(self, items: Iterable[AuditItem]) -> None:
+        report, tally = self.report, self.tally
+        verifier, claims, seen_ids = self.verifier, self.claims, self.seen_ids
+        breaks = verifier.breaks
+        ledger_types = self._ledger_types
+        records = ledger_events = other_events = private_events = duplicates = 0
+        try:
+            for item in items:
+                records += 1
+                if type(item) is not AuditRecord:
+                    if isinstance(item, ReadProblem):
+                        report.problems.append(item)
+                    else:
+                        private_events += 1
+                    continue
+                event = item.event
+                ledger = ledger_types.get(type(event))
+                if ledger is None:
+                    ledger = ledger_types[type(event)] = isinstance(event, LedgerEvent)
+                if ledger:
+                    event = cast(LedgerEvent, event)
+                    if claims.repeated(event):
+                        duplicates += 1  # a re-published event already verified
+                        continue
+                    known_breaks = len(breaks)
+                    sound = verifier.feed(event, item.content_hash)
+                    if len(breaks) > known_breaks:
+                        for brk in breaks[known_breaks:]:
+                            report.breaks.append(ChainFinding.of(brk, item.origin))
+                        tally.broken(item)
+                    if sound:
+                        ledger_events += 1
+                        tally.add(item)
+                elif item.event_id not in seen_ids:
+                    seen_ids.add(item.event_id)
+                    other_events += 1
+                    tally.add(item)
+                else:
+                    duplicates += 1
+        finally:
+            report.records += records
+            report.ledger_events += ledger_events
+            report.other_events += other_events
+            report.private_events += private_events
+            self._duplicates += duplicates
+
+    @property
+    def streams(self) -> set[str]:
+        """The ledger streams read so far."""
+        return set(self.claims.heads)
+
+    def finish(self) -> ReplayReport:
+        report = self.report
+        report.duplicates = self._duplicates + self.verifier.duplicates
+        report.streams = len(self.claims.heads)
+        report.seconds = time.perf_counter() - self._started
+        return report
 
 
 class _Claims:
@@ -469,13 +516,40 @@ def records_from_messages(messages: Iterable[TopicMessage], topic: str) -> Itera
 
 
 def _from_message(message: TopicMessage, topic: str) -> AuditItem:
-    origin = f"{topic}[{message.partition}]@{message.offset}"
-    parsed = parse_message(message.key, message.value, message.headers)
-    if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
+    return message_item(
+        topic, message.partition, message.offset, message.key, message.value, message.headers
+    )
+
+
+def message_item(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+) -> AuditItem:
+    """One Kafka message as a contract event with its recomputed hash (a ledger event), or as
+    the problem that keeps it from being one."""
+    origin = f"{topic}[{partition}]@{offset}"
+    parsed = parse_message(key, value, headers)
+    event = parsed.event
+    if parsed.problem is not None or parsed.envelope is None or event is None or value is None:
         assert parsed.problem is not None
         return ReadProblem(origin, *parsed.problem)
     envelope = parsed.envelope
-    return AuditRecord(parsed.event, origin, envelope["notification_id"], envelope["id"])
+    hashed = content_hash(event, value) if isinstance(event, LedgerEvent) else None
+    return AuditRecord(event, origin, envelope["notification_id"], envelope["id"], hashed)
+
+
+class TopicRecords:
+    """What :meth:`TopicCopy.records` gives: the topic's audit items when iterated."""
+
+    def __init__(self, copy: TopicCopy) -> None:
+        self.copy = copy
+
+    def __iter__(self) -> Iterator[AuditItem]:
+        return self.copy._records()
 
 
 class TopicCopy:
@@ -532,9 +606,39 @@ class TopicCopy:
             self._messages = list(merge_partitions(partitions))
         return self._messages
 
-    def records(self) -> Iterator[AuditItem]:
-        """Every message as a contract event (or a read problem), in the producer's order.
-        Raises :class:`KafkaReadError` if the topic cannot be read to its end in time."""
+    def records(self) -> TopicRecords:
+        """Every message as a contract event (or a read problem), in the producer's order, as
+        they are iterated. :func:`replay` may replay them where they are read instead (reader
+        processes with tallies of their own). Raises :class:`KafkaReadError` if the topic
+        cannot be read to its end in time."""
+        return TopicRecords(self)
+
+    def replay_in_readers(
+        self, tally: MergeableTally, *, source: str, problems: Iterable[ReadProblem]
+    ) -> ReplayReport | None:
+        """The replay done by reader processes, each over its partitions with a tally of its
+        own, merged into ``tally``; None when this copy is not replayed so (a copy in memory, a
+        small topic, one core, or streams found in partitions of two readers: see
+        :mod:`servicekit.reader_replay`), and ``tally`` is untouched."""
+        workers = worker_count(self.ranges, self.workers)
+        if self._messages is not None or workers < 2:
+            return None
+        from servicekit.reader_replay import replay_in_readers
+
+        return replay_in_readers(
+            self.bootstrap,
+            self.topic,
+            self.ranges,
+            workers,
+            tally,
+            source=source,
+            problems=problems,
+            deadline=self.deadline,
+            timeout_seconds=self.timeout_seconds,
+            client_id=self.client_id,
+        )
+
+    def _records(self) -> Iterator[AuditItem]:
         if self._messages is not None:
             return records_from_messages(self._messages, self.topic)
         workers = worker_count(self.ranges, self.workers)

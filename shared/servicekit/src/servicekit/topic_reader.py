@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import heapq
 import json
 import os
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
+import orjson
 from benecomune_contracts import ContractEvent, EventEnvelope, MalformedEnvelope
 from benecomune_contracts.chain import LedgerEvent
 from benecomune_contracts.cloudevents import CE_NOTIFICATIONID
@@ -48,6 +50,7 @@ __all__ = [
     "Parsed",
     "PartitionRange",
     "WorkerItem",
+    "content_hash",
     "first_error",
     "notification_id",
     "parse_message",
@@ -134,7 +137,10 @@ def parse_message(key: bytes | None, value: bytes | None, headers: Sequence[Any]
     try:
         validate = _VALIDATORS.get(type_name)
         if validate is None:
-            validate = _VALIDATORS[type_name] = get_contract(type_name).from_json_bytes
+            # What from_json_bytes does (model_validate_json), without its two Python calls.
+            validate = _VALIDATORS[type_name] = get_contract(
+                type_name
+            ).__pydantic_validator__.validate_json
         event: Any = validate(value)
     except UnknownEventType as error:
         return Parsed(None, None, ("unknown_type", str(error), stream_id, sequence, type_name))
@@ -161,6 +167,39 @@ def parse_message(key: bytes | None, value: bytes | None, headers: Sequence[Any]
         None,
         ("envelope_mismatch", "; ".join(mismatch), stream_id, sequence, type_name),
     )
+
+
+def content_hash(event: LedgerEvent, value: bytes) -> str:
+    """``event.computed_hash()`` for the ledger event validated from ``value``, computed from the
+    message's own JSON when that is quicker and gives the same answer.
+
+    The hash covers the event's JSON form (``model_dump(mode="json")``). When the message's
+    JSON object, without its ``event_hash``, hashes to the ``event_hash`` it claims, it *is*
+    the JSON form that was hashed when the event was stored (SHA-256), and validating it gives
+    an event whose JSON form is that same object (contract events round-trip through JSON,
+    tested for every contract): the event's own hash is the same. Otherwise (an edited event,
+    or JSON written in another but valid form: extra fields, defaults left out) the event's
+    hash is computed from the validated event, as always. Both JSON readers keep the last of
+    repeated keys, so they read the same object."""
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return event.computed_hash()
+    if type(body) is dict:
+        claimed = body.pop("event_hash", None)
+        if claimed == event.event_hash:
+            # The canonical JSON of {"type": ..., **content}, written by orjson without asking
+            # whether json.dumps would write the same bytes (canonical_json asks): equal bytes
+            # are read back as the same object, whoever wrote them, so a match proves as much.
+            body["type"] = event.type_name
+            try:
+                canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            except TypeError:  # orjson.JSONEncodeError: an integer over 64 bits, say
+                return event.computed_hash()
+            computed = hashlib.sha256(canonical).hexdigest()
+            if computed == claimed:
+                return computed
+    return event.computed_hash()
 
 
 def first_error(error: ValidationError) -> str:
@@ -470,48 +509,80 @@ def stream_from_workers(
     A worker is a fresh interpreter (``python -c``) that imports this module only: unlike
     :mod:`multiprocessing`'s spawn, it never re-runs the caller's ``__main__``, and unlike fork
     it shares no state (threads, locks, sockets) with the caller. It writes to a pipe."""
+    tasks = reader_tasks(bootstrap, topic, ranges, workers, deadline, timeout_seconds, client_id)
+    with reader_processes(tasks, _WORKER_MAIN) as readers:
+        yield from heapq.merge(*(_received(c, p) for c, p in readers))
+
+
+def reader_tasks(
+    bootstrap: str,
+    topic: str,
+    ranges: Sequence[PartitionRange],
+    workers: int,
+    deadline: float,
+    timeout_seconds: float,
+    client_id: str,
+) -> list[dict[str, Any]]:
+    """What each of ``workers`` reader processes is told to read (its share of the
+    partitions, the time it has left), as JSON-ready dicts."""
+    return [
+        {
+            "bootstrap": bootstrap,
+            "topic": topic,
+            "ranges": [[r.partition, r.start, r.end] for r in share],
+            "seconds_left": deadline - time.monotonic(),
+            "timeout_seconds": timeout_seconds,
+            "client_id": f"{client_id}-{n}",
+        }
+        for n, share in enumerate(shares_of(ranges, workers))
+    ]
+
+
+def shares_of(ranges: Sequence[PartitionRange], workers: int) -> list[list[PartitionRange]]:
+    """The partitions with messages, dealt to ``workers`` readers: the biggest first, round
+    robin."""
     busy = sorted((r for r in ranges if r.end > r.start), key=lambda r: r.end - r.start)
     shares: list[list[PartitionRange]] = [[] for _ in range(workers)]
-    for n, r in enumerate(reversed(busy)):  # the biggest partitions first, round robin
+    for n, r in enumerate(reversed(busy)):
         shares[n % workers].append(r)
+    return shares
+
+
+@contextlib.contextmanager
+def reader_processes(
+    tasks: Sequence[dict[str, Any]], entry: str
+) -> Iterator[list[tuple[Connection, subprocess.Popen[bytes]]]]:
+    """One reader process per task: a fresh interpreter running ``entry`` (Python code) with
+    the task as JSON in ``sys.argv[1]``, its ``fd`` the write end of a pipe whose read end is
+    given here with the process. Every process is stopped on the way out, whatever happens."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    processes: list[subprocess.Popen[bytes]] = []
-    connections: list[Connection] = []
+    readers: list[tuple[Connection, subprocess.Popen[bytes]]] = []
     try:
-        for n, share in enumerate(shares):
+        for task in tasks:
             readable, writable = os.pipe()
             with contextlib.suppress(OSError, AttributeError):  # Linux: a deeper pipe
                 import fcntl
 
                 fcntl.fcntl(writable, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-            connections.append(Connection(readable, writable=False))
-            task = {
-                "fd": writable,
-                "bootstrap": bootstrap,
-                "topic": topic,
-                "ranges": [[r.partition, r.start, r.end] for r in share],
-                "seconds_left": deadline - time.monotonic(),
-                "timeout_seconds": timeout_seconds,
-                "client_id": f"{client_id}-{n}",
-            }
+            connection = Connection(readable, writable=False)
             try:
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-c", _WORKER_MAIN, json.dumps(task)],
-                        pass_fds=(writable,),
-                        stdin=subprocess.DEVNULL,
-                        env=environment,
-                    )
+                process = subprocess.Popen(
+                    [sys.executable, "-c", entry, json.dumps({**task, "fd": writable})],
+                    pass_fds=(writable,),
+                    stdin=subprocess.DEVNULL,
+                    env=environment,
                 )
+            except BaseException:
+                connection.close()
+                raise
             finally:
                 os.close(writable)
-        yield from heapq.merge(
-            *(_received(c, p) for c, p in zip(connections, processes, strict=True))
-        )
+            readers.append((connection, process))
+        yield readers
     finally:
-        for connection in connections:
+        for connection, _ in readers:
             connection.close()
-        for process in processes:
+        for _, process in readers:
             if process.poll() is None:
                 process.terminate()
             try:
@@ -526,24 +597,29 @@ _WORKER_MAIN = (
 )
 
 
+def received(connection: Connection, process: subprocess.Popen[bytes]) -> tuple[str, Any]:
+    """The next message a reader process sent: (kind, payload). Raises
+    :class:`KafkaReadError` when it sent an error or stopped without a word."""
+    try:
+        kind, payload = pickle.loads(connection.recv_bytes())
+    except EOFError:
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        raise KafkaReadError(f"a reader process stopped unexpectedly (exit code {code})") from None
+    if kind == "error":
+        raise KafkaReadError(str(payload))
+    return kind, payload
+
+
 def _received(connection: Connection, process: subprocess.Popen[bytes]) -> Iterator[WorkerItem]:
     while True:
-        try:
-            kind, payload = pickle.loads(connection.recv_bytes())
-        except EOFError:
-            try:
-                code = process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                code = None
-            raise KafkaReadError(
-                f"a reader process stopped unexpectedly (exit code {code})"
-            ) from None
+        kind, payload = received(connection, process)
         if kind == "items":
             yield from payload
         elif kind == "done":
             return
-        else:
-            raise KafkaReadError(str(payload))
 
 
 def worker_main(task_json: str) -> None:
@@ -560,23 +636,31 @@ def worker_main(task_json: str) -> None:
     connection = Connection(task["fd"], readable=False)
     ranges = [PartitionRange(*r) for r in task["ranges"]]
     try:
-        asyncio.run(
-            _work(
-                connection,
-                task["bootstrap"],
-                task["topic"],
-                ranges,
-                time.monotonic() + task["seconds_left"],
-                task["timeout_seconds"],
-                task["client_id"],
+        with reporting_to(connection):
+            asyncio.run(
+                _work(
+                    connection,
+                    task["bootstrap"],
+                    task["topic"],
+                    ranges,
+                    time.monotonic() + task["seconds_left"],
+                    task["timeout_seconds"],
+                    task["client_id"],
+                )
             )
-        )
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def reporting_to(connection: Connection) -> Iterator[None]:
+    """A reader process's work, telling the parent what stopped it, if anything did."""
+    try:
+        yield
     except KafkaReadError as error:
         _send(connection, ("error", str(error)))
     except BaseException as error:  # report anything: the parent names it
         _send(connection, ("error", f"a reader process failed: {error!r}"[:1000]))
-    finally:
-        connection.close()
 
 
 def _send(connection: Connection, message: tuple[str, Any]) -> None:
@@ -669,7 +753,8 @@ def _item(record: Any) -> tuple[int | None, WorkerItem]:
     if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
         return notification_id(headers), (parsed.problem,)
     envelope, event = parsed.envelope, parsed.event
-    content_hash = event.computed_hash() if _is_ledger(event) else None  # type: ignore[attr-defined]
+    value: bytes = record.value
+    hashed = content_hash(event, value) if _is_ledger(event) else None  # type: ignore[arg-type]
     # The envelope was read, so its notification id is the header's (the first, the only one).
     nid: int = envelope["notification_id"]
-    return nid, (nid, envelope["id"], envelope["type"], record.value, content_hash)
+    return nid, (nid, envelope["id"], envelope["type"], value, hashed)
