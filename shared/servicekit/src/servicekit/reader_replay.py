@@ -25,8 +25,8 @@ import pickle
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.connection import Connection, wait
+from typing import Any, cast
 
 from servicekit.audit import LedgerReplay, MergeableTally, ReadProblem, ReplayReport, message_item
 from servicekit.topic_reader import (
@@ -80,13 +80,21 @@ def replay_in_readers(
         )
     ]
     with reader_processes(tasks, _ENTRY) as readers:
-        results: list[ReaderResult] = []
-        for connection, process in readers:
-            kind_sent, payload = received(connection, process)
-            if kind_sent != "result" or not isinstance(payload, ReaderResult):
-                raise KafkaReadError(f"a reader process sent {kind_sent!r}, not its result")
-            results.append(payload)
-    report = merge_results(results, tally, source=source, problems=problems)
+        order = {connection: n for n, (connection, _) in enumerate(readers)}
+        waiting = dict(readers)
+        results: dict[int, ReaderResult] = {}
+        while waiting:  # bounded: every turn takes at least one reader's result, or raises
+            # Whichever finishes first: its result is read while the others still work.
+            for ready in wait(list(waiting)):
+                connection = cast(Connection, ready)
+                process = waiting.pop(connection)
+                kind_sent, payload = received(connection, process)
+                if kind_sent != "result" or not isinstance(payload, ReaderResult):
+                    raise KafkaReadError(f"a reader process sent {kind_sent!r}, not its result")
+                results[order[connection]] = payload
+    report = merge_results(
+        [results[n] for n in sorted(results)], tally, source=source, problems=problems
+    )
     if report is not None:
         report.seconds = time.perf_counter() - started
     return report
