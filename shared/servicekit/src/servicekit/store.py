@@ -137,6 +137,31 @@ class ServiceApplication(ProcessApplication[UUID]):
         self._notify(recordings)
         return recordings
 
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """As eventsourcing's, but an aggregate whose snapshot falls on the last event just
+        recorded is snapshotted as it is in memory — that is the state recorded — instead of
+        being read back from the store and rebuilt (a shop account's snapshot, read back, took
+        an eighth of a group-committed redemption's time). A snapshot due at an earlier event
+        of the same save is taken the library's way, at that version."""
+        if not (self.snapshots and self.snapshotting_intervals):
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            if aggregate is None:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            if event.originator_version == aggregate.version and not aggregate.pending_events:
+                snapshot_class: Any = getattr(
+                    type(aggregate), "Snapshot", type(self).snapshot_class
+                )
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(
+                    event.originator_id, event.originator_version, projector_func=replay_events
+                )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
