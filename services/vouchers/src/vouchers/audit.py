@@ -38,7 +38,7 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -305,36 +305,6 @@ class HouseholdTally:
     issued_cents: int = 0
     redeemed_cents: int = 0
     returned_cents: int = 0
-
-
-_ENTITIES = ("funds", "rounds", "vouchers", "merchants", "households")
-"""The tally's maps of entities, by id."""
-
-
-def _combine(mine: Any, theirs: Any) -> None:
-    """Fold ``theirs`` into ``mine``, two tallies of one entity (a dataclass) from disjoint
-    streams: amounts and counts add up, a text or a reference keeps the one that is set, lists
-    and maps join (counts per key add up), trails merge."""
-    for f in fields(mine):
-        a, b = getattr(mine, f.name), getattr(theirs, f.name)
-        value: Any
-        if isinstance(a, bool):
-            value = a or b
-        elif isinstance(a, int):
-            value = a + b
-        elif isinstance(a, Trail):
-            value = Trail.merged((a, b))
-        elif isinstance(a, list):
-            value = a + b
-        elif isinstance(a, dict):
-            value = dict(a)
-            for key, count in b.items():
-                value[key] = value[key] + count if key in value and type(count) is int else count
-        elif isinstance(a, frozenset):
-            value = a | b
-        else:
-            value = a if a not in (None, "", "unknown") else b
-        setattr(mine, f.name, value)
 
 
 # --- The tally ---------------------------------------------------------------------------------
@@ -829,45 +799,10 @@ class VouchersTally:
 
     # --- the end: checks across streams ---------------------------------------------------------
 
-    # --- merging the tallies of reader processes -------------------------------------------
-
-    def merge(self, other: VouchersTally) -> None:
-        """Add the tally of other streams (another reader process's partitions) to this one
-        (:class:`servicekit.audit.MergeableTally`). Each stream's entity was built whole by one
-        of the two tallies; the other holds at most what events of *its* streams wrote there —
-        a round's application counts, a household's figures — and those add up."""
-        for name in _ENTITIES:
-            mine: dict[str, Any] = getattr(self, name)
-            theirs: dict[str, Any] = getattr(other, name)
-            for key, entity in theirs.items():
-                known = mine.get(key)
-                if known is None:
-                    mine[key] = entity
-                else:
-                    _combine(known, entity)
-        # In the order one process reading the whole topic finds them: by the event that broke
-        # the rule, which is the last one read of those a violation names.
-        self.violations.extend(other.violations)
-        self.violations.sort(key=lambda v: max((e.position for e in v.events), default=0))
-        self.tainted |= other.tainted
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_handlers"], state["_ledger_types"]  # bound methods: rebuilt on arrival
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
-        self.__dict__.update(state)
-
     def finish(self) -> list[Violation]:
         """Run the checks that need every stream; returns every violation found."""
         if not self._finished:
             self._finished = True
-            # By id, not by first appearance: the same order however the topic was read (one
-            # process, or reader processes whose tallies were merged).
-            for name in _ENTITIES:
-                setattr(self, name, dict(sorted(getattr(self, name).items())))
             self._check_rounds_and_funds()
             self._check_commitments()
             self._check_redemptions()

@@ -6,9 +6,7 @@ contract events and as Kafka messages of a topic copy."""
 from __future__ import annotations
 
 import json
-import pickle
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,17 +19,14 @@ from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
 from servicekit.audit import (
     AuditItem,
     AuditRecord,
-    LedgerReplay,
     TopicMessage,
     records_from_messages,
 )
-from servicekit.reader_replay import ReaderResult, merge_results
 from servicekit.topic_reader import content_hash
 from vouchers.audit import (
     FUND_FIGURES,
     ServiceFigures,
     VouchersAudit,
-    VouchersTally,
     audit_vouchers,
     euro,
 )
@@ -865,7 +860,7 @@ def test_euro_formatting_is_exact(cents: int) -> None:
     assert int(whole.replace(".", "")) * 100 + int(rest) == cents
 
 
-# --- Tallies of reader processes, merged --------------------------------------------------------
+# --- Hashing a message ----------------------------------------------------------------------------
 
 
 def troubled_ledger() -> Ledger:
@@ -883,71 +878,6 @@ def troubled_ledger() -> Ledger:
     ledger.at()
     ledger.credit(shop, "m-003", voucher, 700)
     return ledger
-
-
-def subject(event: ContractEvent) -> str:
-    """The Kafka key the relay publishes the event under: its stream, or its application."""
-    if isinstance(event, LedgerEvent):
-        return event.stream_id
-    return str(event.application_id)  # type: ignore[attr-defined]
-
-
-def replay_as_readers(items: list[AuditItem], readers: int) -> VouchersAudit:
-    """What reader processes do: each replays the streams of its partitions (a stream's events
-    all on one partition, by key) into a tally of its own, sent back pickled; then merged."""
-    shares: list[list[AuditItem]] = [[] for _ in range(readers)]
-    for item in items:
-        assert isinstance(item, AuditRecord)
-        shares[zlib.crc32(subject(item.event).encode()) % readers].append(item)
-    results = []
-    for share in shares:
-        state = LedgerReplay(VouchersTally(), source="a reader")
-        state.feed(share)
-        report = state.finish()
-        sent = pickle.loads(pickle.dumps((report, state.tally)))
-        results.append(ReaderResult(*sent, state.streams, state.seen_ids))
-    tally = VouchersTally()
-    merged = merge_results(results, tally, source="readers")
-    assert merged is not None
-    return VouchersAudit(merged, tally, tally.finish(), None)
-
-
-def comparable(result: VouchersAudit) -> dict[str, Any]:
-    data = result.as_dict()
-    data.pop("generated_at")
-    for name in ("source", "seconds"):
-        data["chain"].pop(name)
-    return data
-
-
-def test_tallies_of_disjoint_streams_merge_into_the_tally_of_the_whole_ledger() -> None:
-    ledger = troubled_ledger()
-    events = list(ledger.events)
-    redeemed = next(n for n, e in enumerate(events) if isinstance(e, c.VoucherRedeemed))
-    events[redeemed] = events[redeemed].model_copy(update={"amount_cents": 1})  # edited
-    items = records(events)
-    alone = audit_vouchers(items, source="one process")
-    assert alone.violations and alone.replay.breaks  # the merge has something to keep in order
-
-    for readers in (2, 3, 5):
-        merged = replay_as_readers(items, readers)
-        assert comparable(merged) == comparable(alone), readers
-        assert [v.describe() for v in merged.violations] == [v.describe() for v in alone.violations]
-
-
-def test_readers_that_saw_parts_of_one_stream_are_not_merged() -> None:
-    """A stream found on two readers' partitions (the topic's partitions were added to after it
-    was written) cannot be merged: the caller replays the topic in one order instead."""
-    items = records(story().ledger.events)
-    first, second = items[: len(items) // 2], items[len(items) // 2 :]
-    results = []
-    for part in (first, second):
-        state = LedgerReplay(VouchersTally(), source="a reader")
-        state.feed(part)
-        results.append(ReaderResult(state.finish(), state.tally, state.streams, state.seen_ids))
-    tally = VouchersTally()
-    assert merge_results(results, tally, source="readers") is None
-    assert not tally.funds and not tally.vouchers  # untouched
 
 
 def test_every_ledger_event_is_hashed_from_its_message_as_from_the_event(

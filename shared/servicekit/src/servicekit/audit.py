@@ -34,7 +34,7 @@ import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from benecomune_contracts import ContractEvent
@@ -65,7 +65,6 @@ __all__ = [
     "ChainFinding",
     "KafkaReadError",
     "LedgerReplay",
-    "MergeableTally",
     "PartitionRange",
     "PrivateEvent",
     "ReadProblem",
@@ -73,7 +72,6 @@ __all__ = [
     "Tally",
     "TopicCopy",
     "TopicMessage",
-    "TopicRecords",
     "from_worker_items",
     "merge_partitions",
     "message_item",
@@ -205,16 +203,6 @@ class Tally(Protocol):
     def broken(self, record: AuditRecord) -> None: ...
 
 
-@runtime_checkable
-class MergeableTally(Tally, Protocol):
-    """A tally whose checks while adding look at the event's own stream only, so tallies of
-    disjoint sets of streams, each fed in its streams' order, add up to the tally of them all:
-    ``merge`` adds another's into this one. Built with no arguments and picklable (a reader
-    process builds one and sends it back). Checks across streams wait for the end."""
-
-    def merge(self, other: Any) -> None: ...
-
-
 def replay(
     items: Iterable[AuditItem],
     tally: Tally,
@@ -223,18 +211,7 @@ def replay(
     problems: Iterable[ReadProblem] = (),
 ) -> ReplayReport:
     """Verify the hash chain of every stream and feed the sound events to ``tally``.
-    ``problems`` are those found before reading any event (a truncated partition).
-
-    A big topic's records (:meth:`TopicCopy.records`) with a :class:`MergeableTally` are
-    replayed by reader processes, each verifying and tallying the streams of its partitions,
-    and their tallies merged into ``tally``: the same report and tally, without one process
-    doing all the work (:mod:`servicekit.reader_replay`)."""
-    problems = list(problems)
-    if isinstance(items, TopicRecords) and isinstance(tally, MergeableTally):
-        with _without_cyclic_gc():
-            report = items.copy.replay_in_readers(tally, source=source, problems=problems)
-        if report is not None:
-            return report
+    ``problems`` are those found before reading any event (a truncated partition)."""
     with _without_cyclic_gc():
         state = LedgerReplay(tally, source=source, problems=problems)
         state.feed(items)
@@ -262,8 +239,8 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 class LedgerReplay:
     """A replay under way: every ledger event's chain verified, duplicates skipped, the sound
-    events fed to the tally. :meth:`feed` may be called with the items in several parts (a
-    reader process feeds each batch it fetches); :meth:`finish` gives the report."""
+    events fed to the tally. :meth:`feed` may be called with the items in several parts;
+    :meth:`finish` gives the report."""
 
     def __init__(self, tally: Tally, *, source: str, problems: Iterable[ReadProblem] = ()) -> None:
         self.tally = tally
@@ -320,11 +297,6 @@ class LedgerReplay:
             report.other_events += other_events
             report.private_events += private_events
             self._duplicates += duplicates
-
-    @property
-    def streams(self) -> set[str]:
-        """The ledger streams read so far."""
-        return set(self.claims.heads)
 
     def finish(self) -> ReplayReport:
         report = self.report
@@ -542,16 +514,6 @@ def message_item(
     return AuditRecord(event, origin, envelope["notification_id"], envelope["id"], hashed)
 
 
-class TopicRecords:
-    """What :meth:`TopicCopy.records` gives: the topic's audit items when iterated."""
-
-    def __init__(self, copy: TopicCopy) -> None:
-        self.copy = copy
-
-    def __iter__(self) -> Iterator[AuditItem]:
-        return self.copy._records()
-
-
 class TopicCopy:
     """A whole topic as the auditor reads it: every partition from its first offset up to the
     end offsets captured by :func:`read_kafka`, in the producer's order.
@@ -606,39 +568,9 @@ class TopicCopy:
             self._messages = list(merge_partitions(partitions))
         return self._messages
 
-    def records(self) -> TopicRecords:
-        """Every message as a contract event (or a read problem), in the producer's order, as
-        they are iterated. :func:`replay` may replay them where they are read instead (reader
-        processes with tallies of their own). Raises :class:`KafkaReadError` if the topic
-        cannot be read to its end in time."""
-        return TopicRecords(self)
-
-    def replay_in_readers(
-        self, tally: MergeableTally, *, source: str, problems: Iterable[ReadProblem]
-    ) -> ReplayReport | None:
-        """The replay done by reader processes, each over its partitions with a tally of its
-        own, merged into ``tally``; None when this copy is not replayed so (a copy in memory, a
-        small topic, one core, or streams found in partitions of two readers: see
-        :mod:`servicekit.reader_replay`), and ``tally`` is untouched."""
-        workers = worker_count(self.ranges, self.workers)
-        if self._messages is not None or workers < 2:
-            return None
-        from servicekit.reader_replay import replay_in_readers
-
-        return replay_in_readers(
-            self.bootstrap,
-            self.topic,
-            self.ranges,
-            workers,
-            tally,
-            source=source,
-            problems=problems,
-            deadline=self.deadline,
-            timeout_seconds=self.timeout_seconds,
-            client_id=self.client_id,
-        )
-
-    def _records(self) -> Iterator[AuditItem]:
+    def records(self) -> Iterator[AuditItem]:
+        """Every message as a contract event (or a read problem), in the producer's order.
+        Raises :class:`KafkaReadError` if the topic cannot be read to its end in time."""
         if self._messages is not None:
             return records_from_messages(self._messages, self.topic)
         workers = worker_count(self.ranges, self.workers)
@@ -686,7 +618,10 @@ def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[Audit
         origin = f"{topic}[{partition}]@{offset}"
         validate = contracts.get(type_name)
         if validate is None:
-            validate = contracts[type_name] = get_contract(type_name).from_json_bytes
+            # from_json_bytes (model_validate_json) without its two Python calls.
+            validate = contracts[type_name] = get_contract(
+                type_name
+            ).__pydantic_validator__.validate_json
         try:
             event = validate(value)
         except ValidationError as error:  # the worker validated the same bytes: never
