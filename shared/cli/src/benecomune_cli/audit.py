@@ -22,7 +22,6 @@ service, refused token).
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import typer
+
+from benecomune_cli.pdf import text_pdf
 
 if TYPE_CHECKING:
     from servicekit.audit import AuditItem, ReadProblem
@@ -196,8 +197,8 @@ TERRITORY = typer.Option(
 OUT = typer.Option(
     None,
     "--out",
-    help="Write <ledger>-audit.json and <ledger>-audit.csv (and <ledger>-audit.pdf when a PDF "
-    "library is installed) into this directory.",
+    help="Write <ledger>-audit.json, <ledger>-audit.csv and the <ledger>-audit.pdf summary "
+    "into this directory.",
 )
 TIMEOUT = typer.Option(
     300.0, "--timeout", min=1.0, help="Seconds allowed for reading the Kafka topic."
@@ -436,42 +437,24 @@ def write_outputs(
     written = [json_path, csv_path]
     if pdf_title is not None:
         pdf_path = directory / f"{name}-audit.pdf"
-        if write_pdf(audit, pdf_path, pdf_title):
-            written.append(pdf_path)
-        else:
-            typer.echo("PDF skipped: no PDF library (fpdf2) is installed.", err=True)
+        write_pdf(audit, pdf_path, pdf_title)
+        written.append(pdf_path)
     return written
 
 
-def rendicontazione_lines(audit: AuditResult, title: str) -> list[str]:
-    """The PDF's text: the summary, in plain Latin-1 (the PDF core fonts' alphabet)."""
-    lines = [
-        title,
-        f"Generata il {audit.generated_at:%Y-%m-%d %H:%M} UTC",
-        "",
-        *audit.summary_lines(),
-    ]
-    replacements = {"\u2264": "<=", "\u2014": "-", "\u20ac": "EUR", "\u2212": "-"}
+def rendicontazione_lines(audit: AuditResult) -> list[str]:
+    """The PDF's text under its title: when it was made, and the summary. Characters the PDF's
+    standard fonts cannot print are spelled out."""
+    lines = [f"Generata il {audit.generated_at:%Y-%m-%d %H:%M} UTC", "", *audit.summary_lines()]
+    replacements = {"\u2264": "<=", "\u2265": ">=", "\u2212": "-"}
     cleaned = []
     for line in lines:
         for old, new in replacements.items():
             line = line.replace(old, new)
-        cleaned.append(line.encode("latin-1", "replace").decode("latin-1"))
+        cleaned.append(line)
     return cleaned
 
 
-def write_pdf(audit: AuditResult, path: Path, title: str) -> bool:
-    """The summary as a PDF with fpdf2, if it is installed (no heavy dependency is added for
-    it); False when it is not."""
-    try:
-        fpdf: Any = importlib.import_module("fpdf")
-    except ImportError:
-        return False
-    pdf = fpdf.FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    for number, line in enumerate(rendicontazione_lines(audit, title)):
-        pdf.set_font("Helvetica", style="B" if number == 0 else "", size=12 if number == 0 else 8)
-        pdf.multi_cell(0, 4.5, line or " ", new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(path))
-    return True
+def write_pdf(audit: AuditResult, path: Path, title: str) -> None:
+    """The summary as a PDF "rendicontazione" (:mod:`benecomune_cli.pdf`)."""
+    path.write_bytes(text_pdf(title, rendicontazione_lines(audit), created=audit.generated_at))
