@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
@@ -125,3 +128,32 @@ class ServiceProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def ready(base_url: str) -> bool:
+    """Whether a service answers its readiness probe."""
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def serving(config: StackConfig, workdir: Path, *services: str) -> Iterator[dict[str, str]]:
+    """Each service's ``serve`` process (API, relay, consumer) on a free port, ready; yields
+    their base URLs by service. Every process is stopped on the way out."""
+    from devstack.ports import free_port
+
+    ports = {service: free_port() for service in services}
+    processes = []
+    try:
+        for service, port in ports.items():
+            env = config.env(service, http_port=port, consumer_instance_id=f"{service}-0")
+            processes.append(ServiceProcess(service, "serve", env, workdir).start())
+        urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+        for url in urls.values():
+            wait_until(lambda url=url: ready(url), timeout=60, what=f"{url}/readyz")
+        yield urls
+    finally:
+        for process in processes:
+            process.stop()

@@ -11,39 +11,19 @@ import pytest
 from devstack.ports import free_port
 from servicekit.auth import DevIssuer
 
-from .support import ServiceProcess, StackConfig, wait_until
+from .support import ServiceProcess, StackConfig, serving, wait_until
 
 pytestmark = pytest.mark.kafka
-
-
-def ready(base_url: str) -> bool:
-    try:
-        return httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_fund_allocated_in_vouchers_reaches_the_operator_inbox_once(
     stack_config: StackConfig, tmp_path: Path
 ) -> None:
-    ports = {"vouchers": free_port(), "notifications": free_port()}
-    processes = [
-        ServiceProcess(
-            service,
-            "serve",
-            stack_config.env(service, http_port=port, consumer_instance_id=f"{service}-0"),
-            tmp_path,
-        ).start()
-        for service, port in ports.items()
-    ]
-    vouchers_url = f"http://127.0.0.1:{ports['vouchers']}"
-    inbox_url = f"http://127.0.0.1:{ports['notifications']}/inbox/operator"
     issuer = DevIssuer("biella", stack_config.keys_dir)
     operator = {"Authorization": f"Bearer {issuer.mint('operator')}"}
-    try:
-        for url in (vouchers_url, f"http://127.0.0.1:{ports['notifications']}"):
-            wait_until(lambda url=url: ready(url), timeout=60, what=f"{url}/readyz")
-
+    with serving(stack_config, tmp_path, "vouchers", "notifications") as urls:
+        vouchers_url = urls["vouchers"]
+        inbox_url = f"{urls['notifications']}/inbox/operator"
         response = httpx.post(
             f"{vouchers_url}/funds",
             json={
@@ -64,9 +44,6 @@ def test_a_fund_allocated_in_vouchers_reaches_the_operator_inbox_once(
         )
         time.sleep(1.5)  # a second effect, if there were one, would have arrived by now
         notices = httpx.get(inbox_url, headers=operator, params={"lang": "it"}).json()
-    finally:
-        for process in processes:
-            process.stop()
 
     assert len(notices) == 1
     assert notices[0]["text"] == (

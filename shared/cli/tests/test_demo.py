@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from benecomune_cli import demo
+from benecomune_contracts import catalog
+from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import validate_fiscal_code, validate_vat_number
@@ -61,6 +64,30 @@ def test_the_biella_story_loads_quickly_with_applications_in_every_status(tmp_pa
         assert sorted(claims) == ["approved", "paid"]
         mine = get("/vouchers/mine", "beneficiary", "b-biella-001")
         assert any(v["remaining_cents"] < v["value_cents"] for v in mine)
+
+
+def test_the_story_loads_when_the_catalogues_shops_joined_first(tmp_path: Path) -> None:
+    """``make run`` loads the catalogue first: its shops may reach the vouchers service, and
+    join the demo round as it opens, before the demo affiliates them itself."""
+    settings = VouchersSettings(data_dir=tmp_path / "data", keys_dir=tmp_path / "keys")
+    runtime = ServiceRuntime(DEFINITION, settings)
+    issuer = DevIssuer(settings.territory, settings.keys_dir)
+    for n, shop in enumerate(demo.SHOPS, 1):
+        joined = catalog.MerchantAffiliated(
+            merchant_id=shop.merchant_id,
+            vat_number=shop.vat_number,
+            goods_categories=shop.goods_categories,
+            municipalities=[demo.BIELLA],
+            affiliated_at=datetime.now(UTC),
+        )
+        assert runtime.application.process_message(joined, [Tracking("catalog#0", n)])
+    with TestClient(create_http_app(runtime, with_workers=False)) as client:
+        fund_ids = demo.DemoLoader(client, issuer).load()
+        auditor = {"Authorization": f"Bearer {issuer.mint('auditor')}"}
+        (round_id,) = client.get(f"/funds/{fund_ids[0]}", headers=auditor).json()["round_ids"]
+        merchants = client.get(f"/rounds/{round_id}/merchants", headers=auditor).json()
+    assert sorted(m["merchant_id"] for m in merchants) == [s.merchant_id for s in demo.SHOPS]
+    assert sum(m["reimbursed_cents"] for m in merchants) > 0  # the rest of the story ran
 
 
 def test_each_running_services_demo_is_loaded_once_and_a_failed_one_is_tried_again(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,17 +41,6 @@ def person(minor: bool = False) -> cmd.Person:
     )
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[VouchersApplication]:
-    application = VouchersApplication(VouchersSettings(data_dir=tmp_path))
-    yield application
-    batcher = application.__dict__.get("_batcher")
-    if batcher is not None:
-        batcher.close()
-    application.close()
-    application.vault.close()
-
-
 def open_round(
     app: VouchersApplication,
     *,
@@ -62,11 +50,12 @@ def open_round(
     cap: int = 50_000,
     denominations: list[int] | None = None,
     validity_days: int = 30,
+    municipality: str = "096004",
     **rules: Any,
 ) -> tuple[UUID, UUID]:
     fund = app.allocate_fund(
         cmd.AllocateFund(
-            municipality_istat="096004",
+            municipality_istat=municipality,
             source_kind="state_transfer",
             source_reference="OCDPC 658/2020",
             amount_cents=1_000_000,

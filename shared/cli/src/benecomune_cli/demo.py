@@ -24,6 +24,7 @@ from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
 from servicekit.settings import ServiceSettings
 
+from benecomune_cli.demo_api import DemoApi
 from benecomune_cli.local_services import service_url
 
 DemoLoad = Callable[[httpx.Client, DevIssuer], list[str]]
@@ -245,27 +246,11 @@ def marker_path(territory: str, service: str) -> Path:
     return ServiceSettings().data_dir / f"demo-{territory}-{service}.loaded"
 
 
-class DemoLoader:
+class DemoLoader(DemoApi):
     """Drives the vouchers API as each role would, with that role's development token."""
 
     def __init__(self, client: httpx.Client, issuer: DevIssuer) -> None:
-        self.client = client
-        self.issuer = issuer
-        self._tokens: dict[tuple[str, str | None], str] = {}
-
-    def call(
-        self, method: str, path: str, role: str, subject_id: str | None = None, **kw: Any
-    ) -> Any:
-        key = (role, subject_id)
-        if key not in self._tokens:
-            self._tokens[key] = self.issuer.mint(role, subject_id)
-        headers = {"Authorization": f"Bearer {self._tokens[key]}", "X-Correlation-ID": "demo-data"}
-        response = self.client.request(method, path, headers=headers, **kw)
-        if response.is_error:
-            raise RuntimeError(
-                f"demo data: {method} {path} -> {response.status_code} {response.text}"
-            )
-        return response.json()
+        super().__init__(client, issuer, "vouchers")
 
     def load(self) -> list[str]:
         fund_ids = [self.call("POST", "/funds", "operator", json=f)["fund_id"] for f in DEMO_FUNDS]
@@ -278,7 +263,9 @@ class DemoLoader:
                 "vat_number": shop.vat_number,
                 "goods_categories": shop.goods_categories,
             }
-            self.call("POST", f"/rounds/{round_id}/merchants", "operator", json=body)
+            # 409: the shop already joined the round, from the catalogue's demo (its
+            # MerchantAffiliated event reached the vouchers service first).
+            self.call("POST", f"/rounds/{round_id}/merchants", "operator", json=body, accept=(409,))
         applications = {h.beneficiary: self.apply(round_id, h) for h in HOUSEHOLDS}
         for household in HOUSEHOLDS:
             self.review(household, applications[household.beneficiary], "approve", "reject")

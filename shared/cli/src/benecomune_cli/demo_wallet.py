@@ -30,6 +30,8 @@ import httpx
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
 
+from benecomune_cli.demo_api import DemoApi, DemoDataError
+
 log = logging.getLogger(__name__)
 
 # The ids of the demo tokens (see benecomune_cli.tokens.demo_subject_id).
@@ -278,49 +280,11 @@ PURCHASES = [
 ]
 
 
-class DemoDataError(RuntimeError):
-    """The wallet API answered the demo loader other than the story expects."""
-
-
-class WalletApi:
-    """Calls the wallet API with the development token of each role; any unexpected answer
-    stops the load with the response text."""
+class WalletApi(DemoApi):
+    """The wallet API as the demo loader calls it."""
 
     def __init__(self, client: httpx.Client, issuer: DevIssuer) -> None:
-        self.client = client
-        self.issuer = issuer
-        self._tokens: dict[tuple[str, str | None], str] = {}
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        role: str,
-        subject_id: str | None = None,
-        *,
-        accept: tuple[int, ...] = (),
-        **kw: Any,
-    ) -> httpx.Response:
-        """The response, if it is a success or its status is one of ``accept``."""
-        key = (role, subject_id)
-        if key not in self._tokens:
-            self._tokens[key] = self.issuer.mint(role, subject_id)
-        headers = {"Authorization": f"Bearer {self._tokens[key]}", "X-Correlation-ID": "demo-data"}
-        headers.update(kw.pop("headers", {}))
-        response = self.client.request(method, path, headers=headers, **kw)
-        if not (response.is_success or response.status_code in accept):
-            caller = f"{role}:{subject_id}" if subject_id else role
-            raise DemoDataError(
-                f"wallet demo data: {method} {path} as {caller} -> "
-                f"{response.status_code} {response.text}"
-            )
-        return response
-
-    def call(
-        self, method: str, path: str, role: str, subject_id: str | None = None, **kw: Any
-    ) -> Any:
-        """The JSON answer of a call that must succeed."""
-        return self.send(method, path, role, subject_id, **kw).json()
+        super().__init__(client, issuer, "wallet")
 
 
 def load(client: httpx.Client, issuer: DevIssuer) -> list[str]:

@@ -17,9 +17,13 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+import structlog
+from benecomune_contracts import catalog
+from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import IntegrityError
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
+from servicekit.messages import Processing
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 from servicekit.vault import PersonalDataVault
@@ -37,10 +41,13 @@ from vouchers.domain.errors import (
 )
 from vouchers.domain.fund import Fund
 from vouchers.domain.merchant import Ledger, MerchantAccount
+from vouchers.domain.programme_shop import ProgrammeShop
 from vouchers.domain.round import Round
 from vouchers.domain.rules import EntitlementRules
 from vouchers.domain.voucher import Voucher
 from vouchers.figures import FundFigures, MerchantFigures
+
+log = structlog.get_logger(__name__)
 
 REDEMPTION_NAMESPACE = uuid.UUID("9d5e3a71-2b8c-4f6e-a0d4-7c1b5e8f2a36")
 
@@ -115,7 +122,9 @@ class VouchersApplication(ServiceApplication):
                 excluded_categories=command.excluded_categories,
             )
             fund.assign_budget(round_.id, command.budget_cents)
-            self.save(fund, round_)
+            # The catalogue's shops of the municipality join the new round with it.
+            shops = [s for s in self.programme_shops() if s.serves(round_.municipality_istat)]
+            self.save(fund, round_, *(self._affiliation(shop, round_) for shop in shops))
             return round_.id
 
         return self.retrying(change)
@@ -445,6 +454,68 @@ class VouchersApplication(ServiceApplication):
                 f"merchant {command.merchant_id} is already affiliated to this round"
             ) from None
         return account.id
+
+    @staticmethod
+    def _affiliation(shop: ProgrammeShop, round_: Round) -> MerchantAccount:
+        """A catalogue shop's account in a round, as the operator's affiliation would make it."""
+        assert shop.vat_number is not None  # ProgrammeShop.serves() asks for one
+        return MerchantAccount(
+            round_id=round_.id,
+            merchant_id=shop.merchant_id,
+            vat_number=shop.vat_number,
+            goods_categories=shop.goods_categories,
+            excluded_categories=round_.excluded_categories,
+        )
+
+    # --- shops from the catalogue -------------------------------------------------------------
+
+    @singledispatchmethod
+    def policy(self, message: Any, processing: Any) -> None:
+        """Catalogue events the vouchers service does not act on are tracked and ignored."""
+
+    @policy.register
+    def _(self, message: catalog.MerchantAffiliated, processing: Processing) -> None:
+        """A shop the catalogue admitted to the voucher programme (or changed) is recorded, and
+        joins every round still open in the municipalities it serves that it has not joined;
+        a shop without a VAT number is recorded but joins no round (an affiliation needs one)."""
+        categories = sorted(set(message.goods_categories))
+        municipalities = sorted(set(message.municipalities))
+        try:
+            shop = self.get_aggregate(
+                ProgrammeShop.id_for(message.merchant_id), ProgrammeShop, "programme shop"
+            )
+            shop.change(message.vat_number, categories, municipalities)
+        except NotFound:
+            shop = ProgrammeShop(
+                message.merchant_id, message.vat_number, categories, municipalities
+            )
+        if shop.vat_number is None:
+            log.warning("programme_shop_without_vat_number", merchant_id=shop.merchant_id)
+        joined = [
+            self._affiliation(shop, round_)
+            for round_ in self.open_rounds()
+            if shop.serves(round_.municipality_istat)
+            and not self.is_affiliated(round_.id, shop.merchant_id)
+        ]
+        processing.collect_events(shop, *joined)
+
+    def programme_shops(self) -> list[ProgrammeShop]:
+        return [
+            self.get_aggregate(e.originator_id, ProgrammeShop, "programme shop")
+            for e in self.events_of(ProgrammeShop.Joined)
+        ]
+
+    def open_rounds(self) -> list[Round]:
+        """Rounds not closed (a closed round takes no new shops)."""
+        rounds = (self.get_round(e.originator_id) for e in self.events_of(Round.Opened))
+        return [r for r in rounds if not r.closed]
+
+    def is_affiliated(self, round_id: UUID, merchant_id: str) -> bool:
+        try:
+            self.merchant_account(round_id, merchant_id)
+        except NotAffiliated:
+            return False
+        return True
 
     def merchant_account(self, round_id: UUID, merchant_id: str) -> MerchantAccount:
         account_id = MerchantAccount.id_for(round_id, merchant_id)
