@@ -85,7 +85,6 @@ class ServiceProcess:
         self.log_path = log_dir / f"{service}-{mode}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        self.started_at = 0.0
 
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,16 +98,23 @@ class ServiceProcess:
         )
         log.close()
         self.starts += 1
-        self.started_at = time.monotonic()
         return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def wait_uptime(self, seconds: float) -> None:
-        remaining = self.started_at + seconds - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
+    def wait_log(self, marker: str, count: int, timeout: float) -> bool:
+        """Wait until ``marker`` is in the process's log ``count`` times (across its starts);
+        False if it is not within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # bounded by the deadline
+            if (
+                self.log_path.exists()
+                and self.log_path.read_text(errors="replace").count(marker) >= count
+            ):
+                return True
+            time.sleep(0.05)
+        return False
 
     def kill9(self) -> None:
         if self.process is not None and self.process.poll() is None:

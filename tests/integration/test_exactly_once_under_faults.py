@@ -24,6 +24,8 @@ from .support import ServiceProcess, StackConfig, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
+WORKING = {"relay": '"relay_started"', "consume": '"consumer_started"'}
+"""The log line each kind of process writes once it is working."""
 SEED = 20201203
 FUNDS = 100
 EVENTS_PER_FUND = 20  # one allocation and 19 top-ups: 2,000 events
@@ -99,9 +101,11 @@ def test_every_event_has_its_effect_exactly_once_while_processes_are_killed(
         while sum(kills.values()) < MIN_KILLS or not writing_done.is_set():
             assert time.monotonic() < deadline, f"fault phase too slow: {dict(kills)}"
             victim = rng.choice([relay, consumer])
-            # A Python service needs about a second to start: kill it at a random moment of
-            # its working life, not only while it is still importing.
-            victim.wait_uptime(rng.uniform(1.0, 4.0))
+            # Kill it at a random moment of its working life, once it works: its start takes
+            # 1-4 s with the machine's load, and a kill while it is still importing tests
+            # nothing.
+            victim.wait_log(WORKING[victim.mode], victim.starts, timeout=30)
+            time.sleep(rng.uniform(0.0, 3.0))
             victim.kill9()
             kills[victim.mode] += 1
             time.sleep(rng.uniform(0.0, 0.3))
