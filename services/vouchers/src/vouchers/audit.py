@@ -288,6 +288,7 @@ class MerchantTally:
     approved_trail: Trail = field(default_factory=Trail)
     reimbursed_trail: Trail = field(default_factory=Trail)
     affiliated: EventRef | None = None
+    suspended: EventRef | None = None  # while suspended: the suspension
 
     @property
     def outstanding_cents(self) -> int:
@@ -347,6 +348,8 @@ class VouchersTally:
             c.VoucherExpired: self._voucher_ended,
             c.VoucherRevoked: self._voucher_ended,
             c.MerchantAffiliated: self._merchant_affiliated,
+            c.MerchantSuspended: self._merchant_suspended,
+            c.MerchantReinstated: self._merchant_reinstated,
             c.MerchantCredited: self._merchant_credited,
             c.MerchantDebited: self._merchant_debited,
             c.ReimbursementClaimed: self._claimed,
@@ -650,8 +653,22 @@ class VouchersTally:
         account.vat_number = e.vat_number
         account.affiliated = ref
 
+    def _merchant_suspended(self, e: c.MerchantSuspended, ref: EventRef) -> None:
+        self._merchant(e.account_id).suspended = ref
+
+    def _merchant_reinstated(self, e: c.MerchantReinstated, ref: EventRef) -> None:
+        self._merchant(e.account_id).suspended = None
+
     def _merchant_credited(self, e: c.MerchantCredited, ref: EventRef) -> None:
         account = self._merchant(e.account_id)
+        if self._checking(e.account_id) and account.suspended is not None:
+            self._violate(
+                "streams agree",
+                f"merchant {e.merchant_id} in round {account.round_id}",
+                f"redemption {e.redemption_id} was credited while the shop was suspended",
+                account.suspended,
+                ref,
+            )
         if self._checking(e.account_id) and e.redemption_id in account.credits:
             self._violate(
                 "redeemed ≤ issued",

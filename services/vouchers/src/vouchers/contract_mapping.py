@@ -257,6 +257,27 @@ def _(e: MerchantAccount.Affiliated) -> ContractEvent:
 
 
 @to_contract.register
+def _(e: MerchantAccount.Suspended) -> ContractEvent:
+    return c.MerchantSuspended(
+        **_chain(e),
+        account_id=str(e.originator_id),
+        merchant_id=e.merchant_id,
+        reason_code=e.reason_code,
+        suspended_at=e.timestamp,
+    )
+
+
+@to_contract.register
+def _(e: MerchantAccount.Reinstated) -> ContractEvent:
+    return c.MerchantReinstated(
+        **_chain(e),
+        account_id=str(e.originator_id),
+        merchant_id=e.merchant_id,
+        reinstated_at=e.timestamp,
+    )
+
+
+@to_contract.register
 def _(e: MerchantAccount.Credited) -> ContractEvent:
     return c.MerchantCredited(
         **_chain(e),

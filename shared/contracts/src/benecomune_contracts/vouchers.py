@@ -304,6 +304,32 @@ class MerchantAffiliated(LedgerEvent):
 
 
 @contract
+class MerchantSuspended(LedgerEvent):
+    """The shop may take no vouchers in this round until reinstated (the catalogue suspended
+    it). Moves no money: what it is owed stays owed."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.MerchantSuspended.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    merchant_id: Identifier
+    reason_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+    suspended_at: UtcDatetime
+
+
+@contract
+class MerchantReinstated(LedgerEvent):
+    """A suspended shop may take vouchers in this round again."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.MerchantReinstated.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    merchant_id: Identifier
+    reinstated_at: UtcDatetime
+
+
+@contract
 class MerchantCredited(LedgerEvent):
     """A redemption made the municipality owe the merchant its amount."""
 

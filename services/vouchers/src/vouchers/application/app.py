@@ -377,6 +377,7 @@ class VouchersApplication(ServiceApplication):
                 raise NotAffiliated(
                     f"merchant {merchant_id} is not affiliated to the voucher's round"
                 ) from None
+            account.check_active()
             account.check_goods(command.goods_category)
             if voucher.redeem(
                 redemption_id, merchant_id, command.amount_cents, command.goods_category, at
@@ -498,6 +499,28 @@ class VouchersApplication(ServiceApplication):
             and not self.is_affiliated(round_.id, shop.merchant_id)
         ]
         processing.collect_events(shop, *joined)
+
+    @policy.register
+    def _(self, message: catalog.ProviderSuspended, processing: Processing) -> None:
+        """A shop the catalogue suspends takes no vouchers in any round it joined until it is
+        reinstated; what it is owed stays owed."""
+        for account in self.accounts_of(message.provider_id):
+            account.suspend(message.reason_code)
+            processing.collect_events(account)
+
+    @policy.register
+    def _(self, message: catalog.ProviderReinstated, processing: Processing) -> None:
+        for account in self.accounts_of(message.provider_id):
+            account.reinstate()
+            processing.collect_events(account)
+
+    def accounts_of(self, merchant_id: str) -> list[MerchantAccount]:
+        """A shop's accounts, one per round it joined (none for a provider that is no shop)."""
+        return [
+            self.get_aggregate(e.originator_id, MerchantAccount, "merchant account")
+            for e in self.events_of(MerchantAccount.Affiliated)
+            if e.merchant_id == merchant_id
+        ]
 
     def programme_shops(self) -> list[ProgrammeShop]:
         return [

@@ -49,3 +49,7 @@ class NothingToClaim(DomainError):
 
 class VoidRefused(DomainError):
     code = "void_refused"
+
+
+class MerchantSuspended(DomainError):
+    code = "merchant_suspended"

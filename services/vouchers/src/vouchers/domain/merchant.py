@@ -15,6 +15,7 @@ from servicekit.chain import ChainedAggregate
 from vouchers.domain.errors import (
     ExcludedGoods,
     InvalidTransition,
+    MerchantSuspended,
     NothingToClaim,
     VoidRefused,
 )
@@ -25,12 +26,22 @@ VOID_WINDOW = timedelta(minutes=30)
 
 
 class MerchantAccount(ChainedAggregate):
+    # Class-level default: accounts snapshotted before suspensions existed read as active.
+    suspended: bool = False
+
     class Affiliated(ChainedAggregate.Created):
         round_id: UUID
         merchant_id: str
         vat_number: str
         goods_categories: list[str]
         excluded_categories: list[str]
+
+    class Suspended(ChainedAggregate.Event):
+        merchant_id: str
+        reason_code: str
+
+    class Reinstated(ChainedAggregate.Event):
+        merchant_id: str
 
     class Credited(ChainedAggregate.Event):
         merchant_id: str
@@ -101,6 +112,34 @@ class MerchantAccount(ChainedAggregate):
     @staticmethod
     def id_for(round_id: UUID, merchant_id: str) -> UUID:
         return uuid.uuid5(ACCOUNT_NAMESPACE, f"{round_id}/{merchant_id}")
+
+    def check_active(self) -> None:
+        if self.suspended:
+            raise MerchantSuspended(
+                f"shop {self.merchant_id} is suspended and may not take vouchers until reinstated"
+            )
+
+    def suspend(self, reason_code: str) -> bool:
+        """Stop the shop taking vouchers in this round; False (no event) if it already is."""
+        if self.suspended:
+            return False
+        self._suspend(self.merchant_id, reason_code)
+        return True
+
+    def reinstate(self) -> bool:
+        """Let the shop take vouchers again; False (no event) if it was not suspended."""
+        if not self.suspended:
+            return False
+        self._reinstate(self.merchant_id)
+        return True
+
+    @event(Suspended)
+    def _suspend(self, merchant_id: str, reason_code: str) -> None:
+        self.suspended = True
+
+    @event(Reinstated)
+    def _reinstate(self, merchant_id: str) -> None:
+        self.suspended = False
 
     def check_goods(self, goods_category: str) -> None:
         if goods_category in self.excluded_categories:
