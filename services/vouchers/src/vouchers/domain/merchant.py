@@ -4,6 +4,7 @@ a claim takes only redeemed, not yet claimed, not voided credits."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,7 +111,9 @@ class MerchantAccount(ChainedAggregate):
         return MerchantAccount.id_for(round_id, merchant_id)
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def id_for(round_id: UUID, merchant_id: str) -> UUID:
+        # Every redemption asks for its shop's account: the few shops of a round are remembered.
         return uuid.uuid5(ACCOUNT_NAMESPACE, f"{round_id}/{merchant_id}")
 
     def check_active(self) -> None:
