@@ -65,8 +65,10 @@ class UnitOfWork:
         for aggregate in aggregates:
             self.loaded[aggregate.id] = aggregate
 
-    def pending_counts(self) -> dict[UUID, int]:
-        return {i: len(a.pending_events) for i, a in self.loaded.items()}
+    def pending_count(self) -> int:
+        """How many events the batch's aggregates wait to save. Commands only add events, so
+        an unchanged count means a command changed nothing."""
+        return sum(len(a.pending_events) for a in self.loaded.values())
 
     def changed(self) -> list[Any]:
         return [a for a in self.loaded.values() if a.pending_events]
@@ -165,12 +167,11 @@ class CommandBatcher:
         uow = UnitOfWork(self.app, self.warm)
         try:
             for job in batch:
-                before = uow.pending_counts()
+                before = uow.pending_count()
                 try:
                     outcomes.append((job, job.command(uow), None))
                 except Exception as refusal:
-                    after = uow.pending_counts()
-                    if any(after.get(i, 0) != before.get(i, 0) for i in after):
+                    if uow.pending_count() != before:
                         raise _Abandon from refusal  # it changed something before failing
                     if uow.reused:
                         # A warm copy may be stale (e.g. a void saved outside the batch gave

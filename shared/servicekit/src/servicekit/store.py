@@ -15,13 +15,7 @@ from uuid import UUID
 
 from benecomune_contracts import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import (
-    IntegrityError,
-    JSONTranscoder,
-    Tracking,
-    Transcoder,
-    Transcoding,
-)
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, Transcoding
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
@@ -30,7 +24,6 @@ from servicekit.messages import Processing
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
 from servicekit.territory import Territory, load_territory
-from servicekit.transcoder import FastJSONTranscoder
 
 
 def ensure_postgres_schema(settings: ServiceSettings) -> str:
@@ -168,12 +161,6 @@ class ServiceApplication(ProcessApplication[UUID]):
                 self.take_snapshot(
                     event.originator_id, event.originator_version, projector_func=replay_events
                 )
-
-    def construct_transcoder(self) -> Transcoder:
-        """The library's JSON format, written by orjson (see transcoder.py)."""
-        transcoder = FastJSONTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
