@@ -14,11 +14,14 @@ the batch is thrown away and each command runs alone through ``ServiceApplicatio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -108,10 +111,51 @@ class _Outcome(Generic[T]):
         return cast(T, self._result)
 
 
+class _LoopOutcome(Generic[T]):
+    """What an ``async`` caller awaits: a future of its event loop, settled from the loop's own
+    thread. The writer answers all of a batch's callers on one loop with one wake-up
+    (``_answer``), not one thread switch per caller as blocking callers need."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+
+    def set_result(self, result: T) -> None:
+        _call_in_loop(self.loop, _settle, [(self.future, result, None)])
+
+    def set_exception(self, error: BaseException) -> None:
+        _call_in_loop(self.loop, _settle, [(self.future, None, error)])
+
+
+Answer = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+def _settle(answers: list[Answer]) -> None:
+    for future, result, error in answers:
+        if future.done():  # the caller gave up (a closed connection cancels its request)
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+def _call_in_loop(
+    loop: asyncio.AbstractEventLoop, settle: Callable[[list[Answer]], None], answers: list[Answer]
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+        loop.call_soon_threadsafe(settle, answers)
+
+
 @dataclass(slots=True)
 class _Job(Generic[T]):
     command: Command[T]
-    future: _Outcome[T]
+    outcome: _Outcome[T] | _LoopOutcome[T]
+    # The caller's context (its correlation id, its log bindings): the command runs in it, so
+    # the events it records carry the request's correlation id, not the writer thread's none.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class _Abandon(Exception):
@@ -138,6 +182,13 @@ class CommandBatcher:
         outcome: _Outcome[T] = _Outcome()
         self._jobs.put(_Job(command, outcome))
         return outcome.result()
+
+    async def submit_async(self, command: Command[T]) -> T:
+        """As ``submit``, awaiting the answer instead of blocking a thread: the HTTP API's hot
+        endpoints wait this way, so many tills need no thread each."""
+        outcome: _LoopOutcome[T] = _LoopOutcome(asyncio.get_running_loop())
+        self._jobs.put(_Job(command, outcome))
+        return await outcome.future
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -169,7 +220,7 @@ class CommandBatcher:
             for job in batch:
                 before = uow.pending_count()
                 try:
-                    outcomes.append((job, job.command(uow), None))
+                    outcomes.append((job, job.context.run(job.command, uow), None))
                 except Exception as refusal:
                     if uow.pending_count() != before:
                         raise _Abandon from refusal  # it changed something before failing
@@ -187,18 +238,28 @@ class CommandBatcher:
             self._one_by_one(batch)
             return
         except Exception as store_error:  # the store itself failed: every caller hears of it
-            for job in batch:
-                job.future.set_exception(store_error)
+            self._answer([(job, None, store_error) for job in batch])
             return
         # Saved or only read, every aggregate of the batch is now as the store holds it (one
         # changed without being saved would have abandoned the batch): keep them all warm, or
         # an idempotent replay, which changes nothing, would cost the next command a reload.
         self._keep_warm(list(uow.loaded.values()))
-        for job, result, outcome_error in outcomes:
-            if outcome_error is None:
-                job.future.set_result(result)
+        self._answer(outcomes)
+
+    @staticmethod
+    def _answer(outcomes: list[tuple[_Job[Any], Any, BaseException | None]]) -> None:
+        """Answer each caller; those awaiting on one event loop together, with one wake-up."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+        for job, result, error in outcomes:
+            outcome = job.outcome
+            if isinstance(outcome, _LoopOutcome):
+                by_loop.setdefault(outcome.loop, []).append((outcome.future, result, error))
+            elif error is None:
+                outcome.set_result(result)
             else:
-                job.future.set_exception(outcome_error)
+                outcome.set_exception(error)
+        for loop, answers in by_loop.items():
+            _call_in_loop(loop, _settle, answers)
 
     def _keep_warm(self, saved: list[Any]) -> None:
         # Only what this batch saved or read: its state is what the store holds right now.
@@ -220,6 +281,6 @@ class CommandBatcher:
                 return result
 
             try:
-                job.future.set_result(self.app.retrying(alone))
+                job.outcome.set_result(job.context.run(self.app.retrying, alone))
             except Exception as error:
-                job.future.set_exception(error)
+                job.outcome.set_exception(error)

@@ -235,6 +235,15 @@ class ServiceApplication(ProcessApplication[UUID]):
     def group_commit(self, command: Callable[[Any], ResultT]) -> ResultT:
         """Run ``command(unit_of_work)`` in the next group-committed batch (see batching.py):
         for hot commands that many callers send at once."""
+        result: ResultT = self._command_batcher().submit(command)
+        return result
+
+    async def group_commit_async(self, command: Callable[[Any], ResultT]) -> ResultT:
+        """As ``group_commit``, for ``async`` callers: awaits without holding a thread."""
+        result: ResultT = await self._command_batcher().submit_async(command)
+        return result
+
+    def _command_batcher(self) -> Any:
         batcher = self.__dict__.get("_batcher")
         if batcher is None:
             from servicekit.batching import CommandBatcher
@@ -242,8 +251,7 @@ class ServiceApplication(ProcessApplication[UUID]):
             with _BATCHER_LOCK:
                 batcher = self.__dict__.get("_batcher") or CommandBatcher(self)
                 self.__dict__["_batcher"] = batcher
-        result: ResultT = batcher.submit(command)
-        return result
+        return batcher
 
     def events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
         """Domain events of the given types, in store order: for queries and reports (the

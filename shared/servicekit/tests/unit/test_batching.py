@@ -3,6 +3,7 @@ commands in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import event
 from servicekit.batching import UnitOfWork
+from servicekit.correlation import correlation_scope
 from servicekit.domain import Aggregate, DomainError
 from servicekit.settings import REPO_ROOT, ServiceSettings
 from servicekit.store import ServiceApplication
@@ -109,3 +111,43 @@ def test_a_command_that_changes_state_and_then_fails_changes_nothing(app: PurseA
         app.group_commit(bad)
     assert app.repository.get(purse.id).cents == 100
     assert app.repository.get(purse.id).version == 1
+
+
+def test_async_callers_share_transactions_and_each_hears_its_own_answer(app: PurseApp) -> None:
+    purse = Purse(1_000)
+    app.save(purse)
+
+    async def till(cents: int) -> int | str:
+        try:
+            left: int = await app.group_commit_async(spend(purse.id, cents))
+        except Overdrawn as refusal:
+            return str(refusal)
+        return left
+
+    async def rush() -> list[int | str]:
+        return await asyncio.gather(*(till(100) for _ in range(30)))
+
+    answers = asyncio.run(rush())
+
+    accepted = [a for a in answers if isinstance(a, int)]
+    assert sorted(accepted) == list(range(0, 1_000, 100))  # ten fit, each saw its own balance
+    assert answers.count("only 0 cents left") == 20
+    assert app.repository.get(purse.id).cents == 0
+    batcher = app.__dict__["_batcher"]
+    assert batcher.batches < batcher.commands
+
+
+def test_a_group_committed_event_carries_its_callers_correlation_id(app: PurseApp) -> None:
+    purse = Purse(500)
+    app.save(purse)
+
+    async def spend_as(correlation_id: str) -> None:
+        with correlation_scope(correlation_id):
+            await app.group_commit_async(spend(purse.id, 10))
+
+    with correlation_scope("till-7"):
+        app.group_commit(spend(purse.id, 10))
+    asyncio.run(spend_as("till-8"))
+
+    events = list(app.events.get(purse.id))
+    assert [e.correlation_id for e in events[1:]] == ["till-7", "till-8"]

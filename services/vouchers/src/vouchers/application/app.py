@@ -12,6 +12,8 @@ import hmac
 import os
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -54,6 +56,15 @@ REDEMPTION_NAMESPACE = uuid.UUID("9d5e3a71-2b8c-4f6e-a0d4-7c1b5e8f2a36")
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RedemptionReceipt:
+    """What the till prints: the redemption, and what is left on the voucher after it."""
+
+    redemption_id: str
+    voucher_id: UUID
+    remaining_cents: int
 
 
 class VouchersApplication(ServiceApplication):
@@ -359,13 +370,26 @@ class VouchersApplication(ServiceApplication):
     def redeem(self, merchant_id: str, command: cmd.Redeem, now: datetime | None = None) -> str:
         """Spend part of a voucher at an affiliated merchant; returns the redemption id. The
         same request id always gives the same redemption, spent once."""
-        at = now or now_utc()
+        receipt = self.group_commit(self._redemption(merchant_id, command, now or now_utc()))
+        return receipt.redemption_id
+
+    async def redeem_async(
+        self, merchant_id: str, command: cmd.Redeem, now: datetime | None = None
+    ) -> RedemptionReceipt:
+        """As ``redeem``, for the HTTP API: awaited, so a till waiting for its batch to be
+        stored holds no thread; the receipt tells what is left on the voucher."""
+        change = self._redemption(merchant_id, command, now or now_utc())
+        return await self.group_commit_async(change)
+
+    def _redemption(
+        self, merchant_id: str, command: cmd.Redeem, at: datetime
+    ) -> Callable[[UnitOfWork], RedemptionReceipt]:
         voucher_id = voucher_id_for(command.code)
         redemption_id = uuid.uuid5(
             REDEMPTION_NAMESPACE, f"{voucher_id}/{merchant_id}/{command.request_id}"
         )
 
-        def change(uow: UnitOfWork) -> str:
+        def change(uow: UnitOfWork) -> RedemptionReceipt:
             voucher = uow.get(voucher_id, Voucher, "voucher")
             try:
                 account = uow.get(
@@ -383,10 +407,10 @@ class VouchersApplication(ServiceApplication):
                 redemption_id, merchant_id, command.amount_cents, command.goods_category, at
             ):
                 account.credit(redemption_id, voucher.id, command.amount_cents, at)
-            return str(redemption_id)
+            return RedemptionReceipt(str(redemption_id), voucher.id, voucher.remaining_cents)
 
         # Tills redeem all day long, many at once: their commands are group-committed.
-        return self.group_commit(change)
+        return change
 
     def void_redemption(
         self, merchant_id: str, command: cmd.VoidRedemption, now: datetime | None = None

@@ -165,21 +165,22 @@ def pay_claim(
     status_code=status.HTTP_201_CREATED,
     summary="Spend part of a voucher at the till (a retry with the same request_id spends once)",
 )
-def redeem(
+async def redeem(
     merchant_id: str,
     command: Redeem,
     app: VouchersApplication = Depends(vouchers_app),
     principal: Principal = Depends(require_roles("merchant")),
 ) -> RedemptionView:
+    # async: the request awaits its group-committed batch without holding a worker thread.
     acting_for(merchant_id, principal)
-    voucher_id = voucher_id_for(code_of(command.code))
-    redemption_id = app.redeem(merchant_id, command)
+    code_of(command.code)  # a malformed code is a clear 422 before anything is queued
+    receipt = await app.redeem_async(merchant_id, command)
     return RedemptionView(
-        redemption_id=UUID(redemption_id),
-        voucher_id=voucher_id,
+        redemption_id=UUID(receipt.redemption_id),
+        voucher_id=receipt.voucher_id,
         amount_cents=command.amount_cents,
         goods_category=command.goods_category,
-        remaining_cents=app.get_voucher(voucher_id).remaining_cents,
+        remaining_cents=receipt.remaining_cents,
     )
 
 
