@@ -151,3 +151,30 @@ def test_a_group_committed_event_carries_its_callers_correlation_id(app: PurseAp
 
     events = list(app.events.get(purse.id))
     assert [e.correlation_id for e in events[1:]] == ["till-7", "till-8"]
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_writer(app: PurseApp) -> None:
+    """A closed connection cancels its request: its command, already queued, is still applied
+    (a till's retry with the same request id is answered from the stored state), and the
+    writer goes on answering the others."""
+    purse = Purse(100)
+    app.save(purse)
+    started, go_on = threading.Event(), threading.Event()
+
+    def slow_spend(uow: UnitOfWork) -> int:
+        started.set()
+        go_on.wait(timeout=10)
+        return spend(purse.id, 30)(uow)
+
+    async def give_up() -> None:
+        waiting = asyncio.ensure_future(app.group_commit_async(slow_spend))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(give_up())
+    go_on.set()
+
+    assert app.group_commit(spend(purse.id, 20)) == 50  # 100 - 30 (the abandoned) - 20
+    assert app.repository.get(purse.id).cents == 50
