@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -361,6 +362,21 @@ def test_a_till_that_retries_with_the_same_request_id_spends_once(
     assert first == again
     assert app.voucher_by_code(code).remaining_cents == 4_000
     assert app.merchant_figures(round_id, "m-1").redeemed_cents == 1_000
+
+
+def test_a_retried_sale_tells_what_is_left_now_even_after_a_void(
+    app: VouchersApplication, voucher: tuple[UUID, str]
+) -> None:
+    """The till's receipt for a retry comes from the store: the group writer's warm copy of
+    the voucher does not know of the void, which was saved outside it."""
+    _, code = voucher
+    sale = cmd.Redeem(code=code, amount_cents=1_000, goods_category="food", request_id="sale-7")
+    first = asyncio.run(app.redeem_async("m-1", sale, now=NOW))
+    assert first.remaining_cents == 4_000
+    void(app, code, first.redemption_id, "m-1", NOW + timedelta(minutes=5))
+    retried = asyncio.run(app.redeem_async("m-1", sale, now=NOW))
+    assert retried.redemption_id == first.redemption_id  # the same sale, not spent again
+    assert retried.remaining_cents == 5_000 == app.voucher_by_code(code).remaining_cents
 
 
 def test_a_code_typed_in_lower_case_with_spaces_is_accepted(

@@ -138,6 +138,12 @@ def _settle(answers: list[Answer]) -> None:
             continue
         if error is None:
             future.set_result(result)
+        elif isinstance(error, StopIteration):
+            # A future refuses StopIteration (it would end the awaiting coroutine silently):
+            # raised here, it would leave this batch's other callers unanswered.
+            wrapped = RuntimeError(f"the command raised {error!r}")
+            wrapped.__cause__ = error
+            future.set_exception(wrapped)
         else:
             future.set_exception(error)
 
@@ -221,7 +227,7 @@ class CommandBatcher:
                 before = uow.pending_count()
                 try:
                     outcomes.append((job, job.context.run(job.command, uow), None))
-                except Exception as refusal:
+                except BaseException as refusal:  # the caller's to hear; the writer goes on
                     if uow.pending_count() != before:
                         raise _Abandon from refusal  # it changed something before failing
                     if uow.reused:
@@ -278,9 +284,13 @@ class CommandBatcher:
                 changed = uow.changed()
                 if changed:
                     self.app.save(*changed)
+                    # A warm copy of what was just saved here (a later job of the abandoned
+                    # batch never took it out) is now behind the store.
+                    for aggregate in changed:
+                        self.warm.pop(aggregate.id, None)
                 return result
 
             try:
                 job.outcome.set_result(job.context.run(self.app.retrying, alone))
-            except Exception as error:
+            except BaseException as error:  # the caller's to hear; the writer goes on
                 job.outcome.set_exception(error)

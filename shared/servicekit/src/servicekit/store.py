@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from benecomune_contracts import EventEnvelope
@@ -24,6 +24,9 @@ from servicekit.messages import Processing
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
 from servicekit.territory import Territory, load_territory
+
+if TYPE_CHECKING:
+    from servicekit.batching import CommandBatcher
 
 
 def ensure_postgres_schema(settings: ServiceSettings) -> str:
@@ -235,21 +238,19 @@ class ServiceApplication(ProcessApplication[UUID]):
     def group_commit(self, command: Callable[[Any], ResultT]) -> ResultT:
         """Run ``command(unit_of_work)`` in the next group-committed batch (see batching.py):
         for hot commands that many callers send at once."""
-        result: ResultT = self._command_batcher().submit(command)
-        return result
+        return self._command_batcher().submit(command)
 
     async def group_commit_async(self, command: Callable[[Any], ResultT]) -> ResultT:
         """As ``group_commit``, for ``async`` callers: awaits without holding a thread."""
-        result: ResultT = await self._command_batcher().submit_async(command)
-        return result
+        return await self._command_batcher().submit_async(command)
 
-    def _command_batcher(self) -> Any:
-        batcher = self.__dict__.get("_batcher")
+    def _command_batcher(self) -> CommandBatcher:
+        batcher: CommandBatcher | None = self.__dict__.get("_batcher")
         if batcher is None:
-            from servicekit.batching import CommandBatcher
+            from servicekit import batching  # it imports this module
 
             with _BATCHER_LOCK:
-                batcher = self.__dict__.get("_batcher") or CommandBatcher(self)
+                batcher = self.__dict__.get("_batcher") or batching.CommandBatcher(self)
                 self.__dict__["_batcher"] = batcher
         return batcher
 

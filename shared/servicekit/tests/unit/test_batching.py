@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -153,28 +154,80 @@ def test_a_group_committed_event_carries_its_callers_correlation_id(app: PurseAp
     assert [e.correlation_id for e in events[1:]] == ["till-7", "till-8"]
 
 
-def test_a_caller_that_gives_up_does_not_stop_the_writer(app: PurseApp) -> None:
-    """A closed connection cancels its request: its command, already queued, is still applied
-    (a till's retry with the same request id is answered from the stored state), and the
-    writer goes on answering the others."""
-    purse = Purse(100)
-    app.save(purse)
+def blocked_writer(purse_id: UUID) -> tuple[Any, threading.Event, threading.Event]:
+    """A command that holds the writer until ``go_on`` is set (``started`` once it runs): what
+    is submitted meanwhile waits, and is applied in one batch afterwards."""
     started, go_on = threading.Event(), threading.Event()
 
     def slow_spend(uow: UnitOfWork) -> int:
         started.set()
         go_on.wait(timeout=10)
-        return spend(purse.id, 30)(uow)
+        return spend(purse_id, 30)(uow)
+
+    return slow_spend, started, go_on
+
+
+async def when(event: threading.Event) -> None:
+    assert await asyncio.get_running_loop().run_in_executor(None, event.wait, 10)
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_writer(app: PurseApp) -> None:
+    """A closed connection cancels its request: its command, already queued, is still applied
+    (a till's retry with the same request id is answered from the stored state), and the
+    writer goes on answering the others, on the same loop and on a loop since closed."""
+    purse = Purse(100)
+    app.save(purse)
+    slow_spend, started, go_on = blocked_writer(purse.id)
+
+    async def give_up_then_go_on() -> int:
+        first = asyncio.ensure_future(app.group_commit_async(slow_spend))
+        await when(started)
+        # Queued while the writer is held, so applied in one batch with the next caller.
+        leaving = asyncio.ensure_future(app.group_commit_async(spend(purse.id, 20)))
+        staying = asyncio.ensure_future(app.group_commit_async(spend(purse.id, 10)))
+        await asyncio.sleep(0.1)
+        leaving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        go_on.set()
+        assert await first == 70
+        return await asyncio.wait_for(staying, 10)
+
+    assert asyncio.run(give_up_then_go_on()) == 40  # 100 - 30 - 20 (given up, still spent) - 10
+
+    slow_spend, started, go_on = blocked_writer(purse.id)
 
     async def give_up() -> None:
         waiting = asyncio.ensure_future(app.group_commit_async(slow_spend))
-        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        await when(started)
         waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
 
-    asyncio.run(give_up())
+    asyncio.run(give_up())  # the loop is closed before its caller's answer is ready
     go_on.set()
+    later = asyncio.run(asyncio.wait_for(app.group_commit_async(spend(purse.id, 10)), 10))
+    assert later == 0 == app.repository.get(purse.id).cents
 
-    assert app.group_commit(spend(purse.id, 20)) == 50  # 100 - 30 (the abandoned) - 20
-    assert app.repository.get(purse.id).cents == 50
+
+def test_a_command_raising_stop_iteration_leaves_no_caller_unanswered(app: PurseApp) -> None:
+    purse = Purse(100)
+    app.save(purse)
+    slow_spend, started, go_on = blocked_writer(purse.id)
+
+    def broken(uow: UnitOfWork) -> int:
+        return next(iter([]))  # a bug in a command, raising StopIteration
+
+    async def batch_mates() -> list[Any]:
+        first = asyncio.ensure_future(app.group_commit_async(slow_spend))
+        await when(started)
+        mates = [
+            asyncio.ensure_future(app.group_commit_async(broken)),
+            asyncio.ensure_future(app.group_commit_async(spend(purse.id, 10))),
+        ]
+        await asyncio.sleep(0.1)  # both queued while the writer is held: one batch
+        go_on.set()
+        await first
+        return await asyncio.wait_for(asyncio.gather(*mates, return_exceptions=True), 10)
+
+    bad, good = asyncio.run(batch_mates())
+    assert isinstance(bad, RuntimeError) and isinstance(bad.__cause__, StopIteration)
+    assert good == 60

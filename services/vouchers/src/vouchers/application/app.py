@@ -407,7 +407,12 @@ class VouchersApplication(ServiceApplication):
                 redemption_id, merchant_id, command.amount_cents, command.goods_category, at
             ):
                 account.credit(redemption_id, voucher.id, command.amount_cents, at)
-            return RedemptionReceipt(str(redemption_id), voucher.id, voucher.remaining_cents)
+                remaining = voucher.remaining_cents
+            else:
+                # A till's retry: nothing is saved, so nothing would reveal a warm copy older
+                # than the store (a void saved since): what is left is read from the store.
+                remaining = self.get_voucher(voucher_id).remaining_cents
+            return RedemptionReceipt(str(redemption_id), voucher.id, remaining)
 
         # Tills redeem all day long, many at once: their commands are group-committed.
         return change
