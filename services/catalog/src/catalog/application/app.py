@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -405,7 +406,20 @@ class CatalogApplication(ServiceApplication):
     ) -> Hold:
         """Hold places for a pending booking. The same request id always gives the same answer:
         the hold granted first, or the refusal recorded first (409 slot_full)."""
-        at = now or now_utc()
+        change = self._slot_hold(slot_id, command, holder, now or now_utc())
+        return self._granted(slot_id, command, self.group_commit(change))
+
+    async def hold_slot_async(
+        self, slot_id: UUID, command: cmd.HoldSlot, holder: str, now: datetime | None = None
+    ) -> Hold:
+        """As ``hold_slot``, for the HTTP API: awaited, so a booking waiting for its batch to be
+        stored holds no thread."""
+        change = self._slot_hold(slot_id, command, holder, now or now_utc())
+        return self._granted(slot_id, command, await self.group_commit_async(change))
+
+    def _slot_hold(
+        self, slot_id: UUID, command: cmd.HoldSlot, holder: str, at: datetime
+    ) -> Callable[[UnitOfWork], Hold]:
         seconds = command.hold_seconds or self.catalog_settings.default_hold_seconds
 
         def change(uow: UnitOfWork) -> Hold:
@@ -418,7 +432,10 @@ class CatalogApplication(ServiceApplication):
             )
             return dataclasses.replace(hold)
 
-        hold = self.group_commit(change)
+        return change
+
+    @staticmethod
+    def _granted(slot_id: UUID, command: cmd.HoldSlot, hold: Hold) -> Hold:
         if hold.status == "refused":
             raise SlotFull(f"slot {slot_id} cannot hold {hold.quantity} places: {hold.reason}")
         if hold.status == "released":

@@ -547,13 +547,14 @@ def list_slots(
 
 
 @slots.post("/{slot_id}/holds", summary="Hold places (idempotent by request id)")
-def hold(
+async def hold(
     slot_id: UUID,
     command: cmd.HoldSlot,
     app: CatalogApplication = Depends(catalog_app),
     principal: Principal = Depends(require_roles(*[r for r in ROLES if r != "auditor"])),
 ) -> HoldView:
-    return HoldView.of(slot_id, app.hold_slot(slot_id, command, principal.subject))
+    # async: the request awaits its group-committed batch without holding a worker thread.
+    return HoldView.of(slot_id, await app.hold_slot_async(slot_id, command, principal.subject))
 
 
 def check_may_settle(slot_id: UUID, request_id: str, app: CatalogApplication, p: Principal) -> None:
