@@ -247,7 +247,7 @@ def run_programme(
     counts["paid"] = 0
     for n, (round_id, merchant_id, claim_id) in enumerate(claims):
         if n % 3 != 2:
-            app.approve_claim(round_id, merchant_id, claim_id, date(2026, 4, 30))
+            app.approve_claim(round_id, merchant_id, claim_id, date(2026, 4, 30), START)
             if n % 3 == 0:
                 app.pay_claim(round_id, merchant_id, claim_id, f"CRO-{n:06d}")
                 counts["paid"] += 1

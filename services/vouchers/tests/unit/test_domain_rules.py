@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
 from servicekit.italian_ids import fiscal_code_check_character
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
@@ -17,10 +18,12 @@ from vouchers.domain.errors import (
     AlreadyApplied,
     ExcludedGoods,
     InvalidAmount,
+    InvalidDate,
     InvalidTransition,
     NotAffiliated,
     NotEligible,
     NothingToClaim,
+    RequestReused,
     VoidRefused,
     VoucherNotSpendable,
 )
@@ -90,6 +93,7 @@ def apply(
     isee: int = 500_000,
     other_support: bool = False,
     approve: bool = False,
+    account: str | None = None,
 ) -> UUID:
     people = list(members) or [person()]
     application_id = app.submit_application(
@@ -102,7 +106,7 @@ def apply(
             other_public_support=other_support,
             self_declaration=True,
         ),
-        applicant=f"b-{people[0].fiscal_code}",
+        applicant=account or f"b-{people[0].fiscal_code}",
         now=NOW,
     )
     if approve:
@@ -178,6 +182,21 @@ def test_a_household_applies_once_per_round_whichever_member_applies(
     with pytest.raises(AlreadyApplied):
         apply(app, round_id, child)
     assert len(app.applications_in_round(round_id)) == 1
+
+
+def test_one_account_applies_once_per_round_whatever_codes_it_types(
+    app: VouchersApplication,
+) -> None:
+    """The fiscal codes are typed in: one account naming other people (a neighbour's codes)
+    would otherwise collect a second entitlement, and lock that household out."""
+    _, round_id = open_round(app)
+    apply(app, round_id, person(), account="b-x")
+    before = app.recorder.max_notification_id()
+    with pytest.raises(AlreadyApplied, match="this account"):
+        apply(app, round_id, person(), person(minor=True), account="b-x")
+    assert app.recorder.max_notification_id() == before  # nothing stored
+    neighbour = person()
+    apply(app, round_id, neighbour, account="b-neighbour")  # their codes were not taken
 
 
 def test_the_same_person_may_apply_in_another_round(app: VouchersApplication) -> None:
@@ -362,6 +381,19 @@ def test_a_till_that_retries_with_the_same_request_id_spends_once(
     assert first == again
     assert app.voucher_by_code(code).remaining_cents == 4_000
     assert app.merchant_figures(round_id, "m-1").redeemed_cents == 1_000
+
+
+def test_a_request_id_reused_for_another_sale_is_refused_and_changes_nothing(
+    app: VouchersApplication, voucher: tuple[UUID, str]
+) -> None:
+    round_id, code = voucher
+    redeem(app, code, 100, request_id="till-1")
+    with pytest.raises(RequestReused, match="already used for a sale of 100 cents"):
+        redeem(app, code, 4_000, request_id="till-1")  # the till would print 40 EUR paid
+    with pytest.raises(RequestReused):
+        redeem(app, code, 100, goods="hygiene", request_id="till-1")
+    assert app.voucher_by_code(code).remaining_cents == 4_900
+    assert app.merchant_figures(round_id, "m-1").redeemed_cents == 100
 
 
 def test_a_retried_sale_tells_what_is_left_now_even_after_a_void(
@@ -571,20 +603,37 @@ def test_a_claim_is_approved_then_paid_never_the_other_way_round(
     )
     with pytest.raises(InvalidTransition, match="pay a claim that is claimed"):
         app.pay_claim(round_id, "m-1", claim_id, "CRO 1")
-    app.approve_claim(round_id, "m-1", claim_id, date(2026, 4, 1))
+    app.approve_claim(round_id, "m-1", claim_id, date(2026, 4, 1), NOW)
     with pytest.raises(InvalidTransition, match="approve a claim that is approved"):
-        app.approve_claim(round_id, "m-1", claim_id, date(2026, 4, 1))
+        app.approve_claim(round_id, "m-1", claim_id, date(2026, 4, 1), NOW)
     app.pay_claim(round_id, "m-1", claim_id, "CRO 1")
     with pytest.raises(InvalidTransition, match="pay a claim that is paid"):
         app.pay_claim(round_id, "m-1", claim_id, "CRO 2")
     with pytest.raises(InvalidTransition, match="no claim"):
-        app.approve_claim(round_id, "m-2", claim_id, date(2026, 4, 1))
+        app.approve_claim(round_id, "m-2", claim_id, date(2026, 4, 1), NOW)
 
     figures = app.merchant_figures(round_id, "m-1")
     assert (figures.approved_cents, figures.reimbursed_cents) == (1_500, 1_500)
     claim = figures.claims[str(claim_id)]
     assert (claim["status"], claim["payment_reference"]) == ("paid", "CRO 1")
     assert app.fund_figures(app.get_round(round_id).fund_id).reimbursed_cents == 1_500
+
+
+def test_a_claim_is_not_promised_for_a_past_day_nor_paid_without_a_reference(
+    app: VouchersApplication, voucher: tuple[UUID, str]
+) -> None:
+    round_id, code = voucher
+    redeem(app, code, 1_500)
+    claim_id, _ = app.claim_reimbursement(
+        round_id, "m-1", cmd.ClaimReimbursement(period_from=NOW.date(), period_to=NOW.date())
+    )
+    with pytest.raises(InvalidDate, match="1999-01-01 is before today"):
+        app.approve_claim(round_id, "m-1", claim_id, date(1999, 1, 1), NOW)
+    assert app.merchant_figures(round_id, "m-1").claims[str(claim_id)]["status"] == "claimed"
+    app.approve_claim(round_id, "m-1", claim_id, NOW.date(), NOW)  # today is a fair promise
+    with pytest.raises(ValidationError):
+        cmd.PayClaim(payment_reference="   ")
+    assert cmd.PayClaim(payment_reference=" CRO 7 ").payment_reference == "CRO 7"
 
 
 # --- erasure -----------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from vouchers.domain.errors import (
     NotAffiliated,
     NotEligible,
     NothingToClaim,
+    RequestReused,
     RoundNotOpen,
     VoidRefused,
     VoucherNotSpendable,
@@ -682,13 +683,14 @@ class VouchersMachine(RuleBasedStateMachine):
             self._redeem(voucher, merchant_id, category, self._amount(voucher, second))
 
     @precondition(lambda self: self.credits)
-    @rule(index=picks, amount=st.integers(1, 50_000))
-    def a_till_retries_a_redemption(self, index: int, amount: int) -> None:
-        """The same request id never spends twice, whatever the amount it now carries and even
-        after a void or expiry."""
+    @rule(index=picks, amount=st.integers(1, 50_000), same=st.booleans())
+    def a_till_retries_a_redemption(self, index: int, amount: int, same: bool) -> None:
+        """The same request id never spends twice, even after a void or expiry; a retry that
+        carries another amount is not the same sale, and is refused."""
         credit = pick(self.credits, index)
+        amount = credit.amount if same else amount
         redemption_id = self.attempt(
-            None,
+            None if amount == credit.amount else RequestReused,
             lambda: self.app.redeem(
                 credit.merchant_id,
                 cmd.Redeem(
@@ -700,7 +702,8 @@ class VouchersMachine(RuleBasedStateMachine):
                 now=self.now,
             ),
         )
-        assert redemption_id == credit.redemption_id
+        if amount == credit.amount:
+            assert redemption_id == credit.redemption_id
 
     @precondition(lambda self: self.credits)
     @rule(index=picks, by_another_shop=st.booleans(), latest=st.booleans())
@@ -768,7 +771,7 @@ class VouchersMachine(RuleBasedStateMachine):
             self.attempt(
                 expected,
                 lambda: self.app.approve_claim(
-                    round_id, merchant_id, claim_id, self.now.date() + timedelta(days=30)
+                    round_id, merchant_id, claim_id, self.now.date() + timedelta(days=30), self.now
                 ),
             )
             if expected is None:

@@ -178,16 +178,17 @@ class VouchersApplication(ServiceApplication):
             sealed_personal_data=sealed,
         )
         # One entry per member: a second application naming any of them collides in the store.
-        entries = [
-            HouseholdIndexEntry(self._index_key(round_.id, m.fiscal_code), application.id)
-            for m in members
-        ]
+        # And one for the applicant's account, whose fiscal codes are only typed in: without it
+        # one account could apply again naming other people (a neighbour's codes, even).
+        keys = [self._index_key(round_.id, m.fiscal_code) for m in members]
+        keys.append(self._index_key(round_.id, f"account:{applicant}"))
+        entries = [HouseholdIndexEntry(key, application.id) for key in keys]
         try:
             self.save(application, *entries)
         except IntegrityError:
             self.vault.erase(str(household_id))
             raise AlreadyApplied(
-                "a member of this household has already applied in this round"
+                "this household, or this account, has already applied in this round"
             ) from None
         return application.id
 
@@ -604,11 +605,18 @@ class VouchersApplication(ServiceApplication):
         return claim_id, self.retrying(change)
 
     def approve_claim(
-        self, round_id: UUID, merchant_id: str, claim_id: UUID, payment_due_on: date
+        self,
+        round_id: UUID,
+        merchant_id: str,
+        claim_id: UUID,
+        payment_due_on: date,
+        now: datetime | None = None,
     ) -> None:
+        today = (now or now_utc()).date()
+
         def change() -> None:
             account = self.merchant_account(round_id, merchant_id)
-            account.approve_claim(claim_id, payment_due_on)
+            account.approve_claim(claim_id, payment_due_on, today)
             self.save(account)
 
         self.retrying(change)

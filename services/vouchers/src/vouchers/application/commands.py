@@ -135,7 +135,9 @@ class ApproveClaim(Command):
 
 
 class PayClaim(Command):
-    payment_reference: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    payment_reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)
+    ] = Field(description="The bank transfer's reference (e.g. its CRO); never blank")
 
 
 class Revoke(Command):

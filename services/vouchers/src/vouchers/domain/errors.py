@@ -7,6 +7,10 @@ class InvalidAmount(DomainError):
     code = "invalid_amount"
 
 
+class InvalidDate(DomainError):
+    code = "invalid_date"
+
+
 class UnknownMunicipality(DomainError):
     code = "unknown_municipality"
 
@@ -21,6 +25,12 @@ class RoundNotOpen(DomainError):
 
 class AlreadyApplied(Conflict):
     code = "already_applied"
+
+
+class RequestReused(Conflict):
+    """A till's request id already named a different sale on this voucher."""
+
+    code = "request_id_reused"
 
 
 class InvalidTransition(Conflict):

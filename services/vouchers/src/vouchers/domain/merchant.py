@@ -15,6 +15,7 @@ from servicekit.chain import ChainedAggregate
 
 from vouchers.domain.errors import (
     ExcludedGoods,
+    InvalidDate,
     InvalidTransition,
     MerchantSuspended,
     NothingToClaim,
@@ -198,8 +199,13 @@ class MerchantAccount(ChainedAggregate):
                 f"{self.redeemed_cents} cents were redeemed"
             )
 
-    def approve_claim(self, claim_id: UUID, payment_due_on: date) -> None:
+    def approve_claim(self, claim_id: UUID, payment_due_on: date, today: date) -> None:
         claim = self._claim_in(claim_id, "claimed", action="approve")
+        if payment_due_on < today:
+            # The shop plans on this date: a promise already broken is no promise.
+            raise InvalidDate(
+                f"the promised payment date {payment_due_on} is before today ({today})"
+            )
         self._approve_claim(self.merchant_id, claim_id, claim["amount_cents"], payment_due_on)
 
     def pay_claim(self, claim_id: UUID, payment_reference: str) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from vouchers.domain.errors import InvalidAmount, VoidRefused, VoucherNotSpendable
+from vouchers.domain.errors import InvalidAmount, RequestReused, VoidRefused, VoucherNotSpendable
 from vouchers.domain.money import check_amount
 
 Status = Literal["active", "expired", "revoked"]
@@ -122,8 +122,12 @@ class Voucher(ChainedAggregate):
         now: datetime,
     ) -> bool:
         """Spend part of the value; False (and no change) when this redemption id was already
-        applied — a till that retries never spends twice."""
-        if str(redemption_id) in self.redemptions:
+        applied — a till that retries never spends twice. A retry must be the same sale: the
+        same request id for another amount or goods is refused, or the till would print a sale
+        that was never made."""
+        known = self.redemptions.get(str(redemption_id))
+        if known is not None:
+            self.check_same_sale(known, amount_cents, goods_category)
             return False
         check_amount(amount_cents)
         self.check_spendable(now)
@@ -141,6 +145,16 @@ class Voucher(ChainedAggregate):
             self.remaining_cents - amount_cents,
         )
         return True
+
+    @staticmethod
+    def check_same_sale(known: dict[str, Any], amount_cents: int, goods_category: str) -> None:
+        # Redemptions recorded before the goods were kept in the state carry none to compare.
+        known_goods = known.get("goods_category", goods_category)
+        if (known["amount_cents"], known_goods) != (amount_cents, goods_category):
+            raise RequestReused(
+                f"this request id was already used for a sale of {known['amount_cents']} cents "
+                f"({known_goods}); a new sale needs a new request id"
+            )
 
     def void(self, redemption_id: UUID, merchant_id: str) -> int:
         """Give back a redemption's amount; returns it."""
@@ -187,6 +201,7 @@ class Voucher(ChainedAggregate):
         self.redemptions[str(redemption_id)] = {
             "merchant_id": merchant_id,
             "amount_cents": amount_cents,
+            "goods_category": goods_category,
             "voided": False,
         }
 
