@@ -593,14 +593,22 @@ def test_a_claim_whose_period_ends_before_it_starts_is_refused(
         )
 
 
-def test_a_claim_is_approved_then_paid_never_the_other_way_round(
-    app: VouchersApplication, voucher: tuple[UUID, str]
-) -> None:
+def a_claim_of_todays_sale(
+    app: VouchersApplication, voucher: tuple[UUID, str], amount: int
+) -> tuple[UUID, UUID]:
+    """Shop m-1 sells ``amount`` today and claims it: the round and the claim."""
     round_id, code = voucher
-    redeem(app, code, 1_500)
+    redeem(app, code, amount)
     claim_id, _ = app.claim_reimbursement(
         round_id, "m-1", cmd.ClaimReimbursement(period_from=NOW.date(), period_to=NOW.date())
     )
+    return round_id, claim_id
+
+
+def test_a_claim_is_approved_then_paid_never_the_other_way_round(
+    app: VouchersApplication, voucher: tuple[UUID, str]
+) -> None:
+    round_id, claim_id = a_claim_of_todays_sale(app, voucher, 1_500)
     with pytest.raises(InvalidTransition, match="pay a claim that is claimed"):
         app.pay_claim(round_id, "m-1", claim_id, "CRO 1")
     app.approve_claim(round_id, "m-1", claim_id, date(2026, 4, 1), NOW)
@@ -622,11 +630,7 @@ def test_a_claim_is_approved_then_paid_never_the_other_way_round(
 def test_a_claim_is_not_promised_for_a_past_day_nor_paid_without_a_reference(
     app: VouchersApplication, voucher: tuple[UUID, str]
 ) -> None:
-    round_id, code = voucher
-    redeem(app, code, 1_500)
-    claim_id, _ = app.claim_reimbursement(
-        round_id, "m-1", cmd.ClaimReimbursement(period_from=NOW.date(), period_to=NOW.date())
-    )
+    round_id, claim_id = a_claim_of_todays_sale(app, voucher, 1_500)
     with pytest.raises(InvalidDate, match="1999-01-01 is before today"):
         app.approve_claim(round_id, "m-1", claim_id, date(1999, 1, 1), NOW)
     assert app.merchant_figures(round_id, "m-1").claims[str(claim_id)]["status"] == "claimed"
