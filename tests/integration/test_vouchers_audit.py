@@ -227,11 +227,17 @@ def run_programme(
     counts["voids"] = VOIDS
 
     biella_round, cossato_round = rounds
+    waiting = {a.id for a in app.applications_in_round(biella_round) if a.status == "waitlisted"}
     for application_id in applications[biella_round][1 : 1 + REVOKED_HOUSEHOLDS]:
-        app.revoke_application(application_id, cmd.Revoke(reason_code="false_declaration"))
-    counts["served_again"] = app.issue_vouchers(biella_round, now=START + timedelta(days=2))[
-        "served"
-    ]
+        app.revoke_application(
+            application_id,
+            cmd.Revoke(reason_code="false_declaration"),
+            now=START + timedelta(days=2),
+        )
+    # The money the revocations returned served the waitlist.
+    counts["served_again"] = sum(
+        a.id in waiting and a.status == "served" for a in app.applications_in_round(biella_round)
+    )
     counts["expired_cents"] = app.expire_vouchers(cossato_round, now=START + timedelta(days=11))
 
     claims = []

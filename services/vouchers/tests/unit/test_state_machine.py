@@ -471,6 +471,14 @@ class VouchersMachine(RuleBasedStateMachine):
     @rule(index=picks)
     def issue(self, index: int) -> None:
         rnd = pick(list(self.rounds.values()), index)
+        served, waitlisted = self._expected_issue(rnd)
+        assert [a.id for a in self.app.ranking(rnd.id)] == [a.id for a in served + waitlisted]
+        result = self.attempt(None, lambda: self.app.issue_vouchers(rnd.id, now=self.now))
+        assert result == {"served": len(served), "waitlisted": len(waitlisted)}
+        self._issued(rnd, served, waitlisted)
+
+    def _expected_issue(self, rnd: RoundModel) -> tuple[list[Any], list[Any]]:
+        """Who an issue serves and who waits, in rank order, by the model alone."""
         ranking = sorted(
             (
                 self.applications[i]
@@ -479,7 +487,6 @@ class VouchersMachine(RuleBasedStateMachine):
             ),
             key=lambda a: (a.priority, a.isee, a.seq),
         )
-        assert [a.id for a in self.app.ranking(rnd.id)] == [a.id for a in ranking]
         available, served, waitlisted = rnd.available, [], []
         for a in ranking:
             if not waitlisted and sum(a.values) <= available:
@@ -487,8 +494,9 @@ class VouchersMachine(RuleBasedStateMachine):
                 served.append(a)
             else:
                 waitlisted.append(a)
-        result = self.attempt(None, lambda: self.app.issue_vouchers(rnd.id, now=self.now))
-        assert result == {"served": len(served), "waitlisted": len(waitlisted)}
+        return served, waitlisted
+
+    def _issued(self, rnd: RoundModel, served: list[Any], waitlisted: list[Any]) -> None:
         for rank, a in enumerate(waitlisted, start=1):
             a.status = "waitlisted"
             assert self.app.get_application(a.id).rank == rank
@@ -509,6 +517,12 @@ class VouchersMachine(RuleBasedStateMachine):
                 rnd.vouchers.append(code)
                 assert self.app.voucher_by_code(code).value_cents == value
 
+    def _money_returned(self, rnd: RoundModel) -> None:
+        """Money back in a round with a waitlist serves it, as an issue would."""
+        waiting = any(self.applications[i].status == "waitlisted" for i in rnd.applications)
+        if waiting:
+            self._issued(rnd, *self._expected_issue(rnd))
+
     @precondition(lambda self: self.applications)
     @rule(index=picks)
     def revoke(self, index: int) -> None:
@@ -522,9 +536,13 @@ class VouchersMachine(RuleBasedStateMachine):
                 voucher.status, voucher.remaining = "revoked", 0
         returned = self.attempt(
             None,
-            lambda: self.app.revoke_application(a.id, cmd.Revoke(reason_code="false_declaration")),
+            lambda: self.app.revoke_application(
+                a.id, cmd.Revoke(reason_code="false_declaration"), now=self.now
+            ),
         )
         assert returned == expected
+        if returned:
+            self._money_returned(self.rounds[self.vouchers[a.codes[0]].round_id])
 
     @precondition(lambda self: self.applications)
     @rule(index=picks)
@@ -554,6 +572,8 @@ class VouchersMachine(RuleBasedStateMachine):
                 voucher.status, voucher.remaining = "expired", 0
         returned = self.attempt(None, lambda: self.app.expire_vouchers(rnd.id, now=self.now))
         assert returned == expected
+        if returned:
+            self._money_returned(rnd)
 
     @rule(minutes=st.sampled_from([1, 10, 29, 31, 180, 60 * 24, 60 * 24 * 3]))
     def time_passes(self, minutes: int) -> None:

@@ -295,9 +295,11 @@ class VouchersApplication(ServiceApplication):
         self.save(round_, application, *vouchers)
         return True
 
-    def revoke_application(self, application_id: UUID, command: cmd.Revoke) -> int:
+    def revoke_application(
+        self, application_id: UUID, command: cmd.Revoke, now: datetime | None = None
+    ) -> int:
         """Revoke every voucher of a household (e.g. a false declaration); their unspent value
-        returns to the round. Returns the cents returned."""
+        returns to the round, and serves its waitlist. Returns the cents returned."""
         application = self.get_application(application_id)
         returned = 0
         for voucher_id in application.voucher_ids:
@@ -314,7 +316,19 @@ class VouchersApplication(ServiceApplication):
                 return amount
 
             returned += self.retrying(change)
+        if returned:
+            self.serve_waitlist(application.round_id, now or now_utc())
         return returned
+
+    def serve_waitlist(self, round_id: UUID, now: datetime) -> dict[str, int] | None:
+        """Money came back to the round: if households wait for it, serve the ranking again
+        (as ``issue_vouchers``: strictly in rank order, while the money lasts). Nothing happens
+        in a round where nobody was waitlisted: issuing there is the operator's decision."""
+        if not any(a.status == "waitlisted" for a in self.applications_in_round(round_id)):
+            return None
+        outcome = self.issue_vouchers(round_id, now)
+        log.info("waitlist_served", round_id=str(round_id), **outcome)
+        return outcome
 
     def erase_household(self, household_id: UUID) -> bool:
         """Erase a household's personal data (its key): the ledger stays intact. Refused while
@@ -440,7 +454,7 @@ class VouchersApplication(ServiceApplication):
 
     def expire_vouchers(self, round_id: UUID, now: datetime | None = None) -> int:
         """Expire the round's vouchers past their date; their unspent value returns to the
-        round. Returns the cents returned."""
+        round, and serves its waitlist. Returns the cents returned."""
         at = now or now_utc()
         returned = 0
         for voucher_id in self.get_round(round_id).voucher_ids:
@@ -459,6 +473,8 @@ class VouchersApplication(ServiceApplication):
                 return amount
 
             returned += self.retrying(change)
+        if returned:
+            self.serve_waitlist(round_id, at)
         return returned
 
     def expire_due_vouchers(self, now: datetime | None = None) -> int:
