@@ -262,6 +262,41 @@ def test_a_round_of_one_euro_vouchers_entitles_a_large_household_without_crashin
     assert approved.voucher_values == [100] * 1_500
 
 
+@pytest.mark.parametrize(
+    ("rules", "refusal"),
+    [
+        ({"denominations": [1]}, "1 cents is not a whole number of euros"),
+        ({"denominations": [10, 20, 25, 50]}, "1000 is 10 EUR"),  # euros typed as cents
+        ({"denominations": [100_000]}, "from 1 to 500 EUR"),
+        ({"base": 10**20, "cap": 10**20, "budget": 10**20}, "check cents vs euros"),
+        ({"base": 4 * 10**9, "cap": 4 * 10**9, "budget": 5 * 10**9}, "vouchers per household"),
+    ],
+)
+def test_a_round_with_mistyped_amounts_is_refused_and_nothing_is_stored(
+    app: VouchersApplication, rules: dict[str, Any], refusal: str
+) -> None:
+    fund, _ = open_round(app)
+    before = app.recorder.max_notification_id()
+    base = rules.get("base", 15_000)
+    command = cmd.OpenRound(
+        fund_id=str(fund),
+        title="Buoni spesa",
+        opens_at=NOW,
+        closes_at=NOW + timedelta(days=10),
+        budget_cents=rules.get("budget", 60_000),
+        rules=cmd.EntitlementRulesInput(
+            base_cents=base,
+            per_extra_member_cents=0,
+            per_minor_cents=0,
+            cap_cents=rules.get("cap", base),
+        ),
+        denominations_cents=rules.get("denominations"),
+    )
+    with pytest.raises(InvalidAmount, match=refusal):
+        app.open_round(command)
+    assert app.recorder.max_notification_id() == before
+
+
 # --- ranking and waitlist ----------------------------------------------------------------------
 
 

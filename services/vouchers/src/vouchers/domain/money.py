@@ -24,6 +24,29 @@ def check_amount(amount_cents: int, *, allow_zero: bool = False) -> None:
         )
 
 
+# Vouchers are printed in whole euros, from 1 to 500 EUR (2020's were 5-50 EUR): a denomination
+# of 1 or 25 cents is a typo for euros, and would split an entitlement into thousands of pieces.
+DENOMINATION_RANGE_CENTS = (100, 50_000)
+# More vouchers than this for one household means the cap or the denominations are mistyped
+# (and each voucher is a stream of its own: a million of them would stall the service).
+MAX_VOUCHERS_PER_HOUSEHOLD = 2_000
+
+
+def check_denominations(denominations_cents: Iterable[int]) -> None:
+    values = list(denominations_cents)
+    if not values:
+        raise InvalidAmount("a round needs at least one voucher denomination")
+    low, high = DENOMINATION_RANGE_CENTS
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidAmount("denominations are integer euro cents")
+        if value % 100 or not low <= value <= high:
+            raise InvalidAmount(
+                f"a denomination of {value} cents is not a whole number of euros from "
+                f"{low // 100} to {high // 100} EUR (denominations are in cents: 1000 is 10 EUR)"
+            )
+
+
 def split_into_denominations(amount_cents: int, denominations: Iterable[int]) -> list[int]:
     """The fewest vouchers of the given denominations worth exactly the largest representable
     amount not above ``amount_cents`` (largest first). E.g. 13000 with (1000, 2000, 2500, 5000)

@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
 from vouchers.domain.errors import InsufficientFunds, InvalidAmount, RoundNotOpen
-from vouchers.domain.money import check_amount
+from vouchers.domain.money import MAX_VOUCHERS_PER_HOUSEHOLD, check_amount, check_denominations
 from vouchers.domain.rules import EntitlementRules
 
 ReturnReason = Literal["expired", "revoked"]
@@ -96,8 +96,8 @@ class Round(ChainedAggregate):
         check_amount(budget_cents)
         if closes_at <= opens_at:
             raise RoundNotOpen("a round must close after it opens")
-        if not denominations_cents or any(d <= 0 for d in denominations_cents):
-            raise InvalidAmount("denominations are positive amounts in cents")
+        check_denominations(denominations_cents)
+        cls.check_rules(rules, denominations_cents)
         if validity_days < 1:
             raise InvalidAmount("vouchers must be valid for at least one day")
         return cls(
@@ -112,6 +112,24 @@ class Round(ChainedAggregate):
             validity_days,
             sorted(set(excluded_categories)),
         )
+
+    @staticmethod
+    def check_rules(rules: EntitlementRules, denominations: list[int]) -> None:
+        """The rules' amounts are sane: each a plausible amount, and the cap a household can
+        get a reasonable number of vouchers. (The cap may exceed the budget: it bounds an
+        entitlement, and most households get less.)"""
+        for amount in (rules.base_cents, rules.per_extra_member_cents, rules.per_minor_cents):
+            check_amount(amount, allow_zero=True)
+        if rules.isee_threshold_cents is not None:
+            check_amount(rules.isee_threshold_cents, allow_zero=True)
+        check_amount(rules.cap_cents)
+        pieces = rules.cap_cents // min(denominations)
+        if pieces > MAX_VOUCHERS_PER_HOUSEHOLD:
+            raise InvalidAmount(
+                f"a cap of {rules.cap_cents} cents in vouchers of {min(denominations)} cents "
+                f"would be up to {pieces} vouchers per household (at most "
+                f"{MAX_VOUCHERS_PER_HOUSEHOLD}): check cents vs euros"
+            )
 
     @property
     def entitlement_rules(self) -> EntitlementRules:
