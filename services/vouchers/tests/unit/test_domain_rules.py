@@ -697,6 +697,28 @@ def test_erasing_a_household_hides_its_personal_data_and_leaves_the_money_as_it_
     assert app.erase_household(application.household_id) is False  # already erased
 
 
+def test_a_rejection_reason_is_never_stored_in_clear_and_goes_with_erasure(
+    app: VouchersApplication,
+) -> None:
+    """The social worker's words may name people: they are sealed with the household's key."""
+    _, round_id = open_round(app)
+    application_id = apply(app, round_id)
+    words = "Il signor Verdi dichiara un reddito non documentato"
+    app.reject_application(
+        application_id,
+        cmd.RejectApplication(reason_code="undocumented_income", reason=words),
+        "social_worker:anna",
+    )
+    rejected = app.get_application(application_id)
+    assert app.rejection_reason(rejected) == words
+    stored = app.recorder.select_notifications(start=1, limit=10_000)
+    assert not any(b"Verdi" in n.state for n in stored)
+
+    assert app.erase_household(rejected.household_id) is True
+    assert app.rejection_reason(app.get_application(application_id)) is None
+    assert app.get_application(application_id).status == "rejected"
+
+
 def test_a_pending_household_cannot_be_erased(app: VouchersApplication) -> None:
     _, round_id = open_round(app)
     application_id = apply(app, round_id)

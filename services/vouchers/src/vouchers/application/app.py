@@ -210,7 +210,9 @@ class VouchersApplication(ServiceApplication):
     ) -> None:
         def change() -> None:
             application = self.get_application(application_id)
-            application.reject(command.reason_code, command.reason, reviewer)
+            application.check_can_reject()  # before sealing: an erased household has no key
+            sealed = self.vault.seal(str(application.household_id), {"reason": command.reason})
+            application.reject(command.reason_code, sealed, reviewer)
             self.save(application)
 
         self.retrying(change)
@@ -346,6 +348,13 @@ class VouchersApplication(ServiceApplication):
 
     def personal_data(self, application: Application) -> dict[str, Any] | None:
         return self.vault.open(str(application.household_id), application.sealed_personal_data)
+
+    def rejection_reason(self, application: Application) -> str | None:
+        """The social worker's words, unless the household was erased since."""
+        if application.sealed_reason is None:
+            return application.reason  # recorded in clear, before reasons were sealed
+        opened = self.vault.open(str(application.household_id), application.sealed_reason)
+        return None if opened is None else str(opened["reason"])
 
     # --- vouchers -----------------------------------------------------------------------------
 

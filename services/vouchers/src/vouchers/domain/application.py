@@ -46,8 +46,12 @@ class Application(Aggregate):
         round_id: UUID
         household_id: UUID
         reason_code: str
+        # The social worker's words may name people: since 2026-11-25 they are sealed with the
+        # household's key (``sealed_reason``), so erasure takes them; older events hold them in
+        # clear in ``reason``, new ones leave it empty.
         reason: str
         reviewer: str
+        sealed_reason: str | None = None
 
     class Waitlisted(Aggregate.Event):
         round_id: UUID
@@ -85,7 +89,8 @@ class Application(Aggregate):
         self.voucher_values: list[int] = []
         self.priority = 0
         self.rank: int | None = None
-        self.reason: str | None = None
+        self.reason: str | None = None  # in clear: rejections recorded before 2026-11-25
+        self.sealed_reason: str | None = None
         self.voucher_ids: list[str] = []
         self.sealed_codes = ""
 
@@ -110,9 +115,12 @@ class Application(Aggregate):
             reviewer,
         )
 
-    def reject(self, reason_code: str, reason: str, reviewer: str) -> None:
+    def check_can_reject(self) -> None:
         self.check_status("submitted", "approved", "waitlisted", action="reject")
-        self._reject(self.round_id, self.household_id, reason_code, reason, reviewer)
+
+    def reject(self, reason_code: str, sealed_reason: str, reviewer: str) -> None:
+        self.check_can_reject()
+        self._reject(self.round_id, self.household_id, reason_code, "", reviewer, sealed_reason)
 
     def waitlist(self, rank: int) -> None:
         self.check_status("approved", "waitlisted", action="waitlist")
@@ -140,10 +148,17 @@ class Application(Aggregate):
 
     @event(Rejected)
     def _reject(
-        self, round_id: UUID, household_id: UUID, reason_code: str, reason: str, reviewer: str
+        self,
+        round_id: UUID,
+        household_id: UUID,
+        reason_code: str,
+        reason: str,
+        reviewer: str,
+        sealed_reason: str | None = None,
     ) -> None:
         self.status = "rejected"
-        self.reason = reason
+        self.reason = reason or None
+        self.sealed_reason = sealed_reason
 
     @event(Waitlisted)
     def _waitlist(self, round_id: UUID, household_id: UUID, rank: int) -> None:

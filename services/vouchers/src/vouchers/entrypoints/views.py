@@ -72,7 +72,7 @@ def application_view(
         voucher_values_cents=application.voucher_values,
         priority=application.priority,
         waitlist_rank=application.rank if application.status == "waitlisted" else None,
-        rejection_reason=application.reason,
+        rejection_reason=app.rejection_reason(application),
         voucher_ids=[UUID(v) for v in application.voucher_ids],
         personal_data=personal_data,
         personal_data_erased=erased,
