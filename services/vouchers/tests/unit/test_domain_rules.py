@@ -658,6 +658,28 @@ def test_a_claim_is_approved_then_paid_never_the_other_way_round(
     assert app.fund_figures(app.get_round(round_id).fund_id).reimbursed_cents == 1_500
 
 
+def test_days_are_the_municipalitys_calendar_days_not_utc_ones(
+    app: VouchersApplication, voucher: tuple[UUID, str]
+) -> None:
+    """A sale at 00:30 in Biella on 3 March is 23:30 UTC on 2 March: the shop claims it on
+    3 March."""
+    round_id, code = voucher
+    after_midnight_in_rome = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+    redeem(app, code, 700, at=after_midnight_in_rome)
+    with pytest.raises(NothingToClaim):
+        app.claim_reimbursement(
+            round_id,
+            "m-1",
+            cmd.ClaimReimbursement(period_from=date(2026, 3, 2), period_to=date(2026, 3, 2)),
+        )
+    _, claimed = app.claim_reimbursement(
+        round_id,
+        "m-1",
+        cmd.ClaimReimbursement(period_from=date(2026, 3, 3), period_to=date(2026, 3, 3)),
+    )
+    assert claimed == 700
+
+
 def test_a_claim_is_not_promised_for_a_past_day_nor_paid_without_a_reference(
     app: VouchersApplication, voucher: tuple[UUID, str]
 ) -> None:

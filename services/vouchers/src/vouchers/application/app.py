@@ -606,7 +606,7 @@ class VouchersApplication(ServiceApplication):
 
     def merchant_ledger(self, account_id: UUID) -> Ledger:
         """The account's credits, voids and claims, read from its event history."""
-        return Ledger(list(self.events.get(account_id)))
+        return Ledger(list(self.events.get(account_id)), self.territory.zoneinfo)
 
     def merchant_accounts(self, round_id: UUID) -> list[MerchantAccount]:
         return [
@@ -637,7 +637,7 @@ class VouchersApplication(ServiceApplication):
         payment_due_on: date,
         now: datetime | None = None,
     ) -> None:
-        today = (now or now_utc()).date()
+        today = (now or now_utc()).astimezone(self.territory.zoneinfo).date()
 
         def change() -> None:
             account = self.merchant_account(round_id, merchant_id)
@@ -671,7 +671,9 @@ class VouchersApplication(ServiceApplication):
         return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]
 
     def spending(self, municipality_istat: str) -> dict[str, dict[str, int]]:
-        """Redeemed cents (net of voids) by day and by merchant, for one municipality."""
+        """Redeemed cents (net of voids) by day (the municipality's calendar day) and by
+        merchant, for one municipality."""
+        zone = self.territory.zoneinfo
         rounds = {
             e.originator_id
             for e in self.events_of(Round.Opened)
@@ -683,7 +685,7 @@ class VouchersApplication(ServiceApplication):
             if e.round_id not in rounds:
                 continue
             sign = 1 if isinstance(e, Voucher.Redeemed) else -1
-            day = e.timestamp.date().isoformat()
+            day = e.timestamp.astimezone(zone).date().isoformat()
             by_day[day] = by_day.get(day, 0) + sign * e.amount_cents
             by_merchant[e.merchant_id] = by_merchant.get(e.merchant_id, 0) + sign * e.amount_cents
         return {"by_day": dict(sorted(by_day.items())), "by_merchant": by_merchant}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -277,7 +277,10 @@ class Ledger:
     """A merchant account's credits read back from its event history: what was credited, when,
     whether voided or already claimed. Built only when a claim or a void needs it."""
 
-    def __init__(self, events: list[Any]) -> None:
+    def __init__(self, events: list[Any], zone: tzinfo = UTC) -> None:
+        # A claim's period is in the municipality's calendar: a sale at 00:30 in Rome is on
+        # that day, though it is still the day before in UTC.
+        self.zone = zone
         # redemption id -> (amount, credited_at)
         self.credits: dict[str, tuple[int, datetime]] = {}
         self.voided: set[str] = set()
@@ -296,5 +299,5 @@ class Ledger:
             for redemption_id, (_, credited_at) in self.credits.items()
             if redemption_id not in self.claimed
             and redemption_id not in self.voided
-            and period_from <= credited_at.date() <= period_to
+            and period_from <= credited_at.astimezone(self.zone).date() <= period_to
         ]
