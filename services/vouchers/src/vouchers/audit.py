@@ -11,10 +11,13 @@ Then it checks the money rules, naming the events involved in any violation:
 * **issued ≤ allocated** — a round never commits more than its budget has left (issued -
   returned ≤ budget, at every event of the round), the budgets never exceed the fund
   (assigned ≤ allocated, at every event of the fund), so issued - returned ≤ allocated. Money
-  that returns is issued again, so the *gross* issue may exceed the allocation;
+  that returns is issued again, so the *gross* issue may exceed the allocation. The budget goes
+  only to approved applications, once each, up to the approved entitlement, and no voucher is
+  committed twice;
 * **redeemed ≤ issued** — redeemed + returned ≤ issued for every round and fund; no voucher is
-  spent below zero, after expiry or revocation, and what a redemption says remains is what
-  the voucher's own history leaves;
+  spent below zero, after expiry (the till's time against the voucher's expiry; redemptions
+  recorded before 2026-11-25 carry their recording time) or revocation, and what a redemption
+  says remains is what the voucher's own history leaves;
 * **reimbursed ≤ redeemed** — reimbursed ≤ approved ≤ claimed ≤ redeemed for every shop, a claim
   takes only credited, not voided, not yet claimed redemptions, for exactly their sum;
 * **the streams agree with each other** — every voucher a round committed was issued for that
@@ -250,6 +253,7 @@ class VoucherTally:
     redemptions: dict[str, Redemption] = field(default_factory=dict)
     ended: tuple[int, EventRef] | None = None  # expired or revoked: the amount returned
     issued: EventRef | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -327,6 +331,9 @@ class VouchersTally:
         self.vouchers: dict[str, VoucherTally] = {}
         self.merchants: dict[str, MerchantTally] = {}
         self.households: dict[str, HouseholdTally] = {}
+        # application id -> (entitlement approved, its event); rejected applications
+        self.approvals: dict[str, tuple[int, EventRef]] = {}
+        self.rejections: dict[str, EventRef] = {}
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
         self._handlers: dict[type[ContractEvent], Callable[[Any, EventRef], None]] = {
@@ -525,6 +532,10 @@ class VouchersTally:
         household.round_id = e.round_id
         household.application_id = e.application_id
         household.status = status
+        if isinstance(e, c.ApplicationApproved):
+            self.approvals[e.application_id] = (e.entitlement_cents, ref)
+        elif isinstance(e, c.ApplicationRejected):
+            self.rejections[e.application_id] = ref
 
     # --- vouchers -----------------------------------------------------------------------------
 
@@ -536,6 +547,7 @@ class VouchersTally:
         voucher.value_cents = voucher.remaining_cents = e.value_cents
         voucher.status = "active"
         voucher.issued = ref
+        voucher.expires_at = e.expires_at
         household = self._household(e.household_id)
         household.round_id = e.round_id
         household.vouchers += 1
@@ -571,6 +583,15 @@ class VouchersTally:
                     f"the redemption says {euro(e.remaining_cents)} remain; the voucher's "
                     f"history leaves {euro(voucher.remaining_cents - e.amount_cents)}",
                     ref,
+                )
+            if voucher.expires_at is not None and e.redeemed_at >= voucher.expires_at:
+                self._violate(
+                    "redeemed ≤ issued",
+                    subject,
+                    f"spent {euro(e.amount_cents)} on {e.redeemed_at:%Y-%m-%d %H:%M} UTC, after it "
+                    f"expired on {voucher.expires_at:%Y-%m-%d %H:%M} UTC",
+                    ref,
+                    voucher.issued,
                 )
             if e.redemption_id in voucher.redemptions:
                 self._violate(
@@ -868,13 +889,68 @@ class VouchersTally:
                         ref,
                     )
 
+    def _check_commitment_of_application(
+        self, round_id: str, commitment: Commitment, served: dict[str, EventRef]
+    ) -> None:
+        """A round's budget goes to an approved application, once, up to its entitlement."""
+        if not self._checking(round_id):
+            return
+        subject = f"round {round_id}"
+        application = commitment.application_id
+        if application in served:
+            self._violate(
+                "issued ≤ allocated",
+                subject,
+                f"served application {application} (household {commitment.household_id}) twice",
+                served[application],
+                commitment.event,
+            )
+        served[application] = commitment.event
+        approval = self.approvals.get(application)
+        if application in self.rejections:
+            self._violate(
+                "issued ≤ allocated",
+                subject,
+                f"committed {euro(commitment.amount_cents)} to application {application}, "
+                "which was rejected",
+                self.rejections[application],
+                commitment.event,
+            )
+        elif approval is None:
+            self._violate(
+                "issued ≤ allocated",
+                subject,
+                f"committed {euro(commitment.amount_cents)} to application {application}, "
+                "which was never approved",
+                commitment.event,
+            )
+        elif commitment.amount_cents > approval[0]:
+            self._violate(
+                "issued ≤ allocated",
+                subject,
+                f"committed {euro(commitment.amount_cents)} to application {application}, "
+                f"approved for {euro(approval[0])}",
+                approval[1],
+                commitment.event,
+            )
+
     def _check_commitments(self) -> None:
-        committed: set[str] = set()
+        committed: dict[str, EventRef] = {}
+        served: dict[str, EventRef] = {}
         for round_ in self.rounds.values():
             for commitment in round_.commitments:
+                self._check_commitment_of_application(round_.round_id, commitment, served)
                 total = 0
                 for voucher_id in commitment.voucher_ids:
-                    committed.add(voucher_id)
+                    if voucher_id in committed and self._checking(round_.round_id):
+                        self._violate(
+                            "issued ≤ allocated",
+                            f"round {round_.round_id}",
+                            f"committed voucher {voucher_id} a second time",
+                            committed[voucher_id],
+                            commitment.event,
+                        )
+                    committed[voucher_id] = commitment.event
                     voucher = self.vouchers.get(voucher_id)
                     if voucher is None or voucher.issued is None:
                         if self._checking(voucher_id):

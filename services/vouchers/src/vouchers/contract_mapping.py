@@ -202,7 +202,7 @@ def _(e: Voucher.Redeemed) -> ContractEvent:
         amount_cents=e.amount_cents,
         goods_category=e.goods_category,
         remaining_cents=e.remaining_cents,
-        redeemed_at=e.timestamp,
+        redeemed_at=e.redeemed_at or e.timestamp,
     )
 
 

@@ -168,17 +168,34 @@ class Ledger:
             approved_at=self.at(),
         )
         voucher_ids = [new_id() for _ in values]
+        self.commit(
+            round_id, application_id, household_id, dict(zip(voucher_ids, values, strict=True))
+        )
+        return household_id, voucher_ids
+
+    def commit(
+        self,
+        round_id: str,
+        application_id: str,
+        household_id: str,
+        vouchers: dict[str, int],
+        amount: int | None = None,
+    ) -> None:
+        """The round commits ``amount`` (default: the vouchers' values) to the household, and
+        the vouchers not issued yet are issued."""
         self.emit(
             c.RoundVouchersCommitted,
             round_id,
             round_id=round_id,
             application_id=application_id,
             household_id=household_id,
-            voucher_ids=voucher_ids,
-            amount_cents=sum(values),
+            voucher_ids=list(vouchers),
+            amount_cents=sum(vouchers.values()) if amount is None else amount,
             committed_at=self.at(),
         )
-        for voucher_id, value in zip(voucher_ids, values, strict=True):
+        for voucher_id, value in vouchers.items():
+            if voucher_id in self.heads:
+                continue
             self.emit(
                 c.VoucherIssued,
                 voucher_id,
@@ -190,7 +207,6 @@ class Ledger:
                 expires_at=T0 + timedelta(days=30),
                 issued_at=self.at(),
             )
-        return household_id, voucher_ids
 
     def shop(self, round_id: str, merchant_id: str) -> str:
         account_id = new_id()
@@ -638,12 +654,18 @@ def test_two_swapped_events_are_named() -> None:
 # --- The money rules, for events a faulty service might have written (hashes sound) --------
 
 
-def test_a_voucher_spent_below_zero_is_a_violation_naming_the_events() -> None:
+def a_50_euro_voucher_and_a_shop() -> tuple[Ledger, str, str, str]:
+    """A ledger with a round, one household's 50-euro voucher and shop m-001: the ledger, the
+    round, the voucher and the shop's account."""
     ledger = Ledger()
     fund_id = ledger.fund(100_000)
     round_id = ledger.round(fund_id, 50_000)
     _, (voucher,) = ledger.serve(round_id, 5_000)
-    shop = ledger.shop(round_id, "m-001")
+    return ledger, round_id, voucher, ledger.shop(round_id, "m-001")
+
+
+def test_a_voucher_spent_below_zero_is_a_violation_naming_the_events() -> None:
+    ledger, round_id, voucher, shop = a_50_euro_voucher_and_a_shop()
     ledger.redeem(round_id, voucher, shop, "m-001", 4_000, 1_000)
     ledger.redeem(round_id, voucher, shop, "m-001", 2_000, 0)
 
@@ -685,12 +707,58 @@ def test_issuing_beyond_the_budget_and_reimbursing_beyond_redeemed_are_violation
     assert any("reimbursed 15,00 € exceeds approved 10,00 €" in v.detail for v in result.violations)
 
 
-def test_streams_that_disagree_are_violations() -> None:
+def test_budget_given_twice_or_to_the_wrong_application_is_a_violation() -> None:
     ledger = Ledger()
     fund_id = ledger.fund(100_000)
-    round_id = ledger.round(fund_id, 50_000)
-    _, (voucher,) = ledger.serve(round_id, 5_000)
-    shop = ledger.shop(round_id, "m-001")
+    round_id = ledger.round(fund_id, 80_000)
+    household, _ = ledger.serve(round_id, 5_000)
+    approved = next(e for e in ledger.events if isinstance(e, c.ApplicationApproved))
+    application = approved.application_id
+    ledger.commit(round_id, application, household, {new_id(): 5_000})  # served twice
+    other, (other_voucher,) = ledger.serve(round_id, 5_000)
+    other_application = next(
+        e.application_id
+        for e in ledger.events
+        if isinstance(e, c.ApplicationApproved) and e.household_id == other
+    )
+    ledger.commit(round_id, other_application, other, {other_voucher: 5_000})  # reused
+    never_approved, rejected, greedy = new_id(), new_id(), new_id()
+    ledger.commit(round_id, never_approved, new_id(), {new_id(): 5_000})
+    at = ledger.at()
+    reviewed: dict[str, Any] = {"round_id": round_id, "household_id": new_id()}
+    refusal: dict[str, Any] = {"reason_code": "false_declaration", "rejected_at": at}
+    ledger.emit(c.ApplicationRejected, application_id=rejected, **refusal, **reviewed)
+    ledger.commit(round_id, rejected, new_id(), {new_id(): 5_000})
+    approval: dict[str, Any] = {"entitlement_cents": 5_000, "priority": 1, "approved_at": at}
+    ledger.emit(c.ApplicationApproved, application_id=greedy, **approval, **reviewed)
+    ledger.commit(round_id, greedy, new_id(), {new_id(): 10_000, new_id(): 10_000})
+
+    result = audit(ledger.events)
+
+    details = [v.detail for v in result.violations]
+    assert any(f"served application {application}" in d and "twice" in d for d in details)
+    assert any(f"committed voucher {other_voucher} a second time" in d for d in details)
+    assert any(f"{never_approved}, which was never approved" in d for d in details)
+    assert any(f"{rejected}, which was rejected" in d for d in details)
+    assert any(f"{greedy}, approved for 50,00 €" in d for d in details)
+    assert not result.ok
+
+
+def test_a_voucher_spent_after_its_expiry_is_a_violation() -> None:
+    ledger, round_id, voucher, shop = a_50_euro_voucher_and_a_shop()
+    ledger.redeem(round_id, voucher, shop, "m-001", 1_000, 4_000)
+    ledger.clock = T0 + timedelta(days=40)  # it expired on day 30, with no expiry event yet
+    ledger.redeem(round_id, voucher, shop, "m-001", 1_000, 3_000)
+
+    result = audit(ledger.events)
+
+    (late,) = result.violations
+    assert "after it expired" in late.detail
+    assert late.events[0].type_name == "VoucherRedeemed" and late.events[0].sequence == 3
+
+
+def test_streams_that_disagree_are_violations() -> None:
+    ledger, round_id, voucher, shop = a_50_euro_voucher_and_a_shop()
     # The voucher records a redemption the shop was never credited for, at an excluded category.
     ledger.emit(
         c.VoucherRedeemed,

@@ -35,6 +35,9 @@ class Voucher(ChainedAggregate):
         amount_cents: int
         goods_category: str
         remaining_cents: int
+        # The till's time, which the expiry was checked against (the event's own timestamp is
+        # when it was recorded). Absent from redemptions recorded before 2026-11-25.
+        redeemed_at: datetime | None = None
 
     class RedemptionVoided(ChainedAggregate.Event):
         round_id: UUID
@@ -143,6 +146,7 @@ class Voucher(ChainedAggregate):
             amount_cents,
             goods_category,
             self.remaining_cents - amount_cents,
+            now,
         )
         return True
 
@@ -196,6 +200,7 @@ class Voucher(ChainedAggregate):
         amount_cents: int,
         goods_category: str,
         remaining_cents: int,
+        redeemed_at: datetime | None = None,
     ) -> None:
         self.remaining_cents = remaining_cents
         self.redemptions[str(redemption_id)] = {
