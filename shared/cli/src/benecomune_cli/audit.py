@@ -277,10 +277,13 @@ def run_audit(
     from servicekit.audit import KafkaReadError, read_kafka, store_records
 
     store_app: ServiceApplication | None = None
+    unreadable: list[str] = []  # why the service's figures could not be read from its store
     try:
         if source is Source.store or compare_with is CompareWith.store:
             store_app = _open_store(ledger, settings)
-        figures = _figures_source(ledger, compare_with, settings, store_app, service_url, token)
+        figures = _figures_source(
+            ledger, compare_with, settings, store_app, service_url, token, unreadable
+        )
         items: Iterable[AuditItem]
         problems: Iterable[ReadProblem] = ()
         if source is Source.kafka:
@@ -307,10 +310,15 @@ def run_audit(
 
     for line in audit.summary_lines():
         typer.echo(line)
+    for problem in unreadable:
+        typer.echo(
+            f"FAILED: the service cannot compute its own figures from this store ({problem}): "
+            "it is damaged or was tampered with; see the replay above"
+        )
     if out is not None:
         for written in write_outputs(audit, out, ledger.name, ledger.pdf_title):
             typer.echo(f"wrote {written}")
-    raise typer.Exit(0 if audit.ok else 1)
+    raise typer.Exit(0 if audit.ok and not unreadable else 1)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -371,13 +379,24 @@ def _figures_source(
     store_app: ServiceApplication | None,
     service_url: str | None,
     token: str | None,
+    unreadable: list[str],
 ) -> Callable[[], Any] | None:
-    """What to compare the tally with; fetched after the replay."""
+    """What to compare the tally with; fetched after the replay. A store the service cannot
+    read back gives no figures, and its reason is added to ``unreadable``."""
     if compare_with is CompareWith.none:
         return None
     if compare_with is CompareWith.store:
         assert store_app is not None
-        return lambda: ledger.figures_from_application(store_app)
+
+        def from_store() -> Any:
+            try:
+                return ledger.figures_from_application(store_app)
+            except Exception as error:  # a store the service itself cannot read back
+                # The replay has been made: report it, and fail the audit for this too.
+                unreadable.append(f"{type(error).__name__}: {error}")
+                return None
+
+        return from_store
     url = (service_url or f"http://127.0.0.1:{settings.http_port}").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -389,6 +408,11 @@ def _figures_source(
 
         try:
             return ledger.figures_from_api(url, bearer)
+        except (ValueError, KeyError, TypeError) as error:  # not JSON, or not the figures
+            _usage(
+                f"the service at {url} did not answer with its figures "
+                f"({type(error).__name__}: {error}); is --service-url the {ledger.name} service?"
+            )
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
             if status in (401, 403):

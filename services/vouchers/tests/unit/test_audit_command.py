@@ -1,0 +1,93 @@
+"""`benecomune audit vouchers --from store --compare store` on a damaged store: the replay is
+reported, the audit fails, and no traceback reaches the auditor."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benecomune_cli.main import app as cli
+from servicekit.italian_ids import fiscal_code_check_character
+from typer.testing import CliRunner
+from vouchers.application import commands as cmd
+from vouchers.application.app import VouchersApplication
+
+
+def a_shop_with_three_sales(app: VouchersApplication) -> None:
+    now = datetime.now(UTC)
+    fund = app.allocate_fund(
+        cmd.AllocateFund(
+            municipality_istat="096004",
+            source_kind="state_transfer",
+            source_reference="OCDPC 658/2020",
+            amount_cents=100_000,
+        )
+    )
+    round_id = app.open_round(
+        cmd.OpenRound(
+            fund_id=str(fund),
+            title="Buoni spesa",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=10),
+            budget_cents=50_000,
+            rules=cmd.EntitlementRulesInput(
+                base_cents=5_000, per_extra_member_cents=0, per_minor_cents=0, cap_cents=5_000
+            ),
+        )
+    )
+    body = "RSSMRA80A01A859"
+    application = app.submit_application(
+        cmd.SubmitApplication(
+            round_id=str(round_id),
+            applicant=cmd.Person(
+                fiscal_code=body + fiscal_code_check_character(body),
+                first_name="Mario",
+                last_name="Rossi",
+            ),
+            address="Via Italia 1, Biella",
+            isee_cents=500_000,
+            other_public_support=False,
+            self_declaration=True,
+        ),
+        applicant="b-rossi",
+    )
+    app.approve_application(application, "social_worker")
+    app.issue_vouchers(round_id)
+    app.affiliate_merchant(
+        round_id,
+        cmd.AffiliateMerchant(
+            merchant_id="m-1", vat_number="06363391001", goods_categories=["food"]
+        ),
+    )
+    (code,) = app.codes_of(app.get_application(application))[:1]
+    for n in range(3):
+        app.redeem(
+            "m-1",
+            cmd.Redeem(code=code, amount_cents=500, goods_category="food", request_id=f"s-{n}"),
+        )
+
+
+def test_a_store_the_service_cannot_read_back_fails_the_audit_without_a_traceback(
+    app: VouchersApplication, tmp_path: Path
+) -> None:
+    a_shop_with_three_sales(app)
+    app.close()
+    store = tmp_path / "vouchers.sqlite"
+    with sqlite3.connect(store) as db:  # the shop's second credit, deleted
+        ((rowid,),) = db.execute(
+            "SELECT rowid FROM stored_events WHERE topic LIKE '%MerchantAccount.Credited' "
+            "ORDER BY rowid LIMIT 1 OFFSET 1"
+        ).fetchall()
+        db.execute("DELETE FROM stored_events WHERE rowid = ?", (rowid,))
+
+    command = ["audit", "vouchers", "--from", "store", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(
+        cli, [*command, "--compare", "store", "--out", str(tmp_path / "report")]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # not a traceback
+    assert "missing" in result.output  # the replay named the gap
+    assert "FAILED: the service cannot compute its own figures from this store" in result.output
+    assert (tmp_path / "report" / "vouchers-audit.json").exists()
