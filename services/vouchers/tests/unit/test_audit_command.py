@@ -4,7 +4,7 @@ reported, the audit fails, and no traceback reaches the auditor."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benecomune_cli.main import app as cli
@@ -13,29 +13,11 @@ from typer.testing import CliRunner
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
 
+from ..stories import open_round
+
 
 def a_shop_with_three_sales(app: VouchersApplication) -> None:
-    now = datetime.now(UTC)
-    fund = app.allocate_fund(
-        cmd.AllocateFund(
-            municipality_istat="096004",
-            source_kind="state_transfer",
-            source_reference="OCDPC 658/2020",
-            amount_cents=100_000,
-        )
-    )
-    round_id = app.open_round(
-        cmd.OpenRound(
-            fund_id=str(fund),
-            title="Buoni spesa",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=10),
-            budget_cents=50_000,
-            rules=cmd.EntitlementRulesInput(
-                base_cents=5_000, per_extra_member_cents=0, per_minor_cents=0, cap_cents=5_000
-            ),
-        )
-    )
+    _, round_id = open_round(app, base=5_000, cap=5_000, now=datetime.now(UTC))
     body = "RSSMRA80A01A859"
     application = app.submit_application(
         cmd.SubmitApplication(

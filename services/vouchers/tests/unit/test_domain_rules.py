@@ -30,6 +30,8 @@ from vouchers.domain.errors import (
 from vouchers.domain.voucher import Voucher
 from vouchers.settings import VouchersSettings
 
+from ..stories import open_round
+
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _people = itertools.count(1)
 
@@ -43,47 +45,6 @@ def person(minor: bool = False) -> cmd.Person:
         last_name="Rossi",
         minor=minor,
     )
-
-
-def open_round(
-    app: VouchersApplication,
-    *,
-    budget: int = 60_000,
-    base: int = 15_000,
-    per_member: int = 5_000,
-    cap: int = 50_000,
-    denominations: list[int] | None = None,
-    validity_days: int = 30,
-    municipality: str = "096004",
-    **rules: Any,
-) -> tuple[UUID, UUID]:
-    fund = app.allocate_fund(
-        cmd.AllocateFund(
-            municipality_istat=municipality,
-            source_kind="state_transfer",
-            source_reference="OCDPC 658/2020",
-            amount_cents=1_000_000,
-        )
-    )
-    round_id = app.open_round(
-        cmd.OpenRound(
-            fund_id=str(fund),
-            title="Buoni spesa",
-            opens_at=NOW - timedelta(days=1),
-            closes_at=NOW + timedelta(days=10),
-            budget_cents=budget,
-            rules=cmd.EntitlementRulesInput(
-                base_cents=base,
-                per_extra_member_cents=per_member,
-                per_minor_cents=2_500,
-                cap_cents=cap,
-                **rules,
-            ),
-            denominations_cents=denominations,
-            validity_days=validity_days,
-        )
-    )
-    return fund, round_id
 
 
 def apply(
