@@ -296,6 +296,23 @@ def test_when_the_budget_runs_out_everyone_further_down_waits_in_rank_order(
     assert app.issue_vouchers(round_id, now=NOW) == {"served": 0, "waitlisted": 2}
 
 
+def test_an_issue_racing_another_finds_the_served_household_done(
+    app: VouchersApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two issues at once (an operator's and the clock job's): the one that comes second,
+    with the ranking it read before, finds the household served and stores nothing."""
+    _, round_id = open_round(app)
+    served = apply(app, round_id, approve=True)
+    ranking_read_before = app.ranking(round_id)
+    app.issue_vouchers(round_id, now=NOW)
+    monkeypatch.setattr(app, "ranking", lambda _: ranking_read_before)
+    events_before = app.recorder.max_notification_id()
+
+    assert app.issue_vouchers(round_id, now=NOW) == {"served": 1, "waitlisted": 0}
+    assert app.recorder.max_notification_id() == events_before
+    assert len(app.get_application(served).voucher_ids) > 0
+
+
 def test_money_returned_on_expiry_serves_the_waitlist(app: VouchersApplication) -> None:
     _, round_id = open_round(app, budget=20_000, validity_days=7)
     affiliate(app, round_id)

@@ -266,6 +266,10 @@ class VouchersApplication(ServiceApplication):
 
     def _serve(self, application_id: UUID, now: datetime) -> bool:
         application = self.get_application(application_id)
+        if application.status == "served":
+            # Served meanwhile by a concurrent issue (an operator's, or the clock job's in
+            # another process): a retry finds it done, not an error.
+            return True
         round_ = self.get_round(application.round_id)
         if application.entitlement_cents > round_.available_cents:
             return False
