@@ -1506,6 +1506,7 @@ class VouchersAudit:
         "issued_cents",
         "redeemed_cents",
         "claimed_cents",
+        "approved_cents",
         "reimbursed_cents",
         "returned_cents",
         "available_cents",
@@ -1531,6 +1532,7 @@ class VouchersAudit:
                     "issued_cents": f["issued_cents"],
                     "redeemed_cents": f["redeemed_cents"],
                     "claimed_cents": sum(m.claimed_cents for m in tally.merchants_of(fund_id)),
+                    "approved_cents": sum(m.approved_cents for m in tally.merchants_of(fund_id)),
                     "reimbursed_cents": f["reimbursed_cents"],
                     "returned_cents": f["returned_cents"],
                     "available_cents": f["available_cents"],
@@ -1560,6 +1562,7 @@ class VouchersAudit:
                         "issued_cents": r.issued_cents,
                         "redeemed_cents": redeemed,
                         "claimed_cents": sum(m.claimed_cents for m in merchants),
+                        "approved_cents": sum(m.approved_cents for m in merchants),
                         "reimbursed_cents": reimbursed,
                         "returned_cents": r.returned_cents,
                         "available_cents": r.available_cents,
@@ -1575,6 +1578,7 @@ class VouchersAudit:
                             "merchant_id": m.merchant_id,
                             "redeemed_cents": m.redeemed_cents,
                             "claimed_cents": m.claimed_cents,
+                            "approved_cents": m.approved_cents,
                             "reimbursed_cents": m.reimbursed_cents,
                             "outstanding_cents": m.outstanding_cents,
                         }
@@ -1609,6 +1613,16 @@ class VouchersAudit:
                 f"issued {euro(f['issued_cents'])}, redeemed {euro(f['redeemed_cents'])}, "
                 f"reimbursed {euro(f['reimbursed_cents'])}, returned "
                 f"{euro(f['returned_cents'])}, available {euro(f['available_cents'])}"
+            )
+            for source in fund.sources:  # where the money came from: the State, a donor
+                lines.append(
+                    f"    source {source.kind} {source.reference}: {euro(source.amount_cents)}"
+                )
+        for m in sorted(self.tally.merchants.values(), key=lambda m: (m.round_id, m.merchant_id)):
+            lines.append(
+                f"  shop {m.merchant_id} in round {m.round_id}: redeemed "
+                f"{euro(m.redeemed_cents)}, claimed {euro(m.claimed_cents)}, approved "
+                f"{euro(m.approved_cents)}, reimbursed {euro(m.reimbursed_cents)}"
             )
         lines.append(
             f"  {len(self.tally.rounds)} rounds, {len(self.tally.merchants)} shop accounts, "

@@ -558,11 +558,21 @@ def test_the_outputs_carry_every_level_and_the_summary_says_ok() -> None:
     assert fund_row["available_cents"] == 103_010
     assert rows[2]["source_kind"] == "donation" and rows[2]["allocated_cents"] == 20_000
     assert rows[4]["merchant_id"] == "m-001" and rows[4]["issued_cents"] == ""
+    assert (
+        rows[4]["approved_cents"]
+        == result.tally.merchant_figures()[(rows[4]["round_id"], "m-001")]["approved_cents"]
+    )
     data = result.as_dict()
     json.dumps(data)  # serialisable as it is
     assert data["ok"] is True
     assert data["funds"][0]["rounds"][0]["households_served"] == 2
-    assert result.summary_lines()[-1] == "RESULT: OK"
+    summary = result.summary_lines()
+    assert summary[-1] == "RESULT: OK"
+    # The printed summary (and so the PDF) shows the money per source and per shop too.
+    donations = [line for line in summary if line.strip().startswith("source donation")]
+    assert len(donations) == 1 and donations[0].endswith("200,00 €")
+    shops = [line for line in summary if line.startswith("  shop m-001")]
+    assert len(shops) == 1 and "redeemed" in shops[0] and "reimbursed" in shops[0]
     assert euro(103_010) == "1.030,10 €" and euro(-5) == "-0,05 €"
 
 
