@@ -63,6 +63,9 @@ def test_a_store_the_service_cannot_read_back_fails_the_audit_without_a_tracebac
         ).fetchall()
         db.execute("DELETE FROM stored_events WHERE rowid = ?", (rowid,))
 
+    secrets = [tmp_path / "vouchers-vault.sqlite", tmp_path / "vouchers-index.pepper"]
+    for secret in secrets:  # an auditor's copy of the store holds the ledger alone
+        secret.unlink()
     command = ["audit", "vouchers", "--from", "store", "--data-dir", str(tmp_path)]
     result = CliRunner().invoke(
         cli, [*command, "--compare", "store", "--out", str(tmp_path / "report")]
@@ -73,3 +76,4 @@ def test_a_store_the_service_cannot_read_back_fails_the_audit_without_a_tracebac
     assert "missing" in result.output  # the replay named the gap
     assert "FAILED: the service cannot compute its own figures from this store" in result.output
     assert (tmp_path / "report" / "vouchers-audit.json").exists()
+    assert not any(secret.exists() for secret in secrets)  # the audit created no secrets

@@ -109,16 +109,17 @@ def _vouchers_ledger() -> Ledger:
         _usage("the vouchers audit needs the benecomune-vouchers package installed")
     from benecomune_contracts import VOUCHERS_TOPIC
 
-    def close(application: Any) -> None:
-        application.close()
-        application.vault.close()
+    def open_ledger(settings: Any) -> Any:
+        # The ledger alone: opening the vault or the index pepper would create them beside a
+        # store copy the auditor only reads.
+        return VouchersApplication(settings, personal_data=False)
 
     return Ledger(
         name="vouchers",
         topic=VOUCHERS_TOPIC.name,
         settings=VouchersSettings,
-        open_store=VouchersApplication,
-        close_store=close,
+        open_store=open_ledger,
+        close_store=_close,
         to_contract=to_contract,
         audit=audit.audit_vouchers,
         figures_from_application=audit.figures_from_application,

@@ -69,8 +69,18 @@ class RedemptionReceipt:
 
 class VouchersApplication(ServiceApplication):
     snapshotting_intervals = {MerchantAccount: 50, Round: 50}
+    vault: PersonalDataVault
+    _pepper: bytes
 
-    def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        env: dict[str, Any] | None = None,
+        *,
+        personal_data: bool = True,
+    ) -> None:
+        """``personal_data=False`` opens the ledger alone, for the auditor: no vault and no
+        index pepper are opened, so nothing is created beside the store being audited."""
         super().__init__(
             settings,
             {
@@ -78,8 +88,9 @@ class VouchersApplication(ServiceApplication):
                 **(env or {}),
             },
         )
-        self.vault = PersonalDataVault.from_settings(settings)
-        self._pepper = self._load_pepper()
+        if personal_data:
+            self.vault = PersonalDataVault.from_settings(settings)
+            self._pepper = self._load_pepper()
 
     # --- funds --------------------------------------------------------------------------------
 
