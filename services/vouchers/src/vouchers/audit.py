@@ -49,6 +49,7 @@ from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
 from benecomune_contracts.chain import LedgerEvent
 from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay
+from servicekit.ledger_seal import LedgerSeal
 
 if TYPE_CHECKING:
     import httpx
@@ -1445,11 +1446,7 @@ class VouchersAudit:
             "audit": "vouchers",
             "generated_at": self.generated_at.isoformat(),
             "ok": self.ok,
-            "chain": {
-                **self.replay.as_dict(),
-                "breaks": [asdict(b) for b in self.replay.breaks],
-                "problems": [asdict(p) for p in self.replay.problems],
-            },
+            "chain": self.replay.as_dict(),
             "funds": funds,
             "merchants": [
                 {
@@ -1595,15 +1592,7 @@ class VouchersAudit:
             f"in {r.streams} streams verified, {r.other_events} other events, "
             f"{r.duplicates} duplicates skipped, {r.private_events} private events",
         ]
-        if r.intact:
-            lines.append("  hash chain: intact")
-        else:
-            lines.append(
-                f"  hash chain: BROKEN — {len(r.breaks)} break(s), {len(r.problems)} "
-                "unreadable record(s)"
-            )
-            lines.extend(f"    {b.describe()}" for b in r.breaks)
-            lines.extend(f"    {p.describe()}" for p in r.problems)
+        lines.extend(r.chain_lines())
         figures = self.tally.fund_figures()
         for fund_id, fund in sorted(self.tally.funds.items()):
             f = figures[fund_id]
@@ -1663,12 +1652,14 @@ def audit_vouchers(
     source: str,
     problems: Iterable[ReadProblem] = (),
     figures: ServiceFigures | Callable[[], ServiceFigures] | None = None,
+    since: LedgerSeal | None = None,
 ) -> VouchersAudit:
     """Replay the events into a fresh tally, check the rules and compare with the service's
     figures (given, or fetched by the callable *after* the replay, so they are at least as
-    recent as the events)."""
+    recent as the events); ``since``: an earlier audit's seal, every head of which must still
+    be in the ledger."""
     tally = VouchersTally()
-    report = replay(items, tally, source=source, problems=problems)
+    report = replay(items, tally, source=source, problems=problems, since=since)
     violations = tally.finish()
     service = figures() if callable(figures) else figures
     comparison = None if service is None else compare(tally, service)

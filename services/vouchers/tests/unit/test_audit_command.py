@@ -1,13 +1,17 @@
 """`benecomune audit vouchers --from store --compare store` on a damaged store: the replay is
-reported, the audit fails, and no traceback reaches the auditor."""
+reported, the audit fails, and no traceback reaches the auditor; events cut off the end of the
+ledger since an earlier audit are named against that audit's seal (--since)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benecomune_cli.main import app as cli
+from click.testing import Result
 from servicekit.italian_ids import fiscal_code_check_character
 from typer.testing import CliRunner
 from vouchers.application import commands as cmd
@@ -77,3 +81,75 @@ def test_a_store_the_service_cannot_read_back_fails_the_audit_without_a_tracebac
     assert "FAILED: the service cannot compute its own figures from this store" in result.output
     assert (tmp_path / "report" / "vouchers-audit.json").exists()
     assert not any(secret.exists() for secret in secrets)  # the audit created no secrets
+
+
+def audit_store(data_dir: Path, *options: str) -> Result:
+    command = ["audit", "vouchers", "--from", "store", "--data-dir", str(data_dir)]
+    return CliRunner().invoke(cli, [*command, "--compare", "store", *options])
+
+
+def seal_in(output: str) -> str:
+    (line,) = [line for line in output.splitlines() if "seal of this ledger:" in line]
+    return line.split("seal of this ledger:")[1].split()[0]
+
+
+def delete_the_last(store: Path, event_topic: str) -> str:
+    """Delete the last stored event of that type, which ends its stream; its stream id."""
+    with sqlite3.connect(store) as db:
+        ((rowid, stream_id, version),) = db.execute(
+            "SELECT rowid, originator_id, originator_version FROM stored_events "
+            "WHERE topic LIKE ? ORDER BY rowid DESC LIMIT 1",
+            (f"%{event_topic}",),
+        ).fetchall()
+        ((last,),) = db.execute(
+            "SELECT max(originator_version) FROM stored_events WHERE originator_id = ?",
+            (stream_id,),
+        ).fetchall()
+        assert last == version  # the end of its stream
+        db.execute("DELETE FROM stored_events WHERE rowid = ?", (rowid,))
+    return str(uuid.UUID(bytes=stream_id) if isinstance(stream_id, bytes) else uuid.UUID(stream_id))
+
+
+def test_a_sale_cut_off_the_end_of_the_ledger_is_found_with_the_earlier_audits_seal(
+    app: VouchersApplication, tmp_path: Path
+) -> None:
+    a_shop_with_three_sales(app)
+    app.close()
+    earlier = audit_store(tmp_path, "--out", str(tmp_path / "march"))
+    assert earlier.exit_code == 0, earlier.output
+    seal = seal_in(earlier.output)
+    heads = tmp_path / "march" / "vouchers-heads.csv"
+    assert hashlib.sha256(heads.read_bytes()).hexdigest() == seal
+
+    # The last sale erased from both of its streams: the voucher's and the shop's.
+    voucher = delete_the_last(tmp_path / "vouchers.sqlite", "Voucher.Redeemed")
+    account = delete_the_last(tmp_path / "vouchers.sqlite", "MerchantAccount.Credited")
+
+    alone = audit_store(tmp_path)
+    checked = audit_store(tmp_path, "--since", str(tmp_path / "march"), "--since-seal", seal)
+
+    assert alone.exit_code == 0, alone.output  # what is left adds up and links up
+    assert seal_in(alone.output) != seal
+    assert checked.exit_code == 1, checked.output
+    redeemed, credited = "benecomune.vouchers.VoucherRedeemed.v1", "MerchantCredited.v1"
+    assert f"deleted: {redeemed} stream {voucher} sequence 4" in checked.output
+    assert f"{credited} stream {account} sequence 4" in checked.output
+    assert f"checked against an earlier audit's seal {seal}" in checked.output
+
+
+def test_an_earlier_seal_that_is_not_its_heads_file_is_a_usage_error(
+    app: VouchersApplication, tmp_path: Path
+) -> None:
+    a_shop_with_three_sales(app)
+    app.close()
+    assert audit_store(tmp_path, "--out", str(tmp_path / "march")).exit_code == 0
+    heads = tmp_path / "march" / "vouchers-heads.csv"
+
+    wrong_seal = audit_store(tmp_path, "--since", str(heads), "--since-seal", "0" * 64)
+    heads.write_text(heads.read_text() + "x,0,T,zz\n")
+    damaged = audit_store(tmp_path, "--since", str(heads))
+    seal_alone = audit_store(tmp_path, "--since-seal", "0" * 64)
+
+    assert wrong_seal.exit_code == 2 and "is not the heads file sealed by" in wrong_seal.output
+    assert damaged.exit_code == 2 and "line " in damaged.output and "expected" in damaged.output
+    assert seal_alone.exit_code == 2 and "give both" in seal_alone.output

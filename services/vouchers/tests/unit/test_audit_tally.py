@@ -22,6 +22,7 @@ from servicekit.audit import (
     TopicMessage,
     records_from_messages,
 )
+from servicekit.ledger_seal import LedgerSeal
 from servicekit.topic_reader import content_hash
 from vouchers.audit import (
     FUND_FIGURES,
@@ -393,8 +394,12 @@ def records(events: list[ContractEvent]) -> list[AuditItem]:
     ]
 
 
-def audit(events: list[ContractEvent], figures: ServiceFigures | None = None) -> VouchersAudit:
-    return audit_vouchers(records(events), source="hand-made events", figures=figures)
+def audit(
+    events: list[ContractEvent],
+    figures: ServiceFigures | None = None,
+    since: LedgerSeal | None = None,
+) -> VouchersAudit:
+    return audit_vouchers(records(events), source="hand-made events", figures=figures, since=since)
 
 
 @dataclass
@@ -659,6 +664,87 @@ def test_two_swapped_events_are_named() -> None:
         ("out_of_order", s.vouchers_a[0], 2),
     ]
     assert not result.ok
+
+
+# --- What a chain cannot see alone: its end cut off or rewritten, found by an earlier seal ---
+
+
+def last_of(events: list[ContractEvent], stream_id: str) -> int:
+    return max(i for i, e in enumerate(events) if getattr(e, "stream_id", None) == stream_id)
+
+
+def test_a_stream_whose_last_event_was_deleted_is_named_against_an_earlier_seal() -> None:
+    s = story()
+    sealed = audit(s.ledger.events).replay.seal
+    events = list(s.ledger.events)
+    tail = events.pop(last_of(events, s.vouchers_a[0]))
+    assert isinstance(tail, LedgerEvent)
+
+    alone = audit(events)
+    checked = audit(events, since=sealed)
+
+    assert alone.replay.intact  # what is left still links up: the chain cannot see it
+    assert [(b.kind, b.stream_id, b.sequence, b.type_name) for b in checked.replay.breaks] == [
+        ("deleted", s.vouchers_a[0], tail.sequence, tail.type_name)
+    ]
+    finding = checked.replay.breaks[0]
+    assert f"events {tail.sequence}..{tail.sequence} were deleted" in finding.detail
+    assert finding.origin.startswith("sealed by an earlier audit")
+    assert not checked.ok
+    text = "\n".join(checked.summary_lines())
+    assert f"checked against an earlier audit's seal {sealed.digest}" in text  # type: ignore[union-attr]
+
+
+def test_a_stream_deleted_whole_is_named_against_an_earlier_seal() -> None:
+    s = story()
+    sealed = audit(s.ledger.events).replay.seal
+    events = [e for e in s.ledger.events if getattr(e, "stream_id", None) != s.shop_2]
+
+    checked = audit(events, since=sealed)
+
+    (gone,) = [b for b in checked.replay.breaks if b.stream_id == s.shop_2]
+    assert gone.kind == "deleted" and "the ledger has no event of it" in gone.detail
+
+
+def test_a_last_event_rewritten_with_its_hash_recomputed_is_named_against_an_earlier_seal() -> None:
+    s = story()
+    sealed = audit(s.ledger.events).replay.seal
+    events = list(s.ledger.events)
+    index = last_of(events, s.shop_1)
+    original = events[index]
+    assert isinstance(original, LedgerEvent)
+    forged = original.model_copy(update={"payment_reference": "CRO 0000 forged"})
+    assert forged.computed_hash() != original.event_hash
+    events[index] = forged.model_copy(update={"event_hash": forged.computed_hash()})
+
+    assert audit(events).replay.intact  # sound hashes, sound links
+    checked = audit(events, since=sealed)
+
+    assert [(b.kind, b.stream_id, b.sequence) for b in checked.replay.breaks] == [
+        ("rewritten", s.shop_1, original.sequence)
+    ]
+
+
+def test_a_ledger_that_only_grew_since_its_seal_is_intact() -> None:
+    s = story()
+    cut = len(s.ledger.events) // 2
+    earlier = audit(s.ledger.events[:cut]).replay.seal
+    assert earlier is not None and earlier != audit(s.ledger.events).replay.seal
+
+    checked = audit(s.ledger.events, since=earlier)
+
+    assert checked.replay.intact and checked.replay.breaks == []
+    assert checked.replay.since == earlier
+
+
+def test_the_seal_depends_on_the_heads_only_not_on_the_order_the_streams_were_read() -> None:
+    s = story()
+    by_stream = sorted(
+        s.ledger.events, key=lambda e: (getattr(e, "stream_id", ""), getattr(e, "sequence", 0))
+    )
+
+    assert audit(by_stream).replay.seal == audit(s.ledger.events).replay.seal
+    assert audit(s.ledger.events[:-1]).replay.seal != audit(s.ledger.events).replay.seal
 
 
 # --- The money rules, for events a faulty service might have written (hashes sound) --------

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from benecomune_contracts import wallet as c
 from benecomune_contracts.chain import LedgerEvent
 from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay
+from servicekit.ledger_seal import LedgerSeal
 
 from wallet.domain.ledger import may_go_negative
 
@@ -432,11 +433,7 @@ class WalletAudit:
             "audit": "wallet",
             "generated_at": self.generated_at.isoformat(),
             "ok": self.ok,
-            "chain": {
-                **self.replay.as_dict(),
-                "breaks": [asdict(b) for b in self.replay.breaks],
-                "problems": [asdict(p) for p in self.replay.problems],
-            },
+            "chain": self.replay.as_dict(),
             "accounts": dict(sorted(self.tally.balances.items())),
             "plans": self.tally.plan_figures(),
             "taxable_fringe": [
@@ -456,12 +453,8 @@ class WalletAudit:
             f"  read {r.records} records: {r.ledger_events} ledger events in {r.streams} "
             f"streams verified, {len(self.tally.transfers)} transfers, {r.duplicates} "
             "duplicates skipped",
-            "  hash chain: intact"
-            if r.intact
-            else f"  hash chain: BROKEN — {len(r.breaks)} break(s), {len(r.problems)} problem(s)",
+            *r.chain_lines(),
         ]
-        lines.extend(f"    {b.describe()}" for b in r.breaks)
-        lines.extend(f"    {p.describe()}" for p in r.problems)
         if self.violations:
             lines.append(f"  ledger rules: {len(self.violations)} VIOLATION(S)")
             lines.extend(f"    {v.describe()}" for v in self.violations)
@@ -488,11 +481,13 @@ def audit_wallet(
     source: str,
     problems: Iterable[ReadProblem] = (),
     figures: ServiceFigures | Callable[[], ServiceFigures] | None = None,
+    since: LedgerSeal | None = None,
 ) -> WalletAudit:
     """Replay the events into a fresh tally, check the ledger rules and compare with the
-    service's figures (fetched *after* the replay when given as a callable)."""
+    service's figures (fetched *after* the replay when given as a callable); ``since``: an
+    earlier audit's seal, every head of which must still be in the ledger."""
     tally = WalletTally()
-    report = replay(items, tally, source=source, problems=problems)
+    report = replay(items, tally, source=source, problems=problems, since=since)
     violations = tally.finish()
     service = figures() if callable(figures) else figures
     differences = None if service is None else compare(tally, service)

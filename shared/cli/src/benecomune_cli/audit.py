@@ -3,11 +3,14 @@
 ``benecomune audit vouchers`` and ``benecomune audit wallet`` read every event of a ledger —
 from Kafka (the whole topic, from offset 0, with a consumer of their own) or from the service's
 store — verify the hash chain, add the events up in an independent tally, check the money rules
-and compare the tally with the figures the service reports, to the cent::
+and compare the tally with the figures the service reports, to the cent. Each audit prints the
+*seal* of the ledger (the SHA-256 of every stream's head, written to ``<ledger>-heads.csv``);
+given to the next audit with ``--since``, it shows events deleted or rewritten since::
 
     benecomune audit vouchers --from kafka --bootstrap 127.0.0.1:9092 \\
         --service-url http://127.0.0.1:8004 --out var/audit
     benecomune audit wallet --from store --data-dir var/data/wallet --compare store
+    benecomune audit vouchers --since var/audit --since-seal <the seal it printed>
 
 The driver below is the same for every ledger; what differs (the service's settings, store,
 contract mapping, tally and figures) is described by a :class:`Ledger`, imported lazily so the
@@ -36,7 +39,8 @@ import typer
 from benecomune_cli.pdf import text_pdf
 
 if TYPE_CHECKING:
-    from servicekit.audit import AuditItem, ReadProblem
+    from servicekit.audit import AuditItem, ReadProblem, ReplayReport
+    from servicekit.ledger_seal import LedgerSeal
     from servicekit.settings import ServiceSettings
     from servicekit.store import ServiceApplication
 
@@ -71,6 +75,9 @@ class AuditResult(Protocol):
 
     @property
     def ok(self) -> bool: ...
+
+    @property
+    def replay(self) -> ReplayReport: ...
 
     def as_dict(self) -> dict[str, Any]: ...
 
@@ -204,6 +211,19 @@ OUT = typer.Option(
 TIMEOUT = typer.Option(
     300.0, "--timeout", min=1.0, help="Seconds allowed for reading the Kafka topic."
 )
+SINCE = typer.Option(
+    None,
+    "--since",
+    help="An earlier audit's heads file (<ledger>-heads.csv, or the --out directory holding "
+    "it): every event it sealed must still be in the ledger with the same hash, so events "
+    "deleted or rewritten since that audit are named.",
+)
+SINCE_SEAL = typer.Option(
+    None,
+    "--since-seal",
+    help="The seal published with that earlier audit: the --since file must be the one it "
+    "seals (SHA-256 of the file).",
+)
 
 
 @app.command("vouchers")
@@ -218,6 +238,8 @@ def vouchers(
     territory: str | None = TERRITORY,
     out: Path | None = OUT,
     timeout: float = TIMEOUT,
+    since: Path | None = SINCE,
+    since_seal: str | None = SINCE_SEAL,
 ) -> None:
     """Replay the vouchers ledger (funds, rounds, vouchers, shops), verify its hash chain,
     check the money rules and compare every figure with the service's.
@@ -232,6 +254,7 @@ def vouchers(
         token,
         out,
         timeout,
+        _earlier_seal(ledger, since, since_seal),
     )
 
 
@@ -247,6 +270,8 @@ def wallet(
     territory: str | None = TERRITORY,
     out: Path | None = OUT,
     timeout: float = TIMEOUT,
+    since: Path | None = SINCE,
+    since_seal: str | None = SINCE_SEAL,
 ) -> None:
     """Replay the wallet ledger (plans, wallets, holds, fringe and bonus years): rebuild every
     account, check zero sum, nothing negative, the fringe cap, the bonus limit and the hash
@@ -262,6 +287,7 @@ def wallet(
         token,
         out,
         timeout,
+        _earlier_seal(ledger, since, since_seal),
     )
 
 
@@ -274,6 +300,7 @@ def run_audit(
     token: str | None,
     out: Path | None,
     timeout: float,
+    since: LedgerSeal | None = None,
 ) -> NoReturn:
     from servicekit.audit import KafkaReadError, read_kafka, store_records
 
@@ -302,7 +329,9 @@ def run_audit(
             items = store_records(store_app, ledger.to_contract)
         try:
             # The topic is streamed while the audit runs: a broker lost mid-read shows up here.
-            audit = ledger.audit(items, source=description, problems=problems, figures=figures)
+            audit = ledger.audit(
+                items, source=description, problems=problems, figures=figures, since=since
+            )
         except KafkaReadError as error:
             _usage(str(error))
     finally:
@@ -323,6 +352,31 @@ def run_audit(
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _earlier_seal(ledger: Ledger, since: Path | None, seal: str | None) -> LedgerSeal | None:
+    """The heads an earlier audit sealed, read from its file (or its --out directory)."""
+    if since is None:
+        if seal is not None:
+            _usage("--since-seal checks the --since file: give both")
+        return None
+    from servicekit.ledger_seal import LedgerSeal, SealFileError
+
+    path = since / heads_file_name(ledger.name) if since.is_dir() else since
+    try:
+        earlier = LedgerSeal.read(path)
+    except SealFileError as error:
+        _usage(str(error))
+    if seal is not None and seal.strip().lower() != earlier.digest:
+        _usage(
+            f"{path} is not the heads file sealed by {seal.strip()}: its seal is "
+            f"{earlier.digest} (it was changed, or it is another audit's)"
+        )
+    return earlier
+
+
+def heads_file_name(ledger_name: str) -> str:
+    return f"{ledger_name}-heads.csv"
 
 
 def _settings(
@@ -447,8 +501,9 @@ def _local_token(settings: ServiceSettings, host: str) -> str:
 def write_outputs(
     audit: AuditResult, directory: Path, name: str, pdf_title: str | None = None
 ) -> list[Path]:
-    """``<name>-audit.json``, ``<name>-audit.csv`` and, when a PDF library is installed and the
-    ledger has a title for it, ``<name>-audit.pdf`` (the rendicontazione summary)."""
+    """``<name>-audit.json``, ``<name>-audit.csv``, ``<name>-heads.csv`` (the heads the seal
+    covers, for the next audit's ``--since``) and, when the ledger has a title for it,
+    ``<name>-audit.pdf`` (the rendicontazione summary)."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / f"{name}-audit.json"
     json_path.write_text(
@@ -460,6 +515,10 @@ def write_outputs(
         writer.writeheader()
         writer.writerows(audit.csv_rows())
     written = [json_path, csv_path]
+    if audit.replay.seal is not None:  # the next audit's --since
+        heads_path = directory / heads_file_name(name)
+        audit.replay.seal.write(heads_path)
+        written.append(heads_path)
     if pdf_title is not None:
         pdf_path = directory / f"{name}-audit.pdf"
         write_pdf(audit, pdf_path, pdf_title)

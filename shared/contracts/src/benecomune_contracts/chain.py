@@ -7,15 +7,21 @@ the events alone — read from Kafka or mapped from a service's store — so an 
 hash no longer matches), a deleted one (a gap in the sequence, a broken link) or a reordered one
 (a broken link) is detected and named. Exact duplicates, which at-least-once delivery produces,
 are recognised and skipped.
+
+A chain alone cannot see its own end cut off: deleting a stream's last events, or rewriting
+them with their hashes recomputed, leaves a shorter chain that verifies. So the verifier also
+takes *anchors*, the stream heads an earlier audit sealed (``servicekit.ledger_seal``): a stream
+that now ends before its anchored head, or whose anchored event now claims another hash, is a
+break too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import orjson
 from pydantic import Field, StringConstraints
@@ -28,6 +34,7 @@ __all__ = [
     "ChainVerifier",
     "LedgerEvent",
     "Sha256Hex",
+    "StreamHead",
     "canonical_json",
     "ledger_hash",
 ]
@@ -107,18 +114,39 @@ class ChainBreak:
     stream_id: str
     sequence: int
     type_name: str
-    kind: str  # "edited", "missing", "out_of_order", "forked"
+    kind: str  # "edited", "missing", "out_of_order", "forked", "rewritten", "deleted"
     detail: str
 
 
-class ChainVerifier:
-    """Feed the events of any number of streams in the order they were read; collects breaks."""
+class StreamHead(NamedTuple):
+    """The last event of a stream: where its chain ends."""
 
-    def __init__(self) -> None:
-        self._heads: dict[str, tuple[int, str]] = {}
+    sequence: int
+    event_hash: str
+    type_name: str
+
+
+_NO_HEAD = StreamHead(0, GENESIS_HASH, "")
+
+
+class ChainVerifier:
+    """Feed the events of any number of streams in the order they were read; collects breaks.
+
+    ``anchors`` are stream heads sealed by an earlier audit: each anchored event must still be
+    there with the hash it had (checked as it comes), and :meth:`check_anchors` names the
+    streams that now end before their anchor."""
+
+    def __init__(self, anchors: Mapping[str, StreamHead] | None = None) -> None:
+        self._heads: dict[str, tuple[int, str, str]] = {}
+        self._anchors: Mapping[str, StreamHead] = anchors or {}
         self.breaks: list[ChainBreak] = []
         self.verified = 0
         self.duplicates = 0
+
+    @property
+    def heads(self) -> Mapping[str, tuple[int, str, str]]:
+        """Each stream's head as read: ``(sequence, event_hash, type_name)``."""
+        return self._heads
 
     def feed(self, event: LedgerEvent, computed_hash: str | None = None) -> bool:
         """True when the event is new and sound (count it in a tally); False for a duplicate or
@@ -127,7 +155,7 @@ class ChainVerifier:
         ``computed_hash`` is ``event.computed_hash()`` when the caller has already computed it
         (the auditor's Kafka reader does, in its worker processes, from the same bytes); by
         default the verifier computes it. Never pass the hash the event *claims*."""
-        head_sequence, head_hash = self._heads.get(event.stream_id, (0, GENESIS_HASH))
+        head_sequence, head_hash, _ = self._heads.get(event.stream_id, _NO_HEAD)
         if event.sequence <= head_sequence:
             if event.sequence == head_sequence and event.event_hash == head_hash:
                 self.duplicates += 1
@@ -139,7 +167,7 @@ class ChainVerifier:
             )
             return False
         # The chain links claimed hashes, so an edited event is named once, not its successors.
-        self._heads[event.stream_id] = (event.sequence, event.event_hash)
+        self._heads[event.stream_id] = (event.sequence, event.event_hash, event.type_name)
         sound = True
         if computed_hash is None:
             computed_hash = event.computed_hash()
@@ -157,8 +185,45 @@ class ChainVerifier:
                 f"prev_hash does not match event {head_sequence}: that event was edited, "
                 "replaced or reordered",
             )
+        if self._anchors:
+            anchor = self._anchors.get(event.stream_id)
+            if (
+                anchor is not None
+                and anchor.sequence == event.sequence
+                and anchor.event_hash != event.event_hash
+            ):
+                self._break(
+                    event,
+                    "rewritten",
+                    f"an earlier audit sealed this event with hash {anchor.event_hash[:16]}…, "
+                    f"it now claims {event.event_hash[:16]}…: this event or one before it was "
+                    "rewritten (hashes recomputed) since that audit",
+                )
         self.verified += sound
         return sound
+
+    def check_anchors(self) -> list[ChainBreak]:
+        """After the last event: a break for every anchored stream that now ends before its
+        anchor (its last events, or all of them, deleted since the earlier audit)."""
+        found = []
+        heads = self._heads
+        for stream_id, anchor in self._anchors.items():
+            head = heads.get(stream_id)
+            reached = 0 if head is None else head[0]
+            if reached >= anchor.sequence:
+                continue
+            now = "has no event of it" if head is None else f"now ends at sequence {reached}"
+            brk = ChainBreak(
+                stream_id,
+                anchor.sequence,
+                anchor.type_name,
+                "deleted",
+                f"an earlier audit sealed this stream up to sequence {anchor.sequence}; the "
+                f"ledger {now}: events {reached + 1}..{anchor.sequence} were deleted",
+            )
+            found.append(brk)
+        self.breaks.extend(found)
+        return found
 
     def feed_all(self, events: Iterable[LedgerEvent]) -> list[LedgerEvent]:
         return [event for event in events if self.feed(event)]

@@ -33,7 +33,7 @@ import gc
 import heapq
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol, cast
 from uuid import UUID
 
@@ -42,6 +42,7 @@ from benecomune_contracts.chain import ChainBreak, ChainVerifier, LedgerEvent
 from benecomune_contracts.registry import get_contract
 from pydantic import ValidationError
 
+from servicekit.ledger_seal import LedgerSeal
 from servicekit.relay import event_id
 from servicekit.store import ServiceApplication
 from servicekit.topic_reader import (
@@ -181,16 +182,55 @@ class ReplayReport:
     breaks: list[ChainFinding] = field(default_factory=list)
     problems: list[ReadProblem] = field(default_factory=list)
     seconds: float = 0.0
+    seal: LedgerSeal | None = None
+    """Every stream's head as read, and their seal (:mod:`servicekit.ledger_seal`)."""
+    since: LedgerSeal | None = None
+    """The earlier audit's heads this replay was checked against, if any."""
 
     @property
     def intact(self) -> bool:
         return not self.breaks and not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("breaks", "problems", "seal", "since")
+        }
+        data["breaks"] = [asdict(b) for b in self.breaks]
+        data["problems"] = [asdict(p) for p in self.problems]
         data["intact"] = self.intact
         data["seconds"] = round(self.seconds, 3)
+        data["seal"] = None if self.seal is None else self.seal.digest
+        data["sealed_streams"] = 0 if self.seal is None else len(self.seal)
+        data["since_seal"] = None if self.since is None else self.since.digest
         return data
+
+    def chain_lines(self) -> list[str]:
+        """The summary's lines about the chain: intact or every break and unreadable record,
+        the earlier seal it was checked against, and this replay's seal."""
+        if self.intact:
+            lines = ["  hash chain: intact"]
+        else:
+            lines = [
+                f"  hash chain: BROKEN — {len(self.breaks)} break(s), {len(self.problems)} "
+                "unreadable record(s)"
+            ]
+            lines.extend(f"    {b.describe()}" for b in self.breaks)
+            lines.extend(f"    {p.describe()}" for p in self.problems)
+        if self.since is not None:
+            lines.append(
+                f"  checked against an earlier audit's seal {self.since.digest} "
+                f"({len(self.since)} stream heads): "
+                + ("every sealed event is still there" if self.intact else "see the breaks above")
+            )
+        if self.seal is not None:
+            lines.append(
+                f"  seal of this ledger: {self.seal.digest} ({len(self.seal)} stream heads); "
+                "keep the heads file and publish the seal: the next audit checks with --since "
+                "that nothing sealed here was deleted or rewritten"
+            )
+        return lines
 
 
 class Tally(Protocol):
@@ -209,11 +249,13 @@ def replay(
     *,
     source: str,
     problems: Iterable[ReadProblem] = (),
+    since: LedgerSeal | None = None,
 ) -> ReplayReport:
     """Verify the hash chain of every stream and feed the sound events to ``tally``.
-    ``problems`` are those found before reading any event (a truncated partition)."""
+    ``problems`` are those found before reading any event (a truncated partition); ``since``
+    the heads an earlier audit sealed, each of which must still be there."""
     with _without_cyclic_gc():
-        state = LedgerReplay(tally, source=source, problems=problems)
+        state = LedgerReplay(tally, source=source, problems=problems, since=since)
         state.feed(items)
         return state.finish()
 
@@ -242,10 +284,17 @@ class LedgerReplay:
     events fed to the tally. :meth:`feed` may be called with the items in several parts;
     :meth:`finish` gives the report."""
 
-    def __init__(self, tally: Tally, *, source: str, problems: Iterable[ReadProblem] = ()) -> None:
+    def __init__(
+        self,
+        tally: Tally,
+        *,
+        source: str,
+        problems: Iterable[ReadProblem] = (),
+        since: LedgerSeal | None = None,
+    ) -> None:
         self.tally = tally
-        self.report = ReplayReport(source=source, problems=list(problems))
-        self.verifier = ChainVerifier()
+        self.report = ReplayReport(source=source, problems=list(problems), since=since)
+        self.verifier = ChainVerifier(None if since is None else since.heads)
         self.claims = _Claims()
         self.seen_ids: set[str] = set()
         self._ledger_types: dict[type, bool] = {}
@@ -300,6 +349,11 @@ class LedgerReplay:
 
     def finish(self) -> ReplayReport:
         report = self.report
+        if report.since is not None:
+            origin = f"sealed by an earlier audit, {report.since.digest[:16]}…"
+            for brk in self.verifier.check_anchors():
+                report.breaks.append(ChainFinding.of(brk, origin))
+        report.seal = LedgerSeal.of(self.verifier.heads)
         report.duplicates = self._duplicates + self.verifier.duplicates
         report.streams = len(self.claims.heads)
         report.seconds = time.perf_counter() - self._started

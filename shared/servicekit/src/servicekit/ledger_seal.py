@@ -1,0 +1,113 @@
+"""A ledger's seal: where every stream's hash chain ended when an audit read it.
+
+A hash chain shows an edited, missing or reordered event, but not a stream whose last events
+were cut off (or rewritten with their hashes recomputed): what is left still verifies. So each
+audit writes the heads it read — one line per stream, ``stream_id,sequence,type,event_hash``,
+sorted — and prints the SHA-256 of that file, the *seal*. The auditor keeps the file and
+publishes the seal with the report. The next audit, given the file (``--since``), checks that
+every sealed event is still there with the same hash: nothing that was audited can disappear or
+change afterwards without the audit naming the stream.
+
+The file is the same whether the ledger was read from Kafka or from the store, so the seals of
+the two replays are equal when the topic and the store hold the same events: a one-line
+cross-check of the two copies.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from benecomune_contracts.chain import StreamHead
+
+__all__ = ["HEADS_HEADER", "LedgerSeal", "SealFileError"]
+
+HEADS_HEADER = ("stream_id", "sequence", "type", "event_hash")
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+class SealFileError(ValueError):
+    """A heads file that cannot be read (the message names the line)."""
+
+
+class LedgerSeal:
+    """The heads of every stream of a ledger and the seal (SHA-256) of their file."""
+
+    __slots__ = ("digest", "heads", "text")
+
+    def __init__(self, heads: Mapping[str, StreamHead], text: str) -> None:
+        self.heads = heads
+        self.text = text
+        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def of(cls, heads: Mapping[str, tuple[int, str, str]]) -> LedgerSeal:
+        """The seal of heads as a verifier holds them: ``(sequence, event_hash, type_name)``."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(HEADS_HEADER)
+        sealed: dict[str, StreamHead] = {}
+        for stream_id in sorted(heads):
+            sequence, event_hash, type_name = heads[stream_id]
+            writer.writerow((stream_id, sequence, type_name, event_hash))
+            sealed[stream_id] = StreamHead(sequence, event_hash, type_name)
+        return cls(sealed, buffer.getvalue())
+
+    def __len__(self) -> int:
+        return len(self.heads)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal files, equal heads: the seal is the file's SHA-256.
+        return isinstance(other, LedgerSeal) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"LedgerSeal({self.digest}, {len(self.heads)} heads)"
+
+    def write(self, path: Path) -> None:
+        path.write_bytes(self.text.encode("utf-8"))
+
+    @classmethod
+    def read(cls, path: Path) -> LedgerSeal:
+        """A heads file written by :meth:`write`; its seal is recomputed from its bytes."""
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as error:
+            raise SealFileError(f"cannot read {path}: {error.strerror or error}") from error
+        except UnicodeDecodeError as error:
+            raise SealFileError(f"{path} is not a heads file (not UTF-8)") from error
+        rows = csv.reader(io.StringIO(text, newline=""))
+        if next(rows, None) != list(HEADS_HEADER):
+            raise SealFileError(
+                f"{path} is not a heads file: its first line must be {','.join(HEADS_HEADER)}"
+            )
+        heads: dict[str, StreamHead] = {}
+        for line, row in enumerate(rows, start=2):
+            heads_row = _head(row)
+            if heads_row is None:
+                raise SealFileError(
+                    f"{path} line {line}: expected stream_id,sequence,type,event_hash with a "
+                    "sequence from 1 and a 64-hex-digit hash"
+                )
+            stream_id, head = heads_row
+            if stream_id in heads:
+                raise SealFileError(f"{path} line {line}: stream {stream_id} is sealed twice")
+            heads[stream_id] = head
+        return cls(heads, text)
+
+
+def _head(row: list[str]) -> tuple[str, StreamHead] | None:
+    if len(row) != 4:
+        return None
+    stream_id, sequence, type_name, event_hash = row
+    if not (stream_id and type_name and sequence.isascii() and sequence.isdigit()):
+        return None
+    if int(sequence) < 1 or not _HASH.fullmatch(event_hash):
+        return None
+    return stream_id, StreamHead(int(sequence), event_hash, type_name)

@@ -1,0 +1,74 @@
+"""A ledger's seal: the heads file an audit writes, read back by the next audit's --since."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from servicekit.ledger_seal import LedgerSeal, SealFileError
+
+HASH_A = "a" * 64
+HASH_B = "0123456789abcdef" * 4
+HEADS = {
+    "voucher-2": (3, HASH_B, "benecomune.vouchers.VoucherRedeemed.v1"),
+    "fund, Biella": (1, HASH_A, "benecomune.vouchers.FundAllocated.v1"),  # a comma, quoted
+}
+
+
+def test_a_heads_file_reads_back_to_the_same_heads_and_seal(tmp_path: Path) -> None:
+    seal = LedgerSeal.of(HEADS)
+    path = tmp_path / "vouchers-heads.csv"
+    seal.write(path)
+
+    again = LedgerSeal.read(path)
+
+    assert again == seal and again.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert {s: tuple(h) for s, h in again.heads.items()} == HEADS
+    assert path.read_text().splitlines()[:2] == [
+        "stream_id,sequence,type,event_hash",
+        f'"fund, Biella",1,benecomune.vouchers.FundAllocated.v1,{HASH_A}',  # sorted by stream
+    ]
+
+
+def test_a_heads_file_changed_by_one_character_has_another_seal(tmp_path: Path) -> None:
+    path = tmp_path / "heads.csv"
+    LedgerSeal.of(HEADS).write(path)
+    path.write_text(path.read_text().replace(",3,", ",2,"))
+
+    assert LedgerSeal.read(path).digest != LedgerSeal.of(HEADS).digest
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "its first line must be stream_id,sequence,type,event_hash"),
+        ("stream,seq\n", "its first line must be"),
+        (f"stream_id,sequence,type,event_hash\ns,0,T,{HASH_A}\n", "line 2: expected"),
+        (f"stream_id,sequence,type,event_hash\ns,²,T,{HASH_A}\n", "line 2: expected"),
+        ("stream_id,sequence,type,event_hash\ns,1,T,ABC\n", "line 2: expected"),
+        (f"stream_id,sequence,type,event_hash\ns,1,,{HASH_A}\n", "line 2: expected"),
+        (f"stream_id,sequence,type,event_hash\ns,1,T,{HASH_A},x\n", "line 2: expected"),
+        (
+            f"stream_id,sequence,type,event_hash\ns,1,T,{HASH_A}\ns,2,T,{HASH_B}\n",
+            "line 3: stream s is sealed twice",
+        ),
+    ],
+)
+def test_a_damaged_heads_file_is_refused_naming_the_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "heads.csv"
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(SealFileError, match=message):
+        LedgerSeal.read(path)
+
+
+def test_a_missing_or_binary_heads_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SealFileError, match="cannot read"):
+        LedgerSeal.read(tmp_path / "nowhere.csv")
+    binary = tmp_path / "heads.csv"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SealFileError, match="not UTF-8"):
+        LedgerSeal.read(binary)
