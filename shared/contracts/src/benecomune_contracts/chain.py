@@ -136,9 +136,10 @@ class ChainVerifier:
     there with the hash it had (checked as it comes), and :meth:`check_anchors` names the
     streams that now end before their anchor."""
 
-    def __init__(self, anchors: Mapping[str, StreamHead] | None = None) -> None:
+    def __init__(self, anchors: Mapping[str, tuple[int, str, str]] | None = None) -> None:
         self._heads: dict[str, tuple[int, str, str]] = {}
-        self._anchors: Mapping[str, StreamHead] = anchors or {}
+        # (sequence, event_hash, type_name), as a StreamHead has them.
+        self._anchors: Mapping[str, tuple[int, str, str]] = anchors or {}
         self.breaks: list[ChainBreak] = []
         self.verified = 0
         self.duplicates = 0
@@ -187,15 +188,11 @@ class ChainVerifier:
             )
         if self._anchors:
             anchor = self._anchors.get(event.stream_id)
-            if (
-                anchor is not None
-                and anchor.sequence == event.sequence
-                and anchor.event_hash != event.event_hash
-            ):
+            if anchor is not None and anchor[0] == event.sequence and anchor[1] != event.event_hash:
                 self._break(
                     event,
                     "rewritten",
-                    f"an earlier audit sealed this event with hash {anchor.event_hash[:16]}…, "
+                    f"an earlier audit sealed this event with hash {anchor[1][:16]}…, "
                     f"it now claims {event.event_hash[:16]}…: this event or one before it was "
                     "rewritten (hashes recomputed) since that audit",
                 )
@@ -207,19 +204,19 @@ class ChainVerifier:
         anchor (its last events, or all of them, deleted since the earlier audit)."""
         found = []
         heads = self._heads
-        for stream_id, anchor in self._anchors.items():
+        for stream_id, (sealed, _, type_name) in self._anchors.items():
             head = heads.get(stream_id)
             reached = 0 if head is None else head[0]
-            if reached >= anchor.sequence:
+            if reached >= sealed:
                 continue
             now = "has no event of it" if head is None else f"now ends at sequence {reached}"
             brk = ChainBreak(
                 stream_id,
-                anchor.sequence,
-                anchor.type_name,
+                sealed,
+                type_name,
                 "deleted",
-                f"an earlier audit sealed this stream up to sequence {anchor.sequence}; the "
-                f"ledger {now}: events {reached + 1}..{anchor.sequence} were deleted",
+                f"an earlier audit sealed this stream up to sequence {sealed}; the ledger "
+                f"{now}: events {reached + 1}..{sealed} were deleted",
             )
             found.append(brk)
         self.breaks.extend(found)

@@ -35,11 +35,12 @@ class SealFileError(ValueError):
 
 
 class LedgerSeal:
-    """The heads of every stream of a ledger and the seal (SHA-256) of their file."""
+    """The heads of every stream of a ledger, ``(sequence, event_hash, type_name)`` (a
+    :class:`StreamHead` when read from a file), and the seal (SHA-256) of their file."""
 
     __slots__ = ("digest", "heads", "text")
 
-    def __init__(self, heads: Mapping[str, StreamHead], text: str) -> None:
+    def __init__(self, heads: Mapping[str, tuple[int, str, str]], text: str) -> None:
         self.heads = heads
         self.text = text
         self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -50,12 +51,11 @@ class LedgerSeal:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(HEADS_HEADER)
-        sealed: dict[str, StreamHead] = {}
         for stream_id in sorted(heads):
             sequence, event_hash, type_name = heads[stream_id]
             writer.writerow((stream_id, sequence, type_name, event_hash))
-            sealed[stream_id] = StreamHead(sequence, event_hash, type_name)
-        return cls(sealed, buffer.getvalue())
+        # The heads as given, not copied: a big ledger has hundreds of thousands of streams.
+        return cls(heads, buffer.getvalue())
 
     def __len__(self) -> int:
         return len(self.heads)
