@@ -126,7 +126,9 @@ def test_a_sale_cut_off_the_end_of_the_ledger_is_found_with_the_earlier_audits_s
     account = delete_the_last(tmp_path / "vouchers.sqlite", "MerchantAccount.Credited")
 
     alone = audit_store(tmp_path)
-    checked = audit_store(tmp_path, "--since", str(tmp_path / "march"), "--since-seal", seal)
+    march = ("--since", str(tmp_path / "march"), "--since-seal", seal)
+    checked = audit_store(tmp_path, *march, "--out", str(tmp_path / "april"))
+    later = audit_store(tmp_path, "--since", str(tmp_path / "april"))
 
     assert alone.exit_code == 0, alone.output  # what is left adds up and links up
     assert seal_in(alone.output) != seal
@@ -135,6 +137,8 @@ def test_a_sale_cut_off_the_end_of_the_ledger_is_found_with_the_earlier_audits_s
     assert f"deleted: {redeemed} stream {voucher} sequence 4" in checked.output
     assert f"{credited} stream {account} sequence 4" in checked.output
     assert f"checked against an earlier audit's seal {seal}" in checked.output
+    assert "the chain is BROKEN: publish this seal only with this report" in checked.output
+    assert later.exit_code == 1 and f"stream {voucher} sequence 4" in later.output  # not forgiven
 
 
 def test_an_earlier_seal_that_is_not_its_heads_file_is_a_usage_error(
@@ -146,6 +150,7 @@ def test_an_earlier_seal_that_is_not_its_heads_file_is_a_usage_error(
     heads = tmp_path / "march" / "vouchers-heads.csv"
 
     wrong_seal = audit_store(tmp_path, "--since", str(heads), "--since-seal", "0" * 64)
+    abbreviated = audit_store(tmp_path, "--since", str(heads), "--since-seal", "4172")
     heads.write_text(heads.read_text() + "x,0,T,zz\n")
     damaged = audit_store(tmp_path, "--since", str(heads))
     seal_alone = audit_store(tmp_path, "--since-seal", "0" * 64)
@@ -153,3 +158,4 @@ def test_an_earlier_seal_that_is_not_its_heads_file_is_a_usage_error(
     assert wrong_seal.exit_code == 2 and "is not the heads file sealed by" in wrong_seal.output
     assert damaged.exit_code == 2 and "line " in damaged.output and "expected" in damaged.output
     assert seal_alone.exit_code == 2 and "give both" in seal_alone.output
+    assert abbreviated.exit_code == 2 and "give all 64 hex digits" in abbreviated.output

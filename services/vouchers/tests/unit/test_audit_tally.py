@@ -725,6 +725,39 @@ def test_a_last_event_rewritten_with_its_hash_recomputed_is_named_against_an_ear
     ]
 
 
+def test_a_seal_made_of_a_damaged_ledger_keeps_the_earlier_heads_of_the_damaged_streams() -> None:
+    s = story()
+    march = audit(s.ledger.events).replay.seal
+    events = [e for e in s.ledger.events if getattr(e, "stream_id", None) != s.shop_2]
+    tail = events.pop(last_of(events, s.vouchers_a[0]))
+    assert isinstance(tail, LedgerEvent)
+
+    april = audit(events, since=march).replay.seal
+    may = audit(events, since=april)
+
+    named = {(b.kind, b.stream_id, b.sequence) for b in may.replay.breaks}
+    assert ("deleted", s.vouchers_a[0], tail.sequence) in named  # still named a month later
+    assert any(kind == "deleted" and stream == s.shop_2 for kind, stream, _ in named)
+    assert not may.ok
+
+
+def test_a_forged_copy_of_a_sound_event_is_named_not_skipped_as_a_duplicate() -> None:
+    s = story()
+    events = list(s.ledger.events)
+    sale = next(e for e in events if isinstance(e, c.VoucherRedeemed))
+    forged = sale.model_copy(update={"amount_cents": sale.amount_cents + 10_000})  # same hash
+
+    result = audit([*events, forged], service_figures(s))
+    sound_copy = audit([*events, sale], service_figures(s))
+
+    assert [(b.kind, b.stream_id, b.sequence) for b in result.replay.breaks] == [
+        ("edited", sale.stream_id, sale.sequence)
+    ]
+    assert "a second copy of this event does not match" in result.replay.breaks[0].detail
+    assert result.comparison is not None and result.comparison.differences == []  # not added
+    assert sound_copy.ok and sound_copy.replay.duplicates == 1
+
+
 def test_a_ledger_that_only_grew_since_its_seal_is_intact() -> None:
     s = story()
     cut = len(s.ledger.events) // 2

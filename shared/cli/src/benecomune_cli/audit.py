@@ -10,7 +10,7 @@ given to the next audit with ``--since``, it shows events deleted or rewritten s
     benecomune audit vouchers --from kafka --bootstrap 127.0.0.1:9092 \\
         --service-url http://127.0.0.1:8004 --out var/audit
     benecomune audit wallet --from store --data-dir var/data/wallet --compare store
-    benecomune audit vouchers --since var/audit --since-seal <the seal it printed>
+    benecomune audit vouchers --since var/audit --since-seal <the 64-hex seal it printed>
 
 The driver below is the same for every ledger; what differs (the service's settings, store,
 contract mapping, tally and figures) is described by a :class:`Ledger`, imported lazily so the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -367,10 +368,15 @@ def _earlier_seal(ledger: Ledger, since: Path | None, seal: str | None) -> Ledge
         earlier = LedgerSeal.read(path)
     except SealFileError as error:
         _usage(str(error))
-    if seal is not None and seal.strip().lower() != earlier.digest:
+    if seal is None:
+        return earlier
+    seal = seal.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", seal):
+        _usage(f"--since-seal {seal!r} is not a seal: give all 64 hex digits the audit printed")
+    if seal != earlier.digest:
         _usage(
-            f"{path} is not the heads file sealed by {seal.strip()}: its seal is "
-            f"{earlier.digest} (it was changed, or it is another audit's)"
+            f"{path} is not the heads file sealed by {seal}: its seal is {earlier.digest} "
+            "(it was changed, or it is another audit's)"
         )
     return earlier
 

@@ -120,6 +120,10 @@ def _print_welcome(services: list[str], settings: ServiceSettings) -> None:
         'Try: curl -H "Authorization: Bearer <operator token>" '
         f"http://127.0.0.1:{service_port('notifications')}/inbox/operator"
     )
+    typer.echo(
+        "Audit the public money (in another terminal): .venv/bin/benecomune audit vouchers "
+        "--out var/audit (and: audit wallet)"
+    )
     typer.echo("Press Ctrl-C to stop everything.")
 
 

@@ -225,11 +225,19 @@ class ReplayReport:
                 + ("every sealed event is still there" if self.intact else "see the breaks above")
             )
         if self.seal is not None:
-            lines.append(
-                f"  seal of this ledger: {self.seal.digest} ({len(self.seal)} stream heads); "
-                "keep the heads file and publish the seal: the next audit checks with --since "
-                "that nothing sealed here was deleted or rewritten"
-            )
+            line = f"  seal of this ledger: {self.seal.digest} ({len(self.seal)} stream heads); "
+            if self.intact:
+                line += (
+                    "keep the heads file and publish the seal: the next audit checks with "
+                    "--since that nothing sealed here was deleted or rewritten"
+                )
+            else:
+                line += (
+                    "the chain is BROKEN: publish this seal only with this report (a stream "
+                    "found deleted or rewritten keeps the earlier seal's head, so the next "
+                    "audit names it again)"
+                )
+            lines.append(line)
         return lines
 
 
@@ -324,6 +332,7 @@ class LedgerReplay:
                     event = cast(LedgerEvent, event)
                     if claims.repeated(event):
                         duplicates += 1  # a re-published event already verified
+                        self._check_copy(event, item)
                         continue
                     known_breaks = len(breaks)
                     sound = verifier.feed(event, item.content_hash)
@@ -347,13 +356,41 @@ class LedgerReplay:
             report.private_events += private_events
             self._duplicates += duplicates
 
+    def _check_copy(self, event: LedgerEvent, item: AuditRecord) -> None:
+        """A repeated event is skipped, but only a true copy: one whose content still matches
+        the hash it claims (a forged copy of a sound event would otherwise pass unseen). Rare
+        (re-publication after a crash), so hashing it here costs nothing in a replay."""
+        computed = item.content_hash or event.computed_hash()
+        if computed != event.event_hash:
+            self.report.breaks.append(
+                ChainFinding(
+                    event.stream_id,
+                    event.sequence,
+                    event.type_name,
+                    "edited",
+                    "a second copy of this event does not match its event_hash: the copy was "
+                    "edited (the first one, which matches, is the one added up)",
+                    item.origin,
+                )
+            )
+
     def finish(self) -> ReplayReport:
+        """The report, once: the anchors checked and the heads sealed. A stream found deleted
+        or rewritten against the earlier seal keeps that seal's head in the new one, so the
+        next audit names it again instead of taking the damage as the new reference."""
         report = self.report
+        if report.seal is not None:
+            return report
+        heads = dict(self.verifier.heads)
         if report.since is not None:
             origin = f"sealed by an earlier audit, {report.since.digest[:16]}…"
             for brk in self.verifier.check_anchors():
                 report.breaks.append(ChainFinding.of(brk, origin))
-        report.seal = LedgerSeal.of(self.verifier.heads)
+            sealed = report.since.heads
+            for brk in self.verifier.breaks:
+                if brk.kind in ("deleted", "rewritten"):
+                    heads[brk.stream_id] = sealed[brk.stream_id]
+        report.seal = LedgerSeal.of(heads)
         report.duplicates = self._duplicates + self.verifier.duplicates
         report.streams = len(self.claims.heads)
         report.seconds = time.perf_counter() - self._started

@@ -2,11 +2,12 @@
 
 A hash chain shows an edited, missing or reordered event, but not a stream whose last events
 were cut off (or rewritten with their hashes recomputed): what is left still verifies. So each
-audit writes the heads it read — one line per stream, ``stream_id,sequence,type,event_hash``,
-sorted — and prints the SHA-256 of that file, the *seal*. The auditor keeps the file and
-publishes the seal with the report. The next audit, given the file (``--since``), checks that
-every sealed event is still there with the same hash: nothing that was audited can disappear or
-change afterwards without the audit naming the stream.
+audit writes the heads it read — one CSV line per stream (RFC 4180, CRLF),
+``stream_id,sequence,type,event_hash``, sorted — and prints the SHA-256 of that file, the
+*seal*. The auditor keeps the file and publishes the seal with the report. The next audit,
+given the file (``--since``), checks that every sealed event is still there with the same
+hash: nothing that was audited can disappear or change afterwards without the audit naming the
+stream (and a seal made of a damaged ledger keeps the earlier heads of the damaged streams).
 
 The file is the same whether the ledger was read from Kafka or from the store, so the seals of
 the two replays are equal when the topic and the store hold the same events: a one-line
@@ -28,6 +29,7 @@ __all__ = ["HEADS_HEADER", "LedgerSeal", "SealFileError"]
 
 HEADS_HEADER = ("stream_id", "sequence", "type", "event_hash")
 _HASH = re.compile(r"[0-9a-f]{64}")
+_SEQUENCE = re.compile(r"[1-9][0-9]{0,17}")  # as the tool writes it: no sign, no leading zero
 
 
 class SealFileError(ValueError):
@@ -49,7 +51,9 @@ class LedgerSeal:
     def of(cls, heads: Mapping[str, tuple[int, str, str]]) -> LedgerSeal:
         """The seal of heads as a verifier holds them: ``(sequence, event_hash, type_name)``."""
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: the writer then quotes a field holding a bare "\r" too,
+        # which a reader would otherwise take for the end of a line.
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(HEADS_HEADER)
         for stream_id in sorted(heads):
             sequence, event_hash, type_name = heads[stream_id]
@@ -82,23 +86,28 @@ class LedgerSeal:
             raise SealFileError(f"cannot read {path}: {error.strerror or error}") from error
         except UnicodeDecodeError as error:
             raise SealFileError(f"{path} is not a heads file (not UTF-8)") from error
-        rows = csv.reader(io.StringIO(text, newline=""))
-        if next(rows, None) != list(HEADS_HEADER):
-            raise SealFileError(
-                f"{path} is not a heads file: its first line must be {','.join(HEADS_HEADER)}"
-            )
+        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
         heads: dict[str, StreamHead] = {}
-        for line, row in enumerate(rows, start=2):
-            heads_row = _head(row)
-            if heads_row is None:
+        try:
+            if next(rows, None) != list(HEADS_HEADER):
                 raise SealFileError(
-                    f"{path} line {line}: expected stream_id,sequence,type,event_hash with a "
-                    "sequence from 1 and a 64-hex-digit hash"
+                    f"{path} is not a heads file: its first line must be {','.join(HEADS_HEADER)}"
                 )
-            stream_id, head = heads_row
-            if stream_id in heads:
-                raise SealFileError(f"{path} line {line}: stream {stream_id} is sealed twice")
-            heads[stream_id] = head
+            for row in rows:
+                heads_row = _head(row)
+                if heads_row is None:
+                    raise SealFileError(
+                        f"{path} line {rows.line_num}: expected stream_id,sequence,type,"
+                        "event_hash with a sequence from 1 and a 64-hex-digit hash"
+                    )
+                stream_id, head = heads_row
+                if stream_id in heads:
+                    raise SealFileError(
+                        f"{path} line {rows.line_num}: stream {stream_id} is sealed twice"
+                    )
+                heads[stream_id] = head
+        except csv.Error as error:  # an unbalanced quote, a field over the size limit
+            raise SealFileError(f"{path} line {rows.line_num}: {error}") from error
         return cls(heads, text)
 
 
@@ -106,8 +115,8 @@ def _head(row: list[str]) -> tuple[str, StreamHead] | None:
     if len(row) != 4:
         return None
     stream_id, sequence, type_name, event_hash = row
-    if not (stream_id and type_name and sequence.isascii() and sequence.isdigit()):
+    if not (stream_id and type_name and _SEQUENCE.fullmatch(sequence)):
         return None
-    if int(sequence) < 1 or not _HASH.fullmatch(event_hash):
+    if not _HASH.fullmatch(event_hash):
         return None
     return stream_id, StreamHead(int(sequence), event_hash, type_name)

@@ -31,6 +31,19 @@ def test_a_heads_file_reads_back_to_the_same_heads_and_seal(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.parametrize(
+    "stream_id", ["a\rb", "a\nb", "a\r\nb", 'say "ciao"', "a,b", "città", "a\u2028b", " x "]
+)
+def test_any_stream_id_the_tool_seals_reads_back(tmp_path: Path, stream_id: str) -> None:
+    seal = LedgerSeal.of({stream_id: (2, HASH_A, "benecomune.vouchers.VoucherIssued.v1")})
+    path = tmp_path / "heads.csv"
+    seal.write(path)
+
+    again = LedgerSeal.read(path)
+
+    assert list(again.heads) == [stream_id] and again == seal
+
+
 def test_a_heads_file_changed_by_one_character_has_another_seal(tmp_path: Path) -> None:
     path = tmp_path / "heads.csv"
     LedgerSeal.of(HEADS).write(path)
@@ -53,6 +66,9 @@ def test_a_heads_file_changed_by_one_character_has_another_seal(tmp_path: Path) 
             f"stream_id,sequence,type,event_hash\ns,1,T,{HASH_A}\ns,2,T,{HASH_B}\n",
             "line 3: stream s is sealed twice",
         ),
+        (f"stream_id,sequence,type,event_hash\ns,01,T,{HASH_A}\n", "line 2: expected"),
+        (f'stream_id,sequence,type,event_hash\n"s"x,1,T,{HASH_A}\n', "line 2: "),
+        (f"stream_id,sequence,type,event_hash\n{'s' * 200_000},1,T,{HASH_A}\n", "line 2: "),
     ],
 )
 def test_a_damaged_heads_file_is_refused_naming_the_line(
