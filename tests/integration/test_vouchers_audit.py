@@ -396,6 +396,21 @@ def test_the_command_line_audits_the_topic_against_the_running_api(
         in_process = figures_from_application(scenario.app)
         assert over_http.funds == in_process.funds
         assert over_http.merchants == in_process.merchants
+        # A donation arrives while the auditor works: the service moves on, the topic (its relay
+        # is stopped) does not. The audit compares where its replay ended, so it still matches.
+        operator = DevIssuer("biella", scenario.config.keys_dir).mint("operator")
+        donated = httpx.post(
+            f"{url}/funds/{scenario.fund_ids[0]}/top-ups",
+            headers={"Authorization": f"Bearer {operator}"},
+            json={
+                "source_kind": "donation",
+                "source_reference": "Lions Club",
+                "amount_cents": 12_345,
+            },
+            timeout=30,
+        )
+        assert donated.status_code == 200, donated.text
+        live = figures_from_api(url, token).funds[str(scenario.fund_ids[0])]
 
         out = tmp_path / "report"
         result = CliRunner().invoke(
@@ -426,6 +441,8 @@ def test_the_command_line_audits_the_topic_against_the_running_api(
     report = json.loads((out / "vouchers-audit.json").read_text())
     assert report["ok"] is True and report["chain"]["intact"] is True
     assert {f["fund_id"] for f in report["funds"]} == {str(f) for f in scenario.fund_ids}
+    (biella,) = [f for f in report["funds"] if f["fund_id"] == str(scenario.fund_ids[0])]
+    assert biella["allocated_cents"] == live["allocated_cents"] - 12_345  # live is ahead
     rows = (out / "vouchers-audit.csv").read_text().splitlines()
     assert rows[0].startswith("level,fund_id,municipality_istat,round_id,merchant_id")
     levels = [row.split(",", 1)[0] for row in rows[1:]]

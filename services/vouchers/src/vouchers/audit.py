@@ -40,10 +40,11 @@ import functools
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
+from uuid import UUID
 
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
@@ -1260,12 +1261,25 @@ class ServiceFigures:
     merchants: dict[tuple[str, str], dict[str, int]] | None = None
 
 
-def figures_from_application(app: VouchersApplication) -> ServiceFigures:
-    """In-process: what ``VouchersApplication.fund_figures`` and ``merchant_figures`` say."""
+def figures_from_application(
+    app: VouchersApplication, at: Mapping[str, int] | None = None
+) -> ServiceFigures:
+    """In-process: what ``VouchersApplication.fund_figures`` and ``merchant_figures`` say or,
+    given ``at`` (stream id -> sequence the replay reached), what ``figures_at`` says: the
+    figures at the point the replay reached, however far the service has moved on since."""
     from vouchers.figures import FundFigures
 
     funds: dict[str, dict[str, int]] = {}
     merchants: dict[tuple[str, str], dict[str, int]] = {}
+    if at is not None:
+        fund_list, merchant_list = app.figures_at({UUID(s): n for s, n in at.items()})
+        for fund_figures in fund_list:
+            funds[fund_figures.fund_id] = {n: getattr(fund_figures, n) for n in FUND_FIGURES}
+        for m in merchant_list:
+            merchants[(m.round_id, m.merchant_id)] = {n: getattr(m, n) for n in MERCHANT_FIGURES}
+        return ServiceFigures(
+            "the service's application (in-process, where the replay ended)", funds, merchants
+        )
     for fund in app.funds():
         figures: FundFigures = app.fund_figures(fund.id)
         funds[figures.fund_id] = {name: getattr(figures, name) for name in FUND_FIGURES}
@@ -1279,21 +1293,41 @@ def figures_from_application(app: VouchersApplication) -> ServiceFigures:
 
 
 def figures_from_api(
-    base_url: str, token: str, *, client: httpx.Client | None = None, timeout: float = 30.0
+    base_url: str,
+    token: str,
+    *,
+    at: Mapping[str, int] | None = None,
+    client: httpx.Client | None = None,
+    timeout: float = 30.0,
 ) -> ServiceFigures:
-    """Over the service's HTTP API with an auditor token: ``GET /funds``, then
+    """Over the service's HTTP API with an auditor token: given ``at``, ``POST /audit/figures``
+    (the figures where the replay ended); otherwise the live figures, ``GET /funds``, then
     ``GET /rounds/{id}/merchants`` for every round of every fund. Raises ``httpx.HTTPError``
-    (``HTTPStatusError`` for a 4xx/5xx answer)."""
+    (``HTTPStatusError`` for a 4xx/5xx answer: 409 when the store lacks events the replay
+    read)."""
     import httpx
 
     own = client is None
     http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
     headers = {"Authorization": f"Bearer {token}"}
+    funds: dict[str, dict[str, int]] = {}
+    merchants: dict[tuple[str, str], dict[str, int]] = {}
     try:
+        if at is not None:
+            response = http.post("/audit/figures", headers=headers, json={"heads": dict(at)})
+            response.raise_for_status()
+            answer = response.json()
+            for item in answer["funds"]:
+                funds[str(item["fund_id"])] = {name: int(item[name]) for name in FUND_FIGURES}
+            for item in answer["merchants"]:
+                merchants[(str(item["round_id"]), str(item["merchant_id"]))] = {
+                    name: int(item[name]) for name in MERCHANT_FIGURES
+                }
+            return ServiceFigures(
+                f"the service's API at {base_url} (where the replay ended)", funds, merchants
+            )
         response = http.get("/funds", headers=headers)
         response.raise_for_status()
-        funds: dict[str, dict[str, int]] = {}
-        merchants: dict[tuple[str, str], dict[str, int]] = {}
         for item in response.json():
             fund_id = str(item["fund_id"])
             funds[fund_id] = {name: int(item[name]) for name in FUND_FIGURES}
@@ -1308,6 +1342,14 @@ def figures_from_api(
         if own:
             http.close()
     return ServiceFigures(f"the service's API at {base_url}", funds, merchants)
+
+
+def comparison_point(tally: VouchersTally, report: ReplayReport) -> dict[str, int]:
+    """Where the replay ended on every fund, round and shop account stream: the point the
+    service's figures are asked for."""
+    heads = report.seal.heads if report.seal is not None else {}
+    streams = itertools.chain(tally.funds, tally.rounds, tally.merchants)
+    return {stream: heads[stream][0] for stream in streams if stream in heads}
 
 
 @dataclass(frozen=True)
@@ -1651,16 +1693,16 @@ def audit_vouchers(
     *,
     source: str,
     problems: Iterable[ReadProblem] = (),
-    figures: ServiceFigures | Callable[[], ServiceFigures] | None = None,
+    figures: ServiceFigures | Callable[[dict[str, int]], ServiceFigures | None] | None = None,
     since: LedgerSeal | None = None,
 ) -> VouchersAudit:
     """Replay the events into a fresh tally, check the rules and compare with the service's
-    figures (given, or fetched by the callable *after* the replay, so they are at least as
-    recent as the events); ``since``: an earlier audit's seal, every head of which must still
-    be in the ledger."""
+    figures: given, or fetched by the callable *after* the replay, which is handed the point
+    the replay reached (:func:`comparison_point`) to ask the service for its figures there.
+    ``since``: an earlier audit's seal, every head of which must still be in the ledger."""
     tally = VouchersTally()
     report = replay(items, tally, source=source, problems=problems, since=since)
     violations = tally.finish()
-    service = figures() if callable(figures) else figures
+    service = figures(comparison_point(tally, report)) if callable(figures) else figures
     comparison = None if service is None else compare(tally, service)
     return VouchersAudit(report, tally, violations, comparison)

@@ -581,3 +581,39 @@ def test_an_anonymous_caller_is_answered_401(api: Api) -> None:
         assert response.headers["WWW-Authenticate"] == "Bearer"
     forged = api.client.get("/funds", headers={"Authorization": "Bearer not.a.token"})
     assert forged.status_code == 401
+
+
+def test_the_auditor_reads_the_figures_where_its_replay_ended_not_the_live_ones(api: Api) -> None:
+    r = reviewed_and_issued(api)
+    live = ok(api.get(f"/funds/{r.fund_id}", "auditor"))
+
+    def at(heads: dict[str, Any]) -> Any:
+        return api.post("/audit/figures", "auditor", json={"heads": heads})
+
+    allocated_only = ok(at({r.fund_id: 1}))  # the fund's first event: the State's transfer
+    topped_up = ok(at({r.fund_id: 2}))  # ... and the donation; the round not reached yet
+
+    assert [f["allocated_cents"] for f in allocated_only["funds"]] == [100_000]
+    (fund,) = topped_up["funds"]
+    assert (fund["allocated_cents"], fund["issued_cents"], fund["available_cents"]) == (
+        120_000,
+        0,
+        120_000,
+    )
+    assert topped_up["merchants"] == []
+    assert live["allocated_cents"] == 120_000 and live["issued_cents"] == 10_000
+    assert ok(at({}))["funds"] == []  # nothing reached, nothing reported
+
+
+def test_figures_beyond_the_services_store_are_refused_409_and_bad_heads_422(api: Api) -> None:
+    r = reviewed_and_issued(api)
+
+    def at(heads: Any, role: str = "auditor") -> Any:
+        return api.post("/audit/figures", role, json={"heads": heads})
+
+    behind = at({r.fund_id: 99})
+    assert behind.status_code == 409 and behind.json()["error"] == "ledger_behind"
+    assert "up to event 99" in behind.json()["message"]
+    for heads in ({r.fund_id: 0}, {"fund-1": 1}, {r.fund_id: "2"}, [r.fund_id]):
+        assert at(heads).status_code == 422, heads
+    assert at({r.fund_id: 1}, role="operator").status_code == 403

@@ -98,8 +98,10 @@ class Ledger:
     close_store: Callable[[Any], None]
     to_contract: Callable[..., Any]
     audit: Callable[..., AuditResult]
-    figures_from_application: Callable[[Any], Any]
-    figures_from_api: Callable[[str, str], Any]
+    figures_from_application: Callable[[Any, Any], Any]
+    """(store application, where the replay ended or None) -> the service's figures."""
+    figures_from_api: Callable[[str, str, Any], Any]
+    """(url, token, where the replay ended or None) -> the service's figures."""
     pdf_title: str | None = None
 
 
@@ -130,8 +132,9 @@ def _vouchers_ledger() -> Ledger:
         close_store=_close,
         to_contract=to_contract,
         audit=audit.audit_vouchers,
+        # At the point the replay reached: a live service moves on while the replay runs.
         figures_from_application=audit.figures_from_application,
-        figures_from_api=audit.figures_from_api,
+        figures_from_api=lambda url, token, at: audit.figures_from_api(url, token, at=at),
         pdf_title="Rendicontazione buoni spesa - verifica del revisore",
     )
 
@@ -154,8 +157,9 @@ def _wallet_ledger() -> Ledger:
         close_store=_close,
         to_contract=to_contract,
         audit=audit.audit_wallet,
-        figures_from_application=audit.figures_from_application,
-        figures_from_api=audit.figures_from_api,
+        # The wallet's figures are read live, after the replay: audit it at a quiet moment.
+        figures_from_application=lambda app, _at: audit.figures_from_application(app),
+        figures_from_api=lambda url, token, _at: audit.figures_from_api(url, token),
         pdf_title="Rendiconto welfare aziendale - verifica del revisore",
     )
 
@@ -449,9 +453,9 @@ def _figures_source(
     if compare_with is CompareWith.store:
         assert store_app is not None
 
-        def from_store() -> Any:
+        def from_store(at: Any = None) -> Any:
             try:
-                return ledger.figures_from_application(store_app)
+                return ledger.figures_from_application(store_app, at)
             except Exception as error:  # a store the service itself cannot read back
                 # The replay has been made: report it, and fail the audit for this too.
                 unreadable.append(f"{type(error).__name__}: {error}")
@@ -464,11 +468,11 @@ def _figures_source(
         _usage(f"--service-url {url!r} is not an http(s) URL")
     bearer = token or _local_token(settings, parts.hostname)
 
-    def fetch() -> Any:
+    def fetch(at: Any = None) -> Any:
         import httpx
 
         try:
-            return ledger.figures_from_api(url, bearer)
+            return ledger.figures_from_api(url, bearer, at)
         except (ValueError, KeyError, TypeError) as error:  # not JSON, or not the figures
             _usage(
                 f"the service at {url} did not answer with its figures "
@@ -476,6 +480,9 @@ def _figures_source(
             )
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
+            if status == 409:  # the service's store lacks events the replay read
+                unreadable.append(_message_of(error.response))
+                return None
             if status in (401, 403):
                 _usage(f"the service at {url} refused the auditor token ({status})")
             _usage(f"the service at {url} answered {status} to {error.request.url.path}")
@@ -486,6 +493,13 @@ def _figures_source(
             )
 
     return fetch
+
+
+def _message_of(response: Any) -> str:
+    try:
+        return str(response.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(response.text)[:200]
 
 
 def _local_token(settings: ServiceSettings, host: str) -> str:

@@ -267,10 +267,15 @@ class ServiceApplication(ProcessApplication[UUID]):
                 yield self.mapper.to_domain_event(notification)
             start = batch[-1].id + 1
 
-    def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], label: str) -> AggregateT:
-        """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing."""
+    def get_aggregate(
+        self, aggregate_id: UUID, kind: type[AggregateT], label: str, version: int | None = None
+    ) -> AggregateT:
+        """The aggregate of the given kind, or a clear 404 (``NotFound``) naming what is missing;
+        with ``version``, as it was after that event (or its last one, if it has fewer)."""
         try:
-            aggregate: object = self.repository.get(aggregate_id, projector_func=replay_events)
+            aggregate: object = self.repository.get(
+                aggregate_id, version=version, projector_func=replay_events
+            )
         except AggregateNotFoundError:
             raise NotFound(f"no {label} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):

@@ -12,16 +12,17 @@ import hmac
 import os
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from benecomune_contracts import catalog
 from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
@@ -37,6 +38,7 @@ from vouchers.domain.codes import new_code, voucher_id_for
 from vouchers.domain.errors import (
     AlreadyApplied,
     InvalidTransition,
+    LedgerBehind,
     NotAffiliated,
     UnknownMunicipality,
     VoidRefused,
@@ -52,6 +54,8 @@ from vouchers.figures import FundFigures, MerchantFigures
 log = structlog.get_logger(__name__)
 
 REDEMPTION_NAMESPACE = uuid.UUID("9d5e3a71-2b8c-4f6e-a0d4-7c1b5e8f2a36")
+
+_Agg = TypeVar("_Agg", bound=Aggregate)
 
 
 def now_utc() -> datetime:
@@ -681,6 +685,48 @@ class VouchersApplication(ServiceApplication):
 
     def merchant_figures(self, round_id: UUID, merchant_id: str) -> MerchantFigures:
         return MerchantFigures.of(self.merchant_account(round_id, merchant_id))
+
+    def figures_at(
+        self, heads: Mapping[UUID, int]
+    ) -> tuple[list[FundFigures], list[MerchantFigures]]:
+        """Every fund's and shop account's figures as they were when each fund, round and
+        account stream ended at the sequence in ``heads``: the point an auditor's replay
+        reached. A live service keeps changing while the replay runs; compared at the same
+        point, only a real difference remains. Streams missing from ``heads`` were not reached
+        by the replay and are left out. A stream the store ends *before* its sequence in
+        ``heads`` (the replay read events this store no longer holds) raises
+        :class:`LedgerBehind`."""
+        funds: list[FundFigures] = []
+        merchants: list[MerchantFigures] = []
+        accounts_of: dict[UUID, list[UUID]] = {}
+        for e in self.events_of(MerchantAccount.Affiliated):
+            accounts_of.setdefault(e.round_id, []).append(e.originator_id)
+        for e in self.events_of(Fund.Allocated):
+            if e.originator_id not in heads:
+                continue
+            fund = self._as_at(e.originator_id, heads, Fund, "fund")
+            rounds = [self._as_at(r, heads, Round, "round") for r in fund.round_ids if r in heads]
+            accounts = [
+                self._as_at(a, heads, MerchantAccount, "merchant account")
+                for r in rounds
+                for a in accounts_of.get(r.id, ())
+                if a in heads
+            ]
+            funds.append(FundFigures.of(fund, rounds, accounts))
+            merchants.extend(MerchantFigures.of(a) for a in accounts)
+        return funds, merchants
+
+    def _as_at(
+        self, aggregate_id: UUID, heads: Mapping[UUID, int], kind: type[_Agg], label: str
+    ) -> _Agg:
+        wanted = heads[aggregate_id]
+        aggregate = self.get_aggregate(aggregate_id, kind, label, version=wanted)
+        if aggregate.version != wanted:
+            raise LedgerBehind(
+                f"the store holds {label} {aggregate_id} up to event {aggregate.version}, "
+                f"the audited ledger up to event {wanted}"
+            )
+        return aggregate
 
     def funds(self) -> list[Fund]:
         return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]

@@ -26,7 +26,7 @@ class FundSource(BaseModel):
     amount_cents: int
 
 
-class FundFiguresView(BaseModel):
+class FundFiguresAtView(BaseModel):
     """Every amount in euro cents; available = allocated - issued + returned."""
 
     fund_id: UUID
@@ -39,6 +39,9 @@ class FundFiguresView(BaseModel):
     returned_cents: int
     available_cents: int
     sources: list[FundSource]
+
+
+class FundFiguresView(FundFiguresAtView):
     round_ids: list[UUID]
 
 

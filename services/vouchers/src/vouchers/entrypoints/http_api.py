@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vouchers.entrypoints import applications, funds, merchants, reports, rounds, vouchers
+from vouchers.entrypoints import (
+    applications,
+    audit,
+    funds,
+    merchants,
+    reports,
+    rounds,
+    vouchers,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -15,4 +23,5 @@ def routers() -> list[APIRouter]:
         vouchers.router,
         merchants.router,
         reports.router,
+        audit.router,
     ]
