@@ -19,6 +19,7 @@ from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
 from servicekit.audit import (
     AuditItem,
     AuditRecord,
+    TopicCopy,
     TopicMessage,
     records_from_messages,
 )
@@ -1104,3 +1105,17 @@ def test_every_ledger_event_is_hashed_from_its_message_as_from_the_event(
     )
     edited_event = c.VoucherRedeemed.from_json_bytes(value)
     assert content_hash(edited_event, value) == edited_event.computed_hash() != redeemed.event_hash
+
+
+def test_a_topic_copy_is_replayed_up_to_its_cut_and_counts_what_it_left() -> None:
+    s = story()
+    messages = as_messages(s.ledger.events)  # notification ids 1..n
+    cut = len(messages) - 3
+    copy = TopicCopy(TOPIC, [], bootstrap="-", ranges=[], deadline=0, timeout_seconds=1, cut=cut)
+    copy._messages = messages  # as read from the broker, up to its settled end offsets
+
+    result = audit_vouchers(copy.records(), source="copy")
+
+    assert result.replay.records == cut and copy.beyond_cut == 3
+    whole = audit_vouchers(records_from_messages(messages, TOPIC), source="copy")
+    assert whole.replay.records == len(messages)

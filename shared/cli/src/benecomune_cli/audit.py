@@ -40,7 +40,7 @@ import typer
 from benecomune_cli.pdf import text_pdf
 
 if TYPE_CHECKING:
-    from servicekit.audit import AuditItem, ReadProblem, ReplayReport
+    from servicekit.audit import AuditItem, ReadProblem, ReplayReport, TopicCopy
     from servicekit.ledger_seal import LedgerSeal
     from servicekit.settings import ServiceSettings
     from servicekit.store import ServiceApplication
@@ -310,6 +310,7 @@ def run_audit(
     from servicekit.audit import KafkaReadError, read_kafka, store_records
 
     store_app: ServiceApplication | None = None
+    copy: TopicCopy | None = None
     unreadable: list[str] = []  # why the service's figures could not be read from its store
     try:
         if source is Source.store or compare_with is CompareWith.store:
@@ -327,6 +328,8 @@ def run_audit(
             except KafkaReadError as error:
                 _usage(str(error))
             description = f"Kafka topic {topic} at {settings.kafka_bootstrap}"
+            if copy.cut is not None:
+                description += f", up to notification {copy.cut}"
             items, problems = copy.records(), copy.problems
         else:
             assert store_app is not None
@@ -343,6 +346,12 @@ def run_audit(
         if store_app is not None:
             ledger.close_store(store_app)
 
+    if copy is not None and copy.beyond_cut:
+        typer.echo(
+            f"{copy.beyond_cut} message(s) published after notification {copy.cut} (the cut "
+            "when the audit started) are left for the next audit",
+            err=True,
+        )
     for line in audit.summary_lines():
         typer.echo(line)
     for problem in unreadable:

@@ -54,6 +54,7 @@ from servicekit.topic_reader import (
     notification_id,
     parse_message,
     read_ranges,
+    settled_ranges,
     stream_from_workers,
     stream_in_process,
     topic_ranges,
@@ -625,8 +626,14 @@ class TopicCopy:
         timeout_seconds: float,
         workers: int | None = None,
         client_id: str = "benecomune-audit",
+        cut: int | None = None,
     ) -> None:
         self.topic = topic
+        self.cut = cut
+        """The last notification id replayed (None: all); later messages wait for the next
+        audit, so a batch half-published when the audit started is not replayed in half."""
+        self.beyond_cut = 0
+        """Messages after the cut, skipped by the last :meth:`records`."""
         self.problems = problems
         """Found before reading any event: partitions that no longer start at offset 0."""
         self.bootstrap = bootstrap
@@ -660,14 +667,26 @@ class TopicCopy:
         return self._messages
 
     def records(self) -> Iterator[AuditItem]:
-        """Every message as a contract event (or a read problem), in the producer's order.
-        Raises :class:`KafkaReadError` if the topic cannot be read to its end in time."""
+        """Every message up to the cut as a contract event (or a read problem), in the
+        producer's order. Raises :class:`KafkaReadError` if the topic cannot be read to its
+        end in time."""
         if self._messages is not None:
-            return records_from_messages(self._messages, self.topic)
-        workers = worker_count(self.ranges, self.workers)
-        if workers == 0:
-            return records_from_messages(self._stream(), self.topic)
-        return self._from_workers(workers)
+            items = records_from_messages(self._messages, self.topic)
+        else:
+            workers = worker_count(self.ranges, self.workers)
+            if workers == 0:
+                items = records_from_messages(self._stream(), self.topic)
+            else:
+                items = self._from_workers(workers)
+        return items if self.cut is None else self._up_to_cut(items, self.cut)
+
+    def _up_to_cut(self, items: Iterator[AuditItem], cut: int) -> Iterator[AuditItem]:
+        self.beyond_cut = 0
+        for item in items:
+            if type(item) is AuditRecord and item.position > cut:
+                self.beyond_cut += 1
+                continue
+            yield item
 
     def _stream(self) -> Iterator[TopicMessage]:
         for partition, offset, key, value, headers in stream_in_process(
@@ -722,17 +741,27 @@ def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[Audit
 
 
 def read_kafka(
-    bootstrap: str, topic: str, *, timeout_seconds: float = 300.0, workers: int | None = None
+    bootstrap: str,
+    topic: str,
+    *,
+    timeout_seconds: float = 300.0,
+    workers: int | None = None,
+    settle_seconds: float = 1.0,
 ) -> TopicCopy:
-    """The whole topic, from offset 0 to the end offsets now: connects, finds the partitions and
-    their offsets (raising :class:`KafkaReadError` when Kafka cannot be reached or the topic
-    does not exist); the messages are read as the copy's records are replayed, within
-    ``timeout_seconds`` from now. ``workers``: reader processes (default: one per core for a
-    big topic on two or more cores; 0 reads in this process)."""
+    """The whole topic, from offset 0 up to a consistent cut now (:func:`settled_ranges`):
+    connects, finds the partitions, their offsets and the cut (raising
+    :class:`KafkaReadError` when Kafka cannot be reached or the topic does not exist); the
+    messages are read as the copy's records are replayed, within ``timeout_seconds`` from now.
+    ``workers``: reader processes (default: one per core for a big topic on two or more cores;
+    0 reads in this process)."""
     deadline = time.monotonic() + timeout_seconds
-    ranges = asyncio.run(
-        topic_ranges(
-            bootstrap, topic, timeout_seconds=timeout_seconds, client_id="benecomune-audit"
+    ranges, cut = asyncio.run(
+        settled_ranges(
+            bootstrap,
+            topic,
+            timeout_seconds=timeout_seconds,
+            client_id="benecomune-audit",
+            settle_seconds=settle_seconds,
         )
     )
     return TopicCopy(
@@ -743,4 +772,5 @@ def read_kafka(
         deadline=deadline,
         timeout_seconds=timeout_seconds,
         workers=workers,
+        cut=cut,
     )

@@ -55,6 +55,7 @@ __all__ = [
     "notification_id",
     "parse_message",
     "read_ranges",
+    "settled_ranges",
     "stream_from_workers",
     "stream_in_process",
     "topic_ranges",
@@ -263,6 +264,64 @@ async def topic_ranges(
         return [PartitionRange(tp.partition, beginning[tp], end[tp]) for tp in partitions]
     finally:
         await consumer.stop()
+
+
+async def settled_ranges(
+    bootstrap: str, topic: str, *, timeout_seconds: float, client_id: str, settle_seconds: float
+) -> tuple[list[PartitionRange], int | None]:
+    """The partitions to read and the *cut*: the highest notification id among the partitions'
+    last messages now. The relay publishes a batch of notifications across partitions at once,
+    so at any instant one partition may already hold a notification whose predecessor is still
+    on its way to another: a redemption on the voucher's partition, its shop credit not yet on
+    the shop's. Everything up to the cut is in the topic once that batch has landed, so the end
+    offsets are taken again after ``settle_seconds`` (waited only when the newest last message
+    is that recent), and the replay keeps the messages up to the cut. None: an empty topic, or
+    a last message without a notification id (then everything to the end is read)."""
+    from aiokafka import TopicPartition
+
+    deadline = time.monotonic() + timeout_seconds
+    consumer = await _started(bootstrap, client_id, deadline)
+    try:
+        partitions = [TopicPartition(topic, n) for n in await _partitions_of(bootstrap, topic)]
+        beginning = await consumer.beginning_offsets(partitions)
+        end = await consumer.end_offsets(partitions)
+        lasts = await _last_messages(consumer, topic, beginning, end, deadline)
+        cut = None
+        if lasts and all(nid is not None for nid, _ in lasts):
+            cut = max(nid for nid, _ in lasts if nid is not None)
+            newest = max(timestamp for _, timestamp in lasts) / 1000
+            wait = min(settle_seconds, newest + settle_seconds - time.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+                end = await consumer.end_offsets(partitions)
+        ranges = [PartitionRange(tp.partition, beginning[tp], end[tp]) for tp in partitions]
+        return ranges, cut
+    finally:
+        await consumer.stop()
+
+
+async def _last_messages(
+    consumer: Any, topic: str, beginning: Any, end: Any, deadline: float
+) -> list[tuple[int | None, int]]:
+    """(notification id, timestamp in ms) of each non-empty partition's last message."""
+    wanted = {tp: end[tp] - 1 for tp in end if end[tp] > beginning[tp]}
+    if not wanted:
+        return []
+    consumer.assign(list(wanted))
+    for tp, offset in wanted.items():
+        consumer.seek(tp, offset)
+    found: dict[Any, tuple[int | None, int]] = {}
+    while len(found) < len(wanted):
+        if time.monotonic() > deadline:
+            raise KafkaReadError(f"cannot read the last messages of {topic} in time")
+        fetched = await consumer.getmany(
+            *(tp for tp in wanted if tp not in found), timeout_ms=500, max_records=len(wanted)
+        )
+        for tp, records in fetched.items():
+            for record in records:
+                if record.offset == wanted[tp]:
+                    found[tp] = (notification_id(record.headers or ()), record.timestamp)
+    return list(found.values())
 
 
 async def _partitions_of(bootstrap: str, topic: str) -> list[int]:
