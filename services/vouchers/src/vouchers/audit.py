@@ -40,11 +40,10 @@ import functools
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
-from uuid import UUID
 
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
@@ -1261,24 +1260,22 @@ class ServiceFigures:
     merchants: dict[tuple[str, str], dict[str, int]] | None = None
 
 
-def figures_from_application(
-    app: VouchersApplication, at: Mapping[str, int] | None = None
-) -> ServiceFigures:
-    """In-process: what ``VouchersApplication.fund_figures`` and ``merchant_figures`` say or,
-    given ``at`` (stream id -> sequence the replay reached), what ``figures_at`` says: the
-    figures at the point the replay reached, however far the service has moved on since."""
+def figures_from_application(app: VouchersApplication, upto: int | None = None) -> ServiceFigures:
+    """In-process: what ``VouchersApplication.fund_figures`` and ``merchant_figures`` say now
+    or, given ``upto`` (the last notification id the replay read), what ``figures_upto``
+    says: the figures at the point the replay reached, however far the service moved on."""
     from vouchers.figures import FundFigures
 
     funds: dict[str, dict[str, int]] = {}
     merchants: dict[tuple[str, str], dict[str, int]] = {}
-    if at is not None:
-        fund_list, merchant_list = app.figures_at({UUID(s): n for s, n in at.items()})
+    if upto is not None:
+        fund_list, merchant_list = app.figures_upto(upto)
         for fund_figures in fund_list:
             funds[fund_figures.fund_id] = {n: getattr(fund_figures, n) for n in FUND_FIGURES}
         for m in merchant_list:
             merchants[(m.round_id, m.merchant_id)] = {n: getattr(m, n) for n in MERCHANT_FIGURES}
         return ServiceFigures(
-            "the service's application (in-process, where the replay ended)", funds, merchants
+            f"the service's application (in-process, up to notification {upto})", funds, merchants
         )
     for fund in app.funds():
         figures: FundFigures = app.fund_figures(fund.id)
@@ -1296,15 +1293,15 @@ def figures_from_api(
     base_url: str,
     token: str,
     *,
-    at: Mapping[str, int] | None = None,
+    upto: int | None = None,
     client: httpx.Client | None = None,
-    timeout: float = 30.0,
+    timeout: float = 120.0,
 ) -> ServiceFigures:
-    """Over the service's HTTP API with an auditor token: given ``at``, ``POST /audit/figures``
-    (the figures where the replay ended); otherwise the live figures, ``GET /funds``, then
-    ``GET /rounds/{id}/merchants`` for every round of every fund. Raises ``httpx.HTTPError``
-    (``HTTPStatusError`` for a 4xx/5xx answer: 409 when the store lacks events the replay
-    read)."""
+    """Over the service's HTTP API with an auditor token: given ``upto``, ``GET
+    /audit/figures?upto=`` (the figures once the events up to that notification were
+    stored); otherwise the live figures, ``GET /funds``, then ``GET /rounds/{id}/merchants``
+    for every round of every fund. Raises ``httpx.HTTPError`` (``HTTPStatusError`` for a
+    4xx/5xx answer: 409 when the store does not reach ``upto``)."""
     import httpx
 
     own = client is None
@@ -1313,8 +1310,8 @@ def figures_from_api(
     funds: dict[str, dict[str, int]] = {}
     merchants: dict[tuple[str, str], dict[str, int]] = {}
     try:
-        if at is not None:
-            response = http.post("/audit/figures", headers=headers, json={"heads": dict(at)})
+        if upto is not None:
+            response = http.get("/audit/figures", headers=headers, params={"upto": upto})
             response.raise_for_status()
             answer = response.json()
             for item in answer["funds"]:
@@ -1324,7 +1321,7 @@ def figures_from_api(
                     name: int(item[name]) for name in MERCHANT_FIGURES
                 }
             return ServiceFigures(
-                f"the service's API at {base_url} (where the replay ended)", funds, merchants
+                f"the service's API at {base_url} (up to notification {upto})", funds, merchants
             )
         response = http.get("/funds", headers=headers)
         response.raise_for_status()
@@ -1342,14 +1339,6 @@ def figures_from_api(
         if own:
             http.close()
     return ServiceFigures(f"the service's API at {base_url}", funds, merchants)
-
-
-def comparison_point(tally: VouchersTally, report: ReplayReport) -> dict[str, int]:
-    """Where the replay ended on every fund, round and shop account stream: the point the
-    service's figures are asked for."""
-    heads = report.seal.heads if report.seal is not None else {}
-    streams = itertools.chain(tally.funds, tally.rounds, tally.merchants)
-    return {stream: heads[stream][0] for stream in streams if stream in heads}
 
 
 @dataclass(frozen=True)
@@ -1693,16 +1682,16 @@ def audit_vouchers(
     *,
     source: str,
     problems: Iterable[ReadProblem] = (),
-    figures: ServiceFigures | Callable[[dict[str, int]], ServiceFigures | None] | None = None,
+    figures: ServiceFigures | Callable[[int], ServiceFigures | None] | None = None,
     since: LedgerSeal | None = None,
 ) -> VouchersAudit:
     """Replay the events into a fresh tally, check the rules and compare with the service's
-    figures: given, or fetched by the callable *after* the replay, which is handed the point
-    the replay reached (:func:`comparison_point`) to ask the service for its figures there.
+    figures: given, or fetched by the callable *after* the replay, which is handed the last
+    notification id the replay read, to ask the service for its figures at that point.
     ``since``: an earlier audit's seal, every head of which must still be in the ledger."""
     tally = VouchersTally()
     report = replay(items, tally, source=source, problems=problems, since=since)
     violations = tally.finish()
-    service = figures(comparison_point(tally, report)) if callable(figures) else figures
+    service = figures(report.last_position) if callable(figures) else figures
     comparison = None if service is None else compare(tally, service)
     return VouchersAudit(report, tally, violations, comparison)

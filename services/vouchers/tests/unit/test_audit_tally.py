@@ -24,7 +24,7 @@ from servicekit.audit import (
     records_from_messages,
 )
 from servicekit.ledger_seal import LedgerSeal
-from servicekit.topic_reader import content_hash
+from servicekit.topic_reader import Cut, content_hash
 from vouchers.audit import (
     FUND_FIGURES,
     ServiceFigures,
@@ -1107,15 +1107,31 @@ def test_every_ledger_event_is_hashed_from_its_message_as_from_the_event(
     assert content_hash(edited_event, value) == edited_event.computed_hash() != redeemed.event_hash
 
 
+def copy_of(messages: list[TopicMessage], cut: Cut) -> TopicCopy:
+    """A topic copy as read from the broker, up to its settled end offsets."""
+    copy = TopicCopy(TOPIC, [], bootstrap="-", ranges=[], deadline=0, timeout_seconds=1, cut=cut)
+    copy._messages = messages
+    return copy
+
+
 def test_a_topic_copy_is_replayed_up_to_its_cut_and_counts_what_it_left() -> None:
     s = story()
     messages = as_messages(s.ledger.events)  # notification ids 1..n
-    cut = len(messages) - 3
-    copy = TopicCopy(TOPIC, [], bootstrap="-", ranges=[], deadline=0, timeout_seconds=1, cut=cut)
-    copy._messages = messages  # as read from the broker, up to its settled end offsets
+    last = len(messages) - 3
+    # When the audit started, every partition ended before the last six messages; three of
+    # those landed later with ids up to the cut (kept), three beyond it (left out).
+    ends: dict[int, int] = {}
+    for m in messages[:-6]:
+        ends[m.partition] = m.offset + 1
+    copy = copy_of(messages, Cut(last, ends))
 
     result = audit_vouchers(copy.records(), source="copy")
 
-    assert result.replay.records == cut and copy.beyond_cut == 3
+    assert result.replay.records == last and copy.beyond_cut == 3
+    assert result.replay.last_position == last
+    # A cut below messages that were already there when the audit started (a relay that
+    # restarted re-publishes an older batch at the partitions' ends) drops none of them.
+    early = copy_of(messages, Cut(2, {m.partition: m.offset + 1 for m in messages}))
+    assert len(list(early.records())) == len(messages) and early.beyond_cut == 0
     whole = audit_vouchers(records_from_messages(messages, TOPIC), source="copy")
     assert whole.replay.records == len(messages)

@@ -587,33 +587,37 @@ def test_the_auditor_reads_the_figures_where_its_replay_ended_not_the_live_ones(
     r = reviewed_and_issued(api)
     live = ok(api.get(f"/funds/{r.fund_id}", "auditor"))
 
-    def at(heads: dict[str, Any]) -> Any:
-        return api.post("/audit/figures", "auditor", json={"heads": heads})
+    def upto(notification_id: int) -> Any:
+        return api.get("/audit/figures", "auditor", params={"upto": notification_id})
 
-    allocated_only = ok(at({r.fund_id: 1}))  # the fund's first event: the State's transfer
-    topped_up = ok(at({r.fund_id: 2}))  # ... and the donation; the round not reached yet
+    points = []
+    for n in range(0, 1_000):  # every point of the ledger, up to where the store ends
+        answer = upto(n)
+        if answer.status_code == 409:
+            break
+        points.append(ok(answer)["funds"])
+    allocations = [f[0]["allocated_cents"] for f in points if f]
 
-    assert [f["allocated_cents"] for f in allocated_only["funds"]] == [100_000]
-    (fund,) = topped_up["funds"]
-    assert (fund["allocated_cents"], fund["issued_cents"], fund["available_cents"]) == (
-        120_000,
-        0,
-        120_000,
-    )
-    assert topped_up["merchants"] == []
+    assert points[0] == []  # nothing read, nothing reported
+    # The State's transfer alone, then the donation too, as the ledger went on.
+    assert allocations[0] == 100_000 and allocations[-1] == 120_000
+    assert sorted(allocations) == allocations
+    (first,) = next(f for f in points if f)
+    assert (first["issued_cents"], first["available_cents"]) == (0, 100_000)
     assert live["allocated_cents"] == 120_000 and live["issued_cents"] == 10_000
-    assert ok(at({}))["funds"] == []  # nothing reached, nothing reported
+    (now,) = points[-1]  # where the store ends: the live figures
+    assert (now["allocated_cents"], now["issued_cents"]) == (120_000, 10_000)
 
 
-def test_figures_beyond_the_services_store_are_refused_409_and_bad_heads_422(api: Api) -> None:
-    r = reviewed_and_issued(api)
+def test_figures_beyond_the_services_store_are_refused_409_and_bad_points_422(api: Api) -> None:
+    reviewed_and_issued(api)
 
-    def at(heads: Any, role: str = "auditor") -> Any:
-        return api.post("/audit/figures", role, json={"heads": heads})
+    def upto(notification_id: Any, role: str = "auditor") -> Any:
+        return api.get("/audit/figures", role, params={"upto": notification_id})
 
-    behind = at({r.fund_id: 99})
+    behind = upto(10**9)
     assert behind.status_code == 409 and behind.json()["error"] == "ledger_behind"
-    assert "up to event 99" in behind.json()["message"]
-    for heads in ({r.fund_id: 0}, {"fund-1": 1}, {r.fund_id: "2"}, [r.fund_id]):
-        assert at(heads).status_code == 422, heads
-    assert at({r.fund_id: 1}, role="operator").status_code == 403
+    assert "the store lacks events the auditor read" in behind.json()["message"]
+    for bad in (-1, "x", 2**63):
+        assert upto(bad).status_code == 422, bad
+    assert upto(1, role="operator").status_code == 403

@@ -99,9 +99,9 @@ class Ledger:
     to_contract: Callable[..., Any]
     audit: Callable[..., AuditResult]
     figures_from_application: Callable[[Any, Any], Any]
-    """(store application, where the replay ended or None) -> the service's figures."""
+    """(store application, the last notification id replayed or None) -> its figures."""
     figures_from_api: Callable[[str, str, Any], Any]
-    """(url, token, where the replay ended or None) -> the service's figures."""
+    """(url, token, the last notification id replayed or None) -> the service's figures."""
     pdf_title: str | None = None
 
 
@@ -134,7 +134,7 @@ def _vouchers_ledger() -> Ledger:
         audit=audit.audit_vouchers,
         # At the point the replay reached: a live service moves on while the replay runs.
         figures_from_application=audit.figures_from_application,
-        figures_from_api=lambda url, token, at: audit.figures_from_api(url, token, at=at),
+        figures_from_api=lambda url, token, upto: audit.figures_from_api(url, token, upto=upto),
         pdf_title="Rendicontazione buoni spesa - verifica del revisore",
     )
 
@@ -158,8 +158,8 @@ def _wallet_ledger() -> Ledger:
         to_contract=to_contract,
         audit=audit.audit_wallet,
         # The wallet's figures are read live, after the replay: audit it at a quiet moment.
-        figures_from_application=lambda app, _at: audit.figures_from_application(app),
-        figures_from_api=lambda url, token, _at: audit.figures_from_api(url, token),
+        figures_from_application=lambda app, _upto: audit.figures_from_application(app),
+        figures_from_api=lambda url, token, _upto: audit.figures_from_api(url, token),
         pdf_title="Rendiconto welfare aziendale - verifica del revisore",
     )
 
@@ -329,7 +329,7 @@ def run_audit(
                 _usage(str(error))
             description = f"Kafka topic {topic} at {settings.kafka_bootstrap}"
             if copy.cut is not None:
-                description += f", up to notification {copy.cut}"
+                description += f", cut at notification {copy.cut.notification_id}"
             items, problems = copy.records(), copy.problems
         else:
             assert store_app is not None
@@ -346,10 +346,10 @@ def run_audit(
         if store_app is not None:
             ledger.close_store(store_app)
 
-    if copy is not None and copy.beyond_cut:
+    if copy is not None and copy.cut is not None and copy.beyond_cut:
         typer.echo(
-            f"{copy.beyond_cut} message(s) published after notification {copy.cut} (the cut "
-            "when the audit started) are left for the next audit",
+            f"{copy.beyond_cut} message(s) published after the audit started (beyond "
+            f"notification {copy.cut.notification_id}) are left for the next audit",
             err=True,
         )
     for line in audit.summary_lines():
@@ -462,9 +462,9 @@ def _figures_source(
     if compare_with is CompareWith.store:
         assert store_app is not None
 
-        def from_store(at: Any = None) -> Any:
+        def from_store(upto: int | None = None) -> Any:
             try:
-                return ledger.figures_from_application(store_app, at)
+                return ledger.figures_from_application(store_app, upto)
             except Exception as error:  # a store the service itself cannot read back
                 # The replay has been made: report it, and fail the audit for this too.
                 unreadable.append(f"{type(error).__name__}: {error}")
@@ -477,11 +477,11 @@ def _figures_source(
         _usage(f"--service-url {url!r} is not an http(s) URL")
     bearer = token or _local_token(settings, parts.hostname)
 
-    def fetch(at: Any = None) -> Any:
+    def fetch(upto: int | None = None) -> Any:
         import httpx
 
         try:
-            return ledger.figures_from_api(url, bearer, at)
+            return ledger.figures_from_api(url, bearer, upto)
         except (ValueError, KeyError, TypeError) as error:  # not JSON, or not the figures
             _usage(
                 f"the service at {url} did not answer with its figures "
@@ -489,8 +489,8 @@ def _figures_source(
             )
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
-            if status == 409:  # the service's store lacks events the replay read
-                unreadable.append(_message_of(error.response))
+            if status == 409 or status >= 500:  # after the replay: the audit fails, with it
+                unreadable.append(f"{status}: {_message_of(error.response)}")
                 return None
             if status in (401, 403):
                 _usage(f"the service at {url} refused the auditor token ({status})")

@@ -46,6 +46,7 @@ from servicekit.ledger_seal import LedgerSeal
 from servicekit.relay import event_id
 from servicekit.store import ServiceApplication
 from servicekit.topic_reader import (
+    Cut,
     KafkaReadError,
     PartitionRange,
     WorkerItem,
@@ -180,6 +181,8 @@ class ReplayReport:
     private_events: int = 0
     duplicates: int = 0
     streams: int = 0
+    last_position: int = 0
+    """The highest notification id replayed: the point a live service's figures are asked for."""
     breaks: list[ChainFinding] = field(default_factory=list)
     problems: list[ReadProblem] = field(default_factory=list)
     seconds: float = 0.0
@@ -316,6 +319,7 @@ class LedgerReplay:
         breaks = verifier.breaks
         ledger_types = self._ledger_types
         records = ledger_events = other_events = private_events = duplicates = 0
+        last_position = report.last_position
         try:
             for item in items:
                 records += 1
@@ -325,6 +329,8 @@ class LedgerReplay:
                     else:
                         private_events += 1
                     continue
+                if item.position > last_position:
+                    last_position = item.position
                 event = item.event
                 ledger = ledger_types.get(type(event))
                 if ledger is None:
@@ -351,6 +357,7 @@ class LedgerReplay:
                 else:
                     duplicates += 1
         finally:
+            report.last_position = last_position
             report.records += records
             report.ledger_events += ledger_events
             report.other_events += other_events
@@ -626,12 +633,13 @@ class TopicCopy:
         timeout_seconds: float,
         workers: int | None = None,
         client_id: str = "benecomune-audit",
-        cut: int | None = None,
+        cut: Cut | None = None,
     ) -> None:
         self.topic = topic
         self.cut = cut
-        """The last notification id replayed (None: all); later messages wait for the next
-        audit, so a batch half-published when the audit started is not replayed in half."""
+        """Where the replay of a live topic stops (None: at the end offsets); later messages
+        wait for the next audit, so a batch half-published when the audit started is not
+        replayed in half."""
         self.beyond_cut = 0
         """Messages after the cut, skipped by the last :meth:`records`."""
         self.problems = problems
@@ -680,12 +688,15 @@ class TopicCopy:
                 items = self._from_workers(workers)
         return items if self.cut is None else self._up_to_cut(items, self.cut)
 
-    def _up_to_cut(self, items: Iterator[AuditItem], cut: int) -> Iterator[AuditItem]:
+    def _up_to_cut(self, items: Iterator[AuditItem], cut: Cut) -> Iterator[AuditItem]:
         self.beyond_cut = 0
+        last = cut.notification_id
         for item in items:
-            if type(item) is AuditRecord and item.position > cut:
-                self.beyond_cut += 1
-                continue
+            if type(item) is AuditRecord and item.position > last:
+                partition, offset = _place(item.origin)
+                if not cut.keeps(item.position, partition, offset):
+                    self.beyond_cut += 1
+                    continue
             yield item
 
     def _stream(self) -> Iterator[TopicMessage]:
@@ -712,6 +723,12 @@ class TopicCopy:
             ),
             self.topic,
         )
+
+
+def _place(origin: str) -> tuple[int, int]:
+    """(partition, offset) of an origin written ``<topic>[<partition>]@<offset>``."""
+    where, _, offset = origin.rpartition("@")
+    return int(where[where.rindex("[") + 1 : -1]), int(offset)
 
 
 def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[AuditItem]:

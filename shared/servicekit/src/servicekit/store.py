@@ -267,6 +267,28 @@ class ServiceApplication(ProcessApplication[UUID]):
                 yield self.mapper.to_domain_event(notification)
             start = batch[-1].id + 1
 
+    def versions_upto(self, notification_id: int, *aggregate_classes: type[Any]) -> dict[UUID, int]:
+        """The version each aggregate of the given classes had once the events up to
+        ``notification_id`` were stored: what a reader who has read the notification log (or
+        the topic the relay fills from it) that far has seen. Scans the log up to there, the
+        store filtering by topic."""
+        topics = [get_topic(c) for c in _event_classes(*aggregate_classes)]
+        versions: dict[UUID, int] = {}
+        start = 1
+        while start <= notification_id:
+            batch = self.recorder.select_notifications(
+                start=start, limit=5000, stop=notification_id, topics=topics
+            )
+            if not batch:
+                break
+            for notification in batch:
+                versions[UUID(str(notification.originator_id))] = notification.originator_version
+            start = batch[-1].id + 1
+        return versions
+
+    def last_notification_id(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
     def get_aggregate(
         self, aggregate_id: UUID, kind: type[AggregateT], label: str, version: int | None = None
     ) -> AggregateT:
@@ -281,3 +303,17 @@ class ServiceApplication(ProcessApplication[UUID]):
         if not isinstance(aggregate, kind):
             raise NotFound(f"no {label} with id {aggregate_id}")
         return aggregate
+
+
+def _event_classes(*aggregate_classes: type[Any]) -> list[type[Any]]:
+    """Every event class an aggregate class declares (``@event`` makes them nested classes),
+    inherited ones included."""
+    from eventsourcing.domain import DomainEvent
+
+    found: dict[str, type[Any]] = {}
+    for cls in aggregate_classes:
+        for name in dir(cls):
+            value = getattr(cls, name, None)
+            if isinstance(value, type) and issubclass(value, DomainEvent):
+                found[get_topic(value)] = value
+    return list(found.values())

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
@@ -46,6 +46,7 @@ from pydantic import ValidationError
 
 __all__ = [
     "PARALLEL_FROM",
+    "Cut",
     "KafkaReadError",
     "Parsed",
     "PartitionRange",
@@ -266,17 +267,36 @@ async def topic_ranges(
         await consumer.stop()
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Where a replay of a live topic stops: every message that was in a partition when the
+    audit started (``ends``: the end offsets then), and those that landed while it waited
+    whose notification id is at most ``notification_id``."""
+
+    notification_id: int
+    ends: Mapping[int, int]
+
+    def keeps(self, position: int, partition: int, offset: int) -> bool:
+        return position <= self.notification_id or offset < self.ends.get(partition, 0)
+
+
 async def settled_ranges(
-    bootstrap: str, topic: str, *, timeout_seconds: float, client_id: str, settle_seconds: float
-) -> tuple[list[PartitionRange], int | None]:
-    """The partitions to read and the *cut*: the highest notification id among the partitions'
-    last messages now. The relay publishes a batch of notifications across partitions at once,
-    so at any instant one partition may already hold a notification whose predecessor is still
-    on its way to another: a redemption on the voucher's partition, its shop credit not yet on
-    the shop's. Everything up to the cut is in the topic once that batch has landed, so the end
-    offsets are taken again after ``settle_seconds`` (waited only when the newest last message
-    is that recent), and the replay keeps the messages up to the cut. None: an empty topic, or
-    a last message without a notification id (then everything to the end is read)."""
+    bootstrap: str,
+    topic: str,
+    *,
+    timeout_seconds: float,
+    client_id: str,
+    settle_seconds: float,
+    probe_seconds: float = 0.2,
+) -> tuple[list[PartitionRange], Cut | None]:
+    """The partitions to read and the :class:`Cut`. The relay publishes a batch of
+    notifications across partitions at once, so when an audit starts, one partition may
+    already hold a notification whose predecessor is still on its way to another: a shop's
+    credit without its voucher's redemption. So the end offsets are taken twice,
+    ``probe_seconds`` apart; if the topic moved meanwhile (a relay is publishing), they are
+    taken again after ``settle_seconds``, and what landed in between is kept up to the highest
+    notification id among the partitions' last messages at the start. None: an empty or quiet
+    topic, or a last message without a notification id (everything to the end is read)."""
     from aiokafka import TopicPartition
 
     deadline = time.monotonic() + timeout_seconds
@@ -284,15 +304,18 @@ async def settled_ranges(
     try:
         partitions = [TopicPartition(topic, n) for n in await _partitions_of(bootstrap, topic)]
         beginning = await consumer.beginning_offsets(partitions)
+        start = await consumer.end_offsets(partitions)
+        await asyncio.sleep(probe_seconds)
         end = await consumer.end_offsets(partitions)
-        lasts = await _last_messages(consumer, topic, beginning, end, deadline)
         cut = None
-        if lasts and all(nid is not None for nid, _ in lasts):
-            cut = max(nid for nid, _ in lasts if nid is not None)
-            newest = max(timestamp for _, timestamp in lasts) / 1000
-            wait = min(settle_seconds, newest + settle_seconds - time.time())
-            if wait > 0:
-                await asyncio.sleep(wait)
+        if end != start:  # a relay is publishing: let its batch land, and cut
+            lasts = await _last_notifications(consumer, topic, beginning, start, deadline)
+            if lasts and None not in lasts:
+                cut = Cut(
+                    max(n for n in lasts if n is not None),
+                    {tp.partition: start[tp] for tp in partitions},
+                )
+                await asyncio.sleep(settle_seconds)
                 end = await consumer.end_offsets(partitions)
         ranges = [PartitionRange(tp.partition, beginning[tp], end[tp]) for tp in partitions]
         return ranges, cut
@@ -300,27 +323,34 @@ async def settled_ranges(
         await consumer.stop()
 
 
-async def _last_messages(
+LAST_MESSAGE_SECONDS = 10.0
+"""How long the last messages are looked for (an offset may hold no record: a transaction
+marker, a compacted message); then the topic is read to its end, uncut."""
+
+
+async def _last_notifications(
     consumer: Any, topic: str, beginning: Any, end: Any, deadline: float
-) -> list[tuple[int | None, int]]:
-    """(notification id, timestamp in ms) of each non-empty partition's last message."""
+) -> list[int | None]:
+    """The notification id of each non-empty partition's last message ([None] if one cannot be
+    found in time)."""
     wanted = {tp: end[tp] - 1 for tp in end if end[tp] > beginning[tp]}
     if not wanted:
         return []
     consumer.assign(list(wanted))
     for tp, offset in wanted.items():
         consumer.seek(tp, offset)
-    found: dict[Any, tuple[int | None, int]] = {}
+    found: dict[Any, int | None] = {}
+    give_up = min(deadline, time.monotonic() + LAST_MESSAGE_SECONDS)
     while len(found) < len(wanted):
-        if time.monotonic() > deadline:
-            raise KafkaReadError(f"cannot read the last messages of {topic} in time")
+        if time.monotonic() > give_up:
+            return [None]
         fetched = await consumer.getmany(
             *(tp for tp in wanted if tp not in found), timeout_ms=500, max_records=len(wanted)
         )
         for tp, records in fetched.items():
             for record in records:
                 if record.offset == wanted[tp]:
-                    found[tp] = (notification_id(record.headers or ()), record.timestamp)
+                    found[tp] = notification_id(record.headers or ())
     return list(found.values())
 
 

@@ -686,47 +686,46 @@ class VouchersApplication(ServiceApplication):
     def merchant_figures(self, round_id: UUID, merchant_id: str) -> MerchantFigures:
         return MerchantFigures.of(self.merchant_account(round_id, merchant_id))
 
-    def figures_at(
-        self, heads: Mapping[UUID, int]
-    ) -> tuple[list[FundFigures], list[MerchantFigures]]:
-        """Every fund's and shop account's figures as they were when each fund, round and
-        account stream ended at the sequence in ``heads``: the point an auditor's replay
-        reached. A live service keeps changing while the replay runs; compared at the same
-        point, only a real difference remains. Streams missing from ``heads`` were not reached
-        by the replay and are left out. A stream the store ends *before* its sequence in
-        ``heads`` (the replay read events this store no longer holds) raises
-        :class:`LedgerBehind`."""
-        funds: list[FundFigures] = []
-        merchants: list[MerchantFigures] = []
+    def figures_upto(self, notification_id: int) -> tuple[list[FundFigures], list[MerchantFigures]]:
+        """Every fund's and shop account's figures as they were once the events up to
+        ``notification_id`` were stored: the point an auditor's replay reached (the topic's
+        messages and the store's notifications carry the same ids). A live service keeps
+        changing while the replay runs; compared at the same point, only a real difference
+        remains — an event the replay lacks, up to that point, still shows. Raises
+        :class:`LedgerBehind` when the store does not reach ``notification_id``."""
+        last = self.last_notification_id()
+        if notification_id > last:
+            raise LedgerBehind(
+                f"the store's notification log ends at {last}; the audited ledger reaches "
+                f"{notification_id}: the store lacks events the auditor read"
+            )
+        versions = self.versions_upto(notification_id, Fund, Round, MerchantAccount)
         accounts_of: dict[UUID, list[UUID]] = {}
         for e in self.events_of(MerchantAccount.Affiliated):
-            accounts_of.setdefault(e.round_id, []).append(e.originator_id)
+            if e.originator_id in versions:
+                accounts_of.setdefault(e.round_id, []).append(e.originator_id)
+        funds: list[FundFigures] = []
+        merchants: list[MerchantFigures] = []
         for e in self.events_of(Fund.Allocated):
-            if e.originator_id not in heads:
+            if e.originator_id not in versions:
                 continue
-            fund = self._as_at(e.originator_id, heads, Fund, "fund")
-            rounds = [self._as_at(r, heads, Round, "round") for r in fund.round_ids if r in heads]
+            fund = self._as_of(e.originator_id, versions, Fund, "fund")
+            rounds = [
+                self._as_of(r, versions, Round, "round") for r in fund.round_ids if r in versions
+            ]
             accounts = [
-                self._as_at(a, heads, MerchantAccount, "merchant account")
+                self._as_of(a, versions, MerchantAccount, "merchant account")
                 for r in rounds
                 for a in accounts_of.get(r.id, ())
-                if a in heads
             ]
             funds.append(FundFigures.of(fund, rounds, accounts))
             merchants.extend(MerchantFigures.of(a) for a in accounts)
         return funds, merchants
 
-    def _as_at(
-        self, aggregate_id: UUID, heads: Mapping[UUID, int], kind: type[_Agg], label: str
+    def _as_of(
+        self, aggregate_id: UUID, versions: Mapping[UUID, int], kind: type[_Agg], label: str
     ) -> _Agg:
-        wanted = heads[aggregate_id]
-        aggregate = self.get_aggregate(aggregate_id, kind, label, version=wanted)
-        if aggregate.version != wanted:
-            raise LedgerBehind(
-                f"the store holds {label} {aggregate_id} up to event {aggregate.version}, "
-                f"the audited ledger up to event {wanted}"
-            )
-        return aggregate
+        return self.get_aggregate(aggregate_id, kind, label, version=versions[aggregate_id])
 
     def funds(self) -> list[Fund]:
         return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]

@@ -1,17 +1,17 @@
 """The auditor's comparison point: the figures as they were where the auditor's replay ended.
 
 An audit replays the ledger for minutes while the service keeps redeeming; figures read
-afterwards would be ahead of the replay and every busy audit would fail. So the auditor sends
-the sequence its replay reached on each fund, round and shop account stream, and the service
-answers with its figures computed from those same events (its aggregates at those versions).
+afterwards would be ahead of the replay and every busy audit would fail. So the auditor gives
+the last notification id its replay read (the topic's messages carry the store's ids), and the
+service answers with its figures from the events stored up to there (its aggregates at those
+versions). An event the replay lacks up to that point still makes a difference.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
 
@@ -20,17 +20,6 @@ from vouchers.entrypoints.deps import clear_errors, vouchers_app
 from vouchers.entrypoints.funds import FundFiguresAtView
 
 router = APIRouter(tags=["audit"], dependencies=[Depends(clear_errors)])
-
-Sequence = Annotated[int, Field(strict=True, ge=1)]
-
-
-class FiguresAtRequest(BaseModel):
-    heads: dict[UUID, Sequence] = Field(
-        max_length=1_000_000,
-        description="Stream id -> the sequence the auditor's replay reached, for the fund, "
-        "round and shop account streams (others are ignored; streams left out were not "
-        "reached and are not reported).",
-    )
 
 
 class MerchantFiguresAtView(BaseModel):
@@ -47,17 +36,22 @@ class FiguresAt(BaseModel):
     merchants: list[MerchantFiguresAtView]
 
 
-@router.post(
+@router.get(
     "/audit/figures",
-    summary="Every fund's and shop's figures at the point an auditor's replay reached",
-    responses={409: {"description": "ledger_behind: the store lacks events the replay read"}},
+    summary="Every fund's and shop's figures once the events up to a notification were stored",
+    responses={409: {"description": "ledger_behind: the store does not reach that notification"}},
 )
-def figures_at(
-    request: FiguresAtRequest,
+def figures_upto(
+    upto: int = Query(
+        ge=0,
+        le=2**63 - 1,
+        description="The last notification id the auditor's replay read (the ce_notificationid "
+        "of the topic's messages).",
+    ),
     app: VouchersApplication = Depends(vouchers_app),
     _: Principal = Depends(require_roles("auditor")),
 ) -> FiguresAt:
-    funds, merchants = app.figures_at(request.heads)
+    funds, merchants = app.figures_upto(upto)
     return FiguresAt(
         funds=[FundFiguresAtView.model_validate(f.as_dict()) for f in funds],
         merchants=[
