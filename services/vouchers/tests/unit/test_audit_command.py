@@ -14,6 +14,7 @@ import pytest
 from benecomune_cli.main import app as cli
 from click.testing import Result
 from servicekit.audit import AuditRecord, store_records
+from servicekit.domain import LedgerBehind
 from servicekit.italian_ids import fiscal_code_check_character
 from typer.testing import CliRunner
 from vouchers.application import commands as cmd
@@ -21,7 +22,6 @@ from vouchers.application.app import VouchersApplication
 from vouchers.audit import audit_vouchers, figures_from_application
 from vouchers.contract_mapping import to_contract
 from vouchers.domain.application import Application
-from vouchers.domain.errors import LedgerBehind
 
 from ..stories import open_round
 

@@ -280,8 +280,18 @@ class ServiceFigures:
     taxable_fringe: dict[tuple[str, int], int]
 
 
-def figures_from_application(app: WalletApplication) -> ServiceFigures:
+def figures_from_application(app: WalletApplication, upto: int | None = None) -> ServiceFigures:
+    """In-process: the plan statements and payroll now or, given ``upto`` (the last
+    notification id the replay read), as they were once the events up to there were stored."""
     plans: dict[str, dict[str, int]] = {}
+    if upto is not None:
+        statements, payroll = app.figures_upto(upto)
+        for statement in statements:
+            plans[statement.plan_id] = _plan_figures(statement.as_dict())
+        taxable = {(line.employee_id, line.year): line.taxable_cents for line in payroll}
+        return ServiceFigures(
+            f"the service's application (up to notification {upto})", plans, taxable
+        )
     years: set[int] = set()
     for plan in app.plans_of(None):
         plans[str(plan.id)] = _plan_figures(app.plan_figures(plan.id).as_dict())
@@ -295,24 +305,42 @@ def figures_from_application(app: WalletApplication) -> ServiceFigures:
 
 
 def figures_from_api(
-    base_url: str, token: str, *, client: httpx.Client | None = None, timeout: float = 30.0
+    base_url: str,
+    token: str,
+    *,
+    upto: int | None = None,
+    client: httpx.Client | None = None,
+    timeout: float = 120.0,
 ) -> ServiceFigures:
-    """Over the service's HTTP API with an auditor token: ``GET /plans``, then every plan's
-    ``GET /plans/{id}/report`` and ``GET /payroll/{year}`` for every plan year. Raises
-    ``httpx.HTTPError`` (``HTTPStatusError`` for a 4xx/5xx answer)."""
+    """Over the service's HTTP API with an auditor token: given ``upto``, ``GET
+    /audit/figures?upto=`` (as they were once the events up to that notification were
+    stored); otherwise the live ``GET /plans``, every plan's ``GET /plans/{id}/report`` and
+    ``GET /payroll/{year}`` for every plan year. Raises ``httpx.HTTPError``
+    (``HTTPStatusError`` for a 4xx/5xx answer: 409 when the store does not reach ``upto``)."""
     import httpx
 
     own = client is None
     http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
     headers = {"Authorization": f"Bearer {token}"}
 
-    def get(path: str) -> Any:
-        response = http.get(path, headers=headers)
+    def get(path: str, **params: Any) -> Any:
+        response = http.get(path, headers=headers, params=params)
         response.raise_for_status()
         return response.json()
 
     try:
         plans: dict[str, dict[str, int]] = {}
+        if upto is not None:
+            answer = get("/audit/figures", upto=upto)
+            for statement in answer["plans"]:
+                plans[str(statement["plan_id"])] = _plan_figures(statement)
+            taxable = {
+                (str(line["employee_id"]), int(line["year"])): int(line["taxable_cents"])
+                for line in answer["payroll"]
+            }
+            return ServiceFigures(
+                f"the service's API at {base_url} (up to notification {upto})", plans, taxable
+            )
         years: set[int] = set()
         for plan in get("/plans"):
             report = get(f"/plans/{plan['plan_id']}/report")
@@ -480,15 +508,16 @@ def audit_wallet(
     *,
     source: str,
     problems: Iterable[ReadProblem] = (),
-    figures: ServiceFigures | Callable[[], ServiceFigures] | None = None,
+    figures: ServiceFigures | Callable[[int], ServiceFigures | None] | None = None,
     since: LedgerSeal | None = None,
 ) -> WalletAudit:
     """Replay the events into a fresh tally, check the ledger rules and compare with the
-    service's figures (fetched *after* the replay when given as a callable); ``since``: an
-    earlier audit's seal, every head of which must still be in the ledger."""
+    service's figures: given, or fetched by the callable *after* the replay, which is handed
+    the last notification id the replay read, to ask for the figures at that point.
+    ``since``: an earlier audit's seal, every head of which must still be in the ledger."""
     tally = WalletTally()
     report = replay(items, tally, source=source, problems=problems, since=since)
     violations = tally.finish()
-    service = figures() if callable(figures) else figures
+    service = figures(report.last_position) if callable(figures) else figures
     differences = None if service is None else compare(tally, service)
     return WalletAudit(report, tally, violations, differences)

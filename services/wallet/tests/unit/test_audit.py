@@ -59,7 +59,7 @@ def test_the_replay_of_the_store_matches_the_service_to_the_cent(app: WalletAppl
     audit = audit_wallet(
         store_records(app, to_contract),
         source="store",
-        figures=lambda: figures_from_application(app),
+        figures=lambda upto: figures_from_application(app, upto),
     )
     assert audit.ok, "\n".join(audit.summary_lines())
     assert audit.differences == []
@@ -119,7 +119,31 @@ def test_a_tampered_amount_in_the_store_is_named_by_the_audit(app: WalletApplica
     audit = audit_wallet(
         store_records(app, to_contract),
         source="store",
-        figures=lambda: figures_from_application(app),
+        figures=lambda upto: figures_from_application(app, upto),
     )
     assert not audit.ok
     assert [b.kind for b in audit.replay.breaks] == ["edited"]
+
+
+def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_ended(
+    app: WalletApplication,
+) -> None:
+    _, reset = busy_ledger(app)
+    replayed = list(store_records(app, to_contract))  # what the replay read ...
+    up_to_now = figures_from_application(app, app.last_notification_id())
+    live_then = figures_from_application(app)
+    w3 = app.wallets_of_plan(app.get_plan(reset))[0].id
+    hold(app, w3, 2_000, "meanwhile")  # ... and a booking held on a wallet meanwhile
+
+    where_it_ended = audit_wallet(
+        replayed, source="store", figures=lambda upto: figures_from_application(app, upto)
+    )
+    live = audit_wallet(replayed, source="store", figures=figures_from_application(app))
+
+    # Up to the store's end, the figures at a point are the live ones.
+    assert (up_to_now.plans, up_to_now.taxable_fringe) == (
+        live_then.plans,
+        live_then.taxable_fringe,
+    )
+    assert where_it_ended.ok, "\n".join(where_it_ended.summary_lines())
+    assert live.differences  # the live figures count the grant the replay never read

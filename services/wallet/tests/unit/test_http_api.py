@@ -190,3 +190,20 @@ def test_a_spend_over_the_fringe_cap_is_answered_with_the_warning(api: Api) -> N
             "taxable_cents": 120_000,
         }
     ]
+
+
+def test_the_auditor_reads_the_plan_figures_at_a_point_of_the_ledger(api: Api) -> None:
+    year = datetime.now(UTC).year
+    plan_id = api.call("POST", "/plans", "employer", "acme", json=plan_body(year)).json()["plan_id"]
+
+    def upto(point: Any, role: str = "auditor", subject: str | None = None) -> Any:
+        return api.call("GET", "/audit/figures", role, subject, params={"upto": point})
+
+    empty, created = upto(0), upto(1)
+    behind = upto(10**9)
+
+    assert empty.json() == {"plans": [], "payroll": []}
+    (statement,) = created.json()["plans"]
+    assert (statement["plan_id"], statement["budget_cents"]) == (plan_id, 500_000)
+    assert behind.status_code == 409 and behind.json()["error"] == "ledger_behind"
+    assert upto(-1).status_code == 422 and upto(1, "employer", "acme").status_code == 403

@@ -157,9 +157,9 @@ def _wallet_ledger() -> Ledger:
         close_store=_close,
         to_contract=to_contract,
         audit=audit.audit_wallet,
-        # The wallet's figures are read live, after the replay: audit it at a quiet moment.
-        figures_from_application=lambda app, _upto: audit.figures_from_application(app),
-        figures_from_api=lambda url, token, _upto: audit.figures_from_api(url, token),
+        # At the point the replay reached: a live service moves on while the replay runs.
+        figures_from_application=audit.figures_from_application,
+        figures_from_api=lambda url, token, upto: audit.figures_from_api(url, token, upto=upto),
         pdf_title="Rendiconto welfare aziendale - verifica del revisore",
     )
 

@@ -31,6 +31,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class LedgerBehind(Conflict):
+    """An auditor asked for figures at a point of the ledger this store does not reach."""
+
+    code = "ledger_behind"
+
+
 class Aggregate(_Aggregate):
     """Base aggregate: every event records the correlation id bound when it was triggered, so the
     relay can put it on the Kafka message long after the request has gone."""

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -92,3 +92,23 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
 def application_of(request: Request, app_type: type[AppT]) -> AppT:
     """The service's application, for route dependencies."""
     return cast(AppT, request.app.state.application)
+
+
+# --- The auditor's comparison point (GET /audit/figures?upto=N in every ledger service) ------
+
+AUDIT_POINT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "ledger_behind: the store does not reach that notification"}
+}
+
+
+def audit_point(
+    upto: int = Query(
+        ge=0,
+        le=2**63 - 1,
+        description="The last notification id the auditor's replay read (the "
+        "ce_notificationid of the topic's messages): the figures are those once the events up "
+        "to there were stored.",
+    ),
+) -> int:
+    """A FastAPI dependency: the point of the ledger an auditor asks the figures for."""
+    return upto

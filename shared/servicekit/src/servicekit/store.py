@@ -8,7 +8,7 @@ outbox relay uses to remember how far it has published.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, 
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
-from servicekit.domain import Conflict, NotFound
+from servicekit.domain import Conflict, LedgerBehind, NotFound
 from servicekit.messages import Processing
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
@@ -286,8 +286,23 @@ class ServiceApplication(ProcessApplication[UUID]):
             start = batch[-1].id + 1
         return versions
 
+    def get_as_of(
+        self, aggregate_id: UUID, versions: Mapping[UUID, int], kind: type[AggregateT], label: str
+    ) -> AggregateT:
+        """The aggregate at its version in ``versions`` (from :meth:`versions_upto`)."""
+        return self.get_aggregate(aggregate_id, kind, label, version=versions[aggregate_id])
+
     def last_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def check_reaches(self, notification_id: int) -> None:
+        """An auditor's comparison point must be in this store (:class:`LedgerBehind`)."""
+        last = self.last_notification_id()
+        if notification_id > last:
+            raise LedgerBehind(
+                f"the store's notification log ends at {last}; the audited ledger reaches "
+                f"{notification_id}: the store lacks events the auditor read"
+            )
 
     def get_aggregate(
         self, aggregate_id: UUID, kind: type[AggregateT], label: str, version: int | None = None

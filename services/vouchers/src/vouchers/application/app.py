@@ -12,17 +12,16 @@ import hmac
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import structlog
 from benecomune_contracts import catalog
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
@@ -38,7 +37,6 @@ from vouchers.domain.codes import new_code, voucher_id_for
 from vouchers.domain.errors import (
     AlreadyApplied,
     InvalidTransition,
-    LedgerBehind,
     NotAffiliated,
     UnknownMunicipality,
     VoidRefused,
@@ -54,8 +52,6 @@ from vouchers.figures import FundFigures, MerchantFigures
 log = structlog.get_logger(__name__)
 
 REDEMPTION_NAMESPACE = uuid.UUID("9d5e3a71-2b8c-4f6e-a0d4-7c1b5e8f2a36")
-
-_Agg = TypeVar("_Agg", bound=Aggregate)
 
 
 def now_utc() -> datetime:
@@ -692,13 +688,8 @@ class VouchersApplication(ServiceApplication):
         messages and the store's notifications carry the same ids). A live service keeps
         changing while the replay runs; compared at the same point, only a real difference
         remains — an event the replay lacks, up to that point, still shows. Raises
-        :class:`LedgerBehind` when the store does not reach ``notification_id``."""
-        last = self.last_notification_id()
-        if notification_id > last:
-            raise LedgerBehind(
-                f"the store's notification log ends at {last}; the audited ledger reaches "
-                f"{notification_id}: the store lacks events the auditor read"
-            )
+        ``LedgerBehind`` (the kit's) when the store does not reach ``notification_id``."""
+        self.check_reaches(notification_id)
         versions = self.versions_upto(notification_id, Fund, Round, MerchantAccount)
         accounts_of: dict[UUID, list[UUID]] = {}
         for e in self.events_of(MerchantAccount.Affiliated):
@@ -709,23 +700,18 @@ class VouchersApplication(ServiceApplication):
         for e in self.events_of(Fund.Allocated):
             if e.originator_id not in versions:
                 continue
-            fund = self._as_of(e.originator_id, versions, Fund, "fund")
+            fund = self.get_as_of(e.originator_id, versions, Fund, "fund")
             rounds = [
-                self._as_of(r, versions, Round, "round") for r in fund.round_ids if r in versions
+                self.get_as_of(r, versions, Round, "round") for r in fund.round_ids if r in versions
             ]
             accounts = [
-                self._as_of(a, versions, MerchantAccount, "merchant account")
+                self.get_as_of(a, versions, MerchantAccount, "merchant account")
                 for r in rounds
                 for a in accounts_of.get(r.id, ())
             ]
             funds.append(FundFigures.of(fund, rounds, accounts))
             merchants.extend(MerchantFigures.of(a) for a in accounts)
         return funds, merchants
-
-    def _as_of(
-        self, aggregate_id: UUID, versions: Mapping[UUID, int], kind: type[_Agg], label: str
-    ) -> _Agg:
-        return self.get_aggregate(aggregate_id, kind, label, version=versions[aggregate_id])
 
     def funds(self) -> list[Fund]:
         return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]

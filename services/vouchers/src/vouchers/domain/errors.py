@@ -63,9 +63,3 @@ class VoidRefused(DomainError):
 
 class MerchantSuspended(DomainError):
     code = "merchant_suspended"
-
-
-class LedgerBehind(Conflict):
-    """An auditor asked for figures at a point of the ledger this store no longer reaches."""
-
-    code = "ledger_behind"

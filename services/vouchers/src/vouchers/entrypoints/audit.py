@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
+from servicekit.http import AUDIT_POINT_RESPONSES, audit_point
 
 from vouchers.application.app import VouchersApplication
 from vouchers.entrypoints.deps import clear_errors, vouchers_app
@@ -39,15 +40,10 @@ class FiguresAt(BaseModel):
 @router.get(
     "/audit/figures",
     summary="Every fund's and shop's figures once the events up to a notification were stored",
-    responses={409: {"description": "ledger_behind: the store does not reach that notification"}},
+    responses=AUDIT_POINT_RESPONSES,
 )
 def figures_upto(
-    upto: int = Query(
-        ge=0,
-        le=2**63 - 1,
-        description="The last notification id the auditor's replay read (the ce_notificationid "
-        "of the topic's messages).",
-    ),
+    upto: int = Depends(audit_point),
     app: VouchersApplication = Depends(vouchers_app),
     _: Principal = Depends(require_roles("auditor")),
 ) -> FiguresAt:

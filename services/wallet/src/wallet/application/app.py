@@ -763,6 +763,34 @@ class WalletApplication(ServiceApplication):
         plan = self.get_plan(plan_id)
         return PlanFigures.of(plan, self.wallets_of_plan(plan))
 
+    def figures_upto(self, notification_id: int) -> tuple[list[PlanFigures], list[PayrollLine]]:
+        """Every plan's statement and every employee's payroll line as they were once the
+        events up to ``notification_id`` were stored: the point an auditor's replay reached,
+        however far the service has moved on since. ``LedgerBehind`` (the kit's) when the
+        store does not reach it."""
+        self.check_reaches(notification_id)
+        versions = self.versions_upto(notification_id, Plan, Wallet, FringeYear)
+        statements: list[PlanFigures] = []
+        employees_by_year: dict[int, set[str]] = {}
+        for e in self.events_of(Plan.Created):
+            if e.originator_id not in versions:
+                continue
+            plan = self.get_as_of(e.originator_id, versions, Plan, "plan")
+            wallet_ids = [Wallet.id_for(plan.id, employee) for employee in plan.employees]
+            wallets = [
+                self.get_as_of(w, versions, Wallet, "wallet") for w in wallet_ids if w in versions
+            ]
+            statements.append(PlanFigures.of(plan, wallets))
+            employees_by_year.setdefault(plan.year, set()).update(plan.employees)
+        payroll = []
+        for year, employees in sorted(employees_by_year.items()):
+            for employee_id in sorted(employees):
+                fringe_id = FringeYear.id_for(employee_id, year)
+                if fringe_id in versions:
+                    fringe = self.get_as_of(fringe_id, versions, FringeYear, "fringe year")
+                    payroll.append(PayrollLine.of(fringe))
+        return statements, payroll
+
     def payroll(self, employer_id: str | None, year: int) -> list[PayrollLine]:
         """Fringe benefits per employee of the employer's plans of ``year`` (all employers'
         when ``employer_id`` is None), with the taxable amount."""

@@ -34,7 +34,9 @@ reports = APIRouter(tags=["reports"])
 
 
 def routers() -> list[APIRouter]:
-    return [plans, wallets, family, reports]
+    from wallet.entrypoints import audit
+
+    return [plans, wallets, family, reports, audit.router]
 
 
 def wallet_app(request: Request) -> WalletApplication:
