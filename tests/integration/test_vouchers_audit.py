@@ -280,7 +280,7 @@ def scenario(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
         build_seconds = time.perf_counter() - started
         last = app.recorder.max_notification_id() or 0
         wait_until(
-            lambda: app.published_upto(topic) >= last,
+            lambda: (app.position(f"outbox->{topic}") or 0) >= last,
             timeout=60,
             what=f"the relay to publish up to notification {last}",
         )
@@ -436,8 +436,6 @@ def test_the_command_line_audits_the_topic_against_the_running_api(
     print(result.output)
     assert result.exit_code == 0, result.output
     assert "every figure matches to the cent" in result.output
-    published = scenario.app.published_upto(scenario.topic)
-    assert f"cut at notification {published} (the relay's published position)" in result.output
     pdf = (out / "vouchers-audit.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and b"(RESULT: OK) Tj" in pdf
     report = json.loads((out / "vouchers-audit.json").read_text())

@@ -621,12 +621,3 @@ def test_figures_beyond_the_services_store_are_refused_409_and_bad_points_422(ap
     for bad in (-1, "x", 2**63):
         assert upto(bad).status_code == 422, bad
     assert upto(1, role="operator").status_code == 403
-
-
-def test_the_auditor_asks_how_far_the_relay_has_published_the_topic(api: Api) -> None:
-    reviewed_and_issued(api)  # no relay runs here: nothing published yet
-
-    answer = ok(api.get("/audit/published", "auditor"))
-
-    assert answer == {"topic": "benecomune.vouchers", "published_upto": 0}
-    assert api.get("/audit/published", "operator").status_code == 403

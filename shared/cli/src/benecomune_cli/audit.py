@@ -315,26 +315,21 @@ def run_audit(
     try:
         if source is Source.store or compare_with is CompareWith.store:
             store_app = _open_store(ledger, settings)
-        figures, published = _figures_source(
+        figures = _figures_source(
             ledger, compare_with, settings, store_app, service_url, token, unreadable
         )
         items: Iterable[AuditItem]
         problems: Iterable[ReadProblem] = ()
         if source is Source.kafka:
             topic = settings.topic(ledger.topic)
-            # Asked before the topic is read: everything up to it is in the topic already.
-            upto = published(topic) if published is not None else None
             typer.echo(f"Reading topic {topic} from {settings.kafka_bootstrap} ...", err=True)
             try:
-                copy = read_kafka(
-                    settings.kafka_bootstrap, topic, timeout_seconds=timeout, published_upto=upto
-                )
+                copy = read_kafka(settings.kafka_bootstrap, topic, timeout_seconds=timeout)
             except KafkaReadError as error:
                 _usage(str(error))
             description = f"Kafka topic {topic} at {settings.kafka_bootstrap}"
             if copy.cut is not None:
-                why = "the relay's published position" if upto else "the audit's start"
-                description += f", cut at notification {copy.cut.notification_id} ({why})"
+                description += f", cut at notification {copy.cut.notification_id}"
             items, problems = copy.records(), copy.problems
         else:
             assert store_app is not None
@@ -459,15 +454,13 @@ def _figures_source(
     service_url: str | None,
     token: str | None,
     unreadable: list[str],
-) -> tuple[Callable[..., Any] | None, Callable[[str], int | None] | None]:
-    """What to compare the tally with, fetched after the replay (a store the service cannot
-    read back gives no figures, and its reason is added to ``unreadable``), and how to ask the
-    service how far its relay has published a topic (to cut a topic replay there)."""
+) -> Callable[[], Any] | None:
+    """What to compare the tally with; fetched after the replay. A store the service cannot
+    read back gives no figures, and its reason is added to ``unreadable``."""
     if compare_with is CompareWith.none:
-        return None, None
+        return None
     if compare_with is CompareWith.store:
         assert store_app is not None
-        application = store_app
 
         def from_store(upto: int | None = None) -> Any:
             try:
@@ -477,33 +470,12 @@ def _figures_source(
                 unreadable.append(f"{type(error).__name__}: {error}")
                 return None
 
-        return from_store, lambda topic: application.published_upto(topic) or None
+        return from_store
     url = (service_url or f"http://127.0.0.1:{settings.http_port}").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _usage(f"--service-url {url!r} is not an http(s) URL")
     bearer = token or _local_token(settings, parts.hostname)
-
-    def published(topic: str) -> int | None:
-        import httpx
-
-        try:
-            response = httpx.get(
-                f"{url}/audit/published", headers={"Authorization": f"Bearer {bearer}"}, timeout=30
-            )
-        except httpx.HTTPError as error:
-            _usage(
-                f"cannot reach the service at {url} ({error!r}); start the service, give "
-                "--service-url, or use --compare store / --compare none"
-            )
-        if response.status_code in (401, 403):
-            _usage(f"the service at {url} refused the auditor token ({response.status_code})")
-        try:
-            response.raise_for_status()
-            answer = response.json()
-            return int(answer["published_upto"]) if answer["topic"] == topic else None
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return None  # an older service: the topic is cut at the audit's start instead
 
     def fetch(upto: int | None = None) -> Any:
         import httpx
@@ -529,7 +501,7 @@ def _figures_source(
                 "give --service-url, or use --compare store / --compare none"
             )
 
-    return fetch, published
+    return fetch
 
 
 def _message_of(response: Any) -> str:

@@ -764,35 +764,23 @@ def read_kafka(
     timeout_seconds: float = 300.0,
     workers: int | None = None,
     settle_seconds: float = 1.0,
-    published_upto: int | None = None,
 ) -> TopicCopy:
     """The whole topic, from offset 0 up to a consistent cut now (:func:`settled_ranges`):
     connects, finds the partitions, their offsets and the cut (raising
     :class:`KafkaReadError` when Kafka cannot be reached or the topic does not exist); the
     messages are read as the copy's records are replayed, within ``timeout_seconds`` from now.
     ``workers``: reader processes (default: one per core for a big topic on two or more cores;
-    0 reads in this process). ``published_upto``: the relay's published position, asked of
-    the service *before* this call; then the cut is there, exactly (every notification up to
-    it is in the topic, and a relay batch ends there), with no waiting."""
+    0 reads in this process)."""
     deadline = time.monotonic() + timeout_seconds
-    cut: Cut | None
-    if published_upto:
-        ranges = asyncio.run(
-            topic_ranges(
-                bootstrap, topic, timeout_seconds=timeout_seconds, client_id="benecomune-audit"
-            )
+    ranges, cut = asyncio.run(
+        settled_ranges(
+            bootstrap,
+            topic,
+            timeout_seconds=timeout_seconds,
+            client_id="benecomune-audit",
+            settle_seconds=settle_seconds,
         )
-        cut = Cut(published_upto, {})
-    else:
-        ranges, cut = asyncio.run(
-            settled_ranges(
-                bootstrap,
-                topic,
-                timeout_seconds=timeout_seconds,
-                client_id="benecomune-audit",
-                settle_seconds=settle_seconds,
-            )
-        )
+    )
     return TopicCopy(
         topic,
         _truncated(topic, ranges),

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import structlog
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -84,30 +84,9 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    if definition.publishes_to:
-        _add_published_route(api, runtime)
     for router in definition.routers():
         api.include_router(router)
     return api
-
-
-def _add_published_route(api: FastAPI, runtime: ServiceRuntime) -> None:
-    """``GET /audit/published``: how far the relay has published the service's topic. Every
-    notification up to there is acknowledged by Kafka, and a relay batch ends there: an
-    auditor reading the topic cuts its replay at that point (never half a batch)."""
-    from servicekit.auth import Principal, require_roles
-
-    topic = runtime.settings.topic(runtime.definition.publishes_to or "")
-
-    @api.get(
-        "/audit/published",
-        tags=["audit"],
-        summary="The last notification the relay has published to the service's topic",
-    )
-    def published(
-        _: Principal = Depends(require_roles("auditor")),
-    ) -> dict[str, str | int]:
-        return {"topic": topic, "published_upto": runtime.application.published_upto(topic)}
 
 
 def application_of(request: Request, app_type: type[AppT]) -> AppT:

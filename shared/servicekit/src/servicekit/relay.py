@@ -23,7 +23,7 @@ from benecomune_contracts import ContractEvent, EventEnvelope
 from eventsourcing.persistence import Notification, Tracking
 
 from servicekit.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
-from servicekit.store import ServiceApplication, relay_position_name
+from servicekit.store import ServiceApplication
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +56,7 @@ class OutboxRelay:
         self.bootstrap = bootstrap
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
-        self.position_name = relay_position_name(topic)
+        self.position_name = f"outbox->{topic}"
         self.service = app.settings.service_name
 
     def new_producer(self) -> AIOKafkaProducer:

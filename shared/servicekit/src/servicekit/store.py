@@ -292,11 +292,6 @@ class ServiceApplication(ProcessApplication[UUID]):
         """The aggregate at its version in ``versions`` (from :meth:`versions_upto`)."""
         return self.get_aggregate(aggregate_id, kind, label, version=versions[aggregate_id])
 
-    def published_upto(self, topic: str) -> int:
-        """The last notification the relay has published to ``topic`` (acknowledged by Kafka
-        with everything before it; 0: none yet)."""
-        return self.position(relay_position_name(topic)) or 0
-
     def last_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0
 
@@ -337,8 +332,3 @@ def _event_classes(*aggregate_classes: type[Any]) -> list[type[Any]]:
             if isinstance(value, type) and issubclass(value, DomainEvent):
                 found[get_topic(value)] = value
     return list(found.values())
-
-
-def relay_position_name(topic: str) -> str:
-    """The tracking name under which the relay records how far it has published ``topic``."""
-    return f"outbox->{topic}"
