@@ -1129,6 +1129,13 @@ def test_a_topic_copy_is_replayed_up_to_its_cut_and_counts_what_it_left() -> Non
 
     assert result.replay.records == last and copy.beyond_cut == 3
     assert result.replay.last_position == last
+    # What the command line records of the cut, for the summary, the JSON and the PDF.
+    result.replay.cut_at, result.replay.left_for_next_audit = last, copy.beyond_cut
+    assert f"cut at notification {last}; 3 message(s) that landed later" in "\n".join(
+        result.summary_lines()
+    )
+    chain = result.as_dict()["chain"]
+    assert (chain["cut_at"], chain["left_for_next_audit"]) == (last, 3)
     # A cut below messages that were already there when the audit started (a relay that
     # restarted re-publishes an older batch at the partitions' ends) drops none of them.
     early = copy_of(messages, Cut(2, {m.partition: m.offset + 1 for m in messages}))

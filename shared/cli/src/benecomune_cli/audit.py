@@ -346,12 +346,9 @@ def run_audit(
         if store_app is not None:
             ledger.close_store(store_app)
 
-    if copy is not None and copy.cut is not None and copy.beyond_cut:
-        typer.echo(
-            f"{copy.beyond_cut} message(s) published after the audit started (beyond "
-            f"notification {copy.cut.notification_id}) are left for the next audit",
-            err=True,
-        )
+    if copy is not None and copy.cut is not None:  # in the summary, the JSON and the PDF
+        audit.replay.cut_at = copy.cut.notification_id
+        audit.replay.left_for_next_audit = copy.beyond_cut
     for line in audit.summary_lines():
         typer.echo(line)
     for problem in unreadable:

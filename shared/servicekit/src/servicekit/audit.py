@@ -183,6 +183,10 @@ class ReplayReport:
     streams: int = 0
     last_position: int = 0
     """The highest notification id replayed: the point a live service's figures are asked for."""
+    cut_at: int | None = None
+    """A live topic's cut (:class:`~servicekit.topic_reader.Cut`), when there was one."""
+    left_for_next_audit: int = 0
+    """Messages that landed after the audit started, beyond the cut: not replayed."""
     breaks: list[ChainFinding] = field(default_factory=list)
     problems: list[ReadProblem] = field(default_factory=list)
     seconds: float = 0.0
@@ -222,6 +226,12 @@ class ReplayReport:
             ]
             lines.extend(f"    {b.describe()}" for b in self.breaks)
             lines.extend(f"    {p.describe()}" for p in self.problems)
+        if self.cut_at is not None:
+            lines.append(
+                f"  the topic was moving: cut at notification {self.cut_at}; "
+                f"{self.left_for_next_audit} message(s) that landed later are left for the "
+                "next audit"
+            )
         if self.since is not None:
             lines.append(
                 f"  checked against an earlier audit's seal {self.since.digest} "
