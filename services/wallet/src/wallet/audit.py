@@ -407,6 +407,8 @@ class WalletAudit:
     violations: list[Violation]
     differences: list[Difference] | None
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    compared_with: str | None = None
+    """Whose figures, and at which point (``ServiceFigures.against``)."""
 
     CSV_COLUMNS: ClassVar[tuple[str, ...]] = (
         "level",
@@ -490,14 +492,16 @@ class WalletAudit:
             lines.append(
                 "  ledger rules: all hold (zero sum, nothing negative, fringe cap, bonus limit)"
             )
+        against = f" with {self.compared_with}" if self.compared_with else ""
         if self.differences is None:
             lines.append("  comparison with the service: not made")
         elif not self.differences:
             lines.append(
-                f"  comparison: {len(self.tally.plans)} plan(s), every figure matches to the cent"
+                f"  comparison{against}: {len(self.tally.plans)} plan(s), every figure matches "
+                "to the cent"
             )
         else:
-            lines.append(f"  comparison: {len(self.differences)} DIFFERENCE(S)")
+            lines.append(f"  comparison{against}: {len(self.differences)} DIFFERENCE(S)")
             lines.extend(f"    {d.describe()}" for d in self.differences)
         lines.append("RESULT: " + ("OK" if self.ok else "FAILED"))
         return lines
@@ -520,4 +524,5 @@ def audit_wallet(
     violations = tally.finish()
     service = figures(report.last_position) if callable(figures) else figures
     differences = None if service is None else compare(tally, service)
-    return WalletAudit(report, tally, violations, differences)
+    against = None if service is None else service.against
+    return WalletAudit(report, tally, violations, differences, compared_with=against)

@@ -146,4 +146,8 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
         live_then.taxable_fringe,
     )
     assert where_it_ended.ok, "\n".join(where_it_ended.summary_lines())
+    point = where_it_ended.replay.last_position
+    assert f"comparison with the service's application (up to notification {point})" in (
+        "\n".join(where_it_ended.summary_lines())
+    )
     assert live.differences  # the live figures count the grant the replay never read
