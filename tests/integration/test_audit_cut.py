@@ -12,7 +12,7 @@ import time
 import pytest
 from aiokafka import AIOKafkaProducer
 from benecomune_contracts import VOUCHERS_TOPIC
-from benecomune_contracts.cloudevents import CE_NOTIFICATIONID
+from benecomune_contracts.cloudevents import CE_NOTIFICATIONID, CE_TRANSACTIONEND
 from servicekit.topic_reader import (
     Cut,
     PartitionRange,
@@ -55,6 +55,18 @@ async def replayed(
     return ids
 
 
+async def a_slow_look(bootstrap: str, topic: str) -> tuple[list[PartitionRange], Cut | None]:
+    """settled_ranges with time to publish while it probes and while it settles."""
+    return await settled_ranges(
+        bootstrap,
+        topic,
+        timeout_seconds=30,
+        client_id="test-cut",
+        settle_seconds=3,
+        probe_seconds=3,
+    )
+
+
 async def test_a_batch_landing_as_the_audit_starts_is_replayed_whole_up_to_the_cut(
     stack_config: StackConfig,
 ) -> None:
@@ -73,16 +85,7 @@ async def test_a_batch_landing_as_the_audit_starts_is_replayed_whole_up_to_the_c
         unsettled = await settled_ranges(
             bootstrap, topic, timeout_seconds=30, client_id="test-cut", settle_seconds=0
         )
-        settling = asyncio.create_task(
-            settled_ranges(
-                bootstrap,
-                topic,
-                timeout_seconds=30,
-                client_id="test-cut",
-                settle_seconds=3,
-                probe_seconds=3,
-            )
-        )
+        settling = asyncio.create_task(a_slow_look(bootstrap, topic))
         await asyncio.sleep(0.5)
         await publish(1, 3)  # the rest of the batch lands while the audit looks
         await publish(1, 5)  # and the next batch begins: beyond the cut
@@ -94,6 +97,39 @@ async def test_a_batch_landing_as_the_audit_starts_is_replayed_whole_up_to_the_c
     assert await replayed(bootstrap, topic, *unsettled) == {1, 2, 4}  # 3 would be missing
     assert cut is not None and cut.notification_id == 4
     assert await replayed(bootstrap, topic, ranges, cut) == {1, 2, 3, 4}  # 5 read, left out
+
+
+async def test_the_cut_reaches_the_end_of_the_store_transaction_it_falls_in(
+    stack_config: StackConfig,
+) -> None:
+    """Notifications 3 and 4 were stored together (a sale and the shop's credit). 3 is the
+    highest id on the topic when the audit starts; 4 lands while it waits. Cut at 3, the
+    replay would hold the sale without its credit; it reads on to the transaction's end."""
+    bootstrap, topic = await a_new_topic(stack_config)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+
+    async def publish(partition: int, nid: int, transaction_end: int) -> None:
+        headers = [
+            (CE_NOTIFICATIONID, str(nid).encode()),
+            (CE_TRANSACTIONEND, str(transaction_end).encode()),
+        ]
+        await producer.send_and_wait(topic, b"{}", partition=partition, headers=headers)
+
+    try:
+        await publish(0, 1, 2)
+        await publish(1, 2, 2)
+        await publish(2, 3, 4)
+        settling = asyncio.create_task(a_slow_look(bootstrap, topic))
+        await asyncio.sleep(0.5)
+        await publish(3, 4, 4)  # the rest of the transaction
+        await publish(4, 5, 5)  # the next transaction: beyond the cut
+        ranges, cut = await settling
+    finally:
+        await producer.stop()
+
+    assert cut is not None and cut.notification_id == 4
+    assert await replayed(bootstrap, topic, ranges, cut) == {1, 2, 3, 4}
 
 
 async def test_a_quiet_topic_is_read_to_its_end_without_waiting(

@@ -356,6 +356,26 @@ def test_the_kafka_and_store_audits_match_the_service_to_the_cent(scenario: Scen
     assert sum(cl.status == "paid" for cl in claims) == counts["paid"]
 
 
+def test_a_sale_and_the_shops_credit_are_published_with_their_transactions_end(
+    scenario: Scenario,
+) -> None:
+    """What keeps a live audit's cut from splitting a sale: the relay stamps each message with
+    the end of the store transaction it was saved in."""
+    messages = read_kafka(scenario.config.bootstrap, scenario.topic, timeout_seconds=60).messages
+    ends: dict[str, set[int]] = {}
+    for message in messages:
+        headers = dict(message.headers)
+        nid, end = int(headers["ce_notificationid"]), int(headers["ce_transactionend"])
+        assert end >= nid
+        body = json.loads(message.value or b"")
+        if "redemption_id" in body and headers["ce_type"].endswith(
+            (b".VoucherRedeemed.v1", b".MerchantCredited.v1")
+        ):
+            ends.setdefault(body["redemption_id"], set()).add(end)
+    assert len(ends) == scenario.counts["redemptions"]
+    assert all(len(found) == 1 for found in ends.values())  # the sale and its credit: together
+
+
 def test_reader_processes_replay_the_topic_as_one_process_does(scenario: Scenario) -> None:
     """Worker processes (each with its own consumer and partitions, parsing and hashing, merged
     back in the producer's order) make the same audit as one process streaming the topic and

@@ -57,6 +57,16 @@ def test_the_correlation_id_is_optional() -> None:
     assert EventEnvelope.from_headers(headers).correlation_id is None
 
 
+def test_the_transaction_end_is_optional_and_travels_as_an_extension() -> None:
+    assert ENVELOPE.transaction_end is None
+    assert "ce_transactionend" not in dict(ENVELOPE.to_headers())
+    envelope = ENVELOPE.model_copy(update={"transaction_end": 44})
+    headers = envelope.to_headers()
+    assert dict(headers)["ce_transactionend"] == b"44"
+    assert EventEnvelope.from_headers(headers) == envelope
+    assert EventEnvelope.fields_from_headers(headers)["transaction_end"] == 44
+
+
 def test_the_time_is_normalised_to_utc() -> None:
     rome = timezone(timedelta(hours=2))
     envelope = ENVELOPE.model_copy(update={"time": datetime(2020, 3, 30, 11, tzinfo=rome)})
@@ -109,6 +119,8 @@ def test_a_missing_required_header_is_a_malformed_envelope(name: str) -> None:
         ("ce_notificationid", b"x"),
         ("ce_sequence", b""),
         ("ce_sequence", b"+3"),
+        ("ce_transactionend", b"-1"),
+        ("ce_transactionend", b"x"),
         ("ce_id", b""),
         ("ce_subject", b""),
         ("ce_type", b"\xff\xfe"),
@@ -176,6 +188,9 @@ def test_the_fast_reading_of_headers_answers_as_the_header_by_header_one() -> No
         ("content-type", b"text/plain"),
         ("ce_id", b""),
         ("ce_correlationid", b"\xc3"),
+        ("ce_transactionend", b"44"),
+        ("ce_transactionend", b"045"),
+        ("ce_transactionend", None),
     ]
 
     def envelope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:

@@ -15,6 +15,9 @@ CloudEvents attributes travel as headers named ``ce_<attribute>`` with UTF-8 str
                        consumers use it to skip duplicates
 ``ce_sequence``        extension: the aggregate version, a decimal integer
 ``ce_correlationid``   extension, optional: the id of the request that caused the event
+``ce_transactionend``  extension, optional: the notification id of the last event stored
+                       in the same transaction as this one, a decimal integer; a reader
+                       that stops part-way through a live topic keeps a transaction whole
 =====================  =========================================================
 """
 
@@ -38,6 +41,7 @@ __all__ = [
     "CE_SPECVERSION",
     "CE_SUBJECT",
     "CE_TIME",
+    "CE_TRANSACTIONEND",
     "CE_TYPE",
     "CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
@@ -58,6 +62,7 @@ CONTENT_TYPE: Final = "content-type"
 CE_NOTIFICATIONID: Final = "ce_notificationid"
 CE_CORRELATIONID: Final = "ce_correlationid"
 CE_SEQUENCE: Final = "ce_sequence"
+CE_TRANSACTIONEND: Final = "ce_transactionend"
 
 SPEC_VERSION: Final = "1.0"
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -107,6 +112,9 @@ class EventEnvelope(BaseModel):
     notification_id: int = Field(ge=0)
     correlation_id: str | None = None
     sequence: int = Field(ge=0)
+    transaction_end: int | None = Field(default=None, ge=0)
+    """The notification id of the last event stored in the same transaction (the store's
+    atomic unit: a redemption and the shop's credit, say), when the producer recorded it."""
 
     def kafka_key(self) -> bytes:
         """The Kafka message key: the subject (aggregate id), so one aggregate's events keep
@@ -128,6 +136,8 @@ class EventEnvelope(BaseModel):
         ]
         if self.correlation_id is not None:
             headers.append((CE_CORRELATIONID, self.correlation_id))
+        if self.transaction_end is not None:
+            headers.append((CE_TRANSACTIONEND, str(self.transaction_end)))
         return [(name, value.encode("utf-8")) for name, value in headers]
 
     @classmethod
@@ -182,6 +192,11 @@ class EventEnvelope(BaseModel):
             "notification_id": _parse_decimal(values, CE_NOTIFICATIONID),
             "sequence": _parse_decimal(values, CE_SEQUENCE),
             "correlation_id": values.get(CE_CORRELATIONID),
+            "transaction_end": (
+                None
+                if values.get(CE_TRANSACTIONEND) is None
+                else _parse_decimal(values, CE_TRANSACTIONEND)
+            ),
         }
         # The checks above leave one rule to the model: id, source, type and subject are not
         # empty. Only then can validation fail; let it say so, as from_headers does.
@@ -211,6 +226,7 @@ _HEADER_OF_FIELD = {
     "notification_id": CE_NOTIFICATIONID,
     "sequence": CE_SEQUENCE,
     "correlation_id": CE_CORRELATIONID,
+    "transaction_end": CE_TRANSACTIONEND,
 }
 _KNOWN_HEADERS = frozenset(_HEADER_OF_FIELD.values()) | {CE_SPECVERSION, CONTENT_TYPE}
 
@@ -238,12 +254,17 @@ def _usual_fields(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None
         return None
     notification, sequence, time = raw[CE_NOTIFICATIONID], raw[CE_SEQUENCE], raw[CE_TIME]
     correlation = raw.get(CE_CORRELATIONID)
+    transaction_end = raw.get(CE_TRANSACTIONEND)
     if (
         type(notification) is not bytes
         or type(sequence) is not bytes
         or type(time) is not bytes
         or not _is_decimal(notification)
         or not _is_decimal(sequence)
+        or (
+            CE_TRANSACTIONEND in raw
+            and (type(transaction_end) is not bytes or not _is_decimal(transaction_end))
+        )
     ):
         return None
     try:
@@ -256,6 +277,7 @@ def _usual_fields(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None
             "notification_id": int(notification),
             "sequence": int(sequence),
             "correlation_id": None if correlation is None else correlation.decode("utf-8"),
+            "transaction_end": None if transaction_end is None else int(transaction_end),
         }
     except (AttributeError, UnicodeDecodeError, MalformedEnvelope):
         return None  # a value that is not bytes, not UTF-8, a bad time: named the long way
@@ -372,6 +394,15 @@ def headers_json_schema() -> dict[str, Any]:
             CE_CORRELATIONID: {
                 "type": "string",
                 "description": "Extension, optional: id of the request that caused the event.",
+            },
+            CE_TRANSACTIONEND: {
+                "type": "string",
+                "pattern": _DECIMAL.pattern,
+                "description": (
+                    "Extension, optional: the notification-log id of the last event stored in "
+                    "the same transaction as this one (decimal). A reader that stops part-way "
+                    "through a live topic reads on to it, so a transaction is kept whole."
+                ),
             },
         },
     }

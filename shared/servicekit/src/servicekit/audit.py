@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol, cast
 from uuid import UUID
 
+import orjson
 from benecomune_contracts import ContractEvent
 from benecomune_contracts.chain import ChainBreak, ChainVerifier, LedgerEvent
 from benecomune_contracts.registry import get_contract
@@ -744,7 +745,8 @@ def _place(origin: str) -> tuple[int, int]:
 def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[AuditItem]:
     """What the reader processes sent (:mod:`servicekit.topic_reader`) as audit items. The
     workers parsed every message and recomputed every ledger event's hash; here each payload
-    is validated again (the event this process adds up) and named."""
+    is validated (again, unless a worker found it sound without validating it: see
+    ``topic_reader._sound_ledger_item``) to the event this process adds up, and named."""
     contracts: dict[str, Any] = {}
     for item in items:
         if len(item) == 4:
@@ -761,8 +763,18 @@ def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[Audit
             ).__pydantic_validator__.validate_json
         try:
             event = validate(value)
-        except ValidationError as error:  # the worker validated the same bytes: never
-            yield ReadProblem(origin, "invalid_payload", first_error(error), None, None, type_name)
+        except ValidationError as error:
+            # A ledger event the worker found sound but did not validate: its stream and
+            # sequence are the payload's, which agree with its headers (the worker checked).
+            body = orjson.loads(value)
+            yield ReadProblem(
+                origin,
+                "invalid_payload",
+                first_error(error),
+                body["stream_id"],
+                body["sequence"],
+                type_name,
+            )
             continue
         yield AuditRecord(event, origin, position, ce_id, content_hash)
 

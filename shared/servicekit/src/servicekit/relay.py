@@ -7,6 +7,11 @@ producer (acks=all) keyed by aggregate id so each aggregate's events stay in ord
 partition, waits until Kafka has acknowledged the whole batch, and only then records the new
 position in the service's own store. A crash before that record means the batch is published
 again: duplicates are possible (consumers recognise them by notification id), gaps are not.
+
+Each message carries the notification id that ends the store transaction its event was saved in
+(``ce_transactionend``, from :mod:`servicekit.recorders`), and a batch is never ended inside a
+transaction: a reader that stops at a batch's edge, or that reads on to a transaction's end,
+never holds half a transaction (a redemption without the shop's credit).
 """
 
 from __future__ import annotations
@@ -91,10 +96,11 @@ class OutboxRelay:
         if not notifications:
             RELAY_BACKLOG.labels(self.service).set(0)
             return 0
+        notifications, ends = await asyncio.to_thread(self._whole_transactions, notifications)
         deliveries: list[asyncio.Future[Any]] = []
         published_types: list[str] = []
         for notification in notifications:
-            sent = await self._send(producer, notification)
+            sent = await self._send(producer, notification, ends.get(notification.id))
             if sent is not None:
                 deliveries.append(sent[0])
                 published_types.append(sent[1])
@@ -109,8 +115,34 @@ class OutboxRelay:
         log.debug("relay_published", upto=last, count=len(deliveries))
         return len(notifications)
 
+    def _whole_transactions(
+        self, notifications: Sequence[Notification]
+    ) -> tuple[Sequence[Notification], dict[int, int]]:
+        """The batch, extended to the end of the transaction its last notification belongs to,
+        and each notification's transaction end (where the store recorded it)."""
+        select_transactions = getattr(self.app.recorder, "select_transactions", None)
+        if select_transactions is None:
+            return notifications, {}
+        last = notifications[-1].id
+        transactions: list[tuple[int, int]] = select_transactions(notifications[0].id, last)
+        if transactions and transactions[-1][0] <= last < transactions[-1][1]:
+            end = transactions[-1][1]
+            rest = self.app.recorder.select_notifications(
+                start=last + 1, limit=end - last, stop=end
+            )
+            notifications = [*notifications, *rest]
+        ends: dict[int, int] = {}
+        pending = iter(transactions)
+        transaction = next(pending, None)
+        for notification in notifications:
+            while transaction is not None and transaction[1] < notification.id:
+                transaction = next(pending, None)
+            if transaction is not None and transaction[0] <= notification.id:
+                ends[notification.id] = transaction[1]
+        return notifications, ends
+
     async def _send(
-        self, producer: AIOKafkaProducer, notification: Notification
+        self, producer: AIOKafkaProducer, notification: Notification, transaction_end: int | None
     ) -> tuple[asyncio.Future[Any], str] | None:
         domain_event: Any = self.app.mapper.to_domain_event(notification)
         contract = self.to_contract(domain_event)
@@ -125,6 +157,7 @@ class OutboxRelay:
             notification_id=notification.id,
             correlation_id=getattr(domain_event, "correlation_id", None),
             sequence=domain_event.originator_version,
+            transaction_end=transaction_end,
         )
         future: asyncio.Future[Any] = await producer.send(
             self.topic,

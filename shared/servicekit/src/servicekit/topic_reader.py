@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import orjson
 from benecomune_contracts import ContractEvent, EventEnvelope, MalformedEnvelope
 from benecomune_contracts.chain import LedgerEvent
-from benecomune_contracts.cloudevents import CE_NOTIFICATIONID
+from benecomune_contracts.cloudevents import CE_NOTIFICATIONID, CE_TRANSACTIONEND
 from benecomune_contracts.registry import UnknownEventType, get_contract
 from pydantic import ValidationError
 
@@ -60,6 +60,7 @@ __all__ = [
     "stream_from_workers",
     "stream_in_process",
     "topic_ranges",
+    "transaction_reach",
     "worker_count",
 ]
 
@@ -212,11 +213,26 @@ def first_error(error: ValidationError) -> str:
 
 def notification_id(headers: Iterable[tuple[str, bytes]]) -> int | None:
     """The first ``ce_notificationid`` header as an int, if it reads as one."""
+    return _first_int(headers, CE_NOTIFICATIONID)
+
+
+def transaction_reach(headers: Sequence[tuple[str, bytes]]) -> int | None:
+    """The notification id a cut after this message must reach to keep its store transaction
+    whole: its ``ce_transactionend`` when it has one beyond its own id, else its own id (None
+    without a readable id)."""
+    nid = _first_int(headers, CE_NOTIFICATIONID)
+    if nid is None:
+        return None
+    end = _first_int(headers, CE_TRANSACTIONEND)
+    return nid if end is None or end < nid else end
+
+
+def _first_int(headers: Iterable[tuple[str, bytes]], header: str) -> int | None:
     for name, value in headers:
-        if name == CE_NOTIFICATIONID:
+        if name == header:
             try:
                 return int(value)
-            except ValueError:
+            except (TypeError, ValueError):
                 return None
     return None
 
@@ -295,8 +311,13 @@ async def settled_ranges(
     credit without its voucher's redemption. So the end offsets are taken twice,
     ``probe_seconds`` apart; if the topic moved meanwhile (a relay is publishing), they are
     taken again after ``settle_seconds``, and what landed in between is kept up to the highest
-    notification id among the partitions' last messages at the start. None: an empty or quiet
-    topic, or a last message without a notification id (everything to the end is read)."""
+    notification id among the partitions' last messages at the start — or up to the end of
+    that message's store transaction (``ce_transactionend``), which the relay publishes in the
+    same batch: the redemption at the cut keeps its credit. None: an empty or quiet topic, or
+    a last message without a notification id (everything to the end is read).
+
+    Messages present at the start are always kept, so a ``ce_transactionend`` (written by the
+    audited service) can only make the replay longer, never hide what was there."""
     from aiokafka import TopicPartition
 
     deadline = time.monotonic() + timeout_seconds
@@ -331,8 +352,8 @@ marker, a compacted message); then the topic is read to its end, uncut."""
 async def _last_notifications(
     consumer: Any, topic: str, beginning: Any, end: Any, deadline: float
 ) -> list[int | None]:
-    """The notification id of each non-empty partition's last message ([None] if one cannot be
-    found in time)."""
+    """How far each non-empty partition's last message reaches (:func:`transaction_reach`;
+    [None] if one cannot be found in time)."""
     wanted = {tp: end[tp] - 1 for tp in end if end[tp] > beginning[tp]}
     if not wanted:
         return []
@@ -350,7 +371,7 @@ async def _last_notifications(
         for tp, records in fetched.items():
             for record in records:
                 if record.offset == wanted[tp]:
-                    found[tp] = notification_id(record.headers or ())
+                    found[tp] = transaction_reach(record.headers or ())
     return list(found.values())
 
 
@@ -838,6 +859,9 @@ class _Sender:
 def _item(record: Any) -> tuple[int | None, WorkerItem]:
     """One message as the worker sends it (without its merge key), and its notification id."""
     headers = record.headers or ()
+    sound = _sound_ledger_item(record.key, record.value, headers)
+    if sound is not None:
+        return sound[0], sound
     parsed = parse_message(record.key, record.value, headers)
     if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
         return notification_id(headers), (parsed.problem,)
@@ -847,3 +871,61 @@ def _item(record: Any) -> tuple[int | None, WorkerItem]:
     # The envelope was read, so its notification id is the header's (the first, the only one).
     nid: int = envelope["notification_id"]
     return nid, (nid, envelope["id"], envelope["type"], value, hashed)
+
+
+_LEDGER_CONTRACTS: dict[str, bool] = {}
+
+
+def _is_ledger_type(type_name: str) -> bool | None:
+    """Whether ``type_name`` is a ledger event's contract (None: no such contract)."""
+    ledger = _LEDGER_CONTRACTS.get(type_name)
+    if ledger is None:
+        try:
+            contract = get_contract(type_name)
+        except UnknownEventType:
+            return None
+        ledger = _LEDGER_CONTRACTS[type_name] = issubclass(contract, LedgerEvent)
+    return ledger
+
+
+def _sound_ledger_item(
+    key: bytes | None, value: bytes | None, headers: Sequence[Any]
+) -> WorkerItem | None:
+    """The item of a ledger event that reads as sound without validating it here: its headers
+    are a CloudEvents envelope, its key, stream and sequence agree with them, and its JSON
+    object hashes to the ``event_hash`` it claims (what :func:`content_hash` returns for it).
+    Then the parent's validation, which it does anyway to add the event up, is the only one:
+    a payload that breaks its contract is named there, as here (``invalid_payload``, with the
+    same message). Anything else (None) takes :func:`parse_message`'s path, which names what is
+    wrong in the order it always did. Validating twice cost a worker a fifth of its time."""
+    if value is None:
+        return None
+    try:
+        envelope = EventEnvelope.fields_from_headers(headers)
+    except MalformedEnvelope:
+        return None
+    type_name: str = envelope["type"]
+    stream_id: str = envelope["subject"]
+    if not _is_ledger_type(type_name) or (key is not None and key != stream_id.encode("utf-8")):
+        return None
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict or body.get("stream_id") != stream_id:
+        return None
+    sequence = body.get("sequence")
+    if type(sequence) is not int or sequence != envelope["sequence"]:
+        return None
+    claimed = body.pop("event_hash", None)
+    if type(claimed) is not str:
+        return None
+    body["type"] = type_name
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: an integer over 64 bits, say
+        return None
+    if hashlib.sha256(canonical).hexdigest() != claimed:
+        return None
+    nid: int = envelope["notification_id"]
+    return (nid, envelope["id"], type_name, value, claimed)

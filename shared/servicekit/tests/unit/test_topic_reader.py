@@ -4,6 +4,7 @@ reads; the compact record of claimed hashes answers as a dict of every head woul
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from benecomune_contracts import EventEnvelope
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
-from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
+from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent, ledger_hash
 from servicekit.audit import (
     AuditItem,
     AuditRecord,
@@ -179,6 +180,16 @@ def spoiled(messages: list[TopicMessage]) -> list[TopicMessage]:
         (n, b"benecomune.vouchers.Nothing.v1" if n == "ce_type" else v) for n, v in out[17].headers
     )
     replace(17, headers=headers)
+    # A ledger event edited against its contract, its hash recomputed over the edit: sound to
+    # a worker's hash check, so only the parent's validation can name it.
+    body = json.loads(out[32].value or b"")
+    assert body["sequence"] >= 1  # a ledger event
+    body["amount_cents"] = -500
+    body["event_hash"] = ledger_hash(
+        dict(out[32].headers)["ce_type"].decode(),
+        {k: v for k, v in body.items() if k != "event_hash"},
+    )
+    replace(32, value=json.dumps(body).encode())
     return out
 
 
@@ -217,6 +228,7 @@ def test_what_workers_send_becomes_what_one_process_reads() -> None:
         "invalid_payload",
         "invalid_payload",
         "unknown_type",
+        "invalid_payload",
     ]
 
 
@@ -245,8 +257,8 @@ def test_a_replay_from_worker_items_reports_what_a_replay_in_one_process_does() 
     report = results[0][0]
     assert report.duplicates == 10
     # The unreadable messages leave gaps in their streams; the edited amount is named.
-    assert [b.kind for b in report.breaks] == ["missing", "missing", "edited", "missing"]
-    assert len(report.problems) == 5
+    assert [b.kind for b in report.breaks] == ["missing", "missing", "edited", "missing", "missing"]
+    assert len(report.problems) == 6
 
 
 # --- Claimed hashes ----------------------------------------------------------------------------
