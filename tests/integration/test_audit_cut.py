@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -53,6 +55,41 @@ async def replayed(
             if cut is None or cut.keeps(nid, partition, record.offset):
                 ids.add(nid)
     return ids
+
+
+Published = tuple[int, int, int]
+"""(partition, notification id, ce_transactionend) of a message as the relay publishes it."""
+
+
+async def a_look_while_publishing(
+    config: StackConfig,
+    before: list[Published],
+    during: list[Published],
+    look: Callable[[str, str], Coroutine[Any, Any, tuple[list[PartitionRange], Cut | None]]],
+) -> tuple[str, str, list[PartitionRange], Cut | None]:
+    """``look`` at a new topic holding ``before``, while ``during`` is published half a second
+    after it started."""
+    bootstrap, topic = await a_new_topic(config)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+
+    async def publish(messages: list[Published]) -> None:
+        for partition, nid, transaction_end in messages:
+            headers = [
+                (CE_NOTIFICATIONID, str(nid).encode()),
+                (CE_TRANSACTIONEND, str(transaction_end).encode()),
+            ]
+            await producer.send_and_wait(topic, b"{}", partition=partition, headers=headers)
+
+    try:
+        await publish(before)
+        looking = asyncio.create_task(look(bootstrap, topic))
+        await asyncio.sleep(0.5)
+        await publish(during)
+        ranges, cut = await looking
+    finally:
+        await producer.stop()
+    return bootstrap, topic, ranges, cut
 
 
 async def a_slow_look(bootstrap: str, topic: str) -> tuple[list[PartitionRange], Cut | None]:
@@ -105,31 +142,37 @@ async def test_the_cut_reaches_the_end_of_the_store_transaction_it_falls_in(
     """Notifications 3 and 4 were stored together (a sale and the shop's credit). 3 is the
     highest id on the topic when the audit starts; 4 lands while it waits. Cut at 3, the
     replay would hold the sale without its credit; it reads on to the transaction's end."""
-    bootstrap, topic = await a_new_topic(stack_config)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-
-    async def publish(partition: int, nid: int, transaction_end: int) -> None:
-        headers = [
-            (CE_NOTIFICATIONID, str(nid).encode()),
-            (CE_TRANSACTIONEND, str(transaction_end).encode()),
-        ]
-        await producer.send_and_wait(topic, b"{}", partition=partition, headers=headers)
-
-    try:
-        await publish(0, 1, 2)
-        await publish(1, 2, 2)
-        await publish(2, 3, 4)
-        settling = asyncio.create_task(a_slow_look(bootstrap, topic))
-        await asyncio.sleep(0.5)
-        await publish(3, 4, 4)  # the rest of the transaction
-        await publish(4, 5, 5)  # the next transaction: beyond the cut
-        ranges, cut = await settling
-    finally:
-        await producer.stop()
+    bootstrap, topic, ranges, cut = await a_look_while_publishing(
+        stack_config,
+        [(0, 1, 2), (1, 2, 2), (2, 3, 4)],
+        [(3, 4, 4), (4, 5, 5)],  # the rest of the transaction, then the next one
+        a_slow_look,
+    )
 
     assert cut is not None and cut.notification_id == 4
-    assert await replayed(bootstrap, topic, ranges, cut) == {1, 2, 3, 4}
+    assert await replayed(bootstrap, topic, ranges, cut) == {1, 2, 3, 4}  # 5 read, left out
+
+
+async def test_a_quiet_topic_ending_inside_a_transaction_is_awaited(
+    stack_config: StackConfig,
+) -> None:
+    """The relay stopped after publishing notification 2 of a transaction that ends at 3: the
+    topic is quiet, yet the audit waits for 3, and its cut says it awaits it."""
+
+    async def a_quick_look(bootstrap: str, topic: str) -> tuple[list[PartitionRange], Cut | None]:
+        return await settled_ranges(
+            bootstrap, topic, timeout_seconds=30, client_id="test-cut", settle_seconds=3
+        )
+
+    bootstrap, topic, ranges, cut = await a_look_while_publishing(
+        stack_config,
+        [(0, 1, 1), (1, 2, 3)],
+        [(2, 3, 3)],
+        a_quick_look,  # the relay resumes
+    )
+
+    assert cut is not None and (cut.notification_id, cut.awaited) == (3, 3)
+    assert await replayed(bootstrap, topic, ranges, cut) == {1, 2, 3}
 
 
 async def test_a_quiet_topic_is_read_to_its_end_without_waiting(

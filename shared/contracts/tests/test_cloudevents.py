@@ -191,6 +191,7 @@ def test_the_fast_reading_of_headers_answers_as_the_header_by_header_one() -> No
         ("ce_transactionend", b"44"),
         ("ce_transactionend", b"045"),
         ("ce_transactionend", None),
+        ("ce_correlationid", None),
     ]
 
     def envelope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:

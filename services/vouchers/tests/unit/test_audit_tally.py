@@ -1142,3 +1142,23 @@ def test_a_topic_copy_is_replayed_up_to_its_cut_and_counts_what_it_left() -> Non
     assert len(list(early.records())) == len(messages) and early.beyond_cut == 0
     whole = audit_vouchers(records_from_messages(messages, TOPIC), source="copy")
     assert whole.replay.records == len(messages)
+
+
+def test_a_replay_that_stops_inside_a_store_transaction_says_so() -> None:
+    s = story()
+    messages = as_messages(s.ledger.events)  # notification ids 1..n
+    ends = {m.partition: m.offset + 1 for m in messages}
+    # The last message at the start begun a transaction that ends two notifications later;
+    # the relay stopped before publishing the rest.
+    awaited = len(messages) + 2
+    copy = copy_of(messages, Cut(awaited, ends, awaited))
+
+    result = audit_vouchers(copy.records(), source="copy")
+
+    assert not result.ok
+    (problem,) = result.replay.problems
+    assert problem.kind == "incomplete_transaction"
+    assert f"ends at notification {awaited}" in problem.detail
+    # Once the whole transaction is on the topic, nothing is said.
+    whole = copy_of(messages, Cut(len(messages), ends, len(messages)))
+    assert audit_vouchers(whole.records(), source="copy").ok

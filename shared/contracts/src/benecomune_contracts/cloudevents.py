@@ -261,6 +261,7 @@ def _usual_fields(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None
         or type(time) is not bytes
         or not _is_decimal(notification)
         or not _is_decimal(sequence)
+        or (CE_CORRELATIONID in raw and type(correlation) is not bytes)
         or (
             CE_TRANSACTIONEND in raw
             and (type(transaction_end) is not bytes or not _is_decimal(transaction_end))

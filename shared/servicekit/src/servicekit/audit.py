@@ -117,7 +117,7 @@ class ReadProblem:
     origin: str
     kind: str
     """``malformed_envelope``, ``unknown_type``, ``invalid_payload``, ``envelope_mismatch``,
-    ``undecodable`` or ``truncated``."""
+    ``undecodable``, ``truncated`` or ``incomplete_transaction``."""
     detail: str
     stream_id: str | None = None
     sequence: int | None = None
@@ -702,13 +702,26 @@ class TopicCopy:
     def _up_to_cut(self, items: Iterator[AuditItem], cut: Cut) -> Iterator[AuditItem]:
         self.beyond_cut = 0
         last = cut.notification_id
+        reached = 0
         for item in items:
-            if type(item) is AuditRecord and item.position > last:
-                partition, offset = _place(item.origin)
-                if not cut.keeps(item.position, partition, offset):
-                    self.beyond_cut += 1
-                    continue
+            if type(item) is AuditRecord:
+                if item.position > last:
+                    partition, offset = _place(item.origin)
+                    if not cut.keeps(item.position, partition, offset):
+                        self.beyond_cut += 1
+                        continue
+                if item.position > reached:
+                    reached = item.position
             yield item
+        if cut.awaited is not None and reached < cut.awaited:
+            yield ReadProblem(
+                self.topic,
+                "incomplete_transaction",
+                f"the topic ends at notification {reached}, inside a store transaction that "
+                f"ends at notification {cut.awaited} (ce_transactionend): the relay had not "
+                "finished publishing it, so this replay holds part of it; audit again once the "
+                "relay has published it",
+            )
 
     def _stream(self) -> Iterator[TopicMessage]:
         for partition, offset, key, value, headers in stream_in_process(
@@ -766,17 +779,25 @@ def from_worker_items(items: Iterable[WorkerItem], topic: str) -> Iterator[Audit
         except ValidationError as error:
             # A ledger event the worker found sound but did not validate: its stream and
             # sequence are the payload's, which agree with its headers (the worker checked).
-            body = orjson.loads(value)
+            body = _json_object(value)
             yield ReadProblem(
                 origin,
                 "invalid_payload",
                 first_error(error),
-                body["stream_id"],
-                body["sequence"],
+                body.get("stream_id"),
+                body.get("sequence"),
                 type_name,
             )
             continue
         yield AuditRecord(event, origin, position, ce_id, content_hash)
+
+
+def _json_object(value: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return {}
+    return body if type(body) is dict else {}
 
 
 def read_kafka(

@@ -68,6 +68,13 @@ class SQLiteRecorderWithPositions(SQLiteProcessRecorder):
 class PostgresRecorderWithPositions(PostgresProcessRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.datastore.enable_db_functions:
+            # eventsourcing's database function inserts the events without the hooks below:
+            # the extra positions and the transactions would silently not be recorded.
+            raise ValueError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS is not supported by the Benecomune store: it "
+                "records tracking positions and transactions with the events"
+            )
         self.transactions_table_name = f"{self.events_table_name}_transactions"
         table = (Identifier(self.datastore.schema), Identifier(self.transactions_table_name))
         self.sql_create_statements.append(

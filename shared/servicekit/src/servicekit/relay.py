@@ -28,6 +28,7 @@ from benecomune_contracts import ContractEvent, EventEnvelope
 from eventsourcing.persistence import Notification, Tracking
 
 from servicekit.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
+from servicekit.recorders import Transaction
 from servicekit.store import ServiceApplication
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,23 @@ EVENT_ID_NAMESPACE = uuid.UUID("6b1f4e2c-0c55-4d9b-9a57-3c3f1f0b7e11")
 
 def event_id(originator_id: uuid.UUID, originator_version: int) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{originator_id}/{originator_version}"))
+
+
+def published_transaction_ends(
+    public_ids: Sequence[int], transactions: Sequence[Transaction]
+) -> dict[int, int]:
+    """Each published notification's ``ce_transactionend``: the last notification of its store
+    transaction that is published (private events never reach the topic, so a reader waiting
+    for the transaction's end must be told one that comes). Both in ascending order; a
+    notification in no recorded transaction gets none."""
+    members: dict[int, list[int]] = {}  # transaction index -> its published notifications
+    index = 0
+    for nid in public_ids:
+        while index < len(transactions) and transactions[index][1] < nid:
+            index += 1
+        if index < len(transactions) and transactions[index][0] <= nid:
+            members.setdefault(index, []).append(nid)
+    return {nid: published[-1] for published in members.values() for nid in published}
 
 
 class OutboxRelay:
@@ -96,18 +114,26 @@ class OutboxRelay:
         if not notifications:
             RELAY_BACKLOG.labels(self.service).set(0)
             return 0
-        notifications, ends = await asyncio.to_thread(self._whole_transactions, notifications)
-        deliveries: list[asyncio.Future[Any]] = []
-        published_types: list[str] = []
-        for notification in notifications:
-            sent = await self._send(producer, notification, ends.get(notification.id))
-            if sent is not None:
-                deliveries.append(sent[0])
-                published_types.append(sent[1])
+        notifications, transactions = await asyncio.to_thread(
+            self._whole_transactions, notifications
+        )
+        public = [
+            (notification, domain_event, contract)
+            for notification in notifications
+            if (contract := self.to_contract(domain_event := self._domain_event(notification)))
+            is not None  # a private event never leaves the service
+        ]
+        ends = published_transaction_ends([n.id for n, _, _ in public], transactions)
+        deliveries = [
+            await self._send(
+                producer, notification, domain_event, contract, ends.get(notification.id)
+            )
+            for notification, domain_event, contract in public
+        ]
         # Everything acknowledged by the broker before the position moves.
         await asyncio.gather(*deliveries)
-        for type_name in published_types:
-            EVENTS_PUBLISHED.labels(self.service, self.topic, type_name).inc()
+        for _, _, contract in public:
+            EVENTS_PUBLISHED.labels(self.service, self.topic, contract.type_name).inc()
         last = notifications[-1].id
         self.app.record_positions([Tracking(self.position_name, last)])
         RELAY_POSITION.labels(self.service).set(last)
@@ -117,37 +143,33 @@ class OutboxRelay:
 
     def _whole_transactions(
         self, notifications: Sequence[Notification]
-    ) -> tuple[Sequence[Notification], dict[int, int]]:
+    ) -> tuple[Sequence[Notification], list[Transaction]]:
         """The batch, extended to the end of the transaction its last notification belongs to,
-        and each notification's transaction end (where the store recorded it)."""
+        with the transactions it holds (where the store recorded them)."""
         select_transactions = getattr(self.app.recorder, "select_transactions", None)
         if select_transactions is None:
-            return notifications, {}
+            return notifications, []
         last = notifications[-1].id
-        transactions: list[tuple[int, int]] = select_transactions(notifications[0].id, last)
+        transactions: list[Transaction] = select_transactions(notifications[0].id, last)
         if transactions and transactions[-1][0] <= last < transactions[-1][1]:
             end = transactions[-1][1]
             rest = self.app.recorder.select_notifications(
                 start=last + 1, limit=end - last, stop=end
             )
             notifications = [*notifications, *rest]
-        ends: dict[int, int] = {}
-        pending = iter(transactions)
-        transaction = next(pending, None)
-        for notification in notifications:
-            while transaction is not None and transaction[1] < notification.id:
-                transaction = next(pending, None)
-            if transaction is not None and transaction[0] <= notification.id:
-                ends[notification.id] = transaction[1]
-        return notifications, ends
+        return notifications, transactions
+
+    def _domain_event(self, notification: Notification) -> Any:
+        return self.app.mapper.to_domain_event(notification)
 
     async def _send(
-        self, producer: AIOKafkaProducer, notification: Notification, transaction_end: int | None
-    ) -> tuple[asyncio.Future[Any], str] | None:
-        domain_event: Any = self.app.mapper.to_domain_event(notification)
-        contract = self.to_contract(domain_event)
-        if contract is None:
-            return None  # a private event: it never leaves the service
+        self,
+        producer: AIOKafkaProducer,
+        notification: Notification,
+        domain_event: Any,
+        contract: ContractEvent,
+        transaction_end: int | None,
+    ) -> asyncio.Future[Any]:
         envelope = EventEnvelope(
             id=event_id(domain_event.originator_id, domain_event.originator_version),
             source=self.source,
@@ -165,7 +187,7 @@ class OutboxRelay:
             key=str(domain_event.originator_id).encode(),
             headers=envelope.to_headers(),
         )
-        return future, contract.type_name
+        return future
 
     def _max_notification_id(self) -> int:
         return self.app.recorder.max_notification_id() or 0

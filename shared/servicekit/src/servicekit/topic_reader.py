@@ -220,10 +220,10 @@ def transaction_reach(headers: Sequence[tuple[str, bytes]]) -> int | None:
     """The notification id a cut after this message must reach to keep its store transaction
     whole: its ``ce_transactionend`` when it has one beyond its own id, else its own id (None
     without a readable id)."""
-    nid = _first_int(headers, CE_NOTIFICATIONID)
+    nid = _first_decimal(headers, CE_NOTIFICATIONID)
     if nid is None:
         return None
-    end = _first_int(headers, CE_TRANSACTIONEND)
+    end = _first_decimal(headers, CE_TRANSACTIONEND)
     return nid if end is None or end < nid else end
 
 
@@ -234,6 +234,17 @@ def _first_int(headers: Iterable[tuple[str, bytes]], header: str) -> int | None:
                 return int(value)
             except (TypeError, ValueError):
                 return None
+    return None
+
+
+def _first_decimal(headers: Iterable[tuple[str, bytes]], header: str) -> int | None:
+    """The first ``header`` as the envelope reads it (ASCII digits, no leading zero), if it
+    does: ``+9``, `` 9`` or ``1_0``, which ``int`` would take, are no number here."""
+    for name, value in headers:
+        if name == header:
+            if type(value) is bytes and value.isdigit() and (value[:1] != b"0" or len(value) == 1):
+                return int(value)
+            return None
     return None
 
 
@@ -291,6 +302,10 @@ class Cut:
 
     notification_id: int
     ends: Mapping[int, int]
+    awaited: int | None = None
+    """The end of a store transaction begun by the last messages at the start, beyond every
+    notification on the topic then: a replay that does not reach it holds part of a
+    transaction (the relay had not finished publishing it)."""
 
     def keeps(self, position: int, partition: int, offset: int) -> bool:
         return position <= self.notification_id or offset < self.ends.get(partition, 0)
@@ -313,8 +328,10 @@ async def settled_ranges(
     taken again after ``settle_seconds``, and what landed in between is kept up to the highest
     notification id among the partitions' last messages at the start — or up to the end of
     that message's store transaction (``ce_transactionend``), which the relay publishes in the
-    same batch: the redemption at the cut keeps its credit. None: an empty or quiet topic, or
-    a last message without a notification id (everything to the end is read).
+    same batch: the redemption at the cut keeps its credit. A quiet topic whose last
+    transaction reaches beyond every notification on it (the relay stopped part-way) is waited
+    for the same way, and the cut says what it awaits (:attr:`Cut.awaited`). None: an empty or
+    quiet topic, or a last message without a notification id (everything to the end is read).
 
     Messages present at the start are always kept, so a ``ce_transactionend`` (written by the
     audited service) can only make the replay longer, never hide what was there."""
@@ -329,12 +346,18 @@ async def settled_ranges(
         await asyncio.sleep(probe_seconds)
         end = await consumer.end_offsets(partitions)
         cut = None
-        if end != start:  # a relay is publishing: let its batch land, and cut
-            lasts = await _last_notifications(consumer, topic, beginning, start, deadline)
-            if lasts and None not in lasts:
+        lasts = await _last_notifications(consumer, topic, beginning, start, deadline)
+        known = [last for last in lasts if last is not None]
+        if known and len(known) == len(lasts):
+            highest = max(nid for nid, _ in known)
+            reach = max(reach for _, reach in known)
+            if end != start or reach > highest:
+                # A relay is publishing, or has not finished a transaction: let its batch
+                # land, and cut.
                 cut = Cut(
-                    max(n for n in lasts if n is not None),
+                    reach,
                     {tp.partition: start[tp] for tp in partitions},
+                    reach if reach > highest else None,
                 )
                 await asyncio.sleep(settle_seconds)
                 end = await consumer.end_offsets(partitions)
@@ -351,16 +374,17 @@ marker, a compacted message); then the topic is read to its end, uncut."""
 
 async def _last_notifications(
     consumer: Any, topic: str, beginning: Any, end: Any, deadline: float
-) -> list[int | None]:
-    """How far each non-empty partition's last message reaches (:func:`transaction_reach`;
-    [None] if one cannot be found in time)."""
+) -> list[tuple[int, int] | None]:
+    """Each non-empty partition's last message's notification id and how far it reaches
+    (:func:`transaction_reach`): None for one without a readable id, [None] if one cannot be
+    found in time."""
     wanted = {tp: end[tp] - 1 for tp in end if end[tp] > beginning[tp]}
     if not wanted:
         return []
     consumer.assign(list(wanted))
     for tp, offset in wanted.items():
         consumer.seek(tp, offset)
-    found: dict[Any, int | None] = {}
+    found: dict[Any, tuple[int, int] | None] = {}
     give_up = min(deadline, time.monotonic() + LAST_MESSAGE_SECONDS)
     while len(found) < len(wanted):
         if time.monotonic() > give_up:
@@ -371,7 +395,9 @@ async def _last_notifications(
         for tp, records in fetched.items():
             for record in records:
                 if record.offset == wanted[tp]:
-                    found[tp] = transaction_reach(record.headers or ())
+                    headers = record.headers or ()
+                    nid, reach = notification_id(headers), transaction_reach(headers)
+                    found[tp] = None if nid is None or reach is None else (nid, reach)
     return list(found.values())
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
-from servicekit.relay import OutboxRelay
+from servicekit.relay import OutboxRelay, published_transaction_ends
 from servicekit.settings import REPO_ROOT, ServiceSettings
 from servicekit.store import ServiceApplication
 
@@ -62,22 +62,39 @@ def test_a_batch_that_would_end_inside_a_transaction_is_extended_to_its_end(
 ) -> None:
     stored_in_transactions(app, [1, 3, 2])
     first_two = app.recorder.select_notifications(start=1, limit=2)
-    batch, ends = relay(app, 2)._whole_transactions(first_two)
+    batch, transactions = relay(app, 2)._whole_transactions(first_two)
     assert [n.id for n in batch] == [1, 2, 3, 4]
-    assert ends == {1: 1, 2: 4, 3: 4, 4: 4}
+    assert transactions == [(1, 1), (2, 4)]
     rest = app.recorder.select_notifications(start=5, limit=2)
-    batch, ends = relay(app, 2)._whole_transactions(rest)
-    assert [n.id for n in batch] == [5, 6] and ends == {5: 6, 6: 6}
+    batch, transactions = relay(app, 2)._whole_transactions(rest)
+    assert [n.id for n in batch] == [5, 6] and transactions == [(5, 6)]
 
 
-def test_events_stored_before_transactions_were_recorded_have_no_end(
+def test_each_message_names_the_last_published_notification_of_its_transaction() -> None:
+    transactions = [(1, 1), (2, 5), (6, 7), (8, 9)]
+    # 5 and 7 are private events: a reader must wait for 4 and 6, not for them.
+    assert published_transaction_ends([1, 2, 3, 4, 6, 8, 9], transactions) == {
+        1: 1,
+        2: 4,
+        3: 4,
+        4: 4,
+        6: 6,
+        8: 9,
+        9: 9,
+    }
+    # Stored before transactions were recorded (10, 11), or in a batch starting mid-way.
+    assert published_transaction_ends([10, 11, 13], [(12, 14)]) == {13: 13}
+    assert published_transaction_ends([3, 4], []) == {}
+
+
+def test_events_stored_before_transactions_were_recorded_have_none(
     app: ThingsApplication,
 ) -> None:
     stored_in_transactions(app, [2, 1])
     recorder: Any = app.recorder
     with recorder.datastore.transaction(commit=True) as c:
         c.execute(f"DELETE FROM {recorder.transactions_table_name} WHERE last_id = 2")
-    batch, ends = relay(app, 10)._whole_transactions(
+    batch, transactions = relay(app, 10)._whole_transactions(
         app.recorder.select_notifications(start=1, limit=10)
     )
-    assert [n.id for n in batch] == [1, 2, 3] and ends == {3: 3}
+    assert [n.id for n in batch] == [1, 2, 3] and transactions == [(3, 3)]
