@@ -66,9 +66,10 @@ async def a_look_while_publishing(
     before: list[Published],
     during: list[Published],
     look: Callable[[str, str], Coroutine[Any, Any, tuple[list[PartitionRange], Cut | None]]],
+    delay: float = 0.5,
 ) -> tuple[str, str, list[PartitionRange], Cut | None]:
-    """``look`` at a new topic holding ``before``, while ``during`` is published half a second
-    after it started."""
+    """``look`` at a new topic holding ``before``, while ``during`` is published ``delay``
+    seconds after it started."""
     bootstrap, topic = await a_new_topic(config)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
@@ -84,7 +85,7 @@ async def a_look_while_publishing(
     try:
         await publish(before)
         looking = asyncio.create_task(look(bootstrap, topic))
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(delay)
         await publish(during)
         ranges, cut = await looking
     finally:
@@ -157,18 +158,20 @@ async def test_a_quiet_topic_ending_inside_a_transaction_is_awaited(
     stack_config: StackConfig,
 ) -> None:
     """The relay stopped after publishing notification 2 of a transaction that ends at 3: the
-    topic is quiet, yet the audit waits for 3, and its cut says it awaits it."""
+    topic is quiet, yet the audit waits for 3 (longer than one settling wait: the relay
+    resumes 2.5 s later), and its cut says it awaits it."""
 
     async def a_quick_look(bootstrap: str, topic: str) -> tuple[list[PartitionRange], Cut | None]:
         return await settled_ranges(
-            bootstrap, topic, timeout_seconds=30, client_id="test-cut", settle_seconds=3
+            bootstrap, topic, timeout_seconds=30, client_id="test-cut", settle_seconds=1
         )
 
     bootstrap, topic, ranges, cut = await a_look_while_publishing(
         stack_config,
         [(0, 1, 1), (1, 2, 3)],
         [(2, 3, 3)],
-        a_quick_look,  # the relay resumes
+        a_quick_look,
+        delay=2.5,  # the relay resumes
     )
 
     assert cut is not None and (cut.notification_id, cut.awaited) == (3, 3)

@@ -1131,7 +1131,7 @@ def test_a_topic_copy_is_replayed_up_to_its_cut_and_counts_what_it_left() -> Non
     assert result.replay.last_position == last
     # What the command line records of the cut, for the summary, the JSON and the PDF.
     result.replay.cut_at, result.replay.left_for_next_audit = last, copy.beyond_cut
-    assert f"cut at notification {last}; 3 message(s) that landed later" in "\n".join(
+    assert f"up to notification {last}; 3 message(s) that landed later" in "\n".join(
         result.summary_lines()
     )
     chain = result.as_dict()["chain"]
@@ -1155,10 +1155,14 @@ def test_a_replay_that_stops_inside_a_store_transaction_says_so() -> None:
 
     result = audit_vouchers(copy.records(), source="copy")
 
-    assert not result.ok
-    (problem,) = result.replay.problems
-    assert problem.kind == "incomplete_transaction"
-    assert f"ends at notification {awaited}" in problem.detail
+    assert not result.ok and not result.replay.intact
+    assert result.replay.problems == [] and result.replay.breaks == []
+    assert result.replay.records == len(messages)  # what the copy lacks is not a record
+    assert result.replay.incomplete_transaction_end == awaited
+    summary = "\n".join(result.summary_lines())
+    assert "hash chain: intact" in summary
+    assert f"the topic is INCOMPLETE: no notification beyond {len(messages)} was" in summary
+    assert result.as_dict()["chain"]["incomplete_transaction_end"] == awaited
     # Once the whole transaction is on the topic, nothing is said.
     whole = copy_of(messages, Cut(len(messages), ends, len(messages)))
     assert audit_vouchers(whole.records(), source="copy").ok

@@ -67,6 +67,7 @@ __all__ = [
     "AuditItem",
     "AuditRecord",
     "ChainFinding",
+    "IncompleteTransaction",
     "KafkaReadError",
     "LedgerReplay",
     "PartitionRange",
@@ -117,7 +118,7 @@ class ReadProblem:
     origin: str
     kind: str
     """``malformed_envelope``, ``unknown_type``, ``invalid_payload``, ``envelope_mismatch``,
-    ``undecodable``, ``truncated`` or ``incomplete_transaction``."""
+    ``undecodable`` or ``truncated``."""
     detail: str
     stream_id: str | None = None
     sequence: int | None = None
@@ -140,7 +141,17 @@ class PrivateEvent:
     origin: str
 
 
-AuditItem = AuditRecord | ReadProblem | PrivateEvent
+@dataclass(frozen=True, slots=True)
+class IncompleteTransaction:
+    """The end of a topic's replay, when it stopped inside a store transaction: the relay had
+    not published it whole (``awaited``: the transaction's last published notification, named
+    by ``ce_transactionend``; ``reached``: the highest notification replayed)."""
+
+    reached: int
+    awaited: int
+
+
+AuditItem = AuditRecord | ReadProblem | PrivateEvent | IncompleteTransaction
 
 
 # --- The report --------------------------------------------------------------------------------
@@ -184,6 +195,9 @@ class ReplayReport:
     streams: int = 0
     last_position: int = 0
     """The highest notification id replayed: the point a live service's figures are asked for."""
+    incomplete_transaction_end: int | None = None
+    """The end of a store transaction the topic stopped inside (:class:`IncompleteTransaction`):
+    the copy is incomplete, the audit cannot be OK."""
     cut_at: int | None = None
     """A live topic's cut (:class:`~servicekit.topic_reader.Cut`), when there was one."""
     left_for_next_audit: int = 0
@@ -198,7 +212,7 @@ class ReplayReport:
 
     @property
     def intact(self) -> bool:
-        return not self.breaks and not self.problems
+        return not self.breaks and not self.problems and self.incomplete_transaction_end is None
 
     def as_dict(self) -> dict[str, Any]:
         data = {
@@ -218,7 +232,7 @@ class ReplayReport:
     def chain_lines(self) -> list[str]:
         """The summary's lines about the chain: intact or every break and unreadable record,
         the earlier seal it was checked against, and this replay's seal."""
-        if self.intact:
+        if not self.breaks and not self.problems:
             lines = ["  hash chain: intact"]
         else:
             lines = [
@@ -227,11 +241,19 @@ class ReplayReport:
             ]
             lines.extend(f"    {b.describe()}" for b in self.breaks)
             lines.extend(f"    {p.describe()}" for p in self.problems)
+        if self.incomplete_transaction_end is not None:
+            lines.append(
+                f"  the topic is INCOMPLETE: no notification beyond {self.last_position} was "
+                "replayed, inside a store transaction whose last published notification is "
+                f"{self.incomplete_transaction_end} (ce_transactionend). If the relay is still "
+                "publishing, audit again; if a later audit still misses it, the service names "
+                "a notification it never published"
+            )
         if self.cut_at is not None:
             lines.append(
-                f"  the topic was moving: cut at notification {self.cut_at}; "
-                f"{self.left_for_next_audit} message(s) that landed later are left for the "
-                "next audit"
+                f"  the topic was moving or inside a store transaction: replayed up to "
+                f"notification {self.cut_at}; {self.left_for_next_audit} message(s) that "
+                "landed later are left for the next audit"
             )
         if self.since is not None:
             lines.append(
@@ -246,6 +268,8 @@ class ReplayReport:
                     "keep the heads file and publish the seal: the next audit checks with "
                     "--since that nothing sealed here was deleted or rewritten"
                 )
+            elif not self.breaks and not self.problems:
+                line += "the topic is INCOMPLETE: publish this seal only with this report"
             else:
                 line += (
                     "the chain is BROKEN: publish this seal only with this report (a stream "
@@ -337,6 +361,9 @@ class LedgerReplay:
                 if type(item) is not AuditRecord:
                     if isinstance(item, ReadProblem):
                         report.problems.append(item)
+                    elif isinstance(item, IncompleteTransaction):
+                        records -= 1  # not a message: what the end of the copy lacks
+                        report.incomplete_transaction_end = item.awaited
                     else:
                         private_events += 1
                     continue
@@ -714,14 +741,7 @@ class TopicCopy:
                     reached = item.position
             yield item
         if cut.awaited is not None and reached < cut.awaited:
-            yield ReadProblem(
-                self.topic,
-                "incomplete_transaction",
-                f"the topic ends at notification {reached}, inside a store transaction that "
-                f"ends at notification {cut.awaited} (ce_transactionend): the relay had not "
-                "finished publishing it, so this replay holds part of it; audit again once the "
-                "relay has published it",
-            )
+            yield IncompleteTransaction(reached, cut.awaited)
 
     def _stream(self) -> Iterator[TopicMessage]:
         for partition, offset, key, value, headers in stream_in_process(

@@ -360,11 +360,45 @@ async def settled_ranges(
                     reach if reach > highest else None,
                 )
                 await asyncio.sleep(settle_seconds)
+                if cut.awaited is not None:
+                    await _await_notification(
+                        consumer,
+                        topic,
+                        partitions,
+                        beginning,
+                        cut.awaited,
+                        settle_seconds,
+                        deadline,
+                    )
                 end = await consumer.end_offsets(partitions)
         ranges = [PartitionRange(tp.partition, beginning[tp], end[tp]) for tp in partitions]
         return ranges, cut
     finally:
         await consumer.stop()
+
+
+AWAIT_ROUNDS = 5
+"""How many more times, ``settle_seconds`` apart, the end of a transaction the relay has not
+finished publishing is waited for."""
+
+
+async def _await_notification(
+    consumer: Any,
+    topic: str,
+    partitions: Sequence[Any],
+    beginning: Any,
+    awaited: int,
+    settle_seconds: float,
+    deadline: float,
+) -> None:
+    """Until a partition's last message reaches notification ``awaited`` (a broker or a relay
+    slower than one settling wait), at most :data:`AWAIT_ROUNDS` more waits."""
+    for _ in range(AWAIT_ROUNDS):
+        end = await consumer.end_offsets(partitions)
+        lasts = await _last_notifications(consumer, topic, beginning, end, deadline)
+        if any(last is not None and last[0] >= awaited for last in lasts):
+            return
+        await asyncio.sleep(settle_seconds)
 
 
 LAST_MESSAGE_SECONDS = 10.0
