@@ -5,15 +5,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := shared/contracts shared/servicekit deploy/local shared/cli \
 	services/catalog services/booking services/vouchers services/wallet services/notifications
+# Compiled (Rust, built by maturin with cargo): the auditor's per-message check. Installed as a
+# wheel, not editable; the stamp depends on its sources, so an edit rebuilds it.
+COMPILED := shared/ledgercheck
+COMPILED_SOURCES := $(COMPILED)/pyproject.toml $(COMPILED)/Cargo.toml $(COMPILED)/Cargo.lock \
+	$(wildcard $(COMPILED)/src/*.rs) $(COMPILED)/benecomune_ledgercheck.pyi
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint unit integration contracts bench kafka-jars clean
 
-$(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+$(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SOURCES)
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@command -v cargo >/dev/null || { echo "cargo (Rust) is needed to build $(COMPILED)" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt \
-		$(addprefix -e ,$(PACKAGES)) \
+		$(addprefix -e ,$(PACKAGES)) $(COMPILED) \
 		pytest pytest-asyncio hypothesis ruff mypy honcho
 	touch $(STAMP)
 

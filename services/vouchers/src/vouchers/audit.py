@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
 from benecomune_contracts.chain import LedgerEvent
-from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay
+from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay_and_check
 from servicekit.ledger_seal import LedgerSeal
 
 if TYPE_CHECKING:
@@ -1690,8 +1690,9 @@ def audit_vouchers(
     notification id the replay read, to ask the service for its figures at that point.
     ``since``: an earlier audit's seal, every head of which must still be in the ledger."""
     tally = VouchersTally()
-    report = replay(items, tally, source=source, problems=problems, since=since)
-    violations = tally.finish()
+    report, violations = replay_and_check(
+        items, tally, source=source, problems=problems, since=since
+    )
     service = figures(report.last_position) if callable(figures) else figures
     comparison = None if service is None else compare(tally, service)
     return VouchersAudit(report, tally, violations, comparison)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from benecomune_contracts import wallet as c
 from benecomune_contracts.chain import LedgerEvent
-from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay
+from servicekit.audit import AuditItem, AuditRecord, ReadProblem, ReplayReport, replay_and_check
 from servicekit.ledger_seal import LedgerSeal
 
 from wallet.domain.ledger import may_go_negative
@@ -520,8 +520,9 @@ def audit_wallet(
     the last notification id the replay read, to ask for the figures at that point.
     ``since``: an earlier audit's seal, every head of which must still be in the ledger."""
     tally = WalletTally()
-    report = replay(items, tally, source=source, problems=problems, since=since)
-    violations = tally.finish()
+    report, violations = replay_and_check(
+        items, tally, source=source, problems=problems, since=since
+    )
     service = figures(report.last_position) if callable(figures) else figures
     differences = None if service is None else compare(tally, service)
     against = None if service is None else service.against

@@ -1,0 +1,413 @@
+//! The auditor's per-message check of a sound ledger event, compiled.
+//!
+//! `servicekit.topic_reader._sound_ledger_item` is the reference: a Kafka message whose
+//! CloudEvents headers are the usual ones, whose key, stream and sequence agree with them and
+//! whose JSON object hashes to the `event_hash` it claims. This module answers the same
+//! question for the messages the relay writes, several times faster, and answers `None`
+//! (let the Python reference decide) for anything it does not read exactly as the reference
+//! does: header values that are not `bytes`, times in another RFC 3339 form than the relay's,
+//! numbers that are not 64-bit integers, ... A `None` is never a verdict; a tuple is the
+//! reference's tuple (tested over random messages in `shared/ledgercheck/tests`).
+
+use std::collections::HashSet;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const KNOWN: [&str; 11] = [
+    "ce_specversion",
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_time",
+    "ce_subject",
+    "ce_notificationid",
+    "ce_sequence",
+    "ce_correlationid",
+    "ce_transactionend",
+    "content-type",
+];
+const REQUIRED: usize = 8; // the first eight of KNOWN
+const CORRELATION: usize = 8;
+const TRANSACTION_END: usize = 9;
+const CONTENT_TYPE: usize = 10;
+
+/// ASCII digits without a leading zero (the envelope's decimal), as a u64 when it fits.
+fn decimal(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) || (raw[0] == b'0' && raw.len() > 1)
+    {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+fn digits(raw: &[u8]) -> Option<u32> {
+    if raw.iter().all(u8::is_ascii_digit) {
+        std::str::from_utf8(raw).ok()?.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// The relay's time form only, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, with a real date and time:
+/// what `datetime.fromisoformat` reads and `astimezone(UTC)` keeps (years 1000-8999).
+fn relay_time(raw: &[u8]) -> bool {
+    let n = raw.len();
+    if !(n == 20 || n == 27) || raw[n - 1] != b'Z' {
+        return false;
+    }
+    if raw[4] != b'-' || raw[7] != b'-' || raw[10] != b'T' || raw[13] != b':' || raw[16] != b':'
+    {
+        return false;
+    }
+    if n == 27 && (raw[19] != b'.' || digits(&raw[20..26]).is_none()) {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(&raw[0..4]),
+        digits(&raw[5..7]),
+        digits(&raw[8..10]),
+        digits(&raw[11..13]),
+        digits(&raw[14..16]),
+        digits(&raw[17..19]),
+    ) else {
+        return false;
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1000..9000).contains(&year)
+        && (1..=days).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+}
+
+/// Whether every number in the value is a 64-bit integer (what orjson reads and writes as
+/// Python's `json` does); floats and bigger integers are left to the reference.
+fn integers_only(value: &Value) -> bool {
+    match value {
+        Value::Number(number) => number.is_i64() || number.is_u64(),
+        Value::Array(items) => items.iter().all(integers_only),
+        Value::Object(map) => map.values().all(integers_only),
+        _ => true,
+    }
+}
+
+struct Envelope<'a> {
+    id: &'a str,
+    type_name: &'a str,
+    subject: &'a str,
+    notification_id: u64,
+    sequence: u64,
+}
+
+/// The usual headers (ours only, each once, every value `bytes`), read as
+/// `benecomune_contracts.cloudevents._usual_fields` reads them; None for anything else.
+fn usual_headers<'a>(values: &[Option<&'a [u8]>; 11]) -> Option<Envelope<'a>> {
+    if values[..REQUIRED].iter().any(Option::is_none) {
+        return None;
+    }
+    let text = |i: usize| std::str::from_utf8(values[i].unwrap_or_default()).ok();
+    if values[0] != Some(b"1.0".as_slice()) {
+        return None;
+    }
+    if let Some(content_type) = values[CONTENT_TYPE] {
+        if content_type != b"application/json" {
+            return None;
+        }
+    }
+    if let Some(correlation) = values[CORRELATION] {
+        std::str::from_utf8(correlation).ok()?;
+    }
+    if let Some(end) = values[TRANSACTION_END] {
+        decimal(end)?;
+    }
+    let time = values[4]?;
+    if !relay_time(time) {
+        return None;
+    }
+    let envelope = Envelope {
+        id: text(1)?,
+        type_name: text(3)?,
+        subject: text(5)?,
+        notification_id: decimal(values[6]?)?,
+        sequence: decimal(values[7]?)?,
+    };
+    let source = text(2)?;
+    if envelope.id.is_empty()
+        || source.is_empty()
+        || envelope.type_name.is_empty()
+        || envelope.subject.is_empty()
+    {
+        return None;
+    }
+    Some(envelope)
+}
+
+/// The canonical JSON (sorted keys, `"type"` in, `"event_hash"` out) and the claimed hash of
+/// an event whose payload is a flat object of plain values, written from the payload's own
+/// bytes: keys and strings without escapes, integers as written (64-bit, no `-0`), `true`,
+/// `false`, `null`. Such values are already in canonical form. None for anything else.
+fn flat_canonical(payload: &[u8], envelope: &Envelope<'_>) -> Option<(Vec<u8>, String)> {
+    std::str::from_utf8(payload).ok()?;
+    let mut body = flat_members(payload)?;
+    body.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if body.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return None; // a key twice: the general path keeps the last, as orjson does
+    }
+    let find = |key: &[u8]| body.iter().position(|(k, _)| *k == key);
+    let stream = body[find(b"stream_id")?].1;
+    if quoted(stream)? != envelope.subject.as_bytes() {
+        return None;
+    }
+    let sequence = std::str::from_utf8(body[find(b"sequence")?].1).ok()?;
+    if sequence.parse::<u64>().ok()? != envelope.sequence {
+        return None;
+    }
+    let claimed = body.remove(find(b"event_hash")?).1;
+    let claimed = std::str::from_utf8(quoted(claimed)?).ok()?.to_owned();
+    let type_name = envelope.type_name;
+    if type_name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    let type_text = format!("\"{type_name}\"");
+    match body.binary_search_by(|(k, _)| (*k).cmp(b"type".as_slice())) {
+        Ok(at) => body[at].1 = type_text.as_bytes(),
+        Err(at) => body.insert(at, (b"type".as_slice(), type_text.as_bytes())),
+    }
+    let mut canonical = Vec::with_capacity(payload.len() + 32);
+    canonical.push(b'{');
+    for (n, (key, value)) in body.iter().enumerate() {
+        if n > 0 {
+            canonical.push(b',');
+        }
+        canonical.push(b'"');
+        canonical.extend_from_slice(key);
+        canonical.extend_from_slice(b"\":");
+        canonical.extend_from_slice(value);
+    }
+    canonical.push(b'}');
+    Some((canonical, claimed))
+}
+
+fn skip_space(text: &[u8], mut at: usize) -> usize {
+    while at < text.len() && matches!(text[at], b' ' | b'\t' | b'\n' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+/// A string without escapes or control characters starting at `at` (a `"`): its end.
+fn plain_string(text: &[u8], at: usize) -> Option<usize> {
+    let mut end = at + 1;
+    loop {
+        match *text.get(end)? {
+            b'"' => return Some(end + 1),
+            b'\\' | 0..=0x1f => return None,
+            _ => end += 1,
+        }
+    }
+}
+
+/// The members of a flat JSON object of plain values, as (key, value text) pairs; None when
+/// the payload is anything else (the general path reads it).
+fn flat_members(text: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let mut members = Vec::with_capacity(16);
+    let mut at = skip_space(text, 0);
+    if text.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(text, at + 1);
+    if text.get(at) == Some(&b'}') {
+        return (skip_space(text, at + 1) == text.len()).then_some(members);
+    }
+    loop {
+        if text.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = plain_string(text, at)?;
+        let key = &text[at + 1..key_end - 1];
+        at = skip_space(text, key_end);
+        if text.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(text, at + 1);
+        let start = at;
+        at = match *text.get(at)? {
+            b'"' => plain_string(text, at)?,
+            b'-' | b'0'..=b'9' => {
+                let mut end = at + usize::from(text[at] == b'-');
+                while end < text.len() && text[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let number = std::str::from_utf8(&text[start..end]).ok()?;
+                let digits = number.trim_start_matches('-');
+                if digits.is_empty()
+                    || (digits.len() > 1 && digits.starts_with('0'))
+                    || number == "-0"
+                    || (number.parse::<i64>().is_err() && number.parse::<u64>().is_err())
+                    || matches!(text.get(end), Some(b'.' | b'e' | b'E'))
+                {
+                    return None;
+                }
+                end
+            }
+            b't' if text[at..].starts_with(b"true") => at + 4,
+            b'f' if text[at..].starts_with(b"false") => at + 5,
+            b'n' if text[at..].starts_with(b"null") => at + 4,
+            _ => return None, // an object, an array, or not JSON: the general path
+        };
+        members.push((key, &text[start..at]));
+        at = skip_space(text, at);
+        match text.get(at)? {
+            b',' => at = skip_space(text, at + 1),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    (skip_space(text, at + 1) == text.len()).then_some(members)
+}
+
+/// The text of a JSON string written without escapes.
+fn quoted(value: &[u8]) -> Option<&[u8]> {
+    value.strip_prefix(b"\"")?.strip_suffix(b"\"")
+}
+
+/// The same for any payload, through a parsed value (nested objects sorted too).
+fn nested_canonical(payload: &[u8], envelope: &Envelope<'_>) -> Option<(Vec<u8>, String)> {
+    let Value::Object(mut body) = serde_json::from_slice::<Value>(payload).ok()? else {
+        return None;
+    };
+    if body.get("stream_id").and_then(Value::as_str) != Some(envelope.subject) {
+        return None;
+    }
+    match body.get("sequence") {
+        Some(Value::Number(n)) if n.as_u64() == Some(envelope.sequence) => {}
+        _ => return None,
+    }
+    let Some(Value::String(claimed)) = body.remove("event_hash") else {
+        return None;
+    };
+    body.insert("type".to_owned(), Value::String(envelope.type_name.to_owned()));
+    let body = Value::Object(body);
+    if !integers_only(&body) {
+        return None;
+    }
+    Some((serde_json::to_vec(&body).ok()?, claimed))
+}
+
+#[pyclass(frozen)]
+struct SoundLedgerCheck {
+    ledger_types: HashSet<String>,
+}
+
+#[pymethods]
+impl SoundLedgerCheck {
+    /// `ledger_types`: the contract types that are ledger events.
+    #[new]
+    fn new(ledger_types: Vec<String>) -> Self {
+        SoundLedgerCheck { ledger_types: ledger_types.into_iter().collect() }
+    }
+
+    /// `(notification_id, ce_id, type, value, event_hash)` of a sound ledger event, or None.
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let Ok(payload) = value.downcast_exact::<PyBytes>() else {
+            return Ok(None);
+        };
+        // aiokafka's headers are a tuple of (str, bytes) pairs; anything else: the reference.
+        let Ok(pairs) = headers.downcast_exact::<PyTuple>() else {
+            return Ok(None);
+        };
+        let mut found: [Option<Bound<'py, PyBytes>>; 11] = Default::default();
+        for pair in pairs.iter() {
+            let Ok(pair) = pair.downcast_into_exact::<PyTuple>() else {
+                return Ok(None);
+            };
+            if pair.len() != 2 {
+                return Ok(None);
+            }
+            let (Ok(name), Ok(raw)) = (pair.get_item(0), pair.get_item(1)) else {
+                return Ok(None);
+            };
+            let (Ok(name), Ok(raw)) =
+                (name.downcast_into_exact::<PyString>(), raw.downcast_into_exact::<PyBytes>())
+            else {
+                return Ok(None);
+            };
+            let Ok(name) = name.to_str() else {
+                return Ok(None);
+            };
+            let Some(slot) = KNOWN.iter().position(|known| *known == name) else {
+                return Ok(None);
+            };
+            if found[slot].is_some() {
+                return Ok(None); // a header twice: the reference reads it the long way
+            }
+            found[slot] = Some(raw);
+        }
+        let mut values: [Option<&[u8]>; 11] = [None; 11];
+        for (value, raw) in values.iter_mut().zip(&found) {
+            *value = raw.as_ref().map(|raw| raw.as_bytes());
+        }
+        let Some(envelope) = usual_headers(&values) else {
+            return Ok(None);
+        };
+        if !self.ledger_types.contains(envelope.type_name) {
+            return Ok(None);
+        }
+        if !key.is_none() {
+            let Ok(key) = key.downcast_exact::<PyBytes>() else {
+                return Ok(None);
+            };
+            if key.as_bytes() != envelope.subject.as_bytes() {
+                return Ok(None);
+            }
+        }
+        let payload = payload.as_bytes();
+        let Some((canonical, claimed)) = flat_canonical(payload, &envelope)
+            .or_else(|| nested_canonical(payload, &envelope))
+        else {
+            return Ok(None);
+        };
+        let digest = Sha256::digest(&canonical);
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        }
+        if hex != claimed {
+            return Ok(None);
+        }
+        let item = PyTuple::new(
+            py,
+            [
+                envelope.notification_id.into_pyobject(py)?.into_any(),
+                PyString::new(py, envelope.id).into_any(),
+                PyString::new(py, envelope.type_name).into_any(),
+                value.clone(),
+                PyString::new(py, &hex).into_any(),
+            ],
+        )?;
+        Ok(Some(item))
+    }
+}
+
+#[pymodule]
+fn benecomune_ledgercheck(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<SoundLedgerCheck>()?;
+    Ok(())
+}
