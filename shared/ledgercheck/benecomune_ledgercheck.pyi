@@ -1,9 +1,24 @@
 from typing import Any
 
 class SoundLedgerCheck:
-    """The compiled twin of ``servicekit.topic_reader._sound_ledger_item``."""
+    """The compiled twin of ``servicekit.topic_reader._sound_ledger_item``, and a reader of
+    fetched record sets (``records``)."""
 
     def __init__(self, ledger_types: list[str]) -> None: ...
     def __call__(
         self, key: bytes | None, value: Any, headers: Any
     ) -> tuple[int, str, str, bytes, str] | None: ...
+    def records(self, blob: bytes, start: int, end: int) -> PartitionRecords | None: ...
+
+class PartitionRecords:
+    """One partition's record set, read: its sound ledger events handed out in runs."""
+
+    @property
+    def next_offset(self) -> int: ...
+    def __len__(self) -> int: ...
+    def run(
+        self, partition: int, last: int
+    ) -> tuple[
+        list[tuple[Any, ...]],
+        tuple[int, bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...]] | None,
+    ]: ...

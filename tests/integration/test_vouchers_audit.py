@@ -7,6 +7,7 @@ store, and a message deleted or edited in a copy of the topic, are each caught a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import sqlite3
@@ -398,6 +399,85 @@ def test_reader_processes_replay_the_topic_as_one_process_does(scenario: Scenari
     assert audits[0].ok, audits[0].summary_lines()
     assert report(audits[0]) == report(audits[1]) == report(audits[2])
     assert audits[0].replay.records == len(alone.messages) == parallel.size
+
+
+def republished(scenario: Scenario, messages: list[TopicMessage], prefix: str) -> str:
+    """``messages`` published again, each to its partition, on a new topic of the scenario's
+    broker: the even partitions' batches gzip-compressed, the odd ones' as the relay writes
+    them."""
+    from aiokafka import AIOKafkaProducer
+    from benecomune_contracts import TopicSpec
+    from servicekit.topics import ensure_topics
+
+    partitions = max(m.partition for m in messages) + 1
+    spec = TopicSpec(name=VOUCHERS_TOPIC.name, partitions=partitions, ledger=True)
+    bootstrap = scenario.config.bootstrap
+
+    async def publish() -> None:
+        await ensure_topics(bootstrap, [spec], prefix)
+        plain = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        gzipped = AIOKafkaProducer(bootstrap_servers=bootstrap, compression_type="gzip")
+        await plain.start()
+        await gzipped.start()
+        try:
+            for m in messages:
+                producer = gzipped if m.partition % 2 == 0 else plain
+                await producer.send(
+                    prefix + spec.name,
+                    m.value,
+                    key=m.key,
+                    partition=m.partition,
+                    headers=list(m.headers),
+                )
+            await plain.flush()
+            await gzipped.flush()
+        finally:
+            await plain.stop()
+            await gzipped.stop()
+
+    asyncio.run(publish())
+    return prefix + spec.name
+
+
+def test_compressed_and_spoiled_messages_are_read_by_reader_processes_as_by_one(
+    scenario: Scenario,
+) -> None:
+    """The reader processes read record sets in compiled code; what it does not read as
+    aiokafka does (compressed batches) or what is not a sound ledger event (an edited sale, a
+    message without a header) is read by aiokafka and the Python reader, in place: the same
+    audit as one process reading the topic with aiokafka's consumer."""
+    messages = read_kafka(scenario.config.bootstrap, scenario.topic, timeout_seconds=60).messages
+    sales = [i for i, m in enumerate(messages) if b"VoucherRedeemed" in dict(m.headers)["ce_type"]]
+    edited, headless = messages[sales[3]], messages[sales[-3]]
+    body = json.loads(edited.value or b"{}")
+    body["amount_cents"] += 100
+    spoiled = list(messages)
+    spoiled[sales[3]] = TopicMessage(
+        edited.partition, edited.offset, edited.key, json.dumps(body).encode(), edited.headers
+    )
+    spoiled[sales[-3]] = TopicMessage(
+        headless.partition,
+        headless.offset,
+        headless.key,
+        headless.value,
+        tuple(h for h in headless.headers if h[0] != "ce_subject"),
+    )
+    topic = republished(scenario, spoiled, f"copy{uuid.uuid4().hex[:8]}.")
+
+    def report(copy: Any) -> dict[str, Any]:
+        data: dict[str, Any] = audit_vouchers(
+            copy.records(), source=topic, problems=copy.problems
+        ).as_dict()
+        data.pop("generated_at")
+        data["chain"].pop("seconds")
+        return data
+
+    parallel = report(read_kafka(scenario.config.bootstrap, topic, timeout_seconds=60, workers=2))
+    alone = report(read_kafka(scenario.config.bootstrap, topic, timeout_seconds=60, workers=0))
+    assert parallel == alone
+    assert parallel["chain"]["records"] == len(messages)
+    assert [b["kind"] for b in parallel["chain"]["breaks"]] == ["edited"]
+    assert [p["kind"] for p in parallel["chain"]["problems"]] == ["malformed_envelope"]
 
 
 def test_the_command_line_audits_the_topic_against_the_running_api(

@@ -16,6 +16,8 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod record_set;
+
 const KNOWN: [&str; 11] = [
     "ce_specversion",
     "ce_id",
@@ -304,9 +306,84 @@ fn nested_canonical(payload: &[u8], envelope: &Envelope<'_>) -> Option<(Vec<u8>,
     Some((serde_json::to_vec(&body).ok()?, claimed))
 }
 
+/// What a sound ledger event's check found: the envelope read and the hash the payload claims
+/// (and has).
+struct Sound<'a> {
+    envelope: Envelope<'a>,
+    hash: String,
+}
+
+/// The headers by name: each of ours once, every value present; None for anything else
+/// (another header, one twice, a header without a value).
+fn known_headers<'a, I>(headers: I) -> Option<[Option<&'a [u8]>; 11]>
+where
+    I: IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+{
+    let mut values: [Option<&[u8]>; 11] = [None; 11];
+    for (name, raw) in headers {
+        let slot = KNOWN.iter().position(|known| *known == name)?;
+        if values[slot].is_some() {
+            return None; // a header twice: the reference reads it the long way
+        }
+        values[slot] = Some(raw?);
+    }
+    Some(values)
+}
+
+fn hex_digest(canonical: &[u8]) -> String {
+    let digest = Sha256::digest(canonical);
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    hex
+}
+
 #[pyclass(frozen)]
 struct SoundLedgerCheck {
     ledger_types: HashSet<String>,
+}
+
+impl SoundLedgerCheck {
+    /// The check itself, on the message's bytes: None unless it is a sound ledger event read
+    /// exactly as the reference reads it.
+    fn sound<'a>(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        values: &[Option<&'a [u8]>; 11],
+    ) -> Option<Sound<'a>> {
+        let envelope = usual_headers(values)?;
+        if !self.ledger_types.contains(envelope.type_name) {
+            return None;
+        }
+        if key.is_some_and(|key| key != envelope.subject.as_bytes()) {
+            return None;
+        }
+        let (canonical, claimed) = flat_canonical(payload, &envelope)
+            .or_else(|| nested_canonical(payload, &envelope))?;
+        let hash = hex_digest(&canonical);
+        (hash == claimed).then_some(Sound { envelope, hash })
+    }
+}
+
+/// `(notification_id, ce_id, type, value, event_hash)`: the reference's tuple, after `prefix`.
+fn sound_tuple<'py>(
+    py: Python<'py>,
+    prefix: &[Bound<'py, PyAny>],
+    sound: &Sound<'_>,
+    value: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let envelope = &sound.envelope;
+    let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(prefix.len() + 5);
+    items.extend(prefix.iter().cloned());
+    items.push(envelope.notification_id.into_pyobject(py)?.into_any());
+    items.push(PyString::new(py, envelope.id).into_any());
+    items.push(PyString::new(py, envelope.type_name).into_any());
+    items.push(value);
+    items.push(PyString::new(py, &sound.hash).into_any());
+    PyTuple::new(py, items)
 }
 
 #[pymethods]
@@ -328,11 +405,20 @@ impl SoundLedgerCheck {
         let Ok(payload) = value.downcast_exact::<PyBytes>() else {
             return Ok(None);
         };
+        let key = if key.is_none() {
+            None
+        } else {
+            match key.downcast_exact::<PyBytes>() {
+                Ok(key) => Some(key.as_bytes()),
+                Err(_) => return Ok(None),
+            }
+        };
         // aiokafka's headers are a tuple of (str, bytes) pairs; anything else: the reference.
         let Ok(pairs) = headers.downcast_exact::<PyTuple>() else {
             return Ok(None);
         };
-        let mut found: [Option<Bound<'py, PyBytes>>; 11] = Default::default();
+        let mut held: Vec<(Bound<'py, PyString>, Bound<'py, PyBytes>)> =
+            Vec::with_capacity(pairs.len());
         for pair in pairs.iter() {
             let Ok(pair) = pair.downcast_into_exact::<PyTuple>() else {
                 return Ok(None);
@@ -348,66 +434,133 @@ impl SoundLedgerCheck {
             else {
                 return Ok(None);
             };
+            held.push((name, raw));
+        }
+        let mut named: Vec<(&str, Option<&[u8]>)> = Vec::with_capacity(held.len());
+        for (name, raw) in &held {
             let Ok(name) = name.to_str() else {
                 return Ok(None);
             };
-            let Some(slot) = KNOWN.iter().position(|known| *known == name) else {
-                return Ok(None);
-            };
-            if found[slot].is_some() {
-                return Ok(None); // a header twice: the reference reads it the long way
-            }
-            found[slot] = Some(raw);
+            named.push((name, Some(raw.as_bytes())));
         }
-        let mut values: [Option<&[u8]>; 11] = [None; 11];
-        for (value, raw) in values.iter_mut().zip(&found) {
-            *value = raw.as_ref().map(|raw| raw.as_bytes());
-        }
-        let Some(envelope) = usual_headers(&values) else {
+        let Some(values) = known_headers(named) else {
             return Ok(None);
         };
-        if !self.ledger_types.contains(envelope.type_name) {
-            return Ok(None);
-        }
-        if !key.is_none() {
-            let Ok(key) = key.downcast_exact::<PyBytes>() else {
-                return Ok(None);
-            };
-            if key.as_bytes() != envelope.subject.as_bytes() {
-                return Ok(None);
-            }
-        }
-        let payload = payload.as_bytes();
-        let Some((canonical, claimed)) = flat_canonical(payload, &envelope)
-            .or_else(|| nested_canonical(payload, &envelope))
-        else {
+        let Some(sound) = self.sound(key, payload.as_bytes(), &values) else {
             return Ok(None);
         };
-        let digest = Sha256::digest(&canonical);
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-            hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        Ok(Some(sound_tuple(py, &[], &sound, value.clone())?))
+    }
+
+    /// The records of one partition's fetched bytes (a Kafka fetch response's record set)
+    /// from offset `start` up to `end` (excluded), or None when they hold anything this does
+    /// not read exactly as aiokafka does (compressed or pre-v2 batches, a bad checksum, a
+    /// malformed record, a header name that is not UTF-8): the caller reads those bytes with
+    /// aiokafka then.
+    fn records(
+        slf: &Bound<'_, Self>,
+        blob: &Bound<'_, PyBytes>,
+        start: i64,
+        end: i64,
+    ) -> Option<PartitionRecords> {
+        let parsed = record_set::parse(blob.as_bytes(), start, end)?;
+        Some(PartitionRecords {
+            check: slf.clone().unbind(),
+            blob: blob.clone().unbind(),
+            parsed,
+            cursor: 0,
+        })
+    }
+}
+
+/// One partition's fetched records, handed out in runs (see `run`).
+#[pyclass]
+struct PartitionRecords {
+    check: Py<SoundLedgerCheck>,
+    blob: Py<PyBytes>,
+    parsed: record_set::Parsed,
+    cursor: usize,
+}
+
+#[pymethods]
+impl PartitionRecords {
+    /// The offset to fetch next: past every batch read (control batches included).
+    #[getter]
+    fn next_offset(&self) -> i64 {
+        self.parsed.next_offset
+    }
+
+    /// How many records are left to hand out.
+    fn __len__(&self) -> usize {
+        self.parsed.records.len() - self.cursor
+    }
+
+    /// The next run of sound ledger events as the reader's items,
+    /// `(last, partition, offset, notification_id, ce_id, type, value, event_hash)` where
+    /// `last` is the highest notification id so far in the partition (from `last` on), and
+    /// the record that ended the run, `(offset, key, value, headers)` as aiokafka gives
+    /// them, for the reference to read (None: no records left).
+    #[allow(clippy::type_complexity)]
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        partition: i64,
+        mut last: u64,
+    ) -> PyResult<(Vec<Bound<'py, PyTuple>>, Option<Bound<'py, PyTuple>>)> {
+        let check = self.check.get();
+        let blob = self.blob.bind(py).as_bytes();
+        let partition_object = partition.into_pyobject(py)?.into_any();
+        let mut items = Vec::new();
+        while self.cursor < self.parsed.records.len() {
+            let record = &self.parsed.records[self.cursor];
+            self.cursor += 1;
+            let headers = self.parsed.headers_of(record, blob);
+            let key = record.key.map(|span| span.of(blob));
+            let value = record.value.map(|span| span.of(blob));
+            let sound = match (value, known_headers(headers.clone())) {
+                (Some(payload), Some(values)) => check.sound(key, payload, &values),
+                _ => None,
+            };
+            let Some(sound) = sound else {
+                let mut pairs = Vec::with_capacity(record.header_count);
+                for (name, raw) in headers {
+                    let raw = match raw {
+                        Some(raw) => PyBytes::new(py, raw).into_any(),
+                        None => py.None().into_bound(py),
+                    };
+                    pairs.push(PyTuple::new(py, [PyString::new(py, name).into_any(), raw])?);
+                }
+                let bytes_or_none = |part: Option<&[u8]>| match part {
+                    Some(part) => PyBytes::new(py, part).into_any(),
+                    None => py.None().into_bound(py),
+                };
+                let raw = PyTuple::new(
+                    py,
+                    [
+                        record.offset.into_pyobject(py)?.into_any(),
+                        bytes_or_none(key),
+                        bytes_or_none(value),
+                        PyTuple::new(py, pairs)?.into_any(),
+                    ],
+                )?;
+                return Ok((items, Some(raw)));
+            };
+            last = last.max(sound.envelope.notification_id);
+            let prefix = [
+                last.into_pyobject(py)?.into_any(),
+                partition_object.clone(),
+                record.offset.into_pyobject(py)?.into_any(),
+            ];
+            let value = PyBytes::new(py, value.unwrap_or_default()).into_any();
+            items.push(sound_tuple(py, &prefix, &sound, value)?);
         }
-        if hex != claimed {
-            return Ok(None);
-        }
-        let item = PyTuple::new(
-            py,
-            [
-                envelope.notification_id.into_pyobject(py)?.into_any(),
-                PyString::new(py, envelope.id).into_any(),
-                PyString::new(py, envelope.type_name).into_any(),
-                value.clone(),
-                PyString::new(py, &hex).into_any(),
-            ],
-        )?;
-        Ok(Some(item))
+        Ok((items, None))
     }
 }
 
 #[pymodule]
 fn benecomune_ledgercheck(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SoundLedgerCheck>()?;
+    module.add_class::<PartitionRecords>()?;
     Ok(())
 }

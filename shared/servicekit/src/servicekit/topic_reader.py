@@ -539,27 +539,38 @@ class _Merge:
     ``merge_partitions`` gives: by (the notification id so far in the partition, partition,
     offset). A message is released once no unfinished partition can still bring an earlier
     one: the next message of a partition whose fetched messages were all released sorts at
-    or after (its notification id so far, its number, its next offset)."""
+    or after (its notification id so far, its number, its next offset).
+
+    Messages are held and released as *keyed items*: tuples whose first three values are that
+    key (unique: a partition and an offset), so they sort by it as they are."""
 
     def __init__(self, partitions: Iterable[int]) -> None:
-        self.queues: dict[int, deque[tuple[tuple[int, int, int], Any]]] = {
-            p: deque() for p in partitions
-        }
+        self.queues: dict[int, deque[tuple[Any, ...]]] = {p: deque() for p in partitions}
         self.last = dict.fromkeys(self.queues, 0)
         self.next_offset = dict.fromkeys(self.queues, 0)
         self.open = set(self.queues)
-        self.heap: list[tuple[tuple[int, int, int], int]] = []
+        self.heap: list[tuple[Any, ...]] = []
+        """The first held item of each partition that holds any."""
 
-    def add(self, partition: int, offset: int, nid: int | None, item: Any) -> None:
+    def add(self, partition: int, offset: int, nid: int | None, item: tuple[Any, ...]) -> None:
+        """One message (``item``, without its key) with its notification id, if it has one."""
         last = self.last[partition]
         if nid is not None and nid > last:
             self.last[partition] = last = nid
-        self.next_offset[partition] = offset + 1
-        key = (last, partition, offset)
+        self.add_run(partition, [(last, partition, offset, *item)])
+
+    def add_run(self, partition: int, items: Sequence[tuple[Any, ...]]) -> None:
+        """Keyed items of ``partition``, in offset order, keyed from its notification id so
+        far on (what ``add`` would key them)."""
+        if not items:
+            return
         queue = self.queues[partition]
         if not queue:
-            heapq.heappush(self.heap, (key, partition))
-        queue.append((key, item))
+            heapq.heappush(self.heap, items[0])
+        queue.extend(items)
+        last_key = items[-1]
+        self.last[partition] = last_key[0]
+        self.next_offset[partition] = last_key[2] + 1
 
     def finish(self, partition: int) -> None:
         self.open.discard(partition)
@@ -567,9 +578,9 @@ class _Merge:
     def held(self, partition: int) -> int:
         return len(self.queues[partition])
 
-    def ready(self) -> Iterator[tuple[tuple[int, int, int], Any]]:
-        """Release what can be released now (everything, once every partition is finished),
-        each with its key."""
+    def ready(self) -> Iterator[tuple[Any, ...]]:
+        """Release what can be released now (everything, once every partition is finished):
+        the keyed items."""
         heap, queues = self.heap, self.queues
         bound = min(
             (
@@ -580,18 +591,20 @@ class _Merge:
             default=None,
         )
         while heap:
-            key, partition = heap[0]
-            if bound is not None and key >= bound:
+            first = heap[0]
+            if bound is not None and first >= bound:
                 return
-            heapq.heappop(heap)
+            partition = first[1]
             queue = queues[partition]
             yield queue.popleft()
             if queue:
-                heapq.heappush(heap, (queue[0][0], partition))
-            elif partition in self.open:
-                limit = (self.last[partition], partition, self.next_offset[partition])
-                if bound is None or limit < bound:
-                    bound = limit
+                heapq.heapreplace(heap, queue[0])
+            else:
+                heapq.heappop(heap)
+                if partition in self.open:
+                    limit = (self.last[partition], partition, self.next_offset[partition])
+                    if bound is None or limit < bound:
+                        bound = limit
 
 
 # --- In this process ---------------------------------------------------------------------------
@@ -629,8 +642,8 @@ def stream_in_process(
                         merge.add(partition, r.offset, notification_id(headers), message)
                 for partition in finished:
                     merge.finish(partition)
-                for _, message in merge.ready():
-                    yield message
+                for keyed in merge.ready():
+                    yield keyed[3:]  # type: ignore[misc]
         finally:
             loop.run_until_complete(consumer.stop())
     finally:
@@ -847,14 +860,36 @@ async def _work(
     timeout_seconds: float,
     client_id: str,
 ) -> None:
-    consumer = await _started(bootstrap, client_id, deadline)
     sender = _Sender(connection)
+    merge = _Merge(r.partition for r in ranges)
+    task = _ReadTask(bootstrap, topic, ranges, deadline, timeout_seconds, client_id)
+    if _COMPILED is not None:
+        await _read_record_sets(sender, merge, task)
+    else:
+        await _read_records(sender, merge, task)
+    sender.send(("done", None))
+    sender.close()
+
+
+class _ReadTask(NamedTuple):
+    """What one reader process reads."""
+
+    bootstrap: str
+    topic: str
+    ranges: list[PartitionRange]
+    deadline: float
+    timeout_seconds: float
+    client_id: str
+
+
+async def _read_records(sender: _Sender, merge: _Merge, task: _ReadTask) -> None:
+    """Read with aiokafka's consumer, one ``ConsumerRecord`` per message."""
+    consumer = await _started(task.bootstrap, task.client_id, task.deadline)
     try:
-        merge = _Merge(r.partition for r in ranges)
         paused: set[int] = set()
-        out: list[WorkerItem] = []
+        out = _Chunks(sender)
         async for batch, finished in _fetch(
-            consumer, topic, ranges, deadline, timeout_seconds, paused
+            consumer, task.topic, task.ranges, task.deadline, task.timeout_seconds, paused
         ):
             for partition, records in batch:
                 for n, record in enumerate(records, 1):
@@ -864,19 +899,89 @@ async def _work(
                         await asyncio.sleep(0)  # the consumer fetches the next batch meanwhile
             for partition in finished:
                 merge.finish(partition)
-            for key, item in merge.ready():
-                out.append(key + item)
-                if len(out) >= CHUNK:
-                    sender.send(("items", out))
-                    out = []
+            out.extend(merge.ready())
             paused.clear()
             paused.update(p for p in merge.open if merge.held(p) > PAUSE_ABOVE)
-        if out:
-            sender.send(("items", out))
-        sender.send(("done", None))
-        sender.close()
+        out.flush()
     finally:
         await consumer.stop()
+
+
+async def _read_record_sets(sender: _Sender, merge: _Merge, task: _ReadTask) -> None:
+    """Read each fetched record set with the compiled reader: the sound ledger events come out
+    as keyed items in runs, without a Python object per message on the way; any other message
+    is read by :func:`_item_of`, as a consumer's record is."""
+    from servicekit.record_sets import RecordSetFetcher
+
+    fetcher = RecordSetFetcher(
+        task.bootstrap,
+        task.topic,
+        task.ranges,
+        deadline=task.deadline,
+        timeout_seconds=task.timeout_seconds,
+        client_id=task.client_id,
+    )
+    await fetcher.start()
+    try:
+        for partition in fetcher.finished:
+            merge.finish(partition)
+        out = _Chunks(sender)
+        while fetcher.pending:
+            paused = {p for p in merge.open if merge.held(p) > PAUSE_ABOVE}
+            for partition, blob, offset in await fetcher.fetch(paused):
+                next_offset = _take_record_set(merge, partition, blob, offset, fetcher.end)
+                if fetcher.advance(partition, next_offset):
+                    merge.finish(partition)
+            out.extend(merge.ready())
+        out.flush()
+    finally:
+        await fetcher.close()
+
+
+def _take_record_set(
+    merge: _Merge, partition: int, blob: bytes, offset: int, ends: Mapping[int, int]
+) -> int:
+    """Add one partition's record set (fetched from ``offset``) to the merge; the offset to
+    fetch next."""
+    assert _COMPILED is not None
+    records = _COMPILED.records(blob, offset, ends[partition])
+    if records is None:  # not read exactly as aiokafka reads it: aiokafka reads it
+        from servicekit.record_sets import python_records
+
+        raws, after = python_records(blob, partition, offset, ends[partition])
+        for at, key, value, headers in raws:
+            nid, item = _item_of(key, value, headers)
+            merge.add(partition, at, nid, item)
+        return after
+    while True:
+        run, stopped = records.run(partition, merge.last[partition])
+        merge.add_run(partition, run)
+        if stopped is None:
+            next_offset: int = records.next_offset
+            return next_offset
+        at, key, value, headers = stopped
+        nid, item = _item_of(key, value, headers)
+        merge.add(partition, at, nid, item)
+
+
+class _Chunks:
+    """Released items, sent to the parent ``CHUNK`` at a time."""
+
+    def __init__(self, sender: _Sender) -> None:
+        self.sender = sender
+        self.items: list[WorkerItem] = []
+
+    def extend(self, items: Iterable[WorkerItem]) -> None:
+        for item in items:
+            self.items.append(item)
+            if len(self.items) >= CHUNK:
+                self.sender.send(("items", self.items))
+                self.items = []
+
+    def flush(self) -> None:
+        if self.items:
+            self.sender.send(("items", self.items))
+            self.items = []
 
 
 class _Sender:
@@ -917,16 +1022,23 @@ class _Sender:
 
 
 def _item(record: Any) -> tuple[int | None, WorkerItem]:
+    """A consumer's record as the worker sends it (without its merge key), and its
+    notification id."""
+    return _item_of(record.key, record.value, record.headers or ())
+
+
+def _item_of(
+    key: bytes | None, value: bytes | None, headers: Sequence[Any]
+) -> tuple[int | None, WorkerItem]:
     """One message as the worker sends it (without its merge key), and its notification id."""
-    headers = record.headers or ()
-    sound = _SOUND_CHECK(record.key, record.value, headers)
+    sound = _SOUND_CHECK(key, value, headers)
     if sound is not None:
         return sound[0], sound
-    parsed = parse_message(record.key, record.value, headers)
+    parsed = parse_message(key, value, headers)
     if parsed.problem is not None or parsed.envelope is None or parsed.event is None:
         return notification_id(headers), (parsed.problem,)
     envelope, event = parsed.envelope, parsed.event
-    value: bytes = record.value
+    assert value is not None  # the envelope was read with a payload
     hashed = content_hash(event, value) if _is_ledger(event) else None  # type: ignore[arg-type]
     # The envelope was read, so its notification id is the header's (the first, the only one).
     nid: int = envelope["notification_id"]
@@ -936,21 +1048,25 @@ def _item(record: Any) -> tuple[int | None, WorkerItem]:
 _LEDGER_CONTRACTS: dict[str, bool] = {}
 
 
-def _compiled_sound_check() -> Callable[[Any, Any, Any], WorkerItem | None] | None:
-    """The compiled twin of :func:`_sound_ledger_item` (``shared/ledgercheck``, Rust), which
-    answers its tuple for the messages the relay writes in about two fifths of its time and
-    None (decide here) for anything it does not read exactly as it does; None if it is not
-    installed."""
+def _compiled() -> Any:
+    """The compiled reader (``shared/ledgercheck``, Rust), the twin of
+    :func:`_sound_ledger_item` (None if it is not installed): it answers its tuple for the
+    messages the relay writes and None (decide here) for anything it does not read exactly as
+    it does, and it reads whole record sets (:func:`_take_record_set`)."""
     try:
         from benecomune_ledgercheck import SoundLedgerCheck
     except ImportError:
         return None
-    compiled = SoundLedgerCheck(
-        [c.type_name for c in all_contracts() if issubclass(c, LedgerEvent)]
-    )
+    return SoundLedgerCheck([c.type_name for c in all_contracts() if issubclass(c, LedgerEvent)])
+
+
+def _compiled_sound_check(compiled: Any) -> Callable[[Any, Any, Any], WorkerItem | None] | None:
+    if compiled is None:
+        return None
 
     def check(key: Any, value: Any, headers: Any) -> WorkerItem | None:
-        return compiled(key, value, headers) or _sound_ledger_item(key, value, headers)
+        answer: WorkerItem | None = compiled(key, value, headers)
+        return answer or _sound_ledger_item(key, value, headers)
 
     return check
 
@@ -1010,6 +1126,7 @@ def _sound_ledger_item(
     return (nid, envelope["id"], type_name, value, claimed)
 
 
-_SOUND_CHECK = _compiled_sound_check() or _sound_ledger_item
+_COMPILED = _compiled()
+_SOUND_CHECK = _compiled_sound_check(_COMPILED) or _sound_ledger_item
 """:func:`_sound_ledger_item`, compiled where it can be (every contract is registered once
 :mod:`benecomune_contracts` is imported)."""

@@ -70,14 +70,22 @@ def test_messages_released_while_fetching_come_in_the_in_memory_merge_order() ->
         while merge.open:
             p = rng.choice(sorted(merge.open))
             take = rng.randrange(0, 5)
+            in_runs = rng.random() < 0.5  # keyed ahead, as the compiled reader keys them
+            last = merge.last[p]
+            run = []
             for m in partitions[p][fetched[p] : fetched[p] + take]:
                 nid_value = dict(m.headers).get("ce_notificationid")
                 parsed = int(nid_value) if nid_value and nid_value.isdigit() else None
-                merge.add(p, m.offset, parsed, (m.partition, m.offset))
+                if in_runs:
+                    last = max(last, parsed or 0)
+                    run.append((last, p, m.offset, m.partition, m.offset))
+                else:
+                    merge.add(p, m.offset, parsed, (m.partition, m.offset))
+            merge.add_run(p, run)
             fetched[p] += take
             if fetched[p] >= len(partitions[p]):
                 merge.finish(p)
-            released.extend(item for _, item in merge.ready())
+            released.extend(keyed[3:] for keyed in merge.ready())
         assert released == expected
 
 
