@@ -9,7 +9,7 @@
 //! numbers that are not 64-bit integers, ... A `None` is never a verdict; a tuple is the
 //! reference's tuple (tested over random messages in `shared/ledgercheck/tests`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
@@ -342,7 +342,9 @@ fn hex_digest(canonical: &[u8]) -> String {
 
 #[pyclass(frozen)]
 struct SoundLedgerCheck {
-    ledger_types: HashSet<String>,
+    /// Each ledger type's name, once as a Python string: every answer shares it, so a chunk of
+    /// answers pickles it once.
+    ledger_types: HashMap<String, Py<PyString>>,
 }
 
 impl SoundLedgerCheck {
@@ -355,7 +357,7 @@ impl SoundLedgerCheck {
         values: &[Option<&'a [u8]>; 11],
     ) -> Option<Sound<'a>> {
         let envelope = usual_headers(values)?;
-        if !self.ledger_types.contains(envelope.type_name) {
+        if !self.ledger_types.contains_key(envelope.type_name) {
             return None;
         }
         if key.is_some_and(|key| key != envelope.subject.as_bytes()) {
@@ -371,16 +373,21 @@ impl SoundLedgerCheck {
 /// `(notification_id, ce_id, type, value, event_hash)`: the reference's tuple, after `prefix`.
 fn sound_tuple<'py>(
     py: Python<'py>,
+    check: &SoundLedgerCheck,
     prefix: &[Bound<'py, PyAny>],
     sound: &Sound<'_>,
     value: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let envelope = &sound.envelope;
+    let type_name = match check.ledger_types.get(envelope.type_name) {
+        Some(name) => name.bind(py).clone(),
+        None => PyString::new(py, envelope.type_name),
+    };
     let mut items: Vec<Bound<'py, PyAny>> = Vec::with_capacity(prefix.len() + 5);
     items.extend(prefix.iter().cloned());
     items.push(envelope.notification_id.into_pyobject(py)?.into_any());
     items.push(PyString::new(py, envelope.id).into_any());
-    items.push(PyString::new(py, envelope.type_name).into_any());
+    items.push(type_name.into_any());
     items.push(value);
     items.push(PyString::new(py, &sound.hash).into_any());
     PyTuple::new(py, items)
@@ -390,8 +397,15 @@ fn sound_tuple<'py>(
 impl SoundLedgerCheck {
     /// `ledger_types`: the contract types that are ledger events.
     #[new]
-    fn new(ledger_types: Vec<String>) -> Self {
-        SoundLedgerCheck { ledger_types: ledger_types.into_iter().collect() }
+    fn new(py: Python<'_>, ledger_types: Vec<String>) -> Self {
+        let ledger_types = ledger_types
+            .into_iter()
+            .map(|name| {
+                let object = PyString::new(py, &name).unbind();
+                (name, object)
+            })
+            .collect();
+        SoundLedgerCheck { ledger_types }
     }
 
     /// `(notification_id, ce_id, type, value, event_hash)` of a sound ledger event, or None.
@@ -449,7 +463,7 @@ impl SoundLedgerCheck {
         let Some(sound) = self.sound(key, payload.as_bytes(), &values) else {
             return Ok(None);
         };
-        Ok(Some(sound_tuple(py, &[], &sound, value.clone())?))
+        Ok(Some(sound_tuple(py, self, &[], &sound, value.clone())?))
     }
 
     /// The records of one partition's fetched bytes (a Kafka fetch response's record set)
@@ -552,7 +566,7 @@ impl PartitionRecords {
                 record.offset.into_pyobject(py)?.into_any(),
             ];
             let value = PyBytes::new(py, value.unwrap_or_default()).into_any();
-            items.push(sound_tuple(py, &prefix, &sound, value)?);
+            items.push(sound_tuple(py, check, &prefix, &sound, value)?);
         }
         Ok((items, None))
     }
