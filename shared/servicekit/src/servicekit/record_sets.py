@@ -47,22 +47,24 @@ class RecordSetFetcher:
         timeout_seconds: float,
         client_id: str,
     ) -> None:
-        from aiokafka.client import AIOKafkaClient
-
         self.topic = topic
         self.deadline = deadline
         self.timeout_seconds = timeout_seconds
         self.position = {r.partition: r.start for r in ranges if r.end > r.start}
         self.end = {r.partition: r.end for r in ranges}
         self.finished = [r.partition for r in ranges if r.end <= r.start]
-        self.client = AIOKafkaClient(
-            bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=30_000
-        )
         self.bootstrap = bootstrap
+        self.client_id = client_id
+        self.client: Any = None
 
     async def start(self) -> None:
+        """Connect (in the event loop that reads: aiokafka's client belongs to one loop)."""
+        from aiokafka.client import AIOKafkaClient
         from aiokafka.errors import KafkaError
 
+        self.client = AIOKafkaClient(
+            bootstrap_servers=self.bootstrap, client_id=self.client_id, request_timeout_ms=30_000
+        )
         try:
             await asyncio.wait_for(
                 self.client.bootstrap(), timeout=max(1.0, self.deadline - time.monotonic())
@@ -73,7 +75,8 @@ class RecordSetFetcher:
             raise KafkaReadError(f"cannot reach Kafka at {self.bootstrap}: {error!r}") from None
 
     async def close(self) -> None:
-        await self.client.close()
+        if self.client is not None:
+            await self.client.close()
 
     @property
     def pending(self) -> bool:
