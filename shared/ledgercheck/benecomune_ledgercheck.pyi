@@ -22,3 +22,17 @@ class PartitionRecords:
         list[tuple[Any, ...]],
         tuple[int, bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...]] | None,
     ]: ...
+
+class ChainLink:
+    """The replay's chain step for a sound event that links to its stream's head, recorded in
+    the verifier's and the claims' own dicts (``servicekit.audit.LedgerReplay``)."""
+
+    def __init__(
+        self,
+        heads: dict[str, Any],
+        claimed: dict[str, int],
+        chains: dict[str, bytearray],
+        scattered: dict[tuple[str, int], bytes],
+        anchors: Any = None,
+    ) -> None: ...
+    def link(self, event: Any, computed_hash: str | None) -> bool | None: ...

@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod chain_link;
 mod record_set;
 
 const KNOWN: [&str; 11] = [
@@ -576,5 +577,6 @@ impl PartitionRecords {
 fn benecomune_ledgercheck(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SoundLedgerCheck>()?;
     module.add_class::<PartitionRecords>()?;
+    module.add_class::<chain_link::ChainLink>()?;
     Ok(())
 }

@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
@@ -84,6 +84,7 @@ FUND_FIGURES = (
 )
 MERCHANT_FIGURES = ("redeemed_cents", "claimed_cents", "approved_cents", "reimbursed_cents")
 _TRAIL_LENGTH = 5
+_T = TypeVar("_T")
 
 
 def euro(cents: int) -> str:
@@ -128,6 +129,14 @@ class EventRef:
             "type": self.type_name,
             "origin": self.origin,
         }
+
+
+_Handler = Callable[[Any, EventRef], None]
+
+
+def _shop(account: MerchantTally) -> str:
+    """A shop's account as a violation names it."""
+    return f"merchant {account.merchant_id} in round {account.round_id}"
 
 
 @functools.cache
@@ -264,6 +273,7 @@ class Credit:
     event: EventRef
     debited: EventRef | None = None
     claim_id: str | None = None
+    matched: bool = False  # by the end checks: a redemption on the voucher names this credit
 
 
 @dataclass(slots=True)
@@ -323,15 +333,29 @@ _APPLICATION_STATUS = {
 }
 
 
+class _Entries(dict[str, _T]):
+    """The tally's entities of one kind by id; looking up an id not seen yet adds an empty
+    one (``make(id)``). Read with ``get`` or ``in`` to look without adding."""
+
+    def __init__(self, make: Callable[[str], _T]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> _T:
+        entry = self[key] = self.make(key)
+        return entry
+
+
 class VouchersTally:
     """Feed it the sound events of the vouchers topic (see :func:`servicekit.audit.replay`)."""
 
     def __init__(self) -> None:
-        self.funds: dict[str, FundTally] = {}
-        self.rounds: dict[str, RoundTally] = {}
-        self.vouchers: dict[str, VoucherTally] = {}
-        self.merchants: dict[str, MerchantTally] = {}
-        self.households: dict[str, HouseholdTally] = {}
+        # Each entity by its id, made empty the first time an event names it.
+        self.funds = _Entries(FundTally)
+        self.rounds = _Entries(RoundTally)
+        self.vouchers = _Entries(VoucherTally)
+        self.merchants = _Entries(MerchantTally)
+        self.households = _Entries(HouseholdTally)
         # application id -> (entitlement approved, its event); rejected applications
         self.approvals: dict[str, tuple[int, EventRef]] = {}
         self.rejections: dict[str, EventRef] = {}
@@ -364,24 +388,24 @@ class VouchersTally:
             c.ReimbursementApproved: self._claim_approved,
             c.ReimbursementPaid: self._claim_paid,
         }
-        self._ledger_types = frozenset(t for t in self._handlers if issubclass(t, LedgerEvent))
+        # Per type: its handler and, for a ledger event, the short type name its refs carry.
+        self._handling: dict[type[ContractEvent], tuple[_Handler, str | None]] = {
+            t: (handler, _short(t.type_name) if issubclass(t, LedgerEvent) else None)
+            for t, handler in self._handlers.items()
+        }
         self._finished = False
 
     # --- the Tally protocol -----------------------------------------------------------------
 
     def add(self, record: AuditRecord) -> None:
-        event = record.event
-        handler = self._handlers.get(type(event))
-        if handler is None:
+        event: Any = record.event
+        handling = self._handling.get(type(event))
+        if handling is None:
             return  # another service's event on a shared copy: not part of this ledger
-        if type(event) in self._ledger_types:
-            ledger = cast(LedgerEvent, event)
+        handler, short_type = handling
+        if short_type is not None:  # a ledger event: named by its stream and sequence
             ref = EventRef(
-                record.position,
-                ledger.stream_id,
-                ledger.sequence,
-                _short(ledger.type_name),
-                record.origin,
+                record.position, event.stream_id, event.sequence, short_type, record.origin
             )
         else:  # an application's event: named by its application
             ref = EventRef.of(record, getattr(event, "application_id", None))
@@ -403,47 +427,17 @@ class VouchersTally:
         tainted = self.tainted
         return not tainted or not any(s in tainted for s in streams)
 
-    def _fund(self, fund_id: str) -> FundTally:
-        fund = self.funds.get(fund_id)
-        if fund is None:
-            fund = self.funds[fund_id] = FundTally(fund_id)
-        return fund
-
-    def _round(self, round_id: str) -> RoundTally:
-        round_ = self.rounds.get(round_id)
-        if round_ is None:
-            round_ = self.rounds[round_id] = RoundTally(round_id)
-        return round_
-
-    def _voucher(self, voucher_id: str) -> VoucherTally:
-        voucher = self.vouchers.get(voucher_id)
-        if voucher is None:
-            voucher = self.vouchers[voucher_id] = VoucherTally(voucher_id)
-        return voucher
-
-    def _merchant(self, account_id: str) -> MerchantTally:
-        account = self.merchants.get(account_id)
-        if account is None:
-            account = self.merchants[account_id] = MerchantTally(account_id)
-        return account
-
-    def _household(self, household_id: str) -> HouseholdTally:
-        household = self.households.get(household_id)
-        if household is None:
-            household = self.households[household_id] = HouseholdTally(household_id)
-        return household
-
     # --- funds --------------------------------------------------------------------------------
 
     def _fund_allocated(self, e: c.FundAllocated, ref: EventRef) -> None:
-        fund = self._fund(e.fund_id)
+        fund = self.funds[e.fund_id]
         fund.municipality_istat = e.municipality_istat
         fund.opened = ref
         self._allocate(fund, e.source_kind, e.source_reference, e.amount_cents, ref)
 
     def _fund_topped_up(self, e: c.FundToppedUp, ref: EventRef) -> None:
         self._allocate(
-            self._fund(e.fund_id), e.source_kind, e.source_reference, e.amount_cents, ref
+            self.funds[e.fund_id], e.source_kind, e.source_reference, e.amount_cents, ref
         )
 
     @staticmethod
@@ -453,11 +447,11 @@ class VouchersTally:
         fund.allocated_trail.add(ref)
 
     def _fund_budget_assigned(self, e: c.FundBudgetAssigned, ref: EventRef) -> None:
-        fund = self._fund(e.fund_id)
+        fund = self.funds[e.fund_id]
         fund.assigned_cents += e.amount_cents
         fund.assigned_trail.add(ref)
         fund.budgets[e.round_id] = (e.amount_cents, ref)
-        if self._checking(e.fund_id) and fund.assigned_cents > fund.allocated_cents:
+        if e.fund_id not in self.tainted and fund.assigned_cents > fund.allocated_cents:
             self._violate(
                 "issued ≤ allocated",
                 f"fund {e.fund_id}",
@@ -470,7 +464,7 @@ class VouchersTally:
     # --- rounds -------------------------------------------------------------------------------
 
     def _round_opened(self, e: c.RoundOpened, ref: EventRef) -> None:
-        round_ = self._round(e.round_id)
+        round_ = self.rounds[e.round_id]
         round_.fund_id = e.fund_id
         round_.title = e.title
         round_.budget_cents = e.budget_cents
@@ -478,8 +472,8 @@ class VouchersTally:
         round_.opened = ref
 
     def _round_committed(self, e: c.RoundVouchersCommitted, ref: EventRef) -> None:
-        round_ = self._round(e.round_id)
-        if self._checking(e.round_id) and e.amount_cents > round_.available_cents:
+        round_ = self.rounds[e.round_id]
+        if e.round_id not in self.tainted and e.amount_cents > round_.available_cents:
             self._violate(
                 "issued ≤ allocated",
                 f"round {e.round_id}",
@@ -493,14 +487,14 @@ class VouchersTally:
         round_.commitments.append(
             Commitment(e.application_id, e.household_id, list(e.voucher_ids), e.amount_cents, ref)
         )
-        household = self._household(e.household_id)
+        household = self.households[e.household_id]
         household.round_id = e.round_id
         household.application_id = e.application_id
 
     def _round_value_returned(self, e: c.RoundValueReturned, ref: EventRef) -> None:
-        round_ = self._round(e.round_id)
+        round_ = self.rounds[e.round_id]
         outstanding = round_.issued_cents - round_.returned_cents
-        if self._checking(e.round_id):
+        if e.round_id not in self.tainted:
             if e.amount_cents > outstanding:
                 self._violate(
                     "redeemed ≤ issued",
@@ -521,15 +515,15 @@ class VouchersTally:
         round_.returns[e.voucher_id] = (e.amount_cents, e.reason, ref)
 
     def _round_closed(self, e: c.RoundClosed, ref: EventRef) -> None:
-        self._round(e.round_id).closed = True
+        self.rounds[e.round_id].closed = True
 
     # --- applications (not ledger events: counted, and they name the household) --------------
 
     def _application(self, e: Any, ref: EventRef) -> None:
         status = _APPLICATION_STATUS[type(e).__name__]
-        counts = self._round(e.round_id).applications
+        counts = self.rounds[e.round_id].applications
         counts[status] = counts.get(status, 0) + 1
-        household = self._household(e.household_id)
+        household = self.households[e.household_id]
         household.round_id = e.round_id
         household.application_id = e.application_id
         household.status = status
@@ -541,7 +535,7 @@ class VouchersTally:
     # --- vouchers -----------------------------------------------------------------------------
 
     def _voucher_issued(self, e: c.VoucherIssued, ref: EventRef) -> None:
-        voucher = self._voucher(e.voucher_id)
+        voucher = self.vouchers[e.voucher_id]
         voucher.round_id = e.round_id
         voucher.application_id = e.application_id
         voucher.household_id = e.household_id
@@ -549,7 +543,7 @@ class VouchersTally:
         voucher.status = "active"
         voucher.issued = ref
         voucher.expires_at = e.expires_at
-        household = self._household(e.household_id)
+        household = self.households[e.household_id]
         household.round_id = e.round_id
         household.vouchers += 1
         household.issued_cents += e.value_cents
@@ -558,9 +552,9 @@ class VouchersTally:
         pass  # no money moves
 
     def _voucher_redeemed(self, e: c.VoucherRedeemed, ref: EventRef) -> None:
-        voucher = self._voucher(e.voucher_id)
+        voucher = self.vouchers[e.voucher_id]
         subject = f"voucher {e.voucher_id}"
-        if self._checking(e.voucher_id):
+        if e.voucher_id not in self.tainted:
             if voucher.status != "active":
                 self._violate(
                     "redeemed ≤ issued",
@@ -607,12 +601,12 @@ class VouchersTally:
             e.merchant_id, e.amount_cents, e.goods_category, ref
         )
         if voucher.household_id:
-            self._household(voucher.household_id).redeemed_cents += e.amount_cents
+            self.households[voucher.household_id].redeemed_cents += e.amount_cents
 
     def _voucher_voided(self, e: c.VoucherRedemptionVoided, ref: EventRef) -> None:
-        voucher = self._voucher(e.voucher_id)
+        voucher = self.vouchers[e.voucher_id]
         redemption = voucher.redemptions.get(e.redemption_id)
-        if self._checking(e.voucher_id):
+        if e.voucher_id not in self.tainted:
             problem = None
             if redemption is None:
                 problem = f"voids redemption {e.redemption_id}, which it never had"
@@ -640,11 +634,11 @@ class VouchersTally:
         if redemption is not None:
             redemption.voided = ref
         if voucher.household_id:
-            self._household(voucher.household_id).redeemed_cents -= e.amount_cents
+            self.households[voucher.household_id].redeemed_cents -= e.amount_cents
 
     def _voucher_ended(self, e: c.VoucherExpired | c.VoucherRevoked, ref: EventRef) -> None:
-        voucher = self._voucher(e.voucher_id)
-        if self._checking(e.voucher_id):
+        voucher = self.vouchers[e.voucher_id]
+        if e.voucher_id not in self.tainted:
             if voucher.status != "active":
                 self._violate(
                     "redeemed ≤ issued",
@@ -664,26 +658,26 @@ class VouchersTally:
         voucher.remaining_cents = 0
         voucher.ended = (e.amount_cents, ref)
         if voucher.household_id:
-            self._household(voucher.household_id).returned_cents += e.amount_cents
+            self.households[voucher.household_id].returned_cents += e.amount_cents
 
     # --- merchants ----------------------------------------------------------------------------
 
     def _merchant_affiliated(self, e: c.MerchantAffiliated, ref: EventRef) -> None:
-        account = self._merchant(e.account_id)
+        account = self.merchants[e.account_id]
         account.round_id = e.round_id
         account.merchant_id = e.merchant_id
         account.vat_number = e.vat_number
         account.affiliated = ref
 
     def _merchant_suspended(self, e: c.MerchantSuspended, ref: EventRef) -> None:
-        self._merchant(e.account_id).suspended = ref
+        self.merchants[e.account_id].suspended = ref
 
     def _merchant_reinstated(self, e: c.MerchantReinstated, ref: EventRef) -> None:
-        self._merchant(e.account_id).suspended = None
+        self.merchants[e.account_id].suspended = None
 
     def _merchant_credited(self, e: c.MerchantCredited, ref: EventRef) -> None:
-        account = self._merchant(e.account_id)
-        if self._checking(e.account_id) and account.suspended is not None:
+        account = self.merchants[e.account_id]
+        if e.account_id not in self.tainted and account.suspended is not None:
             self._violate(
                 "streams agree",
                 f"merchant {e.merchant_id} in round {account.round_id}",
@@ -691,7 +685,7 @@ class VouchersTally:
                 account.suspended,
                 ref,
             )
-        if self._checking(e.account_id) and e.redemption_id in account.credits:
+        if e.account_id not in self.tainted and e.redemption_id in account.credits:
             self._violate(
                 "redeemed ≤ issued",
                 f"merchant {e.merchant_id} in round {account.round_id}",
@@ -704,9 +698,9 @@ class VouchersTally:
         account.redeemed_trail.add(ref)
 
     def _merchant_debited(self, e: c.MerchantDebited, ref: EventRef) -> None:
-        account = self._merchant(e.account_id)
+        account = self.merchants[e.account_id]
         credit = account.credits.get(e.redemption_id)
-        if self._checking(e.account_id):
+        if e.account_id not in self.tainted:
             problem = None
             if credit is None:
                 problem = f"debits redemption {e.redemption_id}, never credited"
@@ -732,9 +726,9 @@ class VouchersTally:
         account.redeemed_trail.add(ref)
 
     def _claimed(self, e: c.ReimbursementClaimed, ref: EventRef) -> None:
-        account = self._merchant(e.account_id)
+        account = self.merchants[e.account_id]
         subject = f"merchant {e.merchant_id} in round {account.round_id}"
-        if self._checking(e.account_id):
+        if e.account_id not in self.tainted:
             total = 0
             for redemption_id in e.redemption_ids:
                 credit = account.credits.get(redemption_id)
@@ -779,9 +773,9 @@ class VouchersTally:
         before: str,
         after: str,
     ) -> MerchantTally:
-        account = self._merchant(e.account_id)
+        account = self.merchants[e.account_id]
         claim = account.claims.get(e.claim_id)
-        if self._checking(e.account_id):
+        if e.account_id not in self.tainted:
             problem = None
             if claim is None:
                 problem = f"claim {e.claim_id} was never submitted"
@@ -818,7 +812,7 @@ class VouchersTally:
         self._check_account_order(account, ref)
 
     def _check_account_order(self, account: MerchantTally, ref: EventRef) -> None:
-        if not self._checking(account.account_id):
+        if account.account_id in self.tainted:
             return
         figures = [
             ("reimbursed", account.reimbursed_cents),
@@ -852,7 +846,7 @@ class VouchersTally:
     def _check_rounds_and_funds(self) -> None:
         for round_ in self.rounds.values():
             if round_.opened is None:
-                if self._checking(round_.round_id):
+                if round_.round_id not in self.tainted:
                     self._violate(
                         "streams agree",
                         f"round {round_.round_id}",
@@ -894,7 +888,7 @@ class VouchersTally:
         self, round_id: str, commitment: Commitment, served: dict[str, EventRef]
     ) -> None:
         """A round's budget goes to an approved application, once, up to its entitlement."""
-        if not self._checking(round_id):
+        if round_id in self.tainted:
             return
         subject = f"round {round_id}"
         application = commitment.application_id
@@ -943,7 +937,7 @@ class VouchersTally:
                 self._check_commitment_of_application(round_.round_id, commitment, served)
                 total = 0
                 for voucher_id in commitment.voucher_ids:
-                    if voucher_id in committed and self._checking(round_.round_id):
+                    if voucher_id in committed and round_.round_id not in self.tainted:
                         self._violate(
                             "issued ≤ allocated",
                             f"round {round_.round_id}",
@@ -954,7 +948,7 @@ class VouchersTally:
                     committed[voucher_id] = commitment.event
                     voucher = self.vouchers.get(voucher_id)
                     if voucher is None or voucher.issued is None:
-                        if self._checking(voucher_id):
+                        if voucher_id not in self.tainted:
                             self._violate(
                                 "streams agree",
                                 f"round {round_.round_id}",
@@ -963,10 +957,9 @@ class VouchersTally:
                             )
                         continue
                     total += voucher.value_cents
-                    if self._checking(voucher_id) and (voucher.round_id, voucher.household_id) != (
-                        round_.round_id,
-                        commitment.household_id,
-                    ):
+                    issued_to = (voucher.round_id, voucher.household_id)
+                    committed_to = (round_.round_id, commitment.household_id)
+                    if voucher_id not in self.tainted and issued_to != committed_to:
                         self._violate(
                             "streams agree",
                             f"round {round_.round_id}",
@@ -987,7 +980,7 @@ class VouchersTally:
                     )
         for voucher in self.vouchers.values():
             if voucher.issued is None:
-                if self._checking(voucher.voucher_id):
+                if voucher.voucher_id not in self.tainted:
                     first = next(iter(voucher.redemptions.values()), None)
                     self._violate(
                         "streams agree",
@@ -1011,7 +1004,7 @@ class VouchersTally:
 
     def _check_redemptions(self) -> None:
         accounts = self._accounts_by_merchant()
-        matched: set[tuple[str, str]] = set()  # (account, redemption)
+        tainted = self.tainted
         for voucher in self.vouchers.values():
             round_ = self.rounds.get(voucher.round_id)
             for redemption_id, redemption in voucher.redemptions.items():
@@ -1032,18 +1025,20 @@ class VouchersTally:
                         redemption.event,
                     )
                     continue
-                matched.add((account.account_id, redemption_id))
-                if not self._checking(voucher.voucher_id, account.account_id):
+                credit = account.credits.get(redemption_id)
+                if credit is not None:
+                    credit.matched = True
+                if tainted and (voucher.voucher_id in tainted or account.account_id in tainted):
                     continue
-                self._match_credit(voucher, redemption_id, redemption, account)
+                self._match_credit(voucher, redemption_id, redemption, account, credit)
         for account in self.merchants.values():
             for redemption_id, credit in account.credits.items():
-                if (account.account_id, redemption_id) in matched:
+                if credit.matched:
                     continue
                 if self._checking(account.account_id, credit.voucher_id):
                     self._violate(
                         "redeemed ≤ issued",
-                        f"merchant {account.merchant_id} in round {account.round_id}",
+                        _shop(account),
                         f"credited {euro(credit.amount_cents)} for redemption {redemption_id}, "
                         f"which voucher {credit.voucher_id} does not record",
                         credit.event,
@@ -1055,13 +1050,12 @@ class VouchersTally:
         redemption_id: str,
         redemption: Redemption,
         account: MerchantTally,
+        credit: Credit | None,
     ) -> None:
-        subject = f"merchant {account.merchant_id} in round {account.round_id}"
-        credit = account.credits.get(redemption_id)
         if credit is None:
             self._violate(
                 "redeemed ≤ issued",
-                subject,
+                _shop(account),
                 f"redemption {redemption_id} of {euro(redemption.amount_cents)} was never "
                 "credited to the shop",
                 redemption.event,
@@ -1073,7 +1067,7 @@ class VouchersTally:
         ):
             self._violate(
                 "redeemed ≤ issued",
-                subject,
+                _shop(account),
                 f"redemption {redemption_id}: the voucher spent {euro(redemption.amount_cents)}"
                 f", the shop was credited {euro(credit.amount_cents)}",
                 redemption.event,
@@ -1087,7 +1081,7 @@ class VouchersTally:
             )
             self._violate(
                 "redeemed ≤ issued",
-                subject,
+                _shop(account),
                 f"redemption {redemption_id} was voided on {where}",
                 redemption.voided or redemption.event,
                 credit.debited or credit.event,
@@ -1161,14 +1155,14 @@ class VouchersTally:
                     self._violate(
                         rule, f"fund {fund_id}", detail, fund.opened, *trails[figure].last
                     )
+        spent: dict[str, int] = {}  # round -> what its vouchers spent, net of voids
+        for v in self.vouchers.values():
+            if v.redemptions:
+                spent[v.round_id] = spent.get(v.round_id, 0) + sum(
+                    r.amount_cents for r in v.redemptions.values() if r.voided is None
+                )
         for round_ in self.rounds.values():
-            redeemed = sum(
-                r.amount_cents
-                for v in self.vouchers.values()
-                if v.round_id == round_.round_id
-                for r in v.redemptions.values()
-                if r.voided is None
-            )
+            redeemed = spent.get(round_.round_id, 0)
             if redeemed + round_.returned_cents > round_.issued_cents:
                 self._violate(
                     "redeemed ≤ issued",

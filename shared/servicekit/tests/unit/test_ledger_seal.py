@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,22 @@ def test_a_missing_or_binary_heads_file_is_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SealFileError, match="not UTF-8"):
         LedgerSeal.read(binary)
+
+
+@pytest.mark.parametrize(
+    "stream_id", ["a\rb", "a\nb", 'say "ciao"', "a,b", "città", " x ", "plain-id"]
+)
+def test_the_heads_file_is_what_the_csv_module_writes_whatever_the_stream_ids(
+    stream_id: str,
+) -> None:
+    heads = {
+        stream_id: (2, HASH_A, "benecomune.vouchers.VoucherIssued.v1"),
+        "voucher-1": (1, HASH_B, ""),
+    }
+    rows = sorted((s, *head) for s, head in heads.items())
+    written = io.StringIO()
+    writer = csv.writer(written, lineterminator="\r\n")
+    writer.writerow(("stream_id", "sequence", "type", "event_hash"))
+    writer.writerows((s, q, t, h) for s, q, h, t in rows)
+
+    assert LedgerSeal.of(heads).text == written.getvalue()

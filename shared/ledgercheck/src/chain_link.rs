@@ -1,0 +1,207 @@
+//! The replay's hash-chain step for the common event, compiled: a sound new event that links
+//! to its stream's head.
+//!
+//! `servicekit.audit.LedgerReplay` keeps the reference, in Python: `_Claims.repeated` (is this
+//! a copy of an event already read?) then `ChainVerifier.feed` (does it link to its stream's
+//! head?). For an event that is the next of its stream (sequence head + 1, `prev_hash` the
+//! head's hash), hashes to what it claims, is no copy and breaks no anchor, both only record
+//! it; `ChainLink` records it the same way, in the same Python dicts, and answers True.
+//! Anything else it answers None without touching anything, and the reference decides: a
+//! `None` is never a verdict.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyDict, PyInt, PyString, PyTuple};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The 32 bytes of a 64-digit hex string (`bytes.fromhex` gives the same for these).
+fn digest_of(hex: &str) -> Option<[u8; 32]> {
+    let text = hex.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut digest = [0u8; 32];
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        digest[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(digest)
+}
+
+#[pyclass(frozen)]
+pub struct ChainLink {
+    /// `ChainVerifier.heads`: stream -> (sequence, event_hash, type_name).
+    heads: Py<PyDict>,
+    /// `_Claims.heads`, `.chains` and `.scattered`.
+    claimed: Py<PyDict>,
+    chains: Py<PyDict>,
+    scattered: Py<PyDict>,
+    /// The heads an earlier audit sealed (stream -> (sequence, event_hash, ...)), if any.
+    anchors: Option<Py<PyAny>>,
+}
+
+impl ChainLink {
+    /// The stream's head as the verifier holds it, (0, genesis) for a new stream; None when
+    /// it is not held as the reference holds it.
+    fn head<'py>(
+        &self,
+        py: Python<'py>,
+        stream: &Bound<'py, PyString>,
+    ) -> PyResult<Option<(i64, Option<Bound<'py, PyAny>>)>> {
+        let Some(head) = self.heads.bind(py).get_item(stream)? else {
+            return Ok(Some((0, None)));
+        };
+        let Ok(head) = head.downcast_exact::<PyTuple>() else {
+            return Ok(None);
+        };
+        if head.len() != 3 {
+            return Ok(None);
+        }
+        let Ok(sequence) = head.get_item(0)?.extract::<i64>() else {
+            return Ok(None);
+        };
+        Ok(Some((sequence, Some(head.get_item(1)?))))
+    }
+
+    /// Whether an anchor may break at this event: one sealed this very event with another
+    /// hash (a break the reference names), or one this does not read as the reference does.
+    fn anchor_breaks(
+        &self,
+        py: Python<'_>,
+        stream: &Bound<'_, PyString>,
+        sequence: i64,
+        event_hash: &str,
+    ) -> PyResult<bool> {
+        let Some(anchors) = &self.anchors else {
+            return Ok(false);
+        };
+        let anchor = anchors.bind(py).call_method1(intern!(py, "get"), (stream,))?;
+        if anchor.is_none() {
+            return Ok(false);
+        }
+        let (Ok(sealed), Ok(hash)) = (anchor.get_item(0), anchor.get_item(1)) else {
+            return Ok(true);
+        };
+        let (Ok(sealed), Ok(hash)) = (sealed.extract::<i64>(), hash.extract::<String>()) else {
+            return Ok(true);
+        };
+        Ok(sealed == sequence && hash != event_hash)
+    }
+}
+
+#[pymethods]
+impl ChainLink {
+    #[new]
+    #[pyo3(signature = (heads, claimed, chains, scattered, anchors=None))]
+    fn new(
+        heads: Py<PyDict>,
+        claimed: Py<PyDict>,
+        chains: Py<PyDict>,
+        scattered: Py<PyDict>,
+        anchors: Option<Py<PyAny>>,
+    ) -> Self {
+        ChainLink { heads, claimed, chains, scattered, anchors }
+    }
+
+    /// True when `event` (a `LedgerEvent`, whose content hashes to `computed_hash`) was the
+    /// next sound event of its stream and is now recorded as its head; None otherwise (and
+    /// nothing changed).
+    fn link<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+        computed_hash: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<bool>> {
+        let Ok(computed) = computed_hash.downcast_exact::<PyString>() else {
+            return Ok(None); // not computed by the reader: the verifier hashes it
+        };
+        let event_hash_object = event.getattr(intern!(py, "event_hash"))?;
+        let Ok(event_hash) = event_hash_object.downcast_exact::<PyString>() else {
+            return Ok(None);
+        };
+        let event_hash_text = event_hash.to_str()?;
+        if computed.to_str()? != event_hash_text {
+            return Ok(None); // edited
+        }
+        let Some(digest) = digest_of(event_hash_text) else {
+            return Ok(None);
+        };
+        let stream_object = event.getattr(intern!(py, "stream_id"))?;
+        let Ok(stream) = stream_object.downcast_exact::<PyString>() else {
+            return Ok(None);
+        };
+        let sequence_object = event.getattr(intern!(py, "sequence"))?;
+        if !sequence_object.is_exact_instance_of::<PyInt>() {
+            return Ok(None);
+        }
+        let Ok(sequence) = sequence_object.extract::<i64>() else {
+            return Ok(None);
+        };
+        let Some((head_sequence, head_hash)) = self.head(py, stream)? else {
+            return Ok(None);
+        };
+        if head_sequence.checked_add(1) != Some(sequence) {
+            return Ok(None); // a copy, a gap, out of order
+        }
+        let prev_hash = event.getattr(intern!(py, "prev_hash"))?;
+        let linked = match &head_hash {
+            None => prev_hash
+                .downcast_exact::<PyString>()
+                .is_ok_and(|p| p.to_str().is_ok_and(|p| p == GENESIS)),
+            Some(hash) => prev_hash.eq(hash)?,
+        };
+        if !linked {
+            return Ok(None);
+        }
+        let claimed = self.claimed.bind(py);
+        let claimed_head = match claimed.get_item(stream)? {
+            None => 0,
+            Some(head) => match head.extract::<i64>() {
+                Ok(head) => head,
+                Err(_) => return Ok(None),
+            },
+        };
+        if claimed_head != head_sequence {
+            return Ok(None);
+        }
+        let chains = self.chains.bind(py);
+        let chain = match chains.get_item(stream)? {
+            None if sequence == 1 => None,
+            None => return Ok(None),
+            Some(chain) => match chain.downcast_into_exact::<PyByteArray>() {
+                Ok(chain) if chain.len() as i64 == (sequence - 1) * 32 => Some(chain),
+                _ => return Ok(None),
+            },
+        };
+        let scattered = self.scattered.bind(py);
+        if !scattered.is_empty()
+            && scattered.contains(PyTuple::new(py, [stream.as_any(), &sequence_object])?)?
+        {
+            return Ok(None);
+        }
+        if self.anchor_breaks(py, stream, sequence, event_hash_text)? {
+            return Ok(None);
+        }
+        // Recorded as the reference records it: the same objects in the same dicts.
+        claimed.set_item(stream, &sequence_object)?;
+        match chain {
+            None => chains.set_item(stream, PyByteArray::new(py, &digest))?,
+            Some(chain) => {
+                let start = chain.len();
+                chain.resize(start + 32)?;
+                // SAFETY: the GIL is held and nothing else borrows the bytearray's buffer.
+                unsafe { chain.as_bytes_mut()[start..].copy_from_slice(&digest) };
+            }
+        }
+        let type_name = event.getattr(intern!(py, "type_name"))?;
+        let head = PyTuple::new(py, [sequence_object, event_hash_object, type_name])?;
+        self.heads.bind(py).set_item(stream, head)?;
+        Ok(Some(true))
+    }
+}
