@@ -30,7 +30,6 @@ class ChainLink:
     def __init__(
         self,
         heads: dict[str, Any],
-        claimed: dict[str, int],
         chains: dict[str, bytearray],
         scattered: dict[tuple[str, int], bytes],
         anchors: Any = None,

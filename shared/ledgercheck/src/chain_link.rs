@@ -38,8 +38,7 @@ fn digest_of(hex: &str) -> Option<[u8; 32]> {
 pub struct ChainLink {
     /// `ChainVerifier.heads`: stream -> (sequence, event_hash, type_name).
     heads: Py<PyDict>,
-    /// `_Claims.heads`, `.chains` and `.scattered`.
-    claimed: Py<PyDict>,
+    /// `_Claims.chains` and `.scattered` (its heads are the verifier's).
     chains: Py<PyDict>,
     scattered: Py<PyDict>,
     /// The heads an earlier audit sealed (stream -> (sequence, event_hash, ...)), if any.
@@ -98,15 +97,14 @@ impl ChainLink {
 #[pymethods]
 impl ChainLink {
     #[new]
-    #[pyo3(signature = (heads, claimed, chains, scattered, anchors=None))]
+    #[pyo3(signature = (heads, chains, scattered, anchors=None))]
     fn new(
         heads: Py<PyDict>,
-        claimed: Py<PyDict>,
         chains: Py<PyDict>,
         scattered: Py<PyDict>,
         anchors: Option<Py<PyAny>>,
     ) -> Self {
-        ChainLink { heads, claimed, chains, scattered, anchors }
+        ChainLink { heads, chains, scattered, anchors }
     }
 
     /// True when `event` (a `LedgerEvent`, whose content hashes to `computed_hash`) was the
@@ -159,17 +157,6 @@ impl ChainLink {
         if !linked {
             return Ok(None);
         }
-        let claimed = self.claimed.bind(py);
-        let claimed_head = match claimed.get_item(stream)? {
-            None => 0,
-            Some(head) => match head.extract::<i64>() {
-                Ok(head) => head,
-                Err(_) => return Ok(None),
-            },
-        };
-        if claimed_head != head_sequence {
-            return Ok(None);
-        }
         let chains = self.chains.bind(py);
         let chain = match chains.get_item(stream)? {
             None if sequence == 1 => None,
@@ -189,7 +176,6 @@ impl ChainLink {
             return Ok(None);
         }
         // Recorded as the reference records it: the same objects in the same dicts.
-        claimed.set_item(stream, &sequence_object)?;
         match chain {
             None => chains.set_item(stream, PyByteArray::new(py, &digest))?,
             Some(chain) => {

@@ -374,7 +374,7 @@ class LedgerReplay:
         self.tally = tally
         self.report = ReplayReport(source=source, problems=list(problems), since=since)
         self.verifier = ChainVerifier(None if since is None else since.heads)
-        self.claims = _Claims()
+        self.claims = _Claims(self.verifier.heads)
         self.seen_ids: set[str] = set()
         self._ledger_types: dict[type, bool] = {}
         self._duplicates = 0
@@ -477,7 +477,7 @@ class LedgerReplay:
                     heads[brk.stream_id] = sealed[brk.stream_id]
         report.seal = LedgerSeal.of(heads)
         report.duplicates = self._duplicates + self.verifier.duplicates
-        report.streams = len(self.claims.heads)
+        report.streams = len(self.verifier.heads)
         report.seconds = time.perf_counter() - self._started
         return report
 
@@ -488,16 +488,20 @@ class _Claims:
     that re-publishes a whole batch after a crash repeats older events of a stream too, and
     those are skipped. Kept in 32 bytes an event (a replay holds one per ledger event): a
     stream's hashes from sequence 1 for as long as its heads follow each other, the rest (after
-    a gap) by place."""
+    a gap) by place.
 
-    def __init__(self) -> None:
-        self.heads: dict[str, int] = {}
+    ``heads`` are the verifier's: it is fed every event that is no repeat, right after, and
+    takes as its new head exactly the events beyond the head, the ones recorded here."""
+
+    def __init__(self, heads: Mapping[str, tuple[int, str, str]]) -> None:
+        self.heads = heads
         self.chains: dict[str, bytearray] = {}
         self.scattered: dict[tuple[str, int], bytes] = {}
 
     def repeated(self, event: LedgerEvent) -> bool:
         """Whether the event repeats the one claimed at its place; if not, and it is beyond
-        its stream's head, it becomes the head (the verifier's new head, sound or not)."""
+        its stream's head, its claim is recorded (the verifier, fed it next, makes it the
+        stream's new head, sound or not)."""
         stream, sequence = event.stream_id, event.sequence
         digest = bytes.fromhex(event.event_hash)
         chain = self.chains.get(stream)
@@ -506,9 +510,8 @@ class _Claims:
                 return True
         elif self.scattered and self.scattered.get((stream, sequence)) == digest:
             return True
-        head = self.heads.get(stream, 0)
-        if sequence > head:
-            self.heads[stream] = sequence
+        head = self.heads.get(stream)
+        if head is None or sequence > head[0]:
             if chain is None and sequence == 1:
                 self.chains[stream] = bytearray(digest)
             elif chain is not None and sequence * 32 == len(chain) + 32:
@@ -533,7 +536,7 @@ def _compiled_link(
     if type(heads) is not dict:
         return None
     anchors = since.heads if since is not None and since.heads else None
-    return ChainLink(heads, claims.heads, claims.chains, claims.scattered, anchors).link
+    return ChainLink(heads, claims.chains, claims.scattered, anchors).link
 
 
 # --- From a service's store --------------------------------------------------------------------
