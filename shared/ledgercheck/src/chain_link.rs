@@ -15,23 +15,37 @@ use pyo3::types::{PyByteArray, PyDict, PyInt, PyString, PyTuple};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Each ASCII byte's value as a hex digit, 0xff for a byte that is none.
+const HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        table[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        table[b'a' as usize + c] = 10 + c as u8;
+        table[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    table
+};
+
 /// The 32 bytes of a 64-digit hex string (`bytes.fromhex` gives the same for these).
 fn digest_of(hex: &str) -> Option<[u8; 32]> {
     let text = hex.as_bytes();
     if text.len() != 64 {
         return None;
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
     let mut digest = [0u8; 32];
+    let mut bad = 0u8;
     for (i, pair) in text.chunks_exact(2).enumerate() {
-        digest[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        let (high, low) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+        bad |= high | low;
+        digest[i] = high << 4 | (low & 0x0f);
     }
-    Some(digest)
+    (bad & 0xf0 == 0).then_some(digest)
 }
 
 #[pyclass(frozen)]
@@ -107,19 +121,29 @@ impl ChainLink {
         ChainLink { heads, chains, scattered, anchors }
     }
 
-    /// True when `event` (a `LedgerEvent`, whose content hashes to `computed_hash`) was the
-    /// next sound event of its stream and is now recorded as its head; None otherwise (and
-    /// nothing changed).
+    /// True when the event (a `LedgerEvent`'s fields, `__dict__`, and its type name, whose
+    /// content hashes to `computed_hash`) was the next sound event of its stream and is now
+    /// recorded as its head; None otherwise (and nothing changed). The fields are read from
+    /// the model's `__dict__`, where pydantic keeps them: its `__getattr__` makes every
+    /// attribute read, from Python or from here, several times slower than a dict lookup.
     fn link<'py>(
         &self,
         py: Python<'py>,
-        event: &Bound<'py, PyAny>,
+        fields: &Bound<'py, PyDict>,
+        type_name: Bound<'py, PyAny>,
         computed_hash: &Bound<'py, PyAny>,
     ) -> PyResult<Option<bool>> {
+        let (Some(stream), Some(sequence_object), Some(event_hash_object), Some(prev_hash)) = (
+            fields.get_item(intern!(py, "stream_id"))?,
+            fields.get_item(intern!(py, "sequence"))?,
+            fields.get_item(intern!(py, "event_hash"))?,
+            fields.get_item(intern!(py, "prev_hash"))?,
+        ) else {
+            return Ok(None);
+        };
         let Ok(computed) = computed_hash.downcast_exact::<PyString>() else {
             return Ok(None); // not computed by the reader: the verifier hashes it
         };
-        let event_hash_object = event.getattr(intern!(py, "event_hash"))?;
         let Ok(event_hash) = event_hash_object.downcast_exact::<PyString>() else {
             return Ok(None);
         };
@@ -130,24 +154,21 @@ impl ChainLink {
         let Some(digest) = digest_of(event_hash_text) else {
             return Ok(None);
         };
-        let stream_object = event.getattr(intern!(py, "stream_id"))?;
-        let Ok(stream) = stream_object.downcast_exact::<PyString>() else {
+        let Ok(stream) = stream.downcast_into_exact::<PyString>() else {
             return Ok(None);
         };
-        let sequence_object = event.getattr(intern!(py, "sequence"))?;
         if !sequence_object.is_exact_instance_of::<PyInt>() {
             return Ok(None);
         }
         let Ok(sequence) = sequence_object.extract::<i64>() else {
             return Ok(None);
         };
-        let Some((head_sequence, head_hash)) = self.head(py, stream)? else {
+        let Some((head_sequence, head_hash)) = self.head(py, &stream)? else {
             return Ok(None);
         };
         if head_sequence.checked_add(1) != Some(sequence) {
             return Ok(None); // a copy, a gap, out of order
         }
-        let prev_hash = event.getattr(intern!(py, "prev_hash"))?;
         let linked = match &head_hash {
             None => prev_hash
                 .downcast_exact::<PyString>()
@@ -158,7 +179,7 @@ impl ChainLink {
             return Ok(None);
         }
         let chains = self.chains.bind(py);
-        let chain = match chains.get_item(stream)? {
+        let chain = match chains.get_item(&stream)? {
             None if sequence == 1 => None,
             None => return Ok(None),
             Some(chain) => match chain.downcast_into_exact::<PyByteArray>() {
@@ -172,12 +193,12 @@ impl ChainLink {
         {
             return Ok(None);
         }
-        if self.anchor_breaks(py, stream, sequence, event_hash_text)? {
+        if self.anchor_breaks(py, &stream, sequence, event_hash_text)? {
             return Ok(None);
         }
         // Recorded as the reference records it: the same objects in the same dicts.
         match chain {
-            None => chains.set_item(stream, PyByteArray::new(py, &digest))?,
+            None => chains.set_item(&stream, PyByteArray::new(py, &digest))?,
             Some(chain) => {
                 let start = chain.len();
                 chain.resize(start + 32)?;
@@ -185,9 +206,8 @@ impl ChainLink {
                 unsafe { chain.as_bytes_mut()[start..].copy_from_slice(&digest) };
             }
         }
-        let type_name = event.getattr(intern!(py, "type_name"))?;
         let head = PyTuple::new(py, [sequence_object, event_hash_object, type_name])?;
-        self.heads.bind(py).set_item(stream, head)?;
+        self.heads.bind(py).set_item(&stream, head)?;
         Ok(Some(true))
     }
 }

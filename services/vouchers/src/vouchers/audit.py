@@ -404,8 +404,9 @@ class VouchersTally:
             return  # another service's event on a shared copy: not part of this ledger
         handler, short_type = handling
         if short_type is not None:  # a ledger event: named by its stream and sequence
+            f = event.__dict__  # see _merchant_credited
             ref = EventRef(
-                record.position, event.stream_id, event.sequence, short_type, record.origin
+                record.position, f["stream_id"], f["sequence"], short_type, record.origin
             )
         else:  # an application's event: named by its application
             ref = EventRef.of(record, getattr(event, "application_id", None))
@@ -535,73 +536,77 @@ class VouchersTally:
     # --- vouchers -----------------------------------------------------------------------------
 
     def _voucher_issued(self, e: c.VoucherIssued, ref: EventRef) -> None:
-        voucher = self.vouchers[e.voucher_id]
-        voucher.round_id = e.round_id
-        voucher.application_id = e.application_id
-        voucher.household_id = e.household_id
-        voucher.value_cents = voucher.remaining_cents = e.value_cents
+        f = e.__dict__  # the fields, read as a dict: see _merchant_credited
+        voucher = self.vouchers[f["voucher_id"]]
+        voucher.round_id = f["round_id"]
+        voucher.application_id = f["application_id"]
+        voucher.household_id = f["household_id"]
+        voucher.value_cents = voucher.remaining_cents = f["value_cents"]
         voucher.status = "active"
         voucher.issued = ref
-        voucher.expires_at = e.expires_at
-        household = self.households[e.household_id]
-        household.round_id = e.round_id
+        voucher.expires_at = f["expires_at"]
+        household = self.households[f["household_id"]]
+        household.round_id = f["round_id"]
         household.vouchers += 1
-        household.issued_cents += e.value_cents
+        household.issued_cents += f["value_cents"]
 
     def _voucher_delegate(self, e: c.VoucherDelegateNamed, ref: EventRef) -> None:
         pass  # no money moves
 
     def _voucher_redeemed(self, e: c.VoucherRedeemed, ref: EventRef) -> None:
-        voucher = self.vouchers[e.voucher_id]
-        subject = f"voucher {e.voucher_id}"
-        if e.voucher_id not in self.tainted:
+        f = e.__dict__  # the fields, read as a dict: see _merchant_credited
+        voucher_id, amount, redemption_id = f["voucher_id"], f["amount_cents"], f["redemption_id"]
+        voucher = self.vouchers[voucher_id]
+        subject = f"voucher {voucher_id}"
+        if voucher_id not in self.tainted:
             if voucher.status != "active":
                 self._violate(
                     "redeemed ≤ issued",
                     subject,
-                    f"spent {euro(e.amount_cents)} while {voucher.status}",
+                    f"spent {euro(amount)} while {voucher.status}",
                     ref,
                     voucher.issued,
                 )
-            elif e.amount_cents > voucher.remaining_cents:
+            elif amount > voucher.remaining_cents:
                 self._violate(
                     "no voucher remaining < 0",
                     subject,
-                    f"spent {euro(e.amount_cents)} with {euro(voucher.remaining_cents)} left",
+                    f"spent {euro(amount)} with {euro(voucher.remaining_cents)} left",
                     ref,
                     voucher.issued,
                 )
-            elif e.remaining_cents != voucher.remaining_cents - e.amount_cents:
+            elif f["remaining_cents"] != voucher.remaining_cents - amount:
                 self._violate(
                     "redeemed ≤ issued",
                     subject,
-                    f"the redemption says {euro(e.remaining_cents)} remain; the voucher's "
-                    f"history leaves {euro(voucher.remaining_cents - e.amount_cents)}",
+                    f"the redemption says {euro(f['remaining_cents'])} remain; the voucher's "
+                    f"history leaves {euro(voucher.remaining_cents - amount)}",
                     ref,
                 )
-            if voucher.expires_at is not None and e.redeemed_at >= voucher.expires_at:
+            redeemed_at = f["redeemed_at"]
+            if voucher.expires_at is not None and redeemed_at >= voucher.expires_at:
                 self._violate(
                     "redeemed ≤ issued",
                     subject,
-                    f"spent {euro(e.amount_cents)} on {e.redeemed_at:%Y-%m-%d %H:%M} UTC, after it "
+                    f"spent {euro(amount)} on {redeemed_at:%Y-%m-%d %H:%M} UTC, after it "
                     f"expired on {voucher.expires_at:%Y-%m-%d %H:%M} UTC",
                     ref,
                     voucher.issued,
                 )
-            if e.redemption_id in voucher.redemptions:
+            if redemption_id in voucher.redemptions:
                 self._violate(
                     "redeemed ≤ issued",
                     subject,
-                    f"redemption {e.redemption_id} was spent twice",
-                    voucher.redemptions[e.redemption_id].event,
+                    f"redemption {redemption_id} was spent twice",
+                    voucher.redemptions[redemption_id].event,
                     ref,
                 )
-        voucher.remaining_cents -= e.amount_cents
-        voucher.redemptions[e.redemption_id] = Redemption(
-            e.merchant_id, e.amount_cents, e.goods_category, ref
+        voucher.remaining_cents -= amount
+        voucher.redemptions[redemption_id] = Redemption(
+            f["merchant_id"], amount, f["goods_category"], ref
         )
         if voucher.household_id:
-            self.households[voucher.household_id].redeemed_cents += e.amount_cents
+            self.households[voucher.household_id].redeemed_cents += amount
 
     def _voucher_voided(self, e: c.VoucherRedemptionVoided, ref: EventRef) -> None:
         voucher = self.vouchers[e.voucher_id]
@@ -676,25 +681,31 @@ class VouchersTally:
         self.merchants[e.account_id].suspended = None
 
     def _merchant_credited(self, e: c.MerchantCredited, ref: EventRef) -> None:
-        account = self.merchants[e.account_id]
-        if e.account_id not in self.tainted and account.suspended is not None:
-            self._violate(
-                "streams agree",
-                f"merchant {e.merchant_id} in round {account.round_id}",
-                f"redemption {e.redemption_id} was credited while the shop was suspended",
-                account.suspended,
-                ref,
-            )
-        if e.account_id not in self.tainted and e.redemption_id in account.credits:
-            self._violate(
-                "redeemed ≤ issued",
-                f"merchant {e.merchant_id} in round {account.round_id}",
-                f"redemption {e.redemption_id} was credited twice",
-                account.credits[e.redemption_id].event,
-                ref,
-            )
-        account.credits[e.redemption_id] = Credit(e.voucher_id, e.amount_cents, ref)
-        account.redeemed_cents += e.amount_cents
+        # The hottest handlers read an event's fields from its __dict__, where pydantic keeps
+        # them: BaseModel's __getattr__ keeps Python from specialising attribute reads on
+        # models, and each e.field costs several dict lookups.
+        f = e.__dict__
+        account_id, redemption_id, amount = f["account_id"], f["redemption_id"], f["amount_cents"]
+        account = self.merchants[account_id]
+        if account_id not in self.tainted:
+            if account.suspended is not None:
+                self._violate(
+                    "streams agree",
+                    f"merchant {f['merchant_id']} in round {account.round_id}",
+                    f"redemption {redemption_id} was credited while the shop was suspended",
+                    account.suspended,
+                    ref,
+                )
+            if redemption_id in account.credits:
+                self._violate(
+                    "redeemed ≤ issued",
+                    f"merchant {f['merchant_id']} in round {account.round_id}",
+                    f"redemption {redemption_id} was credited twice",
+                    account.credits[redemption_id].event,
+                    ref,
+                )
+        account.credits[redemption_id] = Credit(f["voucher_id"], amount, ref)
+        account.redeemed_cents += amount
         account.redeemed_trail.add(ref)
 
     def _merchant_debited(self, e: c.MerchantDebited, ref: EventRef) -> None:

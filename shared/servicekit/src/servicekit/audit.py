@@ -376,7 +376,7 @@ class LedgerReplay:
         self.verifier = ChainVerifier(None if since is None else since.heads)
         self.claims = _Claims(self.verifier.heads)
         self.seen_ids: set[str] = set()
-        self._ledger_types: dict[type, bool] = {}
+        self._ledger_types: dict[type, str] = {}
         self._duplicates = 0
         self._link = _compiled_link(self.verifier, self.claims, since)
         self._started = time.perf_counter()
@@ -404,11 +404,13 @@ class LedgerReplay:
                 if item.position > last_position:
                     last_position = item.position
                 event = item.event
-                ledger = ledger_types.get(type(event))
+                ledger = ledger_types.get(type(event))  # a ledger event's type name, or ""
                 if ledger is None:
-                    ledger = ledger_types[type(event)] = isinstance(event, LedgerEvent)
+                    ledger = ledger_types[type(event)] = (
+                        event.type_name if isinstance(event, LedgerEvent) else ""
+                    )
                 if ledger:
-                    if link is not None and link(event, item.content_hash):
+                    if link is not None and link(event.__dict__, ledger, item.content_hash):
                         linked += 1  # the next sound event of its stream, recorded as below
                         tally.add(item)
                         continue
@@ -523,7 +525,7 @@ class _Claims:
 
 def _compiled_link(
     verifier: ChainVerifier, claims: _Claims, since: LedgerSeal | None
-) -> Callable[[Any, str | None], bool | None] | None:
+) -> Callable[[dict[str, Any], str, str | None], bool | None] | None:
     """The compiled twin (``shared/ledgercheck``) of :meth:`_Claims.repeated` then
     :meth:`ChainVerifier.feed` for a sound event that links to its stream's head: it records
     the event in their dicts as they would and answers True, or answers None (then they decide)
