@@ -15,7 +15,7 @@ use pyo3::types::{PyByteArray, PyDict, PyInt, PyString, PyTuple};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Each ASCII byte's value as a hex digit, 0xff for a byte that is none.
+/// Each byte's value as a lowercase hex digit, 0xff for a byte that is none.
 const HEX: [u8; 256] = {
     let mut table = [0xffu8; 256];
     let mut c = 0;
@@ -25,14 +25,14 @@ const HEX: [u8; 256] = {
     }
     let mut c = 0;
     while c < 6 {
-        table[b'a' as usize + c] = 10 + c as u8;
-        table[b'A' as usize + c] = 10 + c as u8;
+        table[b'a' as usize + c] = 10 + c as u8; // lowercase only, as the contracts write it
         c += 1;
     }
     table
 };
 
-/// The 32 bytes of a 64-digit hex string (`bytes.fromhex` gives the same for these).
+/// The 32 bytes of a 64-digit lowercase hex string, as `bytes.fromhex` reads it: two such
+/// strings are equal exactly when their digests are.
 fn digest_of(hex: &str) -> Option<[u8; 32]> {
     let text = hex.as_bytes();
     if text.len() != 64 {
@@ -169,15 +169,6 @@ impl ChainLink {
         if head_sequence.checked_add(1) != Some(sequence) {
             return Ok(None); // a copy, a gap, out of order
         }
-        let linked = match &head_hash {
-            None => prev_hash
-                .downcast_exact::<PyString>()
-                .is_ok_and(|p| p.to_str().is_ok_and(|p| p == GENESIS)),
-            Some(hash) => prev_hash.eq(hash)?,
-        };
-        if !linked {
-            return Ok(None);
-        }
         let chains = self.chains.bind(py);
         let chain = match chains.get_item(&stream)? {
             None if sequence == 1 => None,
@@ -187,6 +178,25 @@ impl ChainLink {
                 _ => return Ok(None),
             },
         };
+        // Linked to the head: its hash is the genesis, or the chain's last 32 bytes (the
+        // claims recorded the head's hash there, as lowercase hex decodes), read in place of
+        // the head's hash string, a memory read less in a big replay.
+        let Ok(prev_hash) = prev_hash.downcast_exact::<PyString>() else {
+            return Ok(None);
+        };
+        let prev_text = prev_hash.to_str()?;
+        let linked = match (&chain, &head_hash) {
+            (None, None) => prev_text == GENESIS,
+            (Some(chain), Some(_)) => digest_of(prev_text).is_some_and(|prev| {
+                // SAFETY: the GIL is held and the bytearray is not resized while read.
+                let bytes = unsafe { chain.as_bytes() };
+                bytes[bytes.len() - 32..] == prev
+            }),
+            _ => return Ok(None),
+        };
+        if !linked {
+            return Ok(None);
+        }
         let scattered = self.scattered.bind(py);
         if !scattered.is_empty()
             && scattered.contains(PyTuple::new(py, [stream.as_any(), &sequence_object])?)?

@@ -15,9 +15,10 @@ Conventions every contract follows:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StringConstraints
+from pydantic_core import CoreSchema, core_schema
 
 __all__ = ["Cents", "ContractEvent", "Identifier", "PositiveCents", "UtcDatetime"]
 
@@ -26,8 +27,28 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-"""A timezone-aware datetime (naive ones are rejected), converted to UTC."""
+class _InUtc:
+    """The core schema of :data:`UtcDatetime`: an aware datetime, converted to UTC. Read from
+    JSON, a time already at offset 0 (the relay writes ``Z``) is kept as parsed, with the
+    parser's zero-offset tzinfo (equal to ``UTC``, written the same): converting it anyway
+    costs a Python call per field, a fifth of reading a whole event. Errors and the JSON
+    Schema are those of ``AwareDatetime``."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        aware = core_schema.datetime_schema(tz_constraint="aware")
+        converted = core_schema.no_info_after_validator_function(_to_utc, aware)
+        at_zero_or_converted = core_schema.union_schema(
+            [core_schema.datetime_schema(tz_constraint=0), converted], mode="left_to_right"
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema([aware, at_zero_or_converted]),
+            python_schema=converted,
+        )
+
+
+UtcDatetime = Annotated[datetime, _InUtc]
+"""A timezone-aware datetime (naive ones are rejected), in UTC."""
 
 Cents = Annotated[int, Field(strict=True, ge=0)]
 """An amount in euro cents, zero or more (a JSON integer: ``"100"`` or ``1.5`` are rejected)."""
