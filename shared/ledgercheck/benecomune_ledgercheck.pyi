@@ -37,3 +37,6 @@ class ChainLink:
     def link(
         self, fields: dict[str, Any], type_name: str, computed_hash: str | None
     ) -> bool | None: ...
+
+def plain_heads_text(heads: dict[str, Any]) -> str | None:
+    """The seal's heads file as ``servicekit.ledger_seal._plain_rows`` writes it, or None."""

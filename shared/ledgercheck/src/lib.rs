@@ -17,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 mod chain_link;
+mod heads_file;
 mod record_set;
 
 const KNOWN: [&str; 11] = [
@@ -578,5 +579,6 @@ fn benecomune_ledgercheck(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<SoundLedgerCheck>()?;
     module.add_class::<PartitionRecords>()?;
     module.add_class::<chain_link::ChainLink>()?;
+    module.add_function(wrap_pyfunction!(heads_file::plain_heads_text, module)?)?;
     Ok(())
 }

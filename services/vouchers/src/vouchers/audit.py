@@ -849,9 +849,9 @@ class VouchersTally:
             self._finished = True
             self._check_rounds_and_funds()
             self._check_commitments()
-            self._check_redemptions()
+            spent = self._check_redemptions()
             self._check_returns()
-            self._check_totals()
+            self._check_totals(spent)
         return self.violations
 
     def _check_rounds_and_funds(self) -> None:
@@ -943,12 +943,15 @@ class VouchersTally:
     def _check_commitments(self) -> None:
         committed: dict[str, EventRef] = {}
         served: dict[str, EventRef] = {}
+        tainted, vouchers = self.tainted, self.vouchers
         for round_ in self.rounds.values():
+            round_id = round_.round_id
+            round_tainted = round_id in tainted
             for commitment in round_.commitments:
-                self._check_commitment_of_application(round_.round_id, commitment, served)
+                self._check_commitment_of_application(round_id, commitment, served)
                 total = 0
                 for voucher_id in commitment.voucher_ids:
-                    if voucher_id in committed and round_.round_id not in self.tainted:
+                    if voucher_id in committed and not round_tainted:
                         self._violate(
                             "issued ≤ allocated",
                             f"round {round_.round_id}",
@@ -957,9 +960,9 @@ class VouchersTally:
                             commitment.event,
                         )
                     committed[voucher_id] = commitment.event
-                    voucher = self.vouchers.get(voucher_id)
+                    voucher = vouchers.get(voucher_id)
                     if voucher is None or voucher.issued is None:
-                        if voucher_id not in self.tainted:
+                        if voucher_id not in tainted:
                             self._violate(
                                 "streams agree",
                                 f"round {round_.round_id}",
@@ -968,9 +971,10 @@ class VouchersTally:
                             )
                         continue
                     total += voucher.value_cents
-                    issued_to = (voucher.round_id, voucher.household_id)
-                    committed_to = (round_.round_id, commitment.household_id)
-                    if voucher_id not in self.tainted and issued_to != committed_to:
+                    if voucher_id not in tainted and (
+                        voucher.round_id != round_id
+                        or voucher.household_id != commitment.household_id
+                    ):
                         self._violate(
                             "streams agree",
                             f"round {round_.round_id}",
@@ -980,8 +984,7 @@ class VouchersTally:
                             commitment.event,
                             voucher.issued,
                         )
-                tainted = not self._checking(*commitment.voucher_ids)
-                if total != commitment.amount_cents and not tainted:
+                if total != commitment.amount_cents and self._checking(*commitment.voucher_ids):
                     self._violate(
                         "issued ≤ allocated",
                         f"round {round_.round_id}",
@@ -1013,14 +1016,32 @@ class VouchersTally:
     def _accounts_by_merchant(self) -> dict[tuple[str, str], MerchantTally]:
         return {(a.round_id, a.merchant_id): a for a in self.merchants.values() if a.affiliated}
 
-    def _check_redemptions(self) -> None:
-        accounts = self._accounts_by_merchant()
-        tainted = self.tainted
+    def _check_redemptions(self) -> dict[str, int]:
+        """Every redemption against its round's rules and its shop's credit, and every credit
+        against a redemption. Returns what each round's vouchers spent, net of voids (summed
+        on the way: one pass over a big ledger's vouchers is a good part of the end checks)."""
+        shops: dict[str, dict[str, MerchantTally]] = {}  # round -> merchant -> account
+        for (round_id, merchant_id), shop in self._accounts_by_merchant().items():
+            shops.setdefault(round_id, {})[merchant_id] = shop
+        no_shops: dict[str, MerchantTally] = {}
+        tainted, rounds = self.tainted, self.rounds
+        spent: dict[str, int] = {}
+        matched = 0  # credits a redemption names
         for voucher in self.vouchers.values():
-            round_ = self.rounds.get(voucher.round_id)
-            for redemption_id, redemption in voucher.redemptions.items():
-                account = accounts.get((voucher.round_id, redemption.merchant_id))
-                if round_ and redemption.goods_category in round_.excluded_categories:
+            redemptions = voucher.redemptions
+            if not redemptions:
+                continue
+            voucher_id, round_id = voucher.voucher_id, voucher.round_id
+            round_ = rounds.get(round_id)
+            excluded = round_.excluded_categories if round_ is not None else frozenset()
+            round_shops = shops.get(round_id, no_shops)
+            voucher_tainted = voucher_id in tainted
+            net = 0
+            for redemption_id, redemption in redemptions.items():
+                if redemption.voided is None:
+                    net += redemption.amount_cents
+                account = round_shops.get(redemption.merchant_id)
+                if redemption.goods_category in excluded:
                     self._violate(
                         "redeemed ≤ issued",
                         f"voucher {voucher.voucher_id}",
@@ -1037,11 +1058,21 @@ class VouchersTally:
                     )
                     continue
                 credit = account.credits.get(redemption_id)
-                if credit is not None:
+                if credit is not None and not credit.matched:
                     credit.matched = True
-                if tainted and (voucher.voucher_id in tainted or account.account_id in tainted):
+                    matched += 1
+                if voucher_tainted or (tainted and account.account_id in tainted):
                     continue
-                self._match_credit(voucher, redemption_id, redemption, account, credit)
+                if (
+                    credit is None
+                    or credit.amount_cents != redemption.amount_cents
+                    or credit.voucher_id != voucher_id
+                    or (redemption.voided is None) != (credit.debited is None)
+                ):
+                    self._match_credit(voucher, redemption_id, redemption, account, credit)
+            spent[round_id] = spent.get(round_id, 0) + net
+        if matched == sum(len(account.credits) for account in self.merchants.values()):
+            return spent  # every credit is named by a redemption
         for account in self.merchants.values():
             for redemption_id, credit in account.credits.items():
                 if credit.matched:
@@ -1054,6 +1085,7 @@ class VouchersTally:
                         f"which voucher {credit.voucher_id} does not record",
                         credit.event,
                     )
+        return spent
 
     def _match_credit(
         self,
@@ -1063,6 +1095,8 @@ class VouchersTally:
         account: MerchantTally,
         credit: Credit | None,
     ) -> None:
+        """What is wrong between a redemption and its shop's credit (the caller checks that
+        something is)."""
         if credit is None:
             self._violate(
                 "redeemed ≤ issued",
@@ -1076,11 +1110,17 @@ class VouchersTally:
             redemption.amount_cents,
             voucher.voucher_id,
         ):
+            other = (
+                ""
+                if credit.voucher_id == voucher.voucher_id
+                else f" for voucher {credit.voucher_id}"
+            )
             self._violate(
                 "redeemed ≤ issued",
                 _shop(account),
-                f"redemption {redemption_id}: the voucher spent {euro(redemption.amount_cents)}"
-                f", the shop was credited {euro(credit.amount_cents)}",
+                f"redemption {redemption_id}: voucher {voucher.voucher_id} spent "
+                f"{euro(redemption.amount_cents)}, the shop was credited "
+                f"{euro(credit.amount_cents)}{other}",
                 redemption.event,
                 credit.event,
             )
@@ -1099,12 +1139,17 @@ class VouchersTally:
             )
 
     def _check_returns(self) -> None:
+        tainted, rounds = self.tainted, self.rounds
         for voucher in self.vouchers.values():
-            round_ = self.rounds.get(voucher.round_id)
-            if round_ is None or not self._checking(voucher.voucher_id, voucher.round_id):
+            round_ = rounds.get(voucher.round_id)
+            if round_ is None:
                 continue
             returned = round_.returns.get(voucher.voucher_id)
             ended = voucher.ended if voucher.ended and voucher.ended[0] > 0 else None
+            if ended is None and returned is None:
+                continue  # nothing to return: most vouchers
+            if tainted and (voucher.voucher_id in tainted or voucher.round_id in tainted):
+                continue
             if ended and not returned:
                 self._violate(
                     "streams agree",
@@ -1131,7 +1176,9 @@ class VouchersTally:
                     returned[2],
                 )
 
-    def _check_totals(self) -> None:
+    def _check_totals(self, spent: dict[str, int]) -> None:
+        """The funds' and rounds' figures add up; ``spent``: what each round's vouchers spent,
+        net of voids (from :meth:`_check_redemptions`)."""
         for fund_id, figures in self.fund_figures().items():
             fund = self.funds[fund_id]
             trails = self.fund_trails(fund_id)
@@ -1166,12 +1213,6 @@ class VouchersTally:
                     self._violate(
                         rule, f"fund {fund_id}", detail, fund.opened, *trails[figure].last
                     )
-        spent: dict[str, int] = {}  # round -> what its vouchers spent, net of voids
-        for v in self.vouchers.values():
-            if v.redemptions:
-                spent[v.round_id] = spent.get(v.round_id, 0) + sum(
-                    r.amount_cents for r in v.redemptions.values() if r.voided is None
-                )
         for round_ in self.rounds.values():
             redeemed = spent.get(round_.round_id, 0)
             if redeemed + round_.returned_cents > round_.issued_cents:

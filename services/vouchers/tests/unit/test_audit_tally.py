@@ -925,6 +925,83 @@ def test_streams_that_disagree_are_violations() -> None:
     assert any("did not expire or get revoked" in d for d in details)
 
 
+def test_a_credit_unlike_its_redemption_and_a_void_on_one_side_only_are_violations() -> None:
+    ledger, round_id, voucher, shop = a_50_euro_voucher_and_a_shop()
+    _, (other_voucher,) = ledger.serve(round_id, 5_000)
+    # The shop is credited the right amount, but for another household's voucher.
+    misnamed = new_id()
+    ledger.emit(
+        c.VoucherRedeemed,
+        voucher,
+        voucher_id=voucher,
+        round_id=round_id,
+        redemption_id=misnamed,
+        merchant_id="m-001",
+        amount_cents=1_000,
+        goods_category="food",
+        remaining_cents=4_000,
+        redeemed_at=ledger.at(),
+    )
+    ledger.credit(shop, "m-001", other_voucher, 1_000, misnamed)
+    # A redemption voided on the voucher, still credited to the shop.
+    voided = ledger.redeem(round_id, voucher, shop, "m-001", 500, 3_500)
+    ledger.emit(
+        c.VoucherRedemptionVoided,
+        voucher,
+        voucher_id=voucher,
+        round_id=round_id,
+        redemption_id=voided,
+        merchant_id="m-001",
+        amount_cents=500,
+        voided_at=ledger.at(),
+    )
+
+    result = audit(ledger.events)
+
+    details = [v.detail for v in result.violations]
+    assert details == [
+        f"redemption {misnamed}: voucher {voucher} spent 10,00 €, the shop was credited "
+        f"10,00 € for voucher {other_voucher}",
+        f"redemption {voided} was voided on the voucher but not on the shop's account",
+    ]
+
+
+def test_a_round_whose_vouchers_spent_more_than_it_issued_is_a_violation_net_of_voids() -> None:
+    ledger = Ledger()
+    fund_id = ledger.fund(100_000)
+    round_id = ledger.round(fund_id, 50_000)
+    application_id, household_id, voucher = new_id(), new_id(), new_id()
+    approval: dict[str, Any] = {"entitlement_cents": 5_000, "priority": 1}
+    ledger.emit(
+        c.ApplicationApproved,
+        application_id=application_id,
+        round_id=round_id,
+        household_id=household_id,
+        approved_at=ledger.at(),
+        **approval,
+    )
+    # The round commits 20 euros to a voucher issued for 50.
+    ledger.commit(round_id, application_id, household_id, {voucher: 5_000}, amount=2_000)
+    shop = ledger.shop(round_id, "m-001")
+    ledger.redeem(round_id, voucher, shop, "m-001", 3_000, 2_000)
+    voided = ledger.redeem(round_id, voucher, shop, "m-001", 1_500, 500)
+    ledger.void(round_id, voucher, shop, "m-001", voided, 1_500)
+
+    result = audit(ledger.events)
+
+    assert [(v.rule, v.detail) for v in result.violations] == [
+        (
+            "issued ≤ allocated",
+            f"committed 20,00 € to household {household_id}; its vouchers are worth 50,00 €",
+        ),
+        ("redeemed ≤ issued", "redeemed 30,00 € and returned 0,00 € exceed the 20,00 € issued"),
+        (
+            "redeemed ≤ issued",
+            "vouchers spent 30,00 € and returned 0,00 €, more than the 20,00 € issued",
+        ),
+    ]
+
+
 def test_a_difference_with_the_service_names_the_figure_and_the_events_behind_it() -> None:
     s = story()
     result = audit(s.ledger.events, service_figures(s, redeemed_cents=12_541))

@@ -468,15 +468,16 @@ class LedgerReplay:
         report = self.report
         if report.seal is not None:
             return report
-        heads = dict(self.verifier.heads)
+        heads = self.verifier.heads
         if report.since is not None:
             origin = f"sealed by an earlier audit, {report.since.digest[:16]}…"
             for brk in self.verifier.check_anchors():
                 report.breaks.append(ChainFinding.of(brk, origin))
-            sealed = report.since.heads
+            sealed, kept = report.since.heads, dict(heads)  # the verifier's are left as read
             for brk in self.verifier.breaks:
                 if brk.kind in ("deleted", "rewritten"):
-                    heads[brk.stream_id] = sealed[brk.stream_id]
+                    kept[brk.stream_id] = sealed[brk.stream_id]
+            heads = kept
         report.seal = LedgerSeal.of(heads)
         report.duplicates = self._duplicates + self.verifier.duplicates
         report.streams = len(self.verifier.heads)

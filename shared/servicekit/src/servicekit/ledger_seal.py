@@ -20,7 +20,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from benecomune_contracts.chain import StreamHead
@@ -50,9 +50,12 @@ class LedgerSeal:
     @classmethod
     def of(cls, heads: Mapping[str, tuple[int, str, str]]) -> LedgerSeal:
         """The seal of heads as a verifier holds them: ``(sequence, event_hash, type_name)``."""
-        rows = [(s, *heads[s]) for s in sorted(heads)]
         # The heads as given, not copied: a big ledger has hundreds of thousands of streams.
-        return cls(heads, _plain_rows(rows) or _csv_rows(rows))
+        text = _compiled_text(heads) if type(heads) is dict else None
+        if text is None:
+            rows = [(s, *heads[s]) for s in sorted(heads)]
+            text = _plain_rows(rows) or _csv_rows(rows)
+        return cls(heads, text)
 
     def __len__(self) -> int:
         return len(self.heads)
@@ -102,6 +105,19 @@ class LedgerSeal:
         except csv.Error as error:  # an unbalanced quote, a field over the size limit
             raise SealFileError(f"{path} line {rows.line_num}: {error}") from error
         return cls(heads, text)
+
+
+def _compiled() -> Callable[[dict[str, tuple[int, str, str]]], str | None]:
+    """:func:`_plain_rows` of the sorted heads, compiled (``shared/ledgercheck``), where it is
+    installed: it answers the same text or None (then the rows are written here)."""
+    try:
+        from benecomune_ledgercheck import plain_heads_text
+    except ImportError:
+        return lambda heads: None
+    return plain_heads_text
+
+
+_compiled_text = _compiled()
 
 
 def _csv_rows(rows: list[tuple[str, int, str, str]]) -> str:
