@@ -22,6 +22,16 @@ fn plain<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
     (!quoted).then_some(text)
 }
 
+/// A string's first eight bytes, big-endian, zero-padded: ordered as the strings are, or
+/// equal (then the strings decide). Padding with the lowest byte keeps a string before the
+/// longer ones it begins.
+fn prefix(text: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = text.len().min(8);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
 /// The heads file of `heads` (stream id -> (sequence, event_hash, type_name)), or None.
 #[pyfunction]
 pub fn plain_heads_text(heads: &Bound<'_, PyDict>) -> Option<String> {
@@ -39,16 +49,19 @@ pub fn plain_heads_text(heads: &Bound<'_, PyDict>) -> Option<String> {
         let type_name = head.get_item(2).ok()?;
         heads_held.push((stream, sequence, event_hash, type_name));
     }
-    let mut lines: Vec<(&str, i64, &str, &str)> = Vec::with_capacity(heads_held.len());
+    let mut lines: Vec<(u64, &str, i64, &str, &str)> = Vec::with_capacity(heads_held.len());
     for (stream, sequence, event_hash, type_name) in &heads_held {
-        lines.push((plain(stream)?, *sequence, plain(type_name)?, plain(event_hash)?));
+        let stream = plain(stream)?;
+        lines.push((prefix(stream), stream, *sequence, plain(type_name)?, plain(event_hash)?));
     }
-    // UTF-8 bytes sort as their code points do: the order of Python's sorted(str).
-    lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let size: usize = lines.iter().map(|l| l.0.len() + l.2.len() + l.3.len() + 25).sum();
+    // UTF-8 bytes sort as their code points do: the order of Python's sorted(str). The
+    // prefixes decide almost every comparison without reading the strings (a sort of 400,000
+    // ids that reads them waits on memory most of its time).
+    lines.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let size: usize = lines.iter().map(|l| l.1.len() + l.3.len() + l.4.len() + 25).sum();
     let mut text = String::with_capacity(HEADER.len() + size);
     text.push_str(HEADER);
-    for (stream, sequence, type_name, event_hash) in lines {
+    for (_, stream, sequence, type_name, event_hash) in lines {
         // Writing to a String cannot fail.
         let _ = write!(text, "{stream},{sequence},{type_name},{event_hash}\r\n");
     }
