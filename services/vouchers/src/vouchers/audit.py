@@ -1071,8 +1071,13 @@ class VouchersTally:
                 ):
                     self._match_credit(voucher, redemption_id, redemption, account, credit)
             spent[round_id] = spent.get(round_id, 0) + net
-        if matched == sum(len(account.credits) for account in self.merchants.values()):
-            return spent  # every credit is named by a redemption
+        if matched < sum(len(account.credits) for account in self.merchants.values()):
+            self._check_unmatched_credits()  # else every credit is named by a redemption
+        return spent
+
+    def _check_unmatched_credits(self) -> None:
+        """A shop credited for a redemption no voucher records (after the redemptions pass
+        has marked the credits it matched)."""
         for account in self.merchants.values():
             for redemption_id, credit in account.credits.items():
                 if credit.matched:
@@ -1085,7 +1090,6 @@ class VouchersTally:
                         f"which voucher {credit.voucher_id} does not record",
                         credit.event,
                     )
-        return spent
 
     def _match_credit(
         self,
