@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from servicekit.settings import ServiceSettings
     from servicekit.store import ServiceApplication
 
+finished = False
+"""Whether an audit has printed and written everything (the console script then exits without
+tearing the interpreter down: see :func:`benecomune_cli.main.main`)."""
+
 app = typer.Typer(
     name="audit",
     no_args_is_help=True,
@@ -359,6 +363,8 @@ def run_audit(
     if out is not None:
         for written in write_outputs(audit, out, ledger.name, ledger.pdf_title):
             typer.echo(f"wrote {written}")
+    global finished
+    finished = True
     raise typer.Exit(0 if audit.ok and not unreadable else 1)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from benecomune_cli import audit, demo, stack, tokens
@@ -22,5 +25,19 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(audit.app, name="audit")
 
 
+def main() -> None:
+    """The console script: the app, except that once an audit has written everything it exits
+    without tearing the interpreter down. The report is out by then; the teardown would free
+    the tally object by object (4.5 s after a 3-million-event audit printed its last line)."""
+    try:
+        app()
+    except SystemExit as done:
+        if not audit.finished or not isinstance(done.code, int):
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(done.code)
+
+
 if __name__ == "__main__":
-    app()
+    main()
