@@ -13,15 +13,25 @@ from servicekit.correlation import current_correlation_id
 
 
 class DomainError(Exception):
-    """A rule of the domain refused a command; nothing was changed."""
+    """A rule of the domain refused a command; nothing was changed.
+
+    ``fields`` are the figures a client must act on (a cap, the total a spend would reach),
+    given as keyword arguments; the HTTP layer puts them beside ``code`` in the problem details.
+    """
 
     status_code = 422
     code = "rule_violated"
+    title = "The request breaks a rule of the domain"
+
+    def __init__(self, message: str = "", **fields: Any) -> None:
+        super().__init__(message)
+        self.fields: dict[str, Any] = fields
 
 
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"
+    title = "Not found"
 
 
 class Conflict(DomainError):
@@ -29,6 +39,7 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+    title = "The request conflicts with the current state"
 
 
 class LedgerBehind(Conflict):
