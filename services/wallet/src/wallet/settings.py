@@ -7,3 +7,5 @@ class WalletSettings(ServiceSettings):
 
     service_name: str = "wallet"
     http_port: int = 8002
+    # employees.csv uploads take up to 5 MB
+    http_max_body_bytes: int = 6 * 1_048_576

@@ -509,7 +509,7 @@ def _figures_source(
 
 def _message_of(response: Any) -> str:
     try:
-        return str(response.json()["message"])
+        return str(response.json()["detail"])
     except (ValueError, KeyError, TypeError):
         return str(response.text)[:200]
 

@@ -430,7 +430,7 @@ def buy(api: WalletApi, wallet_id: str, purchase: Purchase) -> None:
         first = api.send("POST", path, "beneficiary", employee, accept=(409,), json=body)
         if first.is_success:  # confirmed by an interrupted load: the same request id
             return
-        if first.json().get("error") != "fringe_cap_warning":
+        if first.json().get("code") != "fringe_cap_warning":
             raise DemoDataError(f"wallet demo data: expected the fringe cap warning: {first.text}")
         body["confirm_taxable"] = True
     api.call("POST", path, "beneficiary", employee, json=body)

@@ -84,6 +84,12 @@ _RFC3339 = re.compile(
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$", re.ASCII)
 
 
+MAX_POSITION: Final = 2**63 - 1
+"""The largest notification id, sequence or transaction end: what a store's 64-bit integer
+column holds. A larger one cannot come from a real store (and would overflow the consumer's)."""
+_MAX_POSITION_DIGITS: Final = len(str(MAX_POSITION))
+
+
 class MalformedEnvelope(ValueError):
     """A Kafka message's CloudEvents headers are missing, duplicated or invalid."""
 
@@ -109,10 +115,10 @@ class EventEnvelope(BaseModel):
     type: str = Field(min_length=1)
     time: UtcDatetime
     subject: str = Field(min_length=1)
-    notification_id: int = Field(ge=0)
+    notification_id: int = Field(ge=0, le=MAX_POSITION)
     correlation_id: str | None = None
-    sequence: int = Field(ge=0)
-    transaction_end: int | None = Field(default=None, ge=0)
+    sequence: int = Field(ge=0, le=MAX_POSITION)
+    transaction_end: int | None = Field(default=None, ge=0, le=MAX_POSITION)
     """The notification id of the last event stored in the same transaction (the store's
     atomic unit: a redemption and the shop's credit, say), when the producer recorded it."""
 
@@ -288,8 +294,13 @@ def _usual_fields(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None
 
 
 def _is_decimal(value: bytes) -> bool:
-    """``_DECIMAL``'s answer for bytes: ASCII digits, no leading zero."""
-    return value.isdigit() and (value[0] != 0x30 or len(value) == 1)
+    """``_DECIMAL``'s answer for bytes: ASCII digits, no leading zero, within a position's
+    range (a longer one is named the long way)."""
+    return (
+        value.isdigit()
+        and (value[0] != 0x30 or len(value) == 1)
+        and (len(value) < _MAX_POSITION_DIGITS or int(value) <= MAX_POSITION)
+    )
 
 
 def _decode(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
@@ -331,7 +342,7 @@ def _parse_time(value: str) -> datetime:
         raise MalformedEnvelope(f"{CE_TIME} {value!r} is not an RFC 3339 timestamp", CE_TIME)
     try:
         return datetime.fromisoformat(value.upper()).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 at +01:00 is before the first UTC year
         raise MalformedEnvelope(f"{CE_TIME} {value!r} is not a valid time", CE_TIME) from None
 
 
@@ -339,6 +350,8 @@ def _parse_decimal(values: Mapping[str, str], name: str) -> int:
     value = values[name]
     if not _DECIMAL.match(value):
         raise MalformedEnvelope(f"{name} {value!r} is not a non-negative decimal integer", name)
+    if len(value) > _MAX_POSITION_DIGITS or int(value) > MAX_POSITION:
+        raise MalformedEnvelope(f"{name} {value[:40]!r} is larger than {MAX_POSITION}", name)
     return int(value)
 
 

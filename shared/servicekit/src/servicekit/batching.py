@@ -27,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from servicekit.store import ServiceApplication
+from servicekit.store import ServiceApplication, UnpublishableChange
 
 T = TypeVar("T")
 AggregateT = TypeVar("AggregateT")
@@ -239,8 +239,9 @@ class CommandBatcher:
             changed = uow.changed()
             if changed:
                 self.app.save(*changed)
-        except (_Abandon, IntegrityError):
-            # Whatever this batch touched may be stale or half-changed: forget it.
+        except (_Abandon, IntegrityError, UnpublishableChange):
+            # Whatever this batch touched may be stale or half-changed: forget it. (A command
+            # whose events could not be published is found out, alone, by the one-by-one run.)
             self._one_by_one(batch)
             return
         except Exception as store_error:  # the store itself failed: every caller hears of it

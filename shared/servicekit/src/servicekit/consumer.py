@@ -9,8 +9,18 @@ At-least-once delivery from Kafka plus idempotent processing:
   not Kafka's committed offset, decides where to resume;
 - Kafka offsets are committed only after the effects are stored (for lag monitoring and tools);
 - a message that is not a valid contract event goes to the dead-letter topic with the reason,
-  its offset is recorded, and the consumer keeps going. An unexpected error in a policy stops the
-  consumer instead: skipping it would lose an effect, so the supervisor restarts and retries.
+  its offset is recorded, and the consumer keeps going — whatever the exception (bad JSON, a
+  number no store can hold, a time before year 1 in UTC...);
+- a policy that refuses a message the same way every time (a domain rule, a value error) sends
+  it to the dead-letter topic too. Any other error (the store is down) stops the consumer: the
+  supervisor restarts it and the message is tried again, since skipping it would lose an
+  effect — but a message that keeps failing while the store answers is dead-lettered after
+  ``MAX_ATTEMPTS``, so no single message can stop a partition for good;
+- trust: in production only a service's own relay may write its topic (Kafka ACLs per
+  service, see README "Trust model"). Even so a notification id far ahead of the partition's
+  position (``max_notification_jump``) is not believed — recorded, it would make every later
+  genuine event look like a duplicate — and goes to the dead-letter topic; skipped duplicates
+  are counted (``benecomune_duplicates_skipped_total``) for an alert.
 """
 
 from __future__ import annotations
@@ -22,23 +32,37 @@ from typing import Any, TypeAlias
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from benecomune_contracts import (
-    ContractEvent,
-    EventEnvelope,
-    MalformedEnvelope,
-    UnknownEventType,
-    parse_event,
-)
+from benecomune_contracts import ContractEvent, EventEnvelope, parse_event
 from eventsourcing.persistence import Tracking
-from pydantic import ValidationError
 
 from servicekit.correlation import correlation_scope
-from servicekit.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from servicekit.domain import DomainError
+from servicekit.health import clear_worker_problem
+from servicekit.metrics import CONSUMER_LAG, DEAD_LETTERS, DUPLICATES_SKIPPED, EVENTS_CONSUMED
 from servicekit.store import ServiceApplication
 
 log = structlog.get_logger(__name__)
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+# A policy failing with one of these fails the same way on every retry: the message is poison.
+DETERMINISTIC_FAILURES: tuple[type[Exception], ...] = (
+    DomainError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+    UnicodeError,
+)
+# Failures of one message, with the store answering, before it is dead-lettered anyway.
+MAX_ATTEMPTS = 5
+
+
+class ImplausiblePosition(ValueError):
+    """A notification id too far ahead of the partition's position to come from its relay."""
 
 
 def upstream_position_name(topic: str, partition: int) -> str:
@@ -73,6 +97,7 @@ class IdempotentConsumer:
         bootstrap: str,
         dead_letter_topic: str,
         max_batch: int = 500,
+        max_notification_jump: int = 10_000_000,
     ) -> None:
         self.app = app
         self.topics = list(topics)
@@ -80,7 +105,10 @@ class IdempotentConsumer:
         self.bootstrap = bootstrap
         self.dead_letter_topic = dead_letter_topic
         self.max_batch = max_batch
+        self.max_notification_jump = max_notification_jump
         self.service = app.settings.service_name
+        # (topic, partition, offset) -> failed attempts of a message whose policy failed
+        self.failures: dict[tuple[str, int, int], int] = {}
         self.consumer: AIOKafkaConsumer | None = None
         # Bumped on every rebalance: the rest of a batch fetched before it is dropped (it will
         # be fetched again from the stored positions) instead of being handled twice.
@@ -112,6 +140,7 @@ class IdempotentConsumer:
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+                clear_worker_problem("consumer")  # polling again: not stuck (any more)
                 generation = self.assignment_generation
                 for tp, records in batches.items():
                     handled = None
@@ -147,21 +176,60 @@ class IdempotentConsumer:
         try:
             envelope = EventEnvelope.from_headers(list(record.headers or ()))
             event = parse_event(envelope.type, record.value or b"")
-        except (MalformedEnvelope, UnknownEventType, ValidationError, ValueError) as error:
-            # A rebalance while this partition's bad message was being dead-lettered can seek
-            # back before the position was recorded and deliver it again; the position, read
-            # now (records are handled one after the other), tells it was already sent.
-            done = await asyncio.to_thread(self.app.position, offset_position.application_name)
-            if done is not None and done > record.offset:
-                log.info("dead_letter_already_sent", topic=record.topic, offset=record.offset)
-                return self._count(record, "duplicate")
-            await self.dead_letter(record, error)
-            await asyncio.to_thread(self.app.record_positions, [offset_position])
-            return self._count(record, "dead_letter")
+            await asyncio.to_thread(self._check_plausible, envelope, record)
+        except Exception as error:  # whatever it is, this message cannot be applied
+            return await self._dead_letter_once(record, error, offset_position)
 
-        with correlation_scope(envelope.correlation_id):
-            outcome = await asyncio.to_thread(self._apply, event, envelope, record, offset_position)
+        key = (record.topic, record.partition, record.offset)
+        try:
+            with correlation_scope(envelope.correlation_id):
+                outcome = await asyncio.to_thread(
+                    self._apply, event, envelope, record, offset_position
+                )
+        except DETERMINISTIC_FAILURES as error:
+            self.failures.pop(key, None)
+            return await self._dead_letter_once(record, error, offset_position)
+        except Exception as error:
+            attempts = self.failures[key] = self.failures.get(key, 0) + 1
+            if attempts < MAX_ATTEMPTS or not await asyncio.to_thread(self._store_answers):
+                raise  # perhaps transient: the supervisor restarts us and it is tried again
+            self.failures.pop(key, None)
+            log.error("poison_message", topic=record.topic, offset=record.offset, tries=attempts)
+            return await self._dead_letter_once(record, error, offset_position)
+        self.failures.pop(key, None)
         return self._count(record, outcome)
+
+    async def _dead_letter_once(
+        self, record: Record, error: Exception, offset_position: Tracking
+    ) -> str:
+        # A rebalance while this partition's bad message was being dead-lettered can seek
+        # back before the position was recorded and deliver it again; the position, read
+        # now (records are handled one after the other), tells it was already sent.
+        done = await asyncio.to_thread(self.app.position, offset_position.application_name)
+        if done is not None and done > record.offset:
+            log.info("dead_letter_already_sent", topic=record.topic, offset=record.offset)
+            return self._count(record, "duplicate")
+        await self.dead_letter(record, error)
+        await asyncio.to_thread(self.app.record_positions, [offset_position])
+        return self._count(record, "dead_letter")
+
+    def _check_plausible(self, envelope: EventEnvelope, record: Record) -> None:
+        """Refuse a notification id far ahead of what this partition has seen: only the
+        upstream relay numbers them, without gaps across its topic."""
+        last = self.app.position(upstream_position_name(record.topic, record.partition))
+        if last is not None and envelope.notification_id > last + self.max_notification_jump:
+            raise ImplausiblePosition(
+                f"ce_notificationid {envelope.notification_id} jumps more than "
+                f"{self.max_notification_jump} past this partition's position {last}: not "
+                "believed (recorded, it would make every later genuine event a duplicate)"
+            )
+
+    def _store_answers(self) -> bool:
+        try:
+            self.app.recorder.max_notification_id()
+        except Exception:
+            return False
+        return True
 
     def _apply(
         self,
@@ -177,6 +245,7 @@ class IdempotentConsumer:
             return "processed"
         # A duplicate (re-published by the relay, or redelivered): no effect, move the offset on.
         self.app.record_positions([offset_position])
+        DUPLICATES_SKIPPED.labels(self.service, record.topic).inc()
         log.info(
             "duplicate_skipped", event_id=envelope.id, notification_id=upstream.notification_id
         )

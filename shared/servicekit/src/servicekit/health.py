@@ -1,5 +1,7 @@
 """Liveness and readiness: ``/healthz`` says the process answers, ``/readyz`` says it can do its
-work — its store answers and Kafka answers a metadata request."""
+work — its store answers, Kafka answers a metadata request, and none of its workers (the outbox
+relay, the consumer) is stuck failing. A worker reports its failure here and clears it when it
+gets on again, so a relay that cannot publish an event makes the service not ready."""
 
 from __future__ import annotations
 
@@ -11,6 +13,21 @@ from aiokafka.admin import AIOKafkaAdminClient
 from servicekit.store import ServiceApplication
 
 KAFKA_CHECK_TTL_SECONDS = 5.0
+
+# worker name -> why it is failing (only this process's workers: ``serve`` runs them all)
+_WORKER_PROBLEMS: dict[str, str] = {}
+
+
+def report_worker_problem(worker: str, reason: str) -> None:
+    _WORKER_PROBLEMS[worker] = reason
+
+
+def clear_worker_problem(worker: str) -> None:
+    _WORKER_PROBLEMS.pop(worker, None)
+
+
+def worker_problems() -> list[str]:
+    return [f"{worker}: {reason}" for worker, reason in sorted(_WORKER_PROBLEMS.items())]
 
 
 class ReadinessProbe:
@@ -44,4 +61,4 @@ class ReadinessProbe:
     async def problems(self) -> list[str]:
         store = await asyncio.to_thread(self.check_store)
         kafka = await self.check_kafka()
-        return [problem for problem in (store, kafka) if problem]
+        return [problem for problem in (store, kafka) if problem] + worker_problems()

@@ -1,5 +1,6 @@
-"""The HTTP outside every service shares: correlation ids, JSON errors for domain refusals,
-``/healthz``, ``/readyz`` and ``/metrics``. Routes of a service only translate HTTP into
+"""The HTTP outside every service shares: correlation ids, RFC 9457 problem details for every
+refusal, a request body limit, the OpenAPI page with local assets, ``/healthz``, ``/readyz`` and
+``/metrics``. Routes of a service only translate HTTP into
 commands and queries on its application."""
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from servicekit.correlation import correlation_scope
-from servicekit.domain import DomainError
+from servicekit.docs_page import install_docs_page
 from servicekit.health import ReadinessProbe
+from servicekit.http_limits import BodyLimitProblems
+from servicekit.problems import install_problem_handlers, problem_openapi
 from servicekit.store import ServiceApplication
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
         description=definition.description,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     api.state.runtime = runtime
     api.state.application = runtime.application
@@ -61,13 +67,12 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
                 )
             return response
 
-    @api.exception_handler(DomainError)
-    async def domain_error(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, DomainError)
-        return JSONResponse(
-            status_code=error.status_code,
-            content={"error": error.code, "message": str(error)},
-        )
+    install_problem_handlers(api)
+    # Larger bodies answer 413, declared or counted as they arrive (never held whole).
+    limit = runtime.settings.http_max_body_bytes
+    api.add_middleware(RequestBodyLimitMiddleware, max_body_size=limit)
+    api.add_middleware(BodyLimitProblems, max_bytes=limit)  # outside it: sees its answers
+    install_docs_page(api)
 
     @api.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -86,6 +91,7 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
 
     for router in definition.routers():
         api.include_router(router)
+    api.openapi = lambda: problem_openapi(api)  # type: ignore[method-assign]
     return api
 
 

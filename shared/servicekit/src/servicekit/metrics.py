@@ -34,3 +34,14 @@ DEAD_LETTERS = Counter(
     "Messages sent to the dead-letter topic.",
     ["service", "topic", "reason"],
 )
+WORKER_FAILURES = Counter(
+    "benecomune_worker_failures_total",
+    "Times a worker (relay, consumer, periodic job) failed and was restarted with back-off.",
+    ["worker"],
+)
+DUPLICATES_SKIPPED = Counter(
+    "benecomune_duplicates_skipped_total",
+    "Messages a consumer skipped as already processed, by topic: a relay restart makes a few; "
+    "a steady stream means a forged or misnumbered notification id is silencing a partition.",
+    ["service", "topic"],
+)

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 from benecomune_contracts import ContractEvent, EventEnvelope
 from eventsourcing.persistence import Notification, Tracking
 
+from servicekit.health import clear_worker_problem, report_worker_problem
 from servicekit.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
 from servicekit.recorders import Transaction
 from servicekit.store import ServiceApplication
@@ -58,6 +59,12 @@ def published_transaction_ends(
         if index < len(transactions) and transactions[index][0] <= nid:
             members.setdefault(index, []).append(nid)
     return {nid: published[-1] for published in members.values() for nid in published}
+
+
+class RelayBlocked(Exception):
+    """A stored event cannot be mapped to its contract: the relay cannot publish it, and must
+    not skip it (consumers would miss it, and every later event of its aggregate would come
+    out of order), so it stops there until an operator acts."""
 
 
 class OutboxRelay:
@@ -113,14 +120,22 @@ class OutboxRelay:
         )
         if not notifications:
             RELAY_BACKLOG.labels(self.service).set(0)
+            clear_worker_problem("relay")
             return 0
+        # The backlog is known before anything can fail: a blocked relay shows a growing one.
+        backlog = await asyncio.to_thread(self._max_notification_id)
+        RELAY_BACKLOG.labels(self.service).set(max(0, backlog - start + 1))
         notifications, transactions = await asyncio.to_thread(
             self._whole_transactions, notifications
         )
         public = [
             (notification, domain_event, contract)
             for notification in notifications
-            if (contract := self.to_contract(domain_event := self._domain_event(notification)))
+            if (
+                contract := self._map(
+                    notification, domain_event := self._domain_event(notification)
+                )
+            )
             is not None  # a private event never leaves the service
         ]
         ends = published_transaction_ends([n.id for n, _, _ in public], transactions)
@@ -138,8 +153,28 @@ class OutboxRelay:
         self.app.record_positions([Tracking(self.position_name, last)])
         RELAY_POSITION.labels(self.service).set(last)
         RELAY_BACKLOG.labels(self.service).set(max(0, self._max_notification_id() - last))
+        clear_worker_problem("relay")
         log.debug("relay_published", upto=last, count=len(deliveries))
         return len(notifications)
+
+    def _map(self, notification: Notification, domain_event: Any) -> ContractEvent | None:
+        try:
+            return self.to_contract(domain_event)
+        except Exception as error:
+            reason = f"{type(domain_event).__qualname__} (notification {notification.id}) "
+            reason += f"cannot be mapped to its contract: {type(error).__name__}: {error}"
+            report_worker_problem("relay", reason[:500])
+            log.error(
+                "relay_blocked",
+                topic=self.topic,
+                notification_id=notification.id,
+                originator_id=str(notification.originator_id),
+                event_type=notification.topic,
+                reason=str(error)[:2000],
+                action="no later event is published until this one maps: fix the mapping or "
+                "the contract and deploy; the stored event must not be skipped",
+            )
+            raise RelayBlocked(reason) from error
 
     def _whole_transactions(
         self, notifications: Sequence[Notification]

@@ -24,7 +24,9 @@ from benecomune_contracts import ALL_TOPICS, dead_letter_topic
 from fastapi import APIRouter, FastAPI
 
 from servicekit.consumer import IdempotentConsumer
+from servicekit.health import clear_worker_problem, report_worker_problem
 from servicekit.logging import configure_logging
+from servicekit.metrics import WORKER_FAILURES
 from servicekit.relay import ContractMapper, OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
@@ -71,6 +73,8 @@ class ServiceRuntime:
     def application(self) -> ServiceApplication:
         if self._application is None:
             self._application = self.definition.application_class(self.settings)
+            # Commands whose events the relay could not publish are refused before storing.
+            self._application.contract_mapper = self.definition.to_contract
         return self._application
 
     @property
@@ -100,6 +104,7 @@ class ServiceRuntime:
             group_id=self.settings.topic(f"benecomune.{self.definition.name}"),
             bootstrap=self.settings.kafka_bootstrap,
             dead_letter_topic=self.settings.topic(dead_letter_topic(self.definition.name).name),
+            max_notification_jump=self.settings.consumer_max_notification_jump,
         )
 
     async def prepare_topics(self) -> None:
@@ -153,6 +158,7 @@ class ServiceRuntime:
         every = job.every_seconds * self.settings.periodic_interval_factor
         while not stop.is_set():
             result = await asyncio.to_thread(job.run, self.application, datetime.now(UTC))
+            clear_worker_problem(f"periodic:{job.name}")
             if result:
                 log.info("periodic_job_done", job=job.name, result=result)
             with contextlib.suppress(TimeoutError):
@@ -175,7 +181,10 @@ async def supervise(
             backoff = 0.5
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
+            # Not ready until the worker gets on again (it clears this when it does).
+            report_worker_problem(name, f"{type(error).__name__}: {error}"[:500])
+            WORKER_FAILURES.labels(name).inc()
             log.exception("worker_failed", worker=name, retry_in=backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)

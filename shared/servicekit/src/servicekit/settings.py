@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Larger request bodies answer 413 (a service that takes files raises its own default).
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Put in front of every topic name, so that several territories (or test runs) can share
@@ -65,6 +67,9 @@ class ServiceSettings(BaseSettings):
     # Give each consumer process of a service its own stable id (e.g. "notifications-0").
     consumer_instance_id: str | None = None
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    # A notification id further than this past a partition's position is dead-lettered, not
+    # believed (see servicekit/consumer.py); raise it for an upstream with many private events.
+    consumer_max_notification_jump: int = Field(default=10_000_000, ge=1_000)
 
     log_level: str = "INFO"
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)

@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, 
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
-from servicekit.domain import Conflict, LedgerBehind, NotFound
+from servicekit.domain import Conflict, DomainError, LedgerBehind, NotFound
 from servicekit.messages import Processing
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
@@ -106,6 +106,35 @@ def replay_events(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     return aggregate
 
 
+class UnpublishableChange(DomainError):
+    """The change would store an event that cannot become its public contract event (a value
+    the contract does not allow): stored, it would block the outbox for every later event."""
+
+    code = "unpublishable_change"
+    title = "The change cannot be published as a valid event"
+
+
+def check_publishable(to_contract: Callable[[Any], Any], events: Iterable[Any]) -> None:
+    """Raise :class:`UnpublishableChange` if any of ``events`` fails its contract mapping."""
+    for domain_event in events:
+        try:
+            to_contract(domain_event)
+        except (ValueError, TypeError, OverflowError) as error:  # ValidationError is a ValueError
+            name = type(domain_event).__qualname__
+            raise UnpublishableChange(
+                f"{name} would not be a valid public event: {_first_line(error)}",
+                event=name,
+            ) from error
+
+
+def _first_line(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]]
+        return "; ".join(parts)
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 class ServiceApplication(ProcessApplication[UUID]):
     """Base class of every service's application.
 
@@ -113,6 +142,10 @@ class ServiceApplication(ProcessApplication[UUID]):
     :meth:`process_message`, whose policy collects the new events; they are stored in one
     transaction with every tracking position given.
     """
+
+    # The relay's mapping (set by the runtime): a command whose events it could not publish is
+    # refused before anything is stored. None where no mapping is known (some unit tests).
+    contract_mapper: Callable[[Any], Any] | None = None
 
     def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
         self.settings = settings
@@ -135,6 +168,8 @@ class ServiceApplication(ProcessApplication[UUID]):
                 processing_event.events.extend(collect())
                 processing_event.aggregates[obj.id] = obj
         processing_event.saved_kwargs.update(kwargs)
+        if self.contract_mapper is not None:
+            check_publishable(self.contract_mapper, processing_event.events)
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
@@ -188,6 +223,8 @@ class ServiceApplication(ProcessApplication[UUID]):
                 return False
             processing_event = Processing(tracking=first, envelope=envelope)
             self.policy(message, processing_event)
+            if self.contract_mapper is not None:
+                check_publishable(self.contract_mapper, processing_event.events)
             processing_event.saved_kwargs[EXTRA_TRACKING] = extra
             try:
                 recordings = self._record(processing_event)
