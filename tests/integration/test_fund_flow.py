@@ -92,10 +92,11 @@ def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(
         api.stop()
 
     assert unknown_town.status_code == 422
-    assert unknown_town.json() == {
-        "error": "unknown_municipality",
-        "message": "municipality 001272 is not part of territory biella",
-    }
+    problem = unknown_town.json()
+    assert (problem["code"], problem["detail"]) == (
+        "unknown_municipality",
+        "municipality 001272 is not part of territory biella",
+    )
     assert euros_as_float.status_code == 422
     assert anonymous.status_code == 401
     assert wrong_role.status_code == 403

@@ -126,7 +126,8 @@ def run_programme(
                 denominations_cents=[10_00, 20_00, 25_00, 50_00],
                 validity_days=validity_days,
                 excluded_categories=["alcohol", "tobacco"],
-            )
+            ),
+            now=START,
         )
 
     rounds = {open_round(biella, 55_000_00, 60): 240, open_round(cossato, 12_000_00, 10): 60}

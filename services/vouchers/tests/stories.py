@@ -50,6 +50,7 @@ def open_round(
             ),
             denominations_cents=denominations,
             validity_days=validity_days,
-        )
+        ),
+        now=now,
     )
     return fund, round_id

@@ -168,6 +168,21 @@ def _(e: Application.Waitlisted) -> ContractEvent:
 
 
 @to_contract.register
+def _(e: Application.Served) -> ContractEvent:
+    # The codes stay sealed; the household hears how many vouchers, their total and expiry.
+    return c.ApplicationServed(
+        application_id=str(e.originator_id),
+        round_id=str(e.round_id),
+        household_id=str(e.household_id),
+        voucher_count=len(e.voucher_ids),
+        amount_cents=e.amount_cents,
+        expires_at=e.expires_at,
+        from_waitlist=e.from_waitlist,
+        served_at=e.timestamp,
+    )
+
+
+@to_contract.register
 def _(e: Voucher.Issued) -> ContractEvent:
     return c.VoucherIssued(
         **_chain(e),

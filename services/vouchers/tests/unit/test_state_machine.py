@@ -41,7 +41,10 @@ from vouchers.application.app import VouchersApplication
 from vouchers.domain.errors import (
     AlreadyApplied,
     ExcludedGoods,
+    InsufficientBalance,
     InsufficientFunds,
+    InvalidPeriod,
+    InvalidRules,
     InvalidTransition,
     NotAffiliated,
     NotEligible,
@@ -228,7 +231,11 @@ class VouchersMachine(RuleBasedStateMachine):
         validity_days: int,
         days_open: int,
     ) -> None:
-        expected = InsufficientFunds if budget > fund.allocated - fund.assigned else None
+        expected: type[Exception] | None = None
+        if rules.cap_cents < rules.base_cents:
+            expected = InvalidRules
+        elif budget > fund.allocated - fund.assigned:
+            expected = InsufficientFunds
         opens_at, closes_at = self.now - timedelta(hours=1), self.now + timedelta(days=days_open)
         round_id = self.attempt(
             expected,
@@ -243,7 +250,8 @@ class VouchersMachine(RuleBasedStateMachine):
                     denominations_cents=list(denominations),
                     validity_days=validity_days,
                     excluded_categories=EXCLUDED,
-                )
+                ),
+                now=self.now,
             ),
         )
         if expected is None:
@@ -599,12 +607,10 @@ class VouchersMachine(RuleBasedStateMachine):
             expected = NotAffiliated
         elif category in EXCLUDED or category not in account.categories:
             expected = ExcludedGoods
-        elif (
-            voucher.status != "active"
-            or self.now >= voucher.expires_at
-            or amount > voucher.remaining
-        ):
+        elif voucher.status != "active" or self.now >= voucher.expires_at:
             expected = VoucherNotSpendable
+        elif amount > voucher.remaining:
+            expected = InsufficientBalance
         redemption_id = self.attempt(
             expected,
             lambda: self.app.redeem(
@@ -751,7 +757,7 @@ class VouchersMachine(RuleBasedStateMachine):
         ]
         expected: type[Exception] | None = None
         if period_to < period_from:
-            expected = InvalidTransition
+            expected = InvalidPeriod  # the domain's own check (the API refuses it first)
         elif not taken:
             expected = NothingToClaim
         result = self.attempt(
@@ -759,7 +765,9 @@ class VouchersMachine(RuleBasedStateMachine):
             lambda: self.app.claim_reimbursement(
                 account.round_id,
                 account.merchant_id,
-                cmd.ClaimReimbursement(period_from=period_from, period_to=period_to),
+                cmd.ClaimReimbursement.model_construct(
+                    period_from=period_from, period_to=period_to
+                ),
             ),
         )
         if expected is None:

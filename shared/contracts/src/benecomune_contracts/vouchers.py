@@ -26,6 +26,7 @@ from benecomune_contracts.base import (
 )
 from benecomune_contracts.chain import LedgerEvent
 from benecomune_contracts.registry import contract
+from benecomune_contracts.text import SINGLE_LINE
 from benecomune_contracts.topics import VOUCHERS_TOPIC
 
 IstatCode = Annotated[
@@ -37,9 +38,12 @@ FundSourceKind = Literal["state_transfer", "donation"]
 """Where money of a voucher fund comes from: a State transfer or a donation."""
 ReturnReason = Literal["expired", "revoked"]
 GoodsCategory = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
+# Typed texts are one line with nothing invisible (benecomune_contracts.text). Not trimmed here:
+# a ledger event's hash covers its text exactly as it was published.
 SourceReference = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
+    SINGLE_LINE,
     Field(description='The act or receipt behind the money, e.g. "OCDPC 658/2020".'),
 ]
 
@@ -102,7 +106,7 @@ class RoundOpened(LedgerEvent):
     round_id: Identifier
     fund_id: Identifier
     municipality_istat: IstatCode
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE]
     opens_at: UtcDatetime
     closes_at: UtcDatetime
     budget_cents: PositiveCents
@@ -204,6 +208,32 @@ class ApplicationWaitlisted(ContractEvent):
     household_id: Identifier
     rank: int = Field(strict=True, ge=1)
     waitlisted_at: UtcDatetime
+
+
+@contract
+class ApplicationServed(ContractEvent):
+    """The household of an approved application got its vouchers: how many, their total and
+    until when they may be spent (what the household is told). Not a ledger event: the money
+    moves in the round's ``RoundVouchersCommitted`` and each voucher's ``VoucherIssued``.
+    The figures are absent only for households served before this event was published."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ApplicationServed.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    application_id: Identifier
+    round_id: Identifier
+    household_id: Identifier
+    voucher_count: int = Field(strict=True, ge=1)
+    amount_cents: PositiveCents | None = Field(
+        default=None, description="The vouchers' total value."
+    )
+    expires_at: UtcDatetime | None = Field(
+        default=None, description="When the vouchers expire (all of them at once)."
+    )
+    from_waitlist: bool | None = Field(
+        default=None, description="Served when money came back, after waiting in the ranking."
+    )
+    served_at: UtcDatetime
 
 
 # --- Vouchers ----------------------------------------------------------------------------------
@@ -396,5 +426,5 @@ class ReimbursementPaid(LedgerEvent):
     claim_id: Identifier
     merchant_id: Identifier
     amount_cents: PositiveCents
-    payment_reference: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    payment_reference: Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE]
     paid_at: UtcDatetime

@@ -124,7 +124,8 @@ class VouchersApplication(ServiceApplication):
 
     # --- rounds -------------------------------------------------------------------------------
 
-    def open_round(self, command: cmd.OpenRound) -> UUID:
+    def open_round(self, command: cmd.OpenRound, now: datetime | None = None) -> UUID:
+        at = now or now_utc()
         voucher_rules = self.territory.rules.vouchers
         rules = EntitlementRules(**command.rules.model_dump())
 
@@ -142,6 +143,7 @@ class VouchersApplication(ServiceApplication):
                 or list(voucher_rules.denominations_cents),
                 validity_days=command.validity_days or voucher_rules.validity_days,
                 excluded_categories=command.excluded_categories,
+                now=at,
             )
             fund.assign_budget(round_.id, command.budget_cents)
             # The catalogue's shops of the municipality join the new round with it.
@@ -307,7 +309,9 @@ class VouchersApplication(ServiceApplication):
         )
         # The codes are the household's to read; they are sealed like its personal data.
         application.serve(
-            voucher_ids, self.vault.seal(str(application.household_id), {"codes": codes})
+            voucher_ids,
+            self.vault.seal(str(application.household_id), {"codes": codes}),
+            expires_at,
         )
         self.save(round_, application, *vouchers)
         return True

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from benecomune_contracts.text import SINGLE_LINE, NoteText, PlainText, ShortText
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.italian_ids import FiscalCode, VatNumber
 
 from vouchers.domain.fund import SourceKind
+from vouchers.domain.round import MAX_VALIDITY_DAYS
 
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# Text people type (names, titles, references, an address): one line, trimmed, and nothing
+# invisible (no NUL, no control or bidirectional-override characters).
+Text = PlainText
 
 
 class Command(BaseModel):
@@ -22,15 +26,13 @@ class Command(BaseModel):
 class AllocateFund(Command):
     municipality_istat: str = Field(pattern=r"^\d{6}$", description="ISTAT municipality code")
     source_kind: SourceKind
-    source_reference: str = Field(
-        min_length=1, max_length=200, description="The act (e.g. OCDPC 658/2020) or the donor"
-    )
+    source_reference: PlainText = Field(description="The act (e.g. OCDPC 658/2020) or the donor")
     amount_cents: int = Field(gt=0, strict=True, description="Integer euro cents")
 
 
 class TopUpFund(Command):
     source_kind: SourceKind
-    source_reference: str = Field(min_length=1, max_length=200)
+    source_reference: PlainText
     amount_cents: int = Field(gt=0, strict=True)
 
 
@@ -54,7 +56,12 @@ class OpenRound(Command):
     denominations_cents: list[int] | None = Field(
         default=None, description="Default: the territory's denominations"
     )
-    validity_days: int | None = Field(default=None, ge=1, le=3660)
+    validity_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VALIDITY_DAYS,
+        description="How long each voucher is valid from its issue (default: the territory's)",
+    )
     excluded_categories: list[Category] = Field(
         default_factory=lambda: ["alcohol", "tobacco", "phone_top_up", "gambling"]
     )
@@ -96,7 +103,7 @@ class SubmitApplication(Command):
 
 class RejectApplication(Command):
     reason_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
-    reason: Text
+    reason: NoteText = Field(description="The social worker's words (sealed: erasure takes them)")
 
 
 class AffiliateMerchant(Command):
@@ -109,9 +116,7 @@ class Redeem(Command):
     code: str = Field(min_length=17, max_length=40)
     amount_cents: int = Field(gt=0, strict=True)
     goods_category: Category
-    request_id: str = Field(
-        min_length=1,
-        max_length=64,
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE] = Field(
         description="The till's id for this sale: a retry with the same id never spends twice",
     )
 
@@ -129,15 +134,24 @@ class ClaimReimbursement(Command):
     period_from: date
     period_to: date
 
+    @model_validator(mode="after")
+    def _period_in_order(self) -> ClaimReimbursement:
+        if self.period_to < self.period_from:
+            raise ValueError(
+                f"the claim's period ends before it starts: period_to {self.period_to} is "
+                f"before period_from {self.period_from}"
+            )
+        return self
+
 
 class ApproveClaim(Command):
     payment_due_on: date
 
 
 class PayClaim(Command):
-    payment_reference: Annotated[
-        str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)
-    ] = Field(description="The bank transfer's reference (e.g. its CRO); never blank")
+    payment_reference: ShortText = Field(
+        description="The bank transfer's reference (e.g. its CRO); never blank"
+    )
 
 
 class Revoke(Command):

@@ -9,6 +9,7 @@ the ledger stays intact. What stays readable is what the ranking needs and audit
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -63,6 +64,10 @@ class Application(Aggregate):
         household_id: UUID
         voucher_ids: list[str]
         sealed_codes: str
+        # What the household is told (since 2026-12-07); older events lack them.
+        amount_cents: int | None = None
+        expires_at: datetime | None = None
+        from_waitlist: bool | None = None
 
     @event(Submitted)
     def __init__(
@@ -127,9 +132,18 @@ class Application(Aggregate):
         if self.status != "waitlisted" or self.rank != rank:
             self._waitlist(self.round_id, self.household_id, rank)
 
-    def serve(self, voucher_ids: list[str], sealed_codes: str) -> None:
+    def serve(self, voucher_ids: list[str], sealed_codes: str, expires_at: datetime) -> None:
+        """The household gets its vouchers: its whole entitlement, valid until ``expires_at``."""
         self.check_status("approved", "waitlisted", action="issue vouchers for")
-        self._serve(self.round_id, self.household_id, voucher_ids, sealed_codes)
+        self._serve(
+            self.round_id,
+            self.household_id,
+            voucher_ids,
+            sealed_codes,
+            self.entitlement_cents,
+            expires_at,
+            self.status == "waitlisted",
+        )
 
     @event(Approved)
     def _approve(
@@ -167,7 +181,14 @@ class Application(Aggregate):
 
     @event(Served)
     def _serve(
-        self, round_id: UUID, household_id: UUID, voucher_ids: list[str], sealed_codes: str
+        self,
+        round_id: UUID,
+        household_id: UUID,
+        voucher_ids: list[str],
+        sealed_codes: str,
+        amount_cents: int | None = None,
+        expires_at: datetime | None = None,
+        from_waitlist: bool | None = None,
     ) -> None:
         self.status = "served"
         self.voucher_ids = voucher_ids

@@ -11,6 +11,18 @@ class InvalidDate(DomainError):
     code = "invalid_date"
 
 
+class InvalidPeriod(DomainError):
+    """A period that ends before it starts."""
+
+    code = "invalid_period"
+
+
+class InvalidRules(DomainError):
+    """A round's entitlement rules contradict each other (a cap below the base amount)."""
+
+    code = "invalid_rules"
+
+
 class UnknownMunicipality(DomainError):
     code = "unknown_municipality"
 
@@ -42,7 +54,16 @@ class NotEligible(DomainError):
 
 
 class VoucherNotSpendable(DomainError):
+    """The voucher cannot be spent at all (expired, revoked)."""
+
     code = "voucher_not_spendable"
+
+
+class InsufficientBalance(DomainError):
+    """The voucher is spendable, but has less left than the sale asks (no change is given);
+    ``remaining_cents`` and ``requested_cents`` are in the answer."""
+
+    code = "insufficient_balance"
 
 
 class ExcludedGoods(DomainError):

@@ -16,6 +16,7 @@ from servicekit.chain import ChainedAggregate
 from vouchers.domain.errors import (
     ExcludedGoods,
     InvalidDate,
+    InvalidPeriod,
     InvalidTransition,
     MerchantSuspended,
     NothingToClaim,
@@ -25,6 +26,16 @@ from vouchers.domain.errors import (
 ACCOUNT_NAMESPACE = uuid.UUID("5c2d7b90-9e41-4f0a-b3d8-6a1e2f4c8b75")
 # A shop may cancel its own redemption shortly after (a mistaken amount at the till).
 VOID_WINDOW = timedelta(minutes=30)
+
+
+def check_period(period_from: date, period_to: date) -> None:
+    """A claim's period is bad input, not a refused transition, when it ends before it starts."""
+    if period_to < period_from:
+        raise InvalidPeriod(
+            f"the claim's period ends before it starts ({period_to} is before {period_from})",
+            period_from=period_from.isoformat(),
+            period_to=period_to.isoformat(),
+        )
 
 
 class MerchantAccount(ChainedAggregate):
@@ -172,8 +183,7 @@ class MerchantAccount(ChainedAggregate):
 
     def claim(self, claim_id: UUID, period_from: date, period_to: date, history: Ledger) -> int:
         """Claim every redeemed, unclaimed, not voided amount credited within the period."""
-        if period_to < period_from:
-            raise InvalidTransition("the claim's period ends before it starts")
+        check_period(period_from, period_to)
         redemption_ids = history.unclaimed(period_from, period_to)
         if not redemption_ids:
             raise NothingToClaim(

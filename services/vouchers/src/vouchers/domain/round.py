@@ -7,18 +7,32 @@ households can be served.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from vouchers.domain.errors import InsufficientFunds, InvalidAmount, RoundNotOpen
+from vouchers.domain.errors import (
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidDate,
+    InvalidRules,
+    RoundNotOpen,
+)
 from vouchers.domain.money import MAX_VOUCHERS_PER_HOUSEHOLD, check_amount, check_denominations
 from vouchers.domain.rules import EntitlementRules
 
 ReturnReason = Literal["expired", "revoked"]
+
+# Plausible dates for a round. An operator may record a round that opened a little while ago
+# (the call was published before it was typed in), but not one of years past (2019, 2020: a
+# mistyped year); nor one that opens, closes or whose vouchers expire years ahead (9999).
+MAX_OPENED_AGO = timedelta(days=31)
+MAX_OPENS_AHEAD = timedelta(days=730)
+MAX_ROUND_LENGTH = timedelta(days=730)
+MAX_VALIDITY_DAYS = 730
 
 
 class Round(ChainedAggregate):
@@ -92,14 +106,12 @@ class Round(ChainedAggregate):
         denominations_cents: list[int],
         validity_days: int,
         excluded_categories: list[str],
+        now: datetime,
     ) -> Round:
         check_amount(budget_cents)
-        if closes_at <= opens_at:
-            raise RoundNotOpen("a round must close after it opens")
+        cls.check_dates(opens_at, closes_at, validity_days, now)
         check_denominations(denominations_cents)
         cls.check_rules(rules, denominations_cents)
-        if validity_days < 1:
-            raise InvalidAmount("vouchers must be valid for at least one day")
         return cls(
             fund_id,
             municipality_istat,
@@ -114,8 +126,45 @@ class Round(ChainedAggregate):
         )
 
     @staticmethod
+    def check_dates(
+        opens_at: datetime, closes_at: datetime, validity_days: int, now: datetime
+    ) -> None:
+        """A round's dates are plausible: it opens no more than a month ago and no more than
+        two years ahead, closes after it opens and within two years, and its vouchers are valid
+        from one day to two years."""
+        if closes_at <= opens_at:
+            raise InvalidDate(
+                f"a round must close after it opens (closes_at {closes_at:%Y-%m-%d %H:%M} UTC "
+                f"is not after opens_at {opens_at:%Y-%m-%d %H:%M} UTC)"
+            )
+        if opens_at < now - MAX_OPENED_AGO:
+            raise InvalidDate(
+                f"opens_at {opens_at:%Y-%m-%d} is more than {MAX_OPENED_AGO.days} days in the "
+                f"past (today is {now:%Y-%m-%d}): check the year",
+                earliest_opens_at=(now - MAX_OPENED_AGO).isoformat(),
+            )
+        if opens_at > now + MAX_OPENS_AHEAD:
+            raise InvalidDate(
+                f"opens_at {opens_at:%Y-%m-%d} is more than {MAX_OPENS_AHEAD.days} days "
+                f"ahead (today is {now:%Y-%m-%d}): check the year",
+                latest_opens_at=(now + MAX_OPENS_AHEAD).isoformat(),
+            )
+        if closes_at - opens_at > MAX_ROUND_LENGTH:
+            raise InvalidDate(
+                f"a round may take applications for at most {MAX_ROUND_LENGTH.days} days; "
+                f"{opens_at:%Y-%m-%d} to {closes_at:%Y-%m-%d} is longer: check the year",
+                latest_closes_at=(opens_at + MAX_ROUND_LENGTH).isoformat(),
+            )
+        if not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+            raise InvalidDate(
+                f"vouchers must be valid from 1 to {MAX_VALIDITY_DAYS} days, not {validity_days}",
+                max_validity_days=MAX_VALIDITY_DAYS,
+            )
+
+    @staticmethod
     def check_rules(rules: EntitlementRules, denominations: list[int]) -> None:
-        """The rules' amounts are sane: each a plausible amount, and the cap a household can
+        """The rules' amounts are sane: each a plausible amount, the cap not below the base
+        amount (every eligible household is entitled to the base), and the cap a household can
         get a reasonable number of vouchers. (The cap may exceed the budget: it bounds an
         entitlement, and most households get less.)"""
         for amount in (rules.base_cents, rules.per_extra_member_cents, rules.per_minor_cents):
@@ -123,6 +172,13 @@ class Round(ChainedAggregate):
         if rules.isee_threshold_cents is not None:
             check_amount(rules.isee_threshold_cents, allow_zero=True)
         check_amount(rules.cap_cents)
+        if rules.cap_cents < rules.base_cents:
+            raise InvalidRules(
+                f"the cap of {rules.cap_cents} cents is below the base amount of "
+                f"{rules.base_cents} cents: no household could get its base entitlement",
+                cap_cents=rules.cap_cents,
+                base_cents=rules.base_cents,
+            )
         pieces = rules.cap_cents // min(denominations)
         if pieces > MAX_VOUCHERS_PER_HOUSEHOLD:
             raise InvalidAmount(

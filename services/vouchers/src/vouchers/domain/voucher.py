@@ -10,7 +10,13 @@ from uuid import UUID
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from vouchers.domain.errors import InvalidAmount, RequestReused, VoidRefused, VoucherNotSpendable
+from vouchers.domain.errors import (
+    InsufficientBalance,
+    InvalidAmount,
+    RequestReused,
+    VoidRefused,
+    VoucherNotSpendable,
+)
 from vouchers.domain.money import check_amount
 
 Status = Literal["active", "expired", "revoked"]
@@ -135,9 +141,11 @@ class Voucher(ChainedAggregate):
         check_amount(amount_cents)
         self.check_spendable(now)
         if amount_cents > self.remaining_cents:
-            raise VoucherNotSpendable(
+            raise InsufficientBalance(
                 f"the voucher has {self.remaining_cents} cents left; "
-                f"{amount_cents} were asked (no change is given)"
+                f"{amount_cents} were asked (no change is given)",
+                remaining_cents=self.remaining_cents,
+                requested_cents=amount_cents,
             )
         self._redeem(
             self.round_id,
