@@ -13,7 +13,10 @@ The rules checked, naming the events involved in any violation:
 * **non-negative** — no account that must not go negative (a plan's funding and returned
   accounts, an employee's wallet accounts, holds, a provider's payable, the fringe memo's
   exempt and taxable accounts) ever goes below zero, at any event, in the order stored;
-* **the fringe cap** — a year's exempt fringe amount never exceeds its cap;
+* **the fringe cap** — a year's exempt fringe amount never exceeds its cap; the taxable amount
+  is the rule's, from the amounts committed and given back: the year's whole net total when it
+  is over the cap, nothing when it is at the cap or below (a release or refund that brings a
+  year back under the cap makes it tax-free again);
 * **the bonus limit** — the productivity bonus an employee converted into welfare in a year
   never exceeds the yearly limit, and is converted only into plans that allow it.
 
@@ -106,6 +109,7 @@ class WalletTally:
         self.wallet_plan: dict[str, str] = {}
         self.hold_wallet: dict[str, str] = {}
         self.fringe_caps: dict[tuple[str, int], int] = {}
+        self.fringe_totals: dict[tuple[str, int], int] = {}
         self.bonus_limits: dict[tuple[str, int], int] = {}
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
@@ -211,6 +215,9 @@ class WalletTally:
         elif isinstance(e, c.FringeYearOpened):
             self.fringe_caps[(e.employee_id, e.year)] = e.cap_cents
         elif isinstance(e, c.FringeRecorded):
+            key = (e.employee_id, e.year)
+            sign = 1 if e.direction == "committed" else -1
+            self.fringe_totals[key] = self.fringe_totals.get(key, 0) + sign * e.amount_cents
             exempt = self.balances.get(f"fringe:{e.employee_id}:{e.year}:exempt", 0)
             cap = self.fringe_caps.get((e.employee_id, e.year))
             if cap is not None and exempt > cap:
@@ -264,10 +271,13 @@ class WalletTally:
         return out
 
     def taxable_fringe(self) -> dict[tuple[str, int], int]:
-        return {
-            (employee, year): self.balances.get(f"fringe:{employee}:{year}:taxable", 0)
-            for employee, year in self.fringe_caps
-        }
+        """The rule, not the memo's taxable account: a year's net fringe total (committed
+        minus given back) is all taxable when over its cap, none of it otherwise."""
+        out = {}
+        for key, cap in self.fringe_caps.items():
+            total = self.fringe_totals.get(key, 0)
+            out[key] = total if total > cap else 0
+        return out
 
 
 # --- The service's figures and the comparison ---------------------------------------------------
@@ -299,7 +309,7 @@ def figures_from_application(app: WalletApplication, upto: int | None = None) ->
     taxable = {
         (line.employee_id, line.year): line.taxable_cents
         for year in sorted(years)
-        for line in app.payroll(None, year)
+        for line in app.payroll(None, year, check_year=False)
     }
     return ServiceFigures("the service's application", plans, taxable)
 

@@ -68,7 +68,9 @@ class PlanFigures:
 
 @dataclass(frozen=True)
 class PayrollLine:
-    """The taxable fringe benefits of one employee in one year (for the payslip)."""
+    """The taxable fringe benefits of one employee in one year (for the payslip and the
+    employee's own statement): the year's whole fringe total when it is over the cap, nothing
+    when it is at the cap or below (the rule the auditor's tally applies too)."""
 
     employee_id: str
     year: int
@@ -79,11 +81,13 @@ class PayrollLine:
 
     @classmethod
     def of(cls, fringe: FringeYear) -> PayrollLine:
+        total = fringe.total_cents
+        taxable = fringe.taxable_for(total)
         return cls(
             employee_id=fringe.employee_id,
             year=fringe.year,
             cap_cents=fringe.cap_cents,
-            fringe_cents=fringe.total_cents,
-            taxable=fringe.taxable,
-            taxable_cents=fringe.taxable_cents,
+            fringe_cents=total,
+            taxable=taxable,
+            taxable_cents=total if taxable else 0,
         )

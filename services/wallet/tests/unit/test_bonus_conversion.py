@@ -172,8 +172,8 @@ def test_the_employer_converts_a_bonus_over_http_and_the_statement_shows_it(api:
     assert api.call("POST", path, "beneficiary", "e1", json=conversion).status_code == 403
     r = api.call("POST", path, "employer", "acme", json={**conversion, "request_id": "july"})
     assert r.status_code == 422
-    assert r.json()["error"] == "bonus_limit_exceeded"
-    assert "at most 50000 cents" in r.json()["message"]
+    assert r.json()["code"] == "bonus_limit_exceeded"
+    assert "at most 50000 cents" in r.json()["detail"]
     statement = api.call("GET", f"/plans/{plan_id}/report", "auditor").json()
     assert statement["bonus_converted_cents"] == 250_000 and statement["loaded_cents"] == 0
 
@@ -181,7 +181,7 @@ def test_the_employer_converts_a_bonus_over_http_and_the_statement_shows_it(api:
     r = api.call(
         "POST", f"/plans/{other['plan_id']}/bonus-conversions", "employer", "acme", json=conversion
     )
-    assert r.status_code == 422 and r.json()["error"] == "bonus_conversion_not_allowed"
+    assert r.status_code == 422 and r.json()["code"] == "bonus_conversion_not_allowed"
     assert (
         api.call("GET", f"/plans/{other['plan_id']}/report", "auditor").json()[
             "bonus_converted_cents"

@@ -37,7 +37,7 @@ def test_the_public_stream_verifies_and_carries_no_fiscal_code(app: WalletApplic
     h = hold(app, wallet_id, 30_000, "a", "fringe_purchase")
     app.capture(wallet_id, h, cmd.Capture(request_id="c", amount_cents=20_000))
     app.refund(wallet_id, h, cmd.Refund(request_id="r", amount_cents=5_000))
-    hold(app, wallet_id, 1_000, "b", expires=datetime(2025, 6, 1, tzinfo=UTC))
+    hold(app, wallet_id, 1_000, "b", expires=datetime(2025, 6, 1, 12, tzinfo=UTC))
     app.expire_holds(datetime(2025, 6, 2, tzinfo=UTC) + timedelta(days=1))
     events = public_events(app)
     assert len(events) >= 10

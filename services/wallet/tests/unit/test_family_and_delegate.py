@@ -186,7 +186,7 @@ def test_the_delegate_spends_with_their_own_token_and_a_stranger_gets_403(api: A
         assert api.call("POST", path, "beneficiary", stranger, json=spend("x")).status_code == 403
         assert api.call("GET", f"/wallets/{wallet_id}", "beneficiary", stranger).status_code == 403
     r = api.call("POST", path, "beneficiary", "e1", json=spend("visit-2", for_member_id="uncle-9"))
-    assert r.status_code == 422 and r.json()["error"] == "not_eligible"
+    assert r.status_code == 422 and r.json()["code"] == "not_eligible"
     assert api.call("GET", f"/wallets/{wallet_id}", "beneficiary", "e1").json()["total_cents"] == (
         40_000 - 2_350
     )

@@ -170,7 +170,7 @@ def test_a_spend_over_the_fringe_cap_is_answered_with_the_warning(api: Api) -> N
     if datetime.now(UTC).year > year:  # the plan has expired: nothing more to check
         return
     assert r.status_code == 409
-    assert r.json()["error"] == "fringe_cap_warning"
+    assert r.json()["code"] == "fringe_cap_warning"
     r = api.call(
         "POST",
         f"/wallets/{wallet_id}/holds",
@@ -205,5 +205,5 @@ def test_the_auditor_reads_the_plan_figures_at_a_point_of_the_ledger(api: Api) -
     assert empty.json() == {"plans": [], "payroll": []}
     (statement,) = created.json()["plans"]
     assert (statement["plan_id"], statement["budget_cents"]) == (plan_id, 500_000)
-    assert behind.status_code == 409 and behind.json()["error"] == "ledger_behind"
+    assert behind.status_code == 409 and behind.json()["code"] == "ledger_behind"
     assert upto(-1).status_code == 422 and upto(1, "employer", "acme").status_code == 403

@@ -58,6 +58,7 @@ def make_plan(
             end_policy=policy,  # type: ignore[arg-type]
             productivity_bonus=bonus,
         ),
+        today=date(year, 6, 1),  # plan years are plausible around "today"
     )
     if employees:
         app.enrol(

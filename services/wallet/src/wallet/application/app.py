@@ -28,6 +28,7 @@ from wallet.domain.errors import FringeCapExceeded, InvalidTransition, NoFringeC
 from wallet.domain.family import Family, check_delegate, check_member
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
+from wallet.domain.plausible import check_hold_expiry, check_report_year
 from wallet.domain.wallet import EXPIRY_REMINDER_DAYS, Wallet
 from wallet.figures import PayrollLine, PlanFigures
 
@@ -66,6 +67,10 @@ class _Warned:
     """A fringe spend refused for crossing the cap (the warning itself is stored)."""
 
     message: str
+    figures: dict[str, int]
+
+    def error(self) -> FringeCapExceeded:
+        return FringeCapExceeded(self.message, **self.figures)
 
 
 class WalletApplication(ServiceApplication):
@@ -87,7 +92,9 @@ class WalletApplication(ServiceApplication):
 
     # --- plans --------------------------------------------------------------------------------
 
-    def create_plan(self, employer_id: str, command: cmd.CreatePlan) -> UUID:
+    def create_plan(
+        self, employer_id: str, command: cmd.CreatePlan, today: date | None = None
+    ) -> UUID:
         plan = Plan.create(
             employer_id=employer_id,
             vat_number=command.vat_number,
@@ -98,6 +105,7 @@ class WalletApplication(ServiceApplication):
             credit_per_employee_cents=command.credit_per_employee_cents,
             categories=list(command.categories),
             end_policy=command.end_policy,
+            today=today or now_utc().date(),
         )
         if command.productivity_bonus:
             plan.allow_bonus_conversion(self.bonus_limit(plan.year))
@@ -275,9 +283,11 @@ class WalletApplication(ServiceApplication):
         ]
 
     def history(self, wallet_id: UUID) -> list[dict[str, Any]]:
-        """The wallet's movements, oldest first, with the running balance (credit + holds)."""
+        """The wallet's movements, oldest first, each with the running ``balance_cents``
+        (credit + open holds), ``held_cents`` (open holds) and ``available_cents`` (what can
+        still be spent: the balance less the holds)."""
         wallet = self.get_wallet(wallet_id)
-        running = 0
+        running = held = 0
         lines = []
         for e in self.events.get(wallet_id):
             delta = 0
@@ -288,6 +298,9 @@ class WalletApplication(ServiceApplication):
                     delta += t["amount_cents"]
                 elif inside_from and not inside_to:
                     delta -= t["amount_cents"]
+                for account, sign in ((t["to_account"], 1), (t["from_account"], -1)):
+                    if account.startswith("hold:") and account[5:] in wallet.holds:
+                        held += sign * t["amount_cents"]
             running += delta
             lines.append(
                 {
@@ -296,6 +309,8 @@ class WalletApplication(ServiceApplication):
                     "at": getattr(e, "timestamp", None),
                     "amount_cents": delta,
                     "balance_cents": running,
+                    "held_cents": held,
+                    "available_cents": running - held,
                     "hold_id": str(getattr(e, "hold_id", "")) or None,
                     "category": getattr(e, "category", None),
                 }
@@ -384,18 +399,21 @@ class WalletApplication(ServiceApplication):
         now: datetime | None = None,
         *,
         delegate_id: str | None = None,
+        on_the_spot: bool = False,
     ) -> UUID:
         """Reserve money for a pending booking (for the employee, or for the family member
         ``command.for_member_id``). ``delegate_id``: the employee's delegate holds, and must
-        still be the delegate. The same request id always gives the same hold, made once."""
+        still be the delegate. The same request id always gives the same hold, made once. A
+        hold expires in the future, within a year and its plan (``on_the_spot``: a spend's
+        hold, captured at once, whose expiry is now)."""
         at = now or now_utc()
 
         def change(uow: UnitOfWork) -> UUID | _Warned:
-            return self._hold(uow, wallet_id, command, at, delegate_id)
+            return self._hold(uow, wallet_id, command, at, delegate_id, on_the_spot=on_the_spot)
 
         outcome = self.group_commit(change)
         if isinstance(outcome, _Warned):
-            raise FringeCapExceeded(outcome.message)
+            raise outcome.error()
         return outcome
 
     def _hold(
@@ -405,6 +423,8 @@ class WalletApplication(ServiceApplication):
         command: cmd.HoldFunds,
         at: datetime,
         delegate_id: str | None = None,
+        *,
+        on_the_spot: bool = False,
     ) -> UUID | _Warned:
         wallet = uow.get(wallet_id, Wallet, "wallet")
         member_id = command.for_member_id
@@ -423,6 +443,8 @@ class WalletApplication(ServiceApplication):
         if existing is not None:
             return existing
         wallet.check_hold(command.category, command.amount_cents, at.date())
+        if not on_the_spot:
+            check_hold_expiry(command.expires_at, at, wallet.expires_on)
         if member_id is not None:
             check_member(family, wallet.employee_id, member_id)
         fringe = None
@@ -431,7 +453,7 @@ class WalletApplication(ServiceApplication):
             if fringe.would_cross(command.amount_cents):
                 if not command.confirm_taxable:
                     fringe.warn(command.amount_cents)
-                    return _Warned(self._cap_message(fringe, command.amount_cents))
+                    return self._warned(fringe, command.amount_cents)
                 fringe.confirm_taxable()
         hold_id = wallet.hold(
             command.request_id,
@@ -470,6 +492,7 @@ class WalletApplication(ServiceApplication):
             ),
             at,
             delegate_id=delegate_id,
+            on_the_spot=True,
         )
         self.capture(wallet_id, hold_id, cmd.Capture(request_id=command.request_id))
         return hold_id
@@ -587,13 +610,25 @@ class WalletApplication(ServiceApplication):
         return fringe
 
     @staticmethod
-    def _cap_message(fringe: FringeYear, amount: int) -> str:
-        return (
+    def _warned(fringe: FringeYear, amount: int) -> _Warned:
+        """The refusal of a spend over the cap: the message and its figures (the year's total
+        it would reach is all taxable, not just the excess)."""
+        total = fringe.total_cents + amount
+        message = (
             f"this spend would bring the fringe benefits of {fringe.year} to "
-            f"{fringe.total_cents + amount} cents, over the tax-free cap of {fringe.cap_cents} "
+            f"{total} cents, over the tax-free cap of {fringe.cap_cents} "
             f"cents: the WHOLE year's fringe amount would become taxable income. Send "
             f"confirm_taxable=true to go ahead."
         )
+        figures = {
+            "year": fringe.year,
+            "cap_cents": fringe.cap_cents,
+            "fringe_cents": fringe.total_cents,
+            "requested_cents": amount,
+            "year_total_cents": total,
+            "taxable_cents": total,
+        }
+        return _Warned(message, figures)
 
     def fringe_year(self, employee_id: str, year: int) -> FringeYear | None:
         try:
@@ -791,9 +826,14 @@ class WalletApplication(ServiceApplication):
                     payroll.append(PayrollLine.of(fringe))
         return statements, payroll
 
-    def payroll(self, employer_id: str | None, year: int) -> list[PayrollLine]:
+    def payroll(
+        self, employer_id: str | None, year: int, *, check_year: bool = True
+    ) -> list[PayrollLine]:
         """Fringe benefits per employee of the employer's plans of ``year`` (all employers'
-        when ``employer_id`` is None), with the taxable amount."""
+        when ``employer_id`` is None), with the taxable amount. ``check_year``: refuse an
+        implausible year (the auditor reads every stored plan's year as it is)."""
+        if check_year:
+            check_report_year(year, now_utc().date())
         employees = sorted(
             {e for plan in self.plans_of(employer_id) if plan.year == year for e in plan.employees}
         )
@@ -803,6 +843,12 @@ class WalletApplication(ServiceApplication):
             if fringe is not None:
                 lines.append(PayrollLine.of(fringe))
         return lines
+
+    def fringe_statement(self, employee_id: str, year: int) -> PayrollLine | None:
+        """The employee's own fringe line for ``year``: the same figures as the payroll's."""
+        check_report_year(year, now_utc().date())
+        fringe = self.fringe_year(employee_id, year)
+        return None if fringe is None else PayrollLine.of(fringe)
 
     # --- queries ------------------------------------------------------------------------------
 

@@ -59,3 +59,60 @@ class BonusLimitExceeded(DomainError):
     """A productivity-bonus conversion would cross the employee's yearly tax-free limit."""
 
     code = "bonus_limit_exceeded"
+
+
+# --- distinct causes that used to share a code ------------------------------------------------
+
+
+class InvalidPlanPeriod(InvalidTransition):
+    """A plan's year or dates are not plausible (outside the window, too long, reversed)."""
+
+    status_code = 422
+    code = "invalid_plan_period"
+
+
+class ReportYearOutOfRange(DomainError):
+    code = "year_out_of_range"
+
+
+class InvalidHoldExpiry(DomainError):
+    """A hold must expire in the future, within the plan and within a year."""
+
+    code = "invalid_hold_expiry"
+
+
+class HoldNotFound(InvalidTransition):
+    status_code = 404
+    code = "hold_not_found"
+
+
+class HoldNotOpen(InvalidTransition):
+    """The hold was already captured, released or expired (or not captured, for a refund)."""
+
+    code = "hold_not_open"
+
+
+class CaptureExceedsHold(InsufficientFunds):
+    code = "capture_exceeds_hold"
+
+
+class RefundExceedsCapture(InsufficientFunds):
+    code = "refund_exceeds_capture"
+
+
+class CreditExpired(PlanNotActive):
+    """The plan's end date has passed (the plan itself may not be closed yet)."""
+
+    code = "credit_expired"
+
+
+class FiscalCodeInUse(Conflict):
+    """One person (one fiscal code) under two employee ids of a plan would get two caps."""
+
+    code = "fiscal_code_in_use"
+
+
+class LoadIdReused(Conflict):
+    """A client's load id names an earlier load of a different file."""
+
+    code = "load_id_reused"

@@ -1,11 +1,16 @@
 """Fringe benefits of one employee in one year (TUIR art. 51 c. 3): purchase vouchers and
 goods are tax-free up to a yearly cap (1,000 EUR, 2,000 EUR with dependent children, in
 2025-2027, from the territory's rules); above it, the *whole* year's amount is taxable.
+What counts is what the year finally spends (captured, net of refunds; open holds count until
+they are captured or released): money given back that brings the year to the cap or below makes
+it tax-free again.
 
 A memo ledger: every fringe spend (a hold in the fringe category) moves its amount from the
 ``contra`` account to ``exempt`` (or to ``taxable`` once the year is taxable); money given back
 moves it out again. When the employee confirms a spend that crosses the cap, the whole ``exempt``
-balance moves to ``taxable``: the payroll reads that account.
+balance moves to ``taxable``: the payroll reads that account. When money given back brings a
+taxable year to the cap or below, the ``taxable`` balance moves back to ``exempt`` in the same
+event (``back_under_cap``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class FringeYear(ChainedAggregate):
         transfers: Transfers
 
     class Recorded(ChainedAggregate.Event):
+        # 2: back_under_cap (False in older events: a year once taxable stayed taxable).
+        class_version = 2
+
         employee_id: str
         year: int
         hold_id: UUID
@@ -39,6 +47,11 @@ class FringeYear(ChainedAggregate):
         amount_cents: int
         total_cents: int
         transfers: Transfers
+        back_under_cap: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("back_under_cap", False)
 
     class CapWarning(ChainedAggregate.Event):
         employee_id: str
@@ -103,7 +116,7 @@ class FringeYear(ChainedAggregate):
         return self.balances.get(self._account("taxable"), 0)
 
     def would_cross(self, amount_cents: int) -> bool:
-        return not self.taxable and self.total_cents + amount_cents > self.cap_cents
+        return not self.taxable and self.taxable_for(self.total_cents + amount_cents)
 
     def warn(self, amount_cents: int) -> None:
         self._warn(self.employee_id, self.year, self.cap_cents, self.total_cents, amount_cents, [])
@@ -151,27 +164,58 @@ class FringeYear(ChainedAggregate):
         transfers = [ledger.transfer(self._account("contra"), to, amount_cents)]
         self._recorded(hold_id, "committed", amount_cents, transfers)
 
+    def taxable_for(self, total_cents: int) -> bool:
+        """The rule: a year whose fringe total is over the cap is taxable, whole."""
+        return total_cents > self.cap_cents
+
     def give_back(self, hold_id: UUID, amount_cents: int) -> None:
-        """Money of a fringe hold came back (released, expired, not captured, refunded)."""
+        """Money of a fringe hold came back (released, expired, not captured, refunded). If
+        the year was taxable and is now at the cap or below, it becomes tax-free again: what is
+        left of its ``taxable`` balance moves back to ``exempt``."""
         amount = min(amount_cents, self.by_hold.get(str(hold_id), 0))
         if not amount:
             return
         transfers: Transfers = []
         left = amount
+        after = dict(self.balances)
         for kind in ("exempt", "taxable"):
-            part = min(left, self.balances.get(self._account(kind), 0))
+            part = min(left, after.get(self._account(kind), 0))
             if part:
                 transfers.append(
                     ledger.transfer(self._account(kind), self._account("contra"), part)
                 )
+                after[self._account(kind)] -= part
             left -= part
-        self._recorded(hold_id, "given_back", amount, transfers)
+        back = self.taxable and not self.taxable_for(self.total_cents - amount)
+        still_taxable = after.get(self._account("taxable"), 0)
+        if back and still_taxable:
+            transfers.append(
+                ledger.transfer(self._account("taxable"), self._account("exempt"), still_taxable)
+            )
+        self._recorded(hold_id, "given_back", amount, transfers, back_under_cap=back)
 
-    def _recorded(self, hold_id: UUID, direction: str, amount: int, transfers: Transfers) -> None:
+    def _recorded(
+        self,
+        hold_id: UUID,
+        direction: str,
+        amount: int,
+        transfers: Transfers,
+        *,
+        back_under_cap: bool = False,
+    ) -> None:
         ledger.check_transfers(self.balances, self.owns, transfers)
         sign = 1 if direction == "committed" else -1
         total = self.total_cents + sign * amount
-        self._record(self.employee_id, self.year, hold_id, direction, amount, total, transfers)
+        self._record(
+            self.employee_id,
+            self.year,
+            hold_id,
+            direction,
+            amount,
+            total,
+            transfers,
+            back_under_cap,
+        )
 
     @event(Recorded)
     def _record(
@@ -183,7 +227,10 @@ class FringeYear(ChainedAggregate):
         amount_cents: int,
         total_cents: int,
         transfers: Transfers,
+        back_under_cap: bool,
     ) -> None:
         ledger.apply_transfers(self.balances, self.owns, transfers)
         sign = 1 if direction == "committed" else -1
         self.by_hold[str(hold_id)] = self.by_hold.get(str(hold_id), 0) + sign * amount_cents
+        if back_under_cap:
+            self.taxable = False

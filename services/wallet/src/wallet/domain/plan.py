@@ -22,6 +22,7 @@ from wallet.domain.errors import (
     NotEligible,
     PlanNotActive,
 )
+from wallet.domain.plausible import check_plan_period
 
 EndPolicy = Literal["reset", "carry_over"]
 MAX_EMPLOYEES_PER_ENROLMENT = 10_000
@@ -126,12 +127,10 @@ class Plan(ChainedAggregate):
         credit_per_employee_cents: int,
         categories: list[str],
         end_policy: EndPolicy,
+        today: date,
     ) -> Plan:
         ledger.check_amount(budget_cents)
-        if ends_on < starts_on:
-            raise InvalidTransition("a plan cannot end before it starts")
-        if not starts_on.year <= year <= ends_on.year:
-            raise InvalidTransition(f"the plan year {year} is outside its dates")
+        check_plan_period(year, starts_on, ends_on, today)
         allowed = [c for c in categories if c in ledger.SPENDING_CATEGORIES]
         if not allowed or len(allowed) != len(categories):
             raise CategoryNotAllowed(

@@ -21,10 +21,15 @@ from servicekit.chain import ChainedAggregate
 
 from wallet.domain import ledger
 from wallet.domain.errors import (
+    CaptureExceedsHold,
     CategoryNotAllowed,
+    CreditExpired,
+    HoldNotFound,
+    HoldNotOpen,
     InsufficientFunds,
     InvalidTransition,
     PlanNotActive,
+    RefundExceedsCapture,
     RequestMismatch,
 )
 
@@ -313,12 +318,16 @@ class Wallet(ChainedAggregate):
                 f"this wallet pays for {', '.join(self.categories)}, not {category}"
             )
         if today > self.expires_on:
-            raise PlanNotActive(f"this wallet's credit expired on {self.expires_on}")
+            raise CreditExpired(
+                f"this wallet's credit expired on {self.expires_on}",
+                expired_on=str(self.expires_on),
+            )
         available = self.available_for(category)
         if amount_cents > available:
             raise InsufficientFunds(
                 f"the wallet has {available} cents available for {category}; "
-                f"{amount_cents} cents were asked"
+                f"{amount_cents} cents were asked",
+                available_cents=available,
             )
 
     def hold(
@@ -434,7 +443,7 @@ class Wallet(ChainedAggregate):
     def get_hold(self, hold_id: UUID) -> dict[str, Any]:
         hold = self.holds.get(str(hold_id))
         if hold is None:
-            raise InvalidTransition(f"no hold {hold_id} in this wallet")
+            raise HoldNotFound(f"no hold {hold_id} in this wallet")
         return hold
 
     def _give_back(self, hold_id: UUID, amount: int, sources: list[list[Any]]) -> Transfers:
@@ -456,12 +465,15 @@ class Wallet(ChainedAggregate):
         if f"capture:{hold_id}:{request_id}" in self.requests:
             return int(hold["captured"])
         if hold["status"] != "held":
-            raise InvalidTransition(f"cannot capture a hold that is {hold['status']}")
+            raise HoldNotOpen(
+                f"cannot capture a hold that is {hold['status']}", hold_status=hold["status"]
+            )
         amount = hold["amount"] if amount_cents is None else amount_cents
         ledger.check_amount(amount)
         if amount > hold["amount"]:
-            raise InsufficientFunds(
-                f"the hold reserved {hold['amount']} cents; {amount} cents cannot be captured"
+            raise CaptureExceedsHold(
+                f"the hold reserved {hold['amount']} cents; {amount} cents cannot be captured",
+                held_cents=hold["amount"],
             )
         released = hold["amount"] - amount
         transfers = [
@@ -508,7 +520,9 @@ class Wallet(ChainedAggregate):
         if f"release:{hold_id}:{request_id}" in self.requests:
             return 0
         if hold["status"] != "held":
-            raise InvalidTransition(f"cannot release a hold that is {hold['status']}")
+            raise HoldNotOpen(
+                f"cannot release a hold that is {hold['status']}", hold_status=hold["status"]
+            )
         transfers = self._give_back(hold_id, hold["amount"], hold["sources"])
         self._release(self.employee_id, hold_id, request_id, hold["amount"], transfers)
         return int(hold["amount"])
@@ -550,13 +564,16 @@ class Wallet(ChainedAggregate):
         if f"refund:{hold_id}:{request_id}" in self.requests:
             return 0
         if hold["status"] != "captured":
-            raise InvalidTransition(f"cannot refund a hold that is {hold['status']}")
+            raise HoldNotOpen(
+                f"cannot refund a hold that is {hold['status']}", hold_status=hold["status"]
+            )
         ledger.check_amount(amount_cents)
         refundable = hold["captured"] - hold["refunded"]
         if amount_cents > refundable:
-            raise InsufficientFunds(
+            raise RefundExceedsCapture(
                 f"{refundable} cents of this capture can still be refunded; "
-                f"{amount_cents} cents were asked"
+                f"{amount_cents} cents were asked",
+                refundable_cents=refundable,
             )
         self.check_open()
         to = hold["sources"][0][0]
@@ -607,7 +624,10 @@ class Wallet(ChainedAggregate):
         general credit (the plan checks and records its side too)."""
         self.check_open()
         if today > self.expires_on:
-            raise PlanNotActive(f"this wallet's credit expired on {self.expires_on}")
+            raise CreditExpired(
+                f"this wallet's credit expired on {self.expires_on}",
+                expired_on=str(self.expires_on),
+            )
         bonus = ledger.employer_bonus(self.employer_id)
         return ledger.transfer(bonus, self.account(ledger.GENERAL), amount_cents)
 

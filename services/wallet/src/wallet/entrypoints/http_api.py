@@ -422,7 +422,10 @@ def get_wallet(
     return wallet_view(w)
 
 
-@wallets.get("/wallets/{wallet_id}/history", summary="Movements with the running balance")
+@wallets.get(
+    "/wallets/{wallet_id}/history",
+    summary="Movements with the running balance (credit + open holds) and what is available",
+)
 def history(
     wallet_id: UUID,
     app: WalletApplication = Depends(wallet_app),
@@ -578,6 +581,28 @@ def payroll(
 ) -> list[dict[str, Any]]:
     lines: list[PayrollLine] = app.payroll(principal.subject_id, year)
     return [line.__dict__ for line in lines]
+
+
+@reports.get(
+    "/me/fringe/{year}",
+    summary="The caller's fringe benefits of a year and the taxable amount (as on the payroll)",
+)
+def my_fringe(
+    year: int,
+    app: WalletApplication = Depends(wallet_app),
+    principal: Principal = Depends(require_roles("beneficiary")),
+) -> dict[str, Any]:
+    line = app.fringe_statement(me(principal), year)
+    if line is None:
+        return {
+            "employee_id": me(principal),
+            "year": year,
+            "cap_cents": None,
+            "fringe_cents": 0,
+            "taxable": False,
+            "taxable_cents": 0,
+        }
+    return line.__dict__
 
 
 @reports.get("/providers/{provider_id}/captures", summary="What was captured for a provider")
