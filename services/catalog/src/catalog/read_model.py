@@ -11,18 +11,18 @@ same database and schema as the events (``CatalogSettings.read_model_database_ur
 carry a schema version: a read model written by an older version is dropped and rebuilt from the
 log when the service starts.
 
-Free text is bilingual (Italian and English titles and descriptions), with the same behaviour
-on both databases: accents ignored ("attivita" finds "attività"), prefixes matched ("fisio"
-finds "fisioterapia"), every word of the query required, titles weighing five times the
-descriptions in the relevance order.
+Free text is bilingual (Italian and English titles and descriptions, and the names of the
+offering's category), with the same behaviour on both databases, because both index the same
+tokens made in Python (:mod:`catalog.search_text`): accents ignored ("attivita" finds
+"attività"), prefixes matched ("fisio" finds "fisioterapia"), Italian and English stems
+("anziano" finds "anziani", "homes" finds "home"), every word of the query required, titles
+weighing five times the descriptions in the relevance order. Sorting by title ignores case and
+accents (a folded copy of the title, ``title_key``).
 
-- SQLite: an FTS5 index (``unicode61`` tokenizer without diacritics), ranked by BM25.
-- PostgreSQL: a ``tsvector`` per offering (GIN index) holding each text twice, stemmed in its
-  own language (``italian`` or ``english``: "servizi" finds "servizio", "homes" finds "home")
-  and as plain words (``simple``, for prefixes and words a stemmer would drop), titles with
-  weight A and descriptions with weight B; accents are folded in Python before both the text
-  and the query reach PostgreSQL, so no extension (``unaccent``) is needed. A query word
-  matches as a prefix of a plain word or as a stem in either language; ranked by ``ts_rank``.
+- SQLite: an FTS5 index of the stemmed tokens (``unicode61`` tokenizer), ranked by BM25.
+- PostgreSQL: a ``tsvector`` per offering (GIN index) of the same tokens (``simple``
+  configuration: no extension, no server-side dictionary needed), titles with weight A,
+  descriptions B, category names C; ranked by ``ts_rank``.
 - Other databases fall back to ``LIKE`` matching.
 
 The providers table serves the operator's review queue and the public list of providers
@@ -32,9 +32,7 @@ The providers table serves the operator's review queue and the public list of pr
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -80,11 +78,19 @@ from catalog.domain.offering import Offering
 from catalog.domain.package import Package
 from catalog.domain.provider import Provider
 from catalog.domain.slot import Slot
+from catalog.search_text import (
+    category_text,
+    fts5_match,
+    index_text,
+    query_words,
+    search_terms,
+    sort_key,
+)
 
 PROJECTION = "catalog-search"
 BATCH = 500
 # Bump when a table changes: a read model of another version is dropped and rebuilt from the log.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_ROW = "catalog-search:schema-version"
 # Serialises creating and rebuilding the tables among the service's processes on PostgreSQL.
 DDL_LOCK_KEY = 0x636174616C6F67  # "catalog"
@@ -158,9 +164,12 @@ offerings = Table(
     Column("unit", String(10), nullable=False),
     Column("title_it", String(200), nullable=False),
     Column("title_en", String(200), nullable=False),
+    # The Italian title folded (lower case, no accents): the order of sort=title.
+    Column("title_key", String(200), nullable=False),
     Column("description_it", Text, nullable=False),
     Column("description_en", Text, nullable=False),
     Column("published_at", UtcDateTime, nullable=True),
+    Index("ix_offerings_visible_title", "visible", "title_key"),
     Index("ix_offerings_visible_category_price", "visible", "category", "price_cents"),
     Index("ix_offerings_visible_price", "visible", "price_cents"),
     Index("ix_offerings_visible_published", "visible", "published_at"),
@@ -189,6 +198,8 @@ slot_holds = Table(
     "slot_holds",
     metadata,
     Column("slot_id", String(36), primary_key=True),
+    # A request id is its holder's own: two holders may use the same one.
+    Column("holder", String(140), primary_key=True),
     Column("request_id", String(128), primary_key=True),
     Column("quantity", Integer, nullable=False),
     Column("status", String(20), nullable=False),
@@ -223,21 +234,20 @@ offering_vectors = Table(
     Column("document", TSVECTOR, nullable=False),
     Index("ix_offering_vectors_document", "document", postgresql_using="gin"),
 )
-# ts_rank weights for D, C, B (descriptions) and A (titles): titles count five times.
+# ts_rank weights for D, C (category names), B (descriptions) and A (titles): titles count
+# five times.
 PG_RANK_WEIGHTS = "'{0.1, 0.2, 0.2, 1.0}'::float4[]"
-PG_LANGUAGES = {"it": "italian", "en": "english"}
 
 offering_text = table("offering_text", column("rowid", Integer))
+# Each column holds the tokens of catalog.search_text.index_text (words and their stems).
 FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS offering_text USING fts5("
-    "title_it, title_en, description_it, description_en, "
+    "title_it, title_en, description_it, description_en, category, "
     "tokenize = 'unicode61 remove_diacritics 2')"
 )
-# BM25 weights per column: titles count five times the descriptions.
-FTS_RANK = "bm25(offering_text, 10.0, 10.0, 2.0, 2.0)"
-MAX_TERMS = 8
+# BM25 weights per column: titles count five times the descriptions and category names.
+FTS_RANK = "bm25(offering_text, 10.0, 10.0, 2.0, 2.0, 2.0)"
 FTS_MAX_HITS = 1_000_000
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 Sort = Literal["relevance", "price_asc", "price_desc", "newest", "title"]
 
@@ -324,34 +334,26 @@ class SearchPage:
     items: list[OfferingHit] = field(default_factory=list)
 
 
-def search_terms(text_query: str) -> list[str]:
-    """The words of a free-text query (punctuation and FTS syntax dropped), at most eight."""
-    return [w.lower() for w in _WORD.findall(text_query)][:MAX_TERMS]
-
-
-def fold_accents(text_value: str) -> str:
-    """The text without diacritics ("attività" → "attivita"), as FTS5's ``remove_diacritics``."""
-    decomposed = unicodedata.normalize("NFKD", text_value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _regconfig(name: str) -> ColumnElement[Any]:
-    # A constant from PG_LANGUAGES or "simple", never user input.
+    # A constant ("simple"), never user input.
     return literal_column(f"'{name}'::regconfig")
 
 
-def pg_document(title: dict[str, str], description: dict[str, str]) -> ColumnElement[Any]:
-    """The tsvector of an offering: each text stemmed in its language and as plain words."""
+def pg_document(
+    title: dict[str, str], description: dict[str, str], category: str
+) -> ColumnElement[Any]:
+    """The tsvector of an offering: the indexed tokens of its texts, weighted."""
     parts: list[ColumnElement[Any]] = []
-    for texts, weight in ((title, "A"), (description, "B")):
-        for language, config in PG_LANGUAGES.items():
-            value = fold_accents(texts.get(language, ""))
-            for name in (config, "simple"):
-                parts.append(
-                    func.setweight(
-                        func.to_tsvector(_regconfig(name), value), literal_column(f"'{weight}'")
-                    )
-                )
+    for value, weight in (
+        (index_text(f"{title.get('it', '')} {title.get('en', '')}"), "A"),
+        (index_text(f"{description.get('it', '')} {description.get('en', '')}"), "B"),
+        (category_text(category), "C"),
+    ):
+        parts.append(
+            func.setweight(
+                func.to_tsvector(_regconfig("simple"), value), literal_column(f"'{weight}'")
+            )
+        )
     return reduce(lambda a, b: _binary(a, "||", b), parts)
 
 
@@ -362,21 +364,20 @@ def _binary(left: ColumnElement[Any], operator: str, right: ColumnElement[Any]) 
 
 
 def pg_query(terms: list[str]) -> ColumnElement[Any] | None:
-    """The tsquery of the query's words: each word (accents folded) as a prefix of a plain word
-    or as a stem in Italian or English; every word required."""
-    words = [w for term in terms for w in fold_accents(term).split("_") if w]
+    """The tsquery of the query's words (:func:`catalog.search_text.query_words`): any of a
+    word's alternatives, every word required."""
+    words = query_words(terms)
     if not words:
         return None
     per_word = [
         reduce(
             lambda a, b: _binary(a, "||", b),
             [
-                func.to_tsquery(_regconfig("simple"), f"{word}:*"),
-                func.to_tsquery(_regconfig("italian"), word),
-                func.to_tsquery(_regconfig("english"), word),
+                func.to_tsquery(_regconfig("simple"), f"{token}:*" if prefix else token)
+                for token, prefix in options
             ],
         )
-        for word in words
+        for options in words
     ]
     return reduce(lambda a, b: _binary(a, "&&", b), per_word)
 
@@ -633,6 +634,7 @@ class ReadModel:
                 unit=e.unit,
                 title_it=e.title.get("it", ""),
                 title_en=e.title.get("en", ""),
+                title_key=sort_key(e.title.get("it", "")),
                 description_it=e.description.get("it", ""),
                 description_en=e.description.get("en", ""),
             )
@@ -646,21 +648,22 @@ class ReadModel:
         if self.is_postgres:
             connection.execute(
                 insert(offering_vectors).values(
-                    row_id=row_id[0], document=pg_document(e.title, e.description)
+                    row_id=row_id[0], document=pg_document(e.title, e.description, e.category)
                 )
             )
         if self.is_sqlite:
             connection.execute(
                 text(
                     "INSERT INTO offering_text(rowid, title_it, title_en, description_it, "
-                    "description_en) VALUES (:rowid, :ti, :te, :di, :de)"
+                    "description_en, category) VALUES (:rowid, :ti, :te, :di, :de, :c)"
                 ),
                 {
                     "rowid": row_id[0],
-                    "ti": e.title.get("it", ""),
-                    "te": e.title.get("en", ""),
-                    "di": e.description.get("it", ""),
-                    "de": e.description.get("en", ""),
+                    "ti": index_text(e.title.get("it", "")),
+                    "te": index_text(e.title.get("en", "")),
+                    "di": index_text(e.description.get("it", "")),
+                    "de": index_text(e.description.get("en", "")),
+                    "c": category_text(e.category),
                 },
             )
 
@@ -713,6 +716,7 @@ class ReadModel:
         connection.execute(
             insert(slot_holds).values(
                 slot_id=str(e.originator_id),
+                holder=e.holder,
                 request_id=e.request_id,
                 quantity=e.quantity,
                 status="held",
@@ -722,18 +726,27 @@ class ReadModel:
 
     @apply.register
     def _(self, e: Slot.HoldConfirmed, connection: Connection) -> None:
-        self._hold_status(connection, e.originator_id, e.request_id, "confirmed")
+        self._hold_status(connection, e.originator_id, e.request_id, e.holder, "confirmed")
 
     @apply.register
     def _(self, e: Slot.Released, connection: Connection) -> None:
-        self._hold_status(connection, e.originator_id, e.request_id, "released")
+        self._hold_status(connection, e.originator_id, e.request_id, e.holder, "released")
 
     def _hold_status(
-        self, connection: Connection, slot_id: UUID, request_id: str, status: str
+        self,
+        connection: Connection,
+        slot_id: UUID,
+        request_id: str,
+        holder: str | None,
+        status: str,
     ) -> None:
+        h = slot_holds
+        # Events recorded before request ids were scoped by holder name none: the request id
+        # alone was then unique in its slot.
+        whose = [h.c.holder == holder] if holder is not None else []
         connection.execute(
-            update(slot_holds)
-            .where(slot_holds.c.slot_id == str(slot_id), slot_holds.c.request_id == request_id)
+            update(h)
+            .where(h.c.slot_id == str(slot_id), h.c.request_id == request_id, *whose)
             .values(status=status)
         )
 
@@ -786,8 +799,8 @@ class ReadModel:
         rank: ColumnElement[Any] | None = None
         source: Any = o
         count_source: Any = None
-        if terms and self.is_sqlite:
-            match = " ".join(f'"{t}"*' for t in terms)
+        match = fts5_match(terms) if terms and self.is_sqlite else None
+        if match is not None:
             # The full-text index drives: its hits (with their BM25 rank) are computed once, in
             # a subquery the planner cannot flatten (LIMIT), then joined to the offerings.
             # Joined directly, SQLite may scan the offerings and re-run MATCH for every row.
@@ -825,8 +838,9 @@ class ReadModel:
             )
             source = o.join(hits, hits.c.row_id == o.c.row_id)
             rank = hits.c.rank
-        elif terms:
+        elif terms and not (self.is_sqlite or self.is_postgres):
             conditions.extend(self._like_terms(terms))
+        # (On SQLite and PostgreSQL a query of underscores only has no word to look for.)
         where = and_(*conditions)
         if count_source is None:
             count_source = source
@@ -876,7 +890,7 @@ class ReadModel:
         if sort == "price_desc":
             return [o.c.price_cents.desc(), o.c.row_id.asc()]
         if sort == "title":
-            return [o.c.title_it.asc(), o.c.row_id.asc()]
+            return [o.c.title_key.asc(), o.c.row_id.asc()]
         if sort == "relevance" and rank is not None:
             return [rank.asc(), o.c.row_id.asc()]
         if sort == "relevance":  # LIKE fallback: a title hit first

@@ -75,7 +75,7 @@ def test_a_bad_vat_number_is_a_clear_422(client: TestClient, issuer: DevIssuer) 
         headers=as_(issuer, "operator"),
     )
     assert response.status_code == 422
-    assert "check digit" in response.json()["message"]
+    assert "check digit" in response.json()["detail"]
 
 
 def test_providers_manage_only_their_own_offerings(client: TestClient, issuer: DevIssuer) -> None:
@@ -136,7 +136,7 @@ def test_anyone_searches_and_a_hold_is_idempotent_over_http(
         f"/slots/{slot_id}/holds", json={"request_id": "booking-8/part-1"}, headers=family
     )
     assert other.status_code == 409
-    assert other.json()["error"] == "slot_full"
+    assert other.json()["code"] == "slot_full"
     assert (
         client.post(
             f"/slots/{slot_id}/holds", json=hold, headers=as_(issuer, "auditor")

@@ -145,7 +145,7 @@ def test_only_the_operator_and_auditors_list_providers_that_are_not_accredited(
     for status_ in ("applied", "suspended"):
         response = territory.client.get("/providers", params={"status": status_}, headers=headers)
         assert response.status_code == 403
-        assert "only the operator and auditors" in response.json()["detail"]["message"]
+        assert "only the operator and auditors" in response.json()["detail"]
     every = {"amici-aps", "bottega-solidale", "coop-il-sole", "coop-la-rete"}
     assert set(territory.ids(territory.operator)) == every
     assert set(territory.ids(territory.auditor)) == every
@@ -190,7 +190,7 @@ def test_providers_are_filtered_by_kind_municipality_and_name_and_paged(
 def test_a_bad_filter_is_a_clear_422(territory: Territory, params: dict[str, Any]) -> None:
     response = territory.client.get("/providers", params=params, headers=territory.operator)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] in params
+    assert response.json()["errors"][0]["field"].split(".")[-1] in params
 
 
 def test_the_list_follows_accreditation_suspension_and_contact_changes(
@@ -256,7 +256,7 @@ def test_a_provider_that_is_not_accredited_is_not_found_by_the_public(
         for headers in ({}, territory.family, territory.provider("coop-la-rete")):
             response = territory.client.get(f"/providers/{pid}", headers=headers)
             assert response.status_code == 404
-            assert response.json()["error"] == "not_found"
+            assert response.json()["code"] == "not_found"
         assert territory.get(f"/providers/{pid}", territory.operator)["provider_id"] == pid
         assert territory.get(f"/providers/{pid}", territory.auditor)["restricted"] is None
         mine = territory.get(f"/providers/{pid}", territory.provider(pid))
@@ -324,8 +324,8 @@ def test_a_bad_contact_is_a_clear_422_and_changes_nothing(
     history = territory.get("/providers/coop-la-rete/history", mine)
     response = territory.client.patch("/providers/coop-la-rete/contacts", json=change, headers=mine)
     assert response.status_code == 422
-    assert response.json()["error"] == error
-    assert words in response.json()["message"]
+    assert response.json()["code"] == error
+    assert words in response.json()["detail"]
     assert territory.get("/providers/coop-la-rete", mine) == before
     assert territory.get("/providers/coop-la-rete/history", mine) == history
 
@@ -354,7 +354,7 @@ def test_an_application_with_a_bad_postcode_is_a_clear_422_and_registers_nothing
         "/providers", json=application, headers=territory.provider("coop-nuova")
     )
     assert response.status_code == 422
-    assert "not an Italian postcode" in response.json()["message"]
+    assert "not an Italian postcode" in response.json()["detail"]
     missing = territory.client.get("/providers/coop-nuova", headers=territory.operator)
     assert missing.status_code == 404
     assert "coop-nuova" not in territory.ids(territory.operator)

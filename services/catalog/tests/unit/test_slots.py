@@ -22,7 +22,7 @@ def new_slot(capacity: int = 2) -> Slot:
     from uuid import uuid4
 
     starts = NOW + timedelta(days=3)
-    return Slot.open(uuid4(), "coop-la-rete", starts, starts + timedelta(hours=1), capacity)
+    return Slot.open(uuid4(), "coop-la-rete", starts, starts + timedelta(hours=1), capacity, NOW)
 
 
 def test_a_hold_replayed_twice_holds_once() -> None:
@@ -38,7 +38,7 @@ def test_a_refused_hold_stays_refused_when_replayed_after_places_free_up() -> No
     s = new_slot(capacity=1)
     s.hold("r1", 1, "a", NOW, FIFTEEN_MINUTES)
     assert s.hold("r2", 1, "b", NOW, FIFTEEN_MINUTES).status == "refused"
-    s.release("r1")
+    s.release("r1", "a")
     assert s.hold("r2", 1, "b", NOW, FIFTEEN_MINUTES).status == "refused"
     assert s.available_at(NOW) == 1
 
@@ -53,10 +53,10 @@ def test_a_request_id_reused_for_another_quantity_is_refused() -> None:
 def test_confirming_and_releasing_twice_changes_nothing_the_second_time() -> None:
     s = new_slot()
     s.hold("r1", 1, "a", NOW, FIFTEEN_MINUTES)
-    s.confirm("r1", NOW)
-    s.confirm("r1", NOW)
-    s.release("r1")
-    s.release("r1")
+    s.confirm("r1", NOW, "a")
+    s.confirm("r1", NOW, "a")
+    s.release("r1", "a")
+    s.release("r1", "a")
     names = [type(e).__name__ for e in s.collect_events()]
     assert names == ["Opened", "Held", "HoldConfirmed", "Released"]
     assert s.available_at(NOW) == 2
@@ -68,13 +68,13 @@ def test_an_expired_hold_gives_its_places_back_and_cannot_be_confirmed() -> None
     later = NOW + timedelta(minutes=16)
     assert s.available_at(later) == 1
     with pytest.raises(HoldNotActive, match="expired"):
-        s.confirm("r1", later)
+        s.confirm("r1", later, "a")
     assert s.hold("r2", 1, "b", later, FIFTEEN_MINUTES).status == "held"
 
 
 def test_a_release_before_its_hold_leaves_a_tombstone_so_the_late_hold_is_not_granted() -> None:
     s = new_slot()
-    s.release("r1")
+    s.release("r1", "a")
     assert s.hold("r1", 1, "a", NOW, FIFTEEN_MINUTES).status == "released"
     assert s.available_at(NOW) == 2
 
@@ -91,7 +91,7 @@ def test_the_application_answers_a_replayed_hold_with_the_same_hold(
     with pytest.raises(SlotFull, match="only 0 places left"):
         app.hold_slot(slot_id, cmd.HoldSlot(request_id="saga-43"), "beneficiary:b2")
     with pytest.raises(SlotFull):  # replayed: the same refusal, even after a release
-        app.release_hold(slot_id, "saga-42")
+        app.release_hold(slot_id, "saga-42", "beneficiary:b1")
         app.hold_slot(slot_id, cmd.HoldSlot(request_id="saga-43"), "beneficiary:b2")
     assert app.get_slot(slot_id).version == 4  # opened, held, refused, released: nothing more
 

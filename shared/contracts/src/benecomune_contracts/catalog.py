@@ -8,6 +8,11 @@ multi-provider packages and the shops affiliated to the voucher programme.
 legal names, personal fiscal codes (a sole trader's is a person's), contacts and the subjects
 that hold a slot stay in the catalog. The one exception is a merchant's VAT number (partita IVA),
 a public business registration the vouchers service needs to reimburse the shop.
+
+**One definition of every field.** The constrained types below (a title, a certification, a
+request id, a code...) are exported: the catalog's HTTP models and domain declare their fields
+with them (or narrower), so nothing the catalog's API accepts can fail to map to its contract
+event later, in the relay, where no one can correct it any more.
 """
 
 from __future__ import annotations
@@ -18,23 +23,34 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from benecomune_contracts.base import Cents, ContractEvent, Identifier, UtcDatetime
 from benecomune_contracts.registry import contract
+from benecomune_contracts.text import PlainText, ShortText
 from benecomune_contracts.topics import CATALOG_TOPIC
 
 __all__ = [
+    "Certification",
+    "Code",
+    "DeliveryMode",
+    "IstatCode",
     "MerchantAffiliated",
     "OfferingPriceChanged",
     "OfferingPublished",
     "OfferingWithdrawn",
     "PackageComposed",
     "PackagePart",
+    "Places",
+    "PriceUnit",
     "ProviderAccredited",
+    "ProviderKind",
     "ProviderReinstated",
     "ProviderSuspended",
+    "RequestId",
     "SlotHeld",
     "SlotHoldConfirmed",
     "SlotHoldRefused",
     "SlotOpened",
     "SlotReleased",
+    "Title",
+    "WelfareCategory",
 ]
 
 IstatCode = Annotated[
@@ -61,7 +77,10 @@ RequestId = Annotated[
     StringConstraints(min_length=1, max_length=128),
     Field(description="The caller's id for a hold: the same request id always means one hold."),
 ]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Title = PlainText
+"""A title as people read it: one line, 1-200 characters, no control or bidi characters."""
+Certification = ShortText
+"""A quality certification's name (e.g. ``UNI/PdR 58:2019``): one line, 1-100 characters."""
 Places = Annotated[int, Field(strict=True, gt=0, description="A number of places (people).")]
 
 
@@ -78,7 +97,7 @@ class ProviderAccredited(ContractEvent):
     provider_id: Identifier
     kind: ProviderKind
     municipalities: list[IstatCode]
-    certifications: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]]
+    certifications: list[Certification]
     accredited_at: UtcDatetime
 
 

@@ -38,7 +38,9 @@ from catalog.domain.errors import (
     HoldNotActive,
     InvalidPackage,
     InvalidPrice,
+    InvalidSlot,
     NotBookable,
+    OfferingWithdrawn,
     SlotFull,
     UnknownMunicipality,
 )
@@ -355,6 +357,7 @@ class CatalogApplication(ServiceApplication):
             command.starts_at.astimezone(UTC),
             command.ends_at.astimezone(UTC),
             command.capacity,
+            now=now_utc(),
         )
         try:
             self.save(slot)
@@ -371,6 +374,14 @@ class CatalogApplication(ServiceApplication):
         offering = self.get_offering(offering_id)
         offering.check_can_open_slots()
         zone = self.territory.zoneinfo
+        now = now_utc()
+        today = now.astimezone(zone).date()
+        if command.from_date < today:
+            raise InvalidSlot(
+                f"from_date {command.from_date.isoformat()} is in the past: weekly slots open "
+                f"from today ({today.isoformat()}) on",
+                today=today.isoformat(),
+            )
         skip = set(command.except_dates)
         new: list[Slot] = []
         day = command.from_date
@@ -381,10 +392,12 @@ class CatalogApplication(ServiceApplication):
                         continue
                     starts = datetime.combine(day, weekly.start, tzinfo=zone).astimezone(UTC)
                     ends = starts + timedelta(minutes=weekly.duration_minutes)
-                    if slot_id_for(offering.id, starts) in self.repository:
-                        continue
+                    if starts <= now or slot_id_for(offering.id, starts) in self.repository:
+                        continue  # today's times already gone, or a slot already there
                     new.append(
-                        Slot.open(offering.id, offering.provider_id, starts, ends, command.capacity)
+                        Slot.open(
+                            offering.id, offering.provider_id, starts, ends, command.capacity, now
+                        )
                     )
                     if len(new) > MAX_SLOTS_PER_CALL:
                         raise InvalidPackage(f"at most {MAX_SLOTS_PER_CALL} slots at a time")
@@ -424,7 +437,7 @@ class CatalogApplication(ServiceApplication):
 
         def change(uow: UnitOfWork) -> Hold:
             slot = uow.get(slot_id, Slot, "slot")
-            known = slot.holds.get(command.request_id)
+            known = slot.holds.get((holder, command.request_id))
             if known is None or known.status == "released":
                 self.check_bookable(slot)
             hold = slot.hold(
@@ -458,19 +471,22 @@ class CatalogApplication(ServiceApplication):
         if offering.status != "published":
             raise NotBookable(f"offering {offering.id} is {offering.status}: it cannot be booked")
 
-    def confirm_hold(self, slot_id: UUID, request_id: str, now: datetime | None = None) -> Hold:
+    def confirm_hold(
+        self, slot_id: UUID, request_id: str, holder: str, now: datetime | None = None
+    ) -> Hold:
+        """Confirm ``holder``'s hold for ``request_id`` (a request id is its holder's own)."""
         at = now or now_utc()
 
         def change(uow: UnitOfWork) -> Hold:
-            hold = uow.get(slot_id, Slot, "slot").confirm(request_id, at)
+            hold = uow.get(slot_id, Slot, "slot").confirm(request_id, at, holder)
             return dataclasses.replace(hold)
 
         # Through the same writer as holds, so its warm copy of the slot stays current.
         return self.group_commit(change)
 
-    def release_hold(self, slot_id: UUID, request_id: str) -> Hold:
+    def release_hold(self, slot_id: UUID, request_id: str, holder: str) -> Hold:
         def change(uow: UnitOfWork) -> Hold:
-            hold = uow.get(slot_id, Slot, "slot").release(request_id)
+            hold = uow.get(slot_id, Slot, "slot").release(request_id, holder)
             return dataclasses.replace(hold)
 
         return self.group_commit(change)
@@ -561,7 +577,15 @@ class CatalogApplication(ServiceApplication):
         return self.read_model.packages()
 
     def slots(self, offering_id: UUID, from_day: date, now: datetime | None = None) -> list[Any]:
-        """The offering's slots from ``from_day`` on, with the places still free."""
+        """The offering's slots from ``from_day`` on, with the places still free; a withdrawn
+        offering has none to offer (:class:`OfferingWithdrawn`, 410)."""
+        offering = self.get_offering(offering_id)
+        if offering.status == "withdrawn":
+            raise OfferingWithdrawn(
+                f"offering {offering_id} was withdrawn by its provider: its slots can no longer "
+                "be booked",
+                offering_id=str(offering_id),
+            )
         self.catch_up()
         return self.read_model.slots_for(str(offering_id), from_day, now or now_utc())
 

@@ -1,42 +1,56 @@
 """Commands the catalog service accepts, validated at the edge (pydantic) before the domain checks
-its own invariants. Money is integer cents; times are timezone-aware."""
+its own invariants. Money is integer cents; times are timezone-aware.
+
+Every field that reaches a contract event is declared with the contract's own type
+(:mod:`benecomune_contracts.catalog`), or a narrower one built on it: what the API accepts, the
+relay can always publish. Text people type is plain text (:mod:`benecomune_contracts.text`):
+control characters, NUL and bidirectional overrides are refused with a 422 naming them.
+"""
 
 from __future__ import annotations
 
 from datetime import date, time
 from typing import Annotated
 
+from benecomune_contracts import catalog as contract
+from benecomune_contracts.base import Cents, Identifier
+from benecomune_contracts.text import SINGLE_LINE, PlainText
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from catalog.domain.offering import DeliveryMode, PriceUnit, WelfareCategory
+from catalog.domain.offering import MAX_PRICE_CENTS, DeliveryMode, PriceUnit, WelfareCategory
 from catalog.domain.provider import ProviderKind
+from catalog.domain.texts import Description, Reason
 
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-Istat = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
-ProviderId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
-RequestId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")
-]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=4000, strip_whitespace=True)]
+Code = contract.Code
+Istat = contract.IstatCode
+ProviderId = Annotated[Identifier, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:@/-]+$"
+RequestId = Annotated[contract.RequestId, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+Title = contract.Title
+Certification = contract.Certification
+Text = PlainText
+LongText = Description
+Price = Annotated[Cents, Field(le=MAX_PRICE_CENTS, description="Integer euro cents")]
+Places = Annotated[contract.Places, Field(le=1000)]
+Municipalities = Annotated[list[Istat], Field(max_length=500)]
 
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Email = Annotated[str, StringConstraints(max_length=254)]
-Phone = Annotated[str, StringConstraints(max_length=40)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), SINGLE_LINE]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), SINGLE_LINE]
+Website = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
+Street = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
 
 
 class AddressInput(Command):
     """The seat (sede) of a provider."""
 
-    street: Annotated[str, StringConstraints(max_length=200)] = Field(
-        description="Street and number, e.g. Via Italia 12"
-    )
+    street: Street = Field(description="Street and number, e.g. Via Italia 12")
     municipality_istat: Istat = Field(description="ISTAT code of a municipality of the territory")
-    postcode: Annotated[str, StringConstraints(max_length=10)] = Field(
+    postcode: Annotated[str, StringConstraints(max_length=10), SINGLE_LINE] = Field(
         description="CAP, 5 digits, e.g. 13900"
     )
 
@@ -44,8 +58,10 @@ class AddressInput(Command):
 class ContactPersonInput(Command):
     """Personal data: shown only to the territory's operator and the provider itself."""
 
-    name: Annotated[str, StringConstraints(max_length=120)] = Field(description="e.g. Maria Rossi")
-    role: Annotated[str, StringConstraints(max_length=80)] | None = Field(
+    name: Annotated[str, StringConstraints(max_length=120), SINGLE_LINE] = Field(
+        description="e.g. Maria Rossi"
+    )
+    role: Annotated[str, StringConstraints(max_length=80), SINGLE_LINE] | None = Field(
         default=None, description="e.g. coordinatrice dei servizi"
     )
     phone: Phone | None = Field(default=None, description="Italian number, e.g. 333 123 4567")
@@ -56,15 +72,19 @@ class RegisterProvider(Command):
     provider_id: ProviderId = Field(description="The provider's own short id, e.g. coop-la-rete")
     legal_name: Text
     kind: ProviderKind
-    vat_number: str | None = Field(default=None, description="Partita IVA, 11 digits")
-    fiscal_code: str | None = Field(default=None, description="Codice fiscale (16 or 11 chars)")
-    municipalities: list[Istat] = Field(min_length=1, max_length=500)
-    certifications: list[Text] = Field(default_factory=list, max_length=20)
+    vat_number: Annotated[str, StringConstraints(max_length=20), SINGLE_LINE] | None = Field(
+        default=None, description="Partita IVA, 11 digits"
+    )
+    fiscal_code: Annotated[str, StringConstraints(max_length=20), SINGLE_LINE] | None = Field(
+        default=None, description="Codice fiscale (16 or 11 chars)"
+    )
+    municipalities: Municipalities = Field(min_length=1)
+    certifications: list[Certification] = Field(
+        default_factory=list, max_length=20, description="Each 1-100 characters, one line"
+    )
     contact_email: Email | None = None
     phone: Phone | None = Field(default=None, description="Italian number, e.g. 015 252 3456")
-    website: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        default=None, description="e.g. https://www.cooperativa.it"
-    )
+    website: Website | None = Field(default=None, description="e.g. https://www.cooperativa.it")
     address: AddressInput | None = None
     contact_person: ContactPersonInput | None = None
 
@@ -75,7 +95,7 @@ class UpdateContacts(Command):
 
     contact_email: Email | None = None
     phone: Phone | None = None
-    website: Annotated[str, StringConstraints(max_length=200)] | None = None
+    website: Website | None = None
     address: AddressInput | None = None
     contact_person: ContactPersonInput | None = None
 
@@ -90,11 +110,11 @@ class UpdateContacts(Command):
 
 class SuspendProvider(Command):
     reason_code: Code
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Reason = ""
 
 
 class AddCertification(Command):
-    certification: Text
+    certification: Certification
 
 
 class AffiliateMerchant(Command):
@@ -102,16 +122,16 @@ class AffiliateMerchant(Command):
 
 
 class DraftOffering(Command):
-    title_it: Text
-    title_en: Text | None = None
+    title_it: Title
+    title_en: Title | None = None
     description_it: LongText = Field(min_length=1)
     description_en: LongText | None = None
     category: WelfareCategory
     delivery_mode: DeliveryMode
-    price_cents: int = Field(ge=0, strict=True, description="Integer euro cents")
+    price_cents: Price
     unit: PriceUnit
-    municipalities: list[Istat] = Field(
-        default_factory=list, max_length=500, description="Default: all the provider serves"
+    municipalities: Municipalities = Field(
+        default_factory=list, description="Default: all the provider serves"
     )
 
     def titles(self) -> dict[str, str]:
@@ -125,19 +145,22 @@ class DraftOffering(Command):
 
 
 class ChangePrice(Command):
-    price_cents: int = Field(ge=0, strict=True)
+    price_cents: Price
     unit: PriceUnit
     effective_from: AwareDatetime | None = Field(default=None, description="Default: now")
 
 
 class WithdrawOffering(Command):
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Reason = ""
 
 
 class OpenSlot(Command):
+    """A slot starts in the future (at most two years ahead), ends after it starts and lasts at
+    most 31 days; otherwise 422 ``invalid_slot`` says which rule it breaks."""
+
     starts_at: AwareDatetime
     ends_at: AwareDatetime
-    capacity: int = Field(ge=1, le=1000, strict=True)
+    capacity: Places
 
 
 class WeeklyTime(Command):
@@ -153,7 +176,7 @@ class OpenWeeklySlots(Command):
     to_date: date
     weekly: list[WeeklyTime] = Field(min_length=1, max_length=50)
     except_dates: list[date] = Field(default_factory=list, max_length=366)
-    capacity: int = Field(ge=1, le=1000, strict=True)
+    capacity: Places
 
     @model_validator(mode="after")
     def _bounded(self) -> OpenWeeklySlots:
@@ -165,13 +188,16 @@ class OpenWeeklySlots(Command):
 
 
 class HoldSlot(Command):
-    request_id: RequestId = Field(description="A retry with the same id never holds twice")
-    quantity: int = Field(default=1, ge=1, le=1000, strict=True)
+    request_id: RequestId = Field(
+        description="Your own id for this hold: a retry with the same id never holds twice. "
+        "It is scoped by the caller: another caller's same id is another hold."
+    )
+    quantity: Places = 1
     hold_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
 
 
 class PackagePartInput(Command):
-    offering_id: str
+    offering_id: Identifier
     order: int = Field(ge=1, le=20, strict=True)
     offset_days: int = Field(default=0, ge=0, le=366, strict=True)
     duration_days: int = Field(default=1, ge=1, le=366, strict=True)
@@ -179,9 +205,9 @@ class PackagePartInput(Command):
 
 
 class ComposePackage(Command):
-    title_it: Text
-    title_en: Text | None = None
+    title_it: Title
+    title_en: Title | None = None
     description_it: LongText = ""
     description_en: LongText | None = None
-    price_cents: int | None = Field(default=None, ge=0, strict=True)
+    price_cents: Price | None = None
     parts: list[PackagePartInput] = Field(min_length=2, max_length=20)

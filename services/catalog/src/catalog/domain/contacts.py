@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from benecomune_contracts.text import check_plain_text
+
 from catalog.domain.errors import InvalidContact
 
 MAX_EMAIL = 254
@@ -35,6 +37,15 @@ _CAP = re.compile(r"^\d{5}$")
 # The lowest and highest Italian postcodes (CAP): 00010 (Rome's province) to 98168 (Messina).
 CAP_RANGE = (10, 98168)
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+def plain(value: str, label: str) -> str:
+    """``value`` if it holds no control or bidirectional character (see
+    :mod:`benecomune_contracts.text`), else :class:`InvalidContact` naming it."""
+    try:
+        return check_plain_text(value)
+    except ValueError as error:
+        raise InvalidContact(f"{label}: {error}") from None
 
 
 def check_email(value: str) -> str:
@@ -109,7 +120,7 @@ def check_postcode(value: str) -> str:
 def check_website(value: str) -> str:
     """A website address: http or https (https is assumed when no scheme is given), a host
     name with a domain, no user name or password; the host is lower-cased."""
-    text = value.strip()
+    text = plain(value.strip(), "the website")
     if not text or len(text) > MAX_WEBSITE or any(c.isspace() for c in text):
         raise InvalidContact(
             f"{value!r} is not a website address (e.g. https://www.cooperativa.it)"
@@ -159,7 +170,7 @@ class Address:
 
 
 def check_address(street: str, municipality_istat: str, postcode: str) -> Address:
-    line = " ".join(street.split())
+    line = plain(" ".join(street.split()), "the street")
     if not line:
         raise InvalidContact("the address needs a street and number, e.g. Via Italia 12")
     if len(line) > MAX_STREET:
@@ -196,12 +207,12 @@ class ContactPerson:
 def check_contact_person(
     name: str, role: str | None = None, phone: str | None = None, email: str | None = None
 ) -> ContactPerson:
-    full_name = " ".join(name.split())
+    full_name = plain(" ".join(name.split()), "the contact person's name")
     if not full_name or not _LETTER.search(full_name):
         raise InvalidContact("the contact person needs a name, e.g. Maria Rossi")
     if len(full_name) > MAX_NAME:
         raise InvalidContact(f"the contact person's name is longer than {MAX_NAME} characters")
-    title = " ".join(role.split()) if role else None
+    title = plain(" ".join(role.split()), "the contact person's role") if role else None
     if title and len(title) > MAX_ROLE:
         raise InvalidContact(f"the contact person's role is longer than {MAX_ROLE} characters")
     if not phone and not email:

@@ -39,6 +39,14 @@ class NotBookable(DomainError):
     code = "not_bookable"
 
 
+class OfferingWithdrawn(DomainError):
+    """The offering left the marketplace for good: nothing of it can be booked any more."""
+
+    status_code = 410
+    code = "offering_withdrawn"
+    title = "The offering was withdrawn"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 

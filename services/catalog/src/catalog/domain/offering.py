@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from benecomune_contracts.catalog import Title
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
 
 from catalog.domain.errors import InvalidOffering, InvalidPrice, InvalidTransition
+from catalog.domain.texts import Description, Reason, checked_text
 
 WelfareCategory = Literal[
     "services_no_cap", "education_childcare", "elderly_care", "transport", "fringe_purchase"
@@ -53,19 +55,23 @@ def check_price(price_cents: int, unit: str) -> None:
         raise InvalidPrice(f"unit must be one of {', '.join(PRICE_UNITS)}, got {unit!r}")
 
 
-def check_texts(title: dict[str, str], description: dict[str, str]) -> None:
-    for label, texts, limit in (
-        ("title", title, MAX_TITLE),
-        ("description", description, MAX_DESCRIPTION),
+def check_texts(
+    title: dict[str, str], description: dict[str, str], description_required: bool = True
+) -> None:
+    """Titles as the contract's (one line, 1-200 characters), descriptions up to 4000
+    characters on several lines; Italian required, English optional; nothing invisible."""
+    for label, texts, kind, required in (
+        ("title", title, Title, True),
+        ("description", description, Description, description_required),
     ):
-        if not texts.get("it", "").strip():
+        if required and not texts.get("it", "").strip():
             raise InvalidOffering(f"the Italian {label} is required")
         unknown = set(texts) - {"it", "en"}
         if unknown:
             raise InvalidOffering(f"{label} languages are it and en, got {sorted(unknown)}")
         for language, text in texts.items():
-            if len(text) > limit:
-                raise InvalidOffering(f"the {label} ({language}) is longer than {limit} characters")
+            if text.strip():
+                checked_text(kind, text, f"the {label} ({language})", InvalidOffering)
 
 
 class Offering(Aggregate):
@@ -203,7 +209,8 @@ class Offering(Aggregate):
     def withdraw(self, reason: str = "") -> None:
         if self.status == "withdrawn":
             return
-        self._withdraw(reason.strip()[:500], self.provider_id)
+        why = checked_text(Reason, reason, "the reason", InvalidOffering)
+        self._withdraw(why, self.provider_id)
 
     def check_can_open_slots(self) -> None:
         if self.status == "withdrawn":

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.domain import event
-from servicekit.domain import Aggregate
+from servicekit.domain import Aggregate, DomainError
 
 from catalog.domain.errors import InvalidPackage, InvalidTransition
-from catalog.domain.offering import MAX_PRICE_CENTS, MAX_TITLE
+from catalog.domain.offering import MAX_PRICE_CENTS, check_texts
 
 MAX_PARTS = 20
 MAX_OFFSET_DAYS = 366
@@ -109,17 +109,17 @@ class Package(Aggregate):
         composed_by: str,
     ) -> Package:
         """Offerings must already be checked as published by accredited providers."""
-        if not title.get("it", "").strip():
-            raise InvalidPackage("the Italian title is required")
-        if any(len(t) > MAX_TITLE for t in title.values()):
-            raise InvalidPackage(f"a title is at most {MAX_TITLE} characters")
+        try:
+            check_texts(title, description, description_required=False)
+        except DomainError as refused:
+            raise InvalidPackage(str(refused)) from None
         if price_cents is not None and not 0 <= price_cents <= MAX_PRICE_CENTS:
             raise InvalidPackage(f"a package price is 0-{MAX_PRICE_CENTS} cents")
         check_parts(parts)
         ordered = sorted(parts, key=lambda p: p.order)
         return cls(
-            title=title,
-            description=description,
+            title={k: v.strip() for k, v in title.items() if v.strip()},
+            description={k: v.strip() for k, v in description.items() if v.strip()},
             price_cents=price_cents,
             parts=[p.as_dict() for p in ordered],
             composed_by=composed_by,

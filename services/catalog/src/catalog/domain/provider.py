@@ -20,12 +20,14 @@ import re
 import uuid
 from typing import Any, Literal, get_args
 
+from benecomune_contracts.catalog import Certification, Title
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
 from servicekit.italian_ids import InvalidItalianId, validate_fiscal_code, validate_vat_number
 
 from catalog.domain.contacts import Address, check_address, check_email, check_phone, check_website
 from catalog.domain.errors import InvalidContact, InvalidProvider, InvalidTransition
+from catalog.domain.texts import Reason, checked_text
 
 PROVIDER_NAMESPACE = uuid.UUID("4c1f7a0e-8b2d-4e55-9a61-3f0d2c7b9e14")
 TAX_INDEX_NAMESPACE = uuid.UUID("b3e8d9a2-6c4f-4a1e-8d75-0e2f9c1a6b38")
@@ -55,6 +57,11 @@ def check_tax_identity(
     except InvalidItalianId as error:
         raise InvalidProvider(str(error)) from None
     return vat, code
+
+
+def check_certification(value: str) -> str:
+    """A certification's name as the contract event carries it (one line, 1-100 characters)."""
+    return checked_text(Certification, value, "a certification", InvalidProvider)
 
 
 def check_sealed_person(subject: str | None, sealed: str | None) -> None:
@@ -213,9 +220,9 @@ class Provider(Aggregate):
             raise InvalidProvider(
                 f"provider id {provider_id!r} must be 2-64 lower-case letters, digits or dashes"
             )
-        name = legal_name.strip()
-        if not name:
+        if not legal_name.strip():
             raise InvalidProvider("the legal name is required")
+        name = checked_text(Title, legal_name, "the legal name", InvalidProvider)
         if kind not in PROVIDER_KINDS:
             raise InvalidProvider(f"kind must be one of {', '.join(PROVIDER_KINDS)}, got {kind!r}")
         vat, code = check_tax_identity(vat_number, fiscal_code)
@@ -223,7 +230,9 @@ class Provider(Aggregate):
             raise InvalidProvider(f"a provider of kind {kind} needs a VAT number (partita IVA)")
         if not municipalities:
             raise InvalidProvider("a provider serves at least one municipality")
-        certs = list(dict.fromkeys(c.strip() for c in certifications or [] if c.strip()))
+        certs = list(
+            dict.fromkeys(check_certification(c) for c in certifications or [] if c.strip())
+        )
         if len(certs) > MAX_CERTIFICATIONS:
             raise InvalidProvider(f"at most {MAX_CERTIFICATIONS} certifications")
         check_sealed_person(contact_person_subject, contact_person_sealed)
@@ -264,7 +273,8 @@ class Provider(Aggregate):
             )
         if not CODE_PATTERN.fullmatch(reason_code):
             raise InvalidProvider(f"reason code {reason_code!r} must be a lower-case code")
-        self._suspend(reason_code, reason.strip(), by, self.provider_id)
+        why = checked_text(Reason, reason, "the reason", InvalidProvider)
+        self._suspend(reason_code, why, by, self.provider_id)
 
     def reinstate(self, by: str) -> None:
         if self.status != "suspended":
@@ -316,9 +326,9 @@ class Provider(Aggregate):
         return changed
 
     def add_certification(self, certification: str, by: str | None = None) -> None:
-        value = certification.strip()
-        if not value:
+        if not certification.strip():
             raise InvalidProvider("a certification needs a name, e.g. UNI/PdR 58:2019")
+        value = check_certification(certification)
         if value in self.certifications:
             return  # already recorded: nothing to do
         if len(self.certifications) >= MAX_CERTIFICATIONS:

@@ -2,10 +2,15 @@
 
 Places are **held** for a pending booking (until the hold expires), then **confirmed** or
 **released**. The booking saga drives these commands and may repeat them, so each is keyed by
-the caller's request id and is idempotent: the same request id always means the same hold, a
-repeated hold returns the first answer (granted or refused, never a second hold), a repeated
-confirmation or release changes nothing, and a release that arrives before its hold leaves a
-tombstone so the late hold is not granted.
+the caller's request id **scoped by the caller** (the holder) and is idempotent: the same
+holder and request id always mean the same hold, a repeated hold returns the first answer
+(granted or refused, never a second hold), a repeated confirmation or release changes nothing,
+and a release that arrives before its hold leaves a tombstone so the late hold is not granted.
+Another caller sending the same request id makes a hold of its own: it never sees or changes
+the first caller's.
+
+A slot starts in the future (not more than two years ahead), ends after it starts and lasts at
+most a month.
 
 Invariant, at every instant: confirmed places + places of unexpired holds ≤ capacity. Concurrent
 holds on one slot are serialised by the store (optimistic concurrency on the slot's version).
@@ -15,8 +20,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -33,6 +38,7 @@ SLOT_NAMESPACE = uuid.UUID("e7a2c4d1-3b9f-4f08-8c6e-5d1a0b7f2e93")
 HoldStatus = Literal["held", "confirmed", "released", "refused"]
 MAX_CAPACITY = 1000
 MAX_SLOT_HOURS = 24 * 31
+MAX_DAYS_AHEAD = 2 * 365
 MIN_HOLD_SECONDS = 30
 MAX_HOLD_SECONDS = 7 * 24 * 3600
 
@@ -88,10 +94,25 @@ class Slot(Aggregate):
     class HoldConfirmed(Aggregate.Event):
         request_id: str
         quantity: int
+        # v2: whose hold (None in events recorded when request ids were not scoped by holder)
+        holder: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["holder"] = None
 
     class Released(Aggregate.Event):
         request_id: str
         quantity: int
+        holder: str | None  # v2, as HoldConfirmed's
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["holder"] = None
 
     @event(Opened)
     def __init__(
@@ -107,7 +128,8 @@ class Slot(Aggregate):
         self.starts_at = starts_at
         self.ends_at = ends_at
         self.capacity = capacity
-        self.holds: dict[str, Hold] = {}
+        # By (holder, request id): a request id is the holder's own.
+        self.holds: dict[tuple[str, str], Hold] = {}
 
     @staticmethod
     def create_id(offering_id: UUID, starts_at: datetime) -> UUID:
@@ -121,13 +143,9 @@ class Slot(Aggregate):
         starts_at: datetime,
         ends_at: datetime,
         capacity: int,
+        now: datetime | None = None,
     ) -> Slot:
-        if starts_at.tzinfo is None or ends_at.tzinfo is None:
-            raise InvalidSlot("slot times must carry a time zone")
-        if ends_at <= starts_at:
-            raise InvalidSlot("a slot must end after it starts")
-        if ends_at - starts_at > timedelta(hours=MAX_SLOT_HOURS):
-            raise InvalidSlot(f"a slot lasts at most {MAX_SLOT_HOURS} hours")
+        check_slot_times(starts_at, ends_at, now or datetime.now(UTC))
         check_places(capacity, "capacity")
         if capacity > MAX_CAPACITY:
             raise InvalidSlot(f"a slot has at most {MAX_CAPACITY} places")
@@ -151,7 +169,7 @@ class Slot(Aggregate):
         (status ``held`` or ``refused``). A repeated request id returns the first outcome."""
         check_request_id(request_id)
         check_places(quantity, "quantity")
-        existing = self.holds.get(request_id)
+        existing = self.holds.get((holder, request_id)) or self.holds.get(("", request_id))
         if existing is not None:
             if existing.status != "released" and existing.quantity != quantity:
                 raise RequestMismatch(
@@ -174,33 +192,48 @@ class Slot(Aggregate):
             self._hold(
                 request_id, quantity, holder, now + hold_for, self.offering_id, self.provider_id
             )
-        return self.holds[request_id]
+        return self.holds[(holder, request_id)]
 
-    def confirm(self, request_id: str, now: datetime) -> Hold:
-        hold = self.check_hold(request_id)
+    def confirm(self, request_id: str, now: datetime, holder: str) -> Hold:
+        hold = self.check_hold(request_id, holder)
         if hold.status == "confirmed":
             return hold  # a repeated confirmation changes nothing
         if hold.state_at(now) != "held":
             raise HoldNotActive(
                 f"hold {request_id} is {hold.state_at(now)}: it cannot be confirmed"
             )
-        self._confirm(request_id, hold.quantity)
+        self._confirm(request_id, hold.quantity, holder)
         return hold
 
-    def release(self, request_id: str) -> Hold:
+    def release(self, request_id: str, holder: str) -> Hold:
         """Give the places back. Idempotent; a release before the hold leaves a tombstone."""
         check_request_id(request_id)
-        hold = self.holds.get(request_id)
+        hold = self.holds.get((holder, request_id))
         if hold is not None and hold.status in ("released", "refused"):
             return hold
-        self._release(request_id, hold.quantity if hold is not None else 0)
-        return self.holds[request_id]
+        self._release(request_id, hold.quantity if hold is not None else 0, holder)
+        return self.holds[(holder, request_id)]
 
-    def check_hold(self, request_id: str) -> Hold:
-        hold = self.holds.get(request_id)
+    def check_hold(self, request_id: str, holder: str) -> Hold:
+        hold = self.holds.get((holder, request_id))
         if hold is None:
-            raise HoldNotFound(f"slot {self.id} has no hold for request {request_id}")
+            raise HoldNotFound(f"slot {self.id} has no hold of yours for request {request_id}")
         return hold
+
+    def holders_of(self, request_id: str) -> list[str]:
+        """Who holds (or held) places under this request id, for the provider or the operator
+        settling a hold that is not theirs."""
+        return sorted(h for (h, r) in self.holds if r == request_id and h)
+
+    def _key(self, request_id: str, holder: str | None) -> tuple[str, str]:
+        """The hold an event names; events recorded before request ids were scoped by holder
+        name none, and then the request id alone was unique in the slot."""
+        if holder is not None:
+            return (holder, request_id)
+        for key in self.holds:
+            if key[1] == request_id:
+                return key
+        return ("", request_id)
 
     @event(Held)
     def _hold(
@@ -212,23 +245,58 @@ class Slot(Aggregate):
         offering_id: UUID,
         provider_id: str,
     ) -> None:
-        self.holds[request_id] = Hold(request_id, quantity, holder, "held", expires_at)
+        self.holds[(holder, request_id)] = Hold(request_id, quantity, holder, "held", expires_at)
 
     @event(HoldRefused)
     def _refuse(self, request_id: str, quantity: int, holder: str, reason: str) -> None:
-        self.holds[request_id] = Hold(request_id, quantity, holder, "refused", None, reason)
+        self.holds[(holder, request_id)] = Hold(
+            request_id, quantity, holder, "refused", None, reason
+        )
 
     @event(HoldConfirmed)
-    def _confirm(self, request_id: str, quantity: int) -> None:
-        self.holds[request_id].status = "confirmed"
+    def _confirm(self, request_id: str, quantity: int, holder: str | None) -> None:
+        self.holds[self._key(request_id, holder)].status = "confirmed"
 
     @event(Released)
-    def _release(self, request_id: str, quantity: int) -> None:
-        hold = self.holds.get(request_id)
+    def _release(self, request_id: str, quantity: int, holder: str | None) -> None:
+        key = self._key(request_id, holder)
+        hold = self.holds.get(key)
         if hold is None:
-            self.holds[request_id] = Hold(request_id, 0, "", "released", None, "released first")
+            self.holds[key] = Hold(request_id, 0, key[0], "released", None, "released first")
         else:
             hold.status = "released"
+
+
+def check_slot_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """A slot people can book: in the future, within two years, ending after it starts, at
+    most a month long."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidSlot("slot times must carry a time zone")
+    if starts_at <= now:
+        raise InvalidSlot(
+            f"a slot cannot start in the past: starts_at {starts_at.isoformat()} is before now "
+            f"({now.isoformat(timespec='seconds')})",
+            starts_at=starts_at.isoformat(),
+            now=now.isoformat(timespec="seconds"),
+        )
+    latest = now + timedelta(days=MAX_DAYS_AHEAD)
+    if starts_at > latest:
+        raise InvalidSlot(
+            f"a slot starts at most {MAX_DAYS_AHEAD} days ahead (by {latest.date().isoformat()}):"
+            f" starts_at {starts_at.isoformat()} is too far",
+            starts_at=starts_at.isoformat(),
+            latest_start=latest.isoformat(timespec="seconds"),
+        )
+    if ends_at <= starts_at:
+        raise InvalidSlot(
+            f"a slot must end after it starts: ends_at {ends_at.isoformat()} is not after "
+            f"starts_at {starts_at.isoformat()}"
+        )
+    if ends_at - starts_at > timedelta(hours=MAX_SLOT_HOURS):
+        raise InvalidSlot(
+            f"a slot lasts at most {MAX_SLOT_HOURS} hours ({MAX_SLOT_HOURS // 24} days)",
+            max_hours=MAX_SLOT_HOURS,
+        )
 
 
 def check_places(value: int, label: str) -> None:

@@ -18,17 +18,26 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
-from servicekit.auth import ROLES, Principal, optional_principal, require_roles
-from servicekit.domain import NotFound
+from servicekit.auth import (
+    ROLES,
+    Principal,
+    TokenVerifier,
+    get_token_verifier,
+    optional_principal,
+    require_roles,
+)
+from servicekit.domain import Conflict, NotFound
 from servicekit.http import application_of
 
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
+from catalog.domain.errors import HoldNotFound
 from catalog.domain.offering import Offering
 from catalog.domain.provider import Provider, ProviderKind, ProviderStatus
-from catalog.domain.slot import Hold
+from catalog.domain.slot import Hold, Slot
 from catalog.read_model import ProviderQuery, ProviderRow, SearchQuery
 
 providers = APIRouter(prefix="/providers", tags=["providers"])
@@ -40,10 +49,36 @@ search = APIRouter(tags=["search"])
 OPERATOR_ONLY = ("operator",)
 # Who sees every provider, accredited or not, and their histories.
 OVERSEERS = ("operator", "auditor")
+# Who may hold, confirm and release places (an auditor only looks).
+BOOKERS = tuple(r for r in ROLES if r != "auditor")
+# Public routes that show more to some callers: a token is optional, and OpenAPI says so
+# (an empty requirement first: anonymous calls are fine).
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
+REQUEST_ID_PATH = Path(
+    min_length=1,
+    max_length=128,
+    pattern=cmd.REQUEST_ID_PATTERN,
+    description="The request id the hold was made with (the holder's own)",
+)
 
 
 def catalog_app(request: Request) -> CatalogApplication:
     return application_of(request, CatalogApplication)
+
+
+def public_caller(
+    request: Request, verifier: TokenVerifier = Depends(get_token_verifier)
+) -> Principal | None:
+    """The caller if a bearer token was sent, None for anonymous calls (a token sent but invalid
+    is still 401). Unlike the kit's ``optional_principal`` used as a dependency, it declares no
+    required security in OpenAPI: the routes using it are public."""
+    header = request.headers.get("Authorization")
+    credentials: HTTPAuthorizationCredentials | None = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+    return optional_principal(request, credentials, verifier)
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -269,7 +304,11 @@ def register_provider(
     return Created(id=app.register_provider(command, principal.subject))
 
 
-@providers.get("", summary="Providers: the operator's review queue, or the public list")
+@providers.get(
+    "",
+    summary="Providers: the operator's review queue, or the public list",
+    openapi_extra=OPTIONAL_BEARER,
+)
 def list_providers(
     status_: ProviderStatus | None = Query(None, alias="status"),
     kind: ProviderKind | None = None,
@@ -285,7 +324,7 @@ def list_providers(
     page: int = Query(1, ge=1, le=10_000),
     page_size: int = Query(20, ge=1, le=100),
     app: CatalogApplication = Depends(catalog_app),
-    principal: Principal | None = Depends(optional_principal),
+    principal: Principal | None = Depends(public_caller),
 ) -> ProviderList:
     """The operator and auditors see every provider; a provider sees only itself; anyone else
     (no token needed) sees the accredited providers."""
@@ -336,11 +375,15 @@ def visible_provider(
     return provider
 
 
-@providers.get("/{provider_id}", summary="A provider (public; more for the operator and itself)")
+@providers.get(
+    "/{provider_id}",
+    summary="A provider (public; more for the operator and itself)",
+    openapi_extra=OPTIONAL_BEARER,
+)
 def get_provider(
     provider_id: str,
     app: CatalogApplication = Depends(catalog_app),
-    principal: Principal | None = Depends(optional_principal),
+    principal: Principal | None = Depends(public_caller),
 ) -> ProviderView:
     provider = visible_provider(provider_id, app, principal)
     return ProviderView.of(provider, app, may_see_restricted(principal, provider_id))
@@ -534,7 +577,16 @@ def open_weekly_slots(
     return [str(i) for i in app.open_weekly_slots(offering_id, command)]
 
 
-@offerings.get("/{offering_id}/slots", summary="Slots from a date, with free places (public)")
+@offerings.get(
+    "/{offering_id}/slots",
+    summary="Slots from a date, with free places (public)",
+    responses={
+        410: {
+            "description": "The offering was withdrawn by its provider: it has no slots to "
+            "book any more (code `offering_withdrawn`)"
+        }
+    },
+)
 def list_slots(
     offering_id: UUID,
     from_date: date | None = None,
@@ -546,46 +598,80 @@ def list_slots(
 # --- slots ---------------------------------------------------------------------------------------
 
 
-@slots.post("/{slot_id}/holds", summary="Hold places (idempotent by request id)")
+@slots.post("/{slot_id}/holds", summary="Hold places (idempotent by your own request id)")
 async def hold(
     slot_id: UUID,
     command: cmd.HoldSlot,
     app: CatalogApplication = Depends(catalog_app),
-    principal: Principal = Depends(require_roles(*[r for r in ROLES if r != "auditor"])),
+    principal: Principal = Depends(require_roles(*BOOKERS)),
 ) -> HoldView:
+    """A request id is the caller's own: the same caller repeating it gets the same hold (or
+    the same refusal); another caller using the same id gets a hold of its own."""
     # async: the request awaits its group-committed batch without holding a worker thread.
     return HoldView.of(slot_id, await app.hold_slot_async(slot_id, command, principal.subject))
 
 
-def check_may_settle(slot_id: UUID, request_id: str, app: CatalogApplication, p: Principal) -> None:
-    """The holder, the slot's provider or the operator confirm or release a hold."""
+HOLDER_QUERY = Query(
+    None,
+    max_length=140,
+    description="For the slot's provider or the operator: whose hold (the holder's subject, "
+    "e.g. beneficiary:b-001). Needed only when several callers used the same request id.",
+)
+
+
+def settled_holder(
+    slot_id: UUID, request_id: str, holder: str | None, app: CatalogApplication, p: Principal
+) -> str:
+    """Whose hold a confirmation or release settles. A caller settles its own (a request id is
+    its holder's own: someone else's same id is never touched); the slot's provider or the
+    operator settle anyone's, the holder named or the only one with that request id."""
     slot = app.get_slot(slot_id)
-    hold_ = slot.holds.get(request_id)
-    if hold_ is not None and hold_.holder == p.subject:
-        return
+    if holder is None or holder == p.subject:
+        if (p.subject, request_id) in slot.holds or not may_settle_others(p, slot):
+            return p.subject
+        holders = slot.holders_of(request_id)
+        if len(holders) == 1:
+            return holders[0]
+        if not holders:
+            raise HoldNotFound(f"slot {slot_id} has no hold for request {request_id}")
+        raise Conflict(
+            f"{len(holders)} callers hold places under request id {request_id}: name the "
+            "holder (?holder=...)",
+            holders=holders,
+        )
     p.require_subject("provider", slot.provider_id, exempt_roles=OPERATOR_ONLY)
+    return holder
+
+
+def may_settle_others(p: Principal, slot: Slot) -> bool:
+    return p.role == "operator" or p.acts_for("provider", slot.provider_id)
 
 
 @slots.post("/{slot_id}/holds/{request_id}/confirmation", summary="Confirm a hold")
 def confirm(
     slot_id: UUID,
-    request_id: str,
+    request_id: str = REQUEST_ID_PATH,
+    holder: str | None = HOLDER_QUERY,
     app: CatalogApplication = Depends(catalog_app),
-    principal: Principal = Depends(require_roles(*ROLES)),
+    principal: Principal = Depends(require_roles(*BOOKERS)),
 ) -> HoldView:
-    check_may_settle(slot_id, request_id, app, principal)
-    return HoldView.of(slot_id, app.confirm_hold(slot_id, request_id))
+    """The holder confirms its own hold; the slot's provider or the operator anyone's."""
+    whose = settled_holder(slot_id, request_id, holder, app, principal)
+    return HoldView.of(slot_id, app.confirm_hold(slot_id, request_id, whose))
 
 
 @slots.post("/{slot_id}/holds/{request_id}/release", summary="Release a hold (idempotent)")
 def release(
     slot_id: UUID,
-    request_id: str,
+    request_id: str = REQUEST_ID_PATH,
+    holder: str | None = HOLDER_QUERY,
     app: CatalogApplication = Depends(catalog_app),
-    principal: Principal = Depends(require_roles(*ROLES)),
+    principal: Principal = Depends(require_roles(*BOOKERS)),
 ) -> HoldView:
-    check_may_settle(slot_id, request_id, app, principal)
-    return HoldView.of(slot_id, app.release_hold(slot_id, request_id))
+    """The holder releases its own hold (before it arrives: the late hold is then refused);
+    the slot's provider or the operator anyone's."""
+    whose = settled_holder(slot_id, request_id, holder, app, principal)
+    return HoldView.of(slot_id, app.release_hold(slot_id, request_id, whose))
 
 
 # --- packages ------------------------------------------------------------------------------------
