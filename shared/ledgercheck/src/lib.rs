@@ -38,13 +38,16 @@ const CORRELATION: usize = 8;
 const TRANSACTION_END: usize = 9;
 const CONTENT_TYPE: usize = 10;
 
-/// ASCII digits without a leading zero (the envelope's decimal), as a u64 when it fits.
+/// ASCII digits without a leading zero (the envelope's decimal), as a u64 when it fits a
+/// store's 64-bit signed column (the envelope's MAX_POSITION); anything larger is left to
+/// the Python reader, which names it.
 fn decimal(raw: &[u8]) -> Option<u64> {
     if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) || (raw[0] == b'0' && raw.len() > 1)
     {
         return None;
     }
-    std::str::from_utf8(raw).ok()?.parse().ok()
+    let value: u64 = std::str::from_utf8(raw).ok()?.parse().ok()?;
+    (value <= i64::MAX as u64).then_some(value)
 }
 
 fn digits(raw: &[u8]) -> Option<u32> {

@@ -299,7 +299,10 @@ def _is_decimal(value: bytes) -> bool:
     return (
         value.isdigit()
         and (value[0] != 0x30 or len(value) == 1)
-        and (len(value) < _MAX_POSITION_DIGITS or int(value) <= MAX_POSITION)
+        and (
+            len(value) < _MAX_POSITION_DIGITS
+            or (len(value) == _MAX_POSITION_DIGITS and int(value) <= MAX_POSITION)
+        )
     )
 
 

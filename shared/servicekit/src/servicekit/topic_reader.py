@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import orjson
 from benecomune_contracts import ContractEvent, EventEnvelope, MalformedEnvelope
 from benecomune_contracts.chain import LedgerEvent
-from benecomune_contracts.cloudevents import CE_NOTIFICATIONID, CE_TRANSACTIONEND
+from benecomune_contracts.cloudevents import CE_NOTIFICATIONID, CE_TRANSACTIONEND, MAX_POSITION
 from benecomune_contracts.registry import UnknownEventType, all_contracts, get_contract
 from pydantic import ValidationError
 
@@ -227,13 +227,17 @@ def transaction_reach(headers: Sequence[tuple[str, bytes]]) -> int | None:
     return nid if end is None or end < nid else end
 
 
+_MAX_DIGITS = len(str(MAX_POSITION))
+
+
 def _first_int(headers: Iterable[tuple[str, bytes]], header: str) -> int | None:
     for name, value in headers:
         if name == header:
             try:
-                return int(value)
+                number = int(value[: _MAX_DIGITS + 2])  # no 5,000-digit conversion
             except (TypeError, ValueError):
                 return None
+            return number if abs(number) <= MAX_POSITION else None
     return None
 
 
@@ -242,9 +246,15 @@ def _first_decimal(headers: Iterable[tuple[str, bytes]], header: str) -> int | N
     does: ``+9``, `` 9`` or ``1_0``, which ``int`` would take, are no number here."""
     for name, value in headers:
         if name == header:
-            if type(value) is bytes and value.isdigit() and (value[:1] != b"0" or len(value) == 1):
+            if (
+                type(value) is bytes
+                and value.isdigit()
+                and (value[:1] != b"0" or len(value) == 1)
+                and len(value) <= _MAX_DIGITS
+                and int(value) <= MAX_POSITION
+            ):
                 return int(value)
-            return None
+            return None  # not a number, or beyond what any store numbers (unreadable)
     return None
 
 

@@ -303,3 +303,35 @@ def test_the_claimed_hashes_answer_as_a_dict_of_every_head_would() -> None:
             if not expected:
                 verifier.feed(event, event.event_hash)  # as a replay does next
         assert {stream: head[0] for stream, head in verifier.heads.items()} == heads
+
+
+def test_the_auditor_names_a_hostile_message_unreadable_instead_of_crashing() -> None:
+    from servicekit.topic_reader import notification_id, parse_message, transaction_reach
+
+    fund_id = str(uuid.uuid4())
+    envelope = EventEnvelope(
+        id="e-1",
+        source="/benecomune/biella/vouchers",
+        type="benecomune.vouchers.FundAllocated.v1",
+        time=datetime.now(UTC),
+        subject=fund_id,
+        notification_id=7,
+        sequence=1,
+    )
+    good = envelope.to_headers()
+
+    def spoiled(name: str, value: bytes) -> list[tuple[str, bytes]]:
+        return [(n, value if n == name else v) for n, v in good]
+
+    hostile = {
+        "notification id 10^23": spoiled("ce_notificationid", b"1" + b"0" * 23),
+        "notification id of 5000 digits": spoiled("ce_notificationid", b"9" * 5000),
+        "time in year 1 with an offset": spoiled("ce_time", b"0001-01-01T00:30:00+01:00"),
+        "sequence 2^64": spoiled("ce_sequence", str(2**64).encode()),
+    }
+    for name, headers in hostile.items():
+        parsed = parse_message(fund_id.encode(), b"{}", headers)
+        assert parsed.problem is not None, name
+        assert parsed.problem[0] == "malformed_envelope", name
+        assert notification_id(headers) in (None, 7), name
+        assert transaction_reach(headers) in (None, 7), name
