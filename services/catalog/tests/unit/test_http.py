@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 
@@ -143,3 +144,167 @@ def test_anyone_searches_and_a_hold_is_idempotent_over_http(
         ).status_code
         == 403
     )
+
+
+def published_slot(client: TestClient, issuer: DevIssuer, capacity: int = 5) -> tuple[str, str]:
+    """An accredited provider's published offering with one slot: (offering id, slot id)."""
+    accredited(client, issuer, "coop-la-rete", VAT_LA_RETE)
+    mine = as_(issuer, "provider", "coop-la-rete")
+    offering_id = client.post(
+        "/providers/coop-la-rete/offerings", json=OFFERING, headers=mine
+    ).json()["offering_id"]
+    client.post(f"/offerings/{offering_id}/publication", headers=mine)
+    starts = datetime.now(UTC) + timedelta(days=2)
+    body = {
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=1)).isoformat(),
+        "capacity": capacity,
+    }
+    slot_id = client.post(f"/offerings/{offering_id}/slots", json=body, headers=mine).json()["id"]
+    return offering_id, slot_id
+
+
+def test_another_citizen_using_the_same_request_id_gets_a_hold_of_their_own(
+    client: TestClient, issuer: DevIssuer
+) -> None:
+    _, slot_id = published_slot(client, issuer)
+    anna = as_(issuer, "beneficiary", "b-anna")
+    bruno = as_(issuer, "beneficiary", "b-bruno")
+    held = client.post(
+        f"/slots/{slot_id}/holds", json={"request_id": "booking-1", "quantity": 2}, headers=anna
+    )
+    assert held.status_code == 200
+    # Bruno sends Anna's request id: a new hold of his, never Anna's (nor her quantity).
+    for quantity in (1, 1):
+        his = client.post(
+            f"/slots/{slot_id}/holds",
+            json={"request_id": "booking-1", "quantity": quantity},
+            headers=bruno,
+        )
+        assert his.status_code == 200
+        assert his.json()["quantity"] == 1
+        assert his.json()["expires_at"] != held.json()["expires_at"]
+    other_quantity = client.post(
+        f"/slots/{slot_id}/holds", json={"request_id": "booking-1", "quantity": 3}, headers=bruno
+    )
+    assert other_quantity.status_code == 409
+    assert other_quantity.json()["code"] == "request_mismatch"
+    assert "2" not in other_quantity.json()["detail"]  # Anna's quantity is not revealed
+    # Bruno cannot confirm or release Anna's hold with her request id: he settles his own.
+    path = f"/slots/{slot_id}/holds/booking-1"
+    assert client.post(f"{path}/release", headers=bruno).json()["quantity"] == 1
+    again = client.post(
+        f"/slots/{slot_id}/holds", json={"request_id": "booking-1", "quantity": 2}, headers=anna
+    )
+    assert again.json() == held.json()
+    assert client.post(f"{path}/confirmation", headers=anna).json()["status"] == "confirmed"
+
+
+def test_the_provider_settles_a_hold_naming_its_holder_when_request_ids_are_shared(
+    client: TestClient, issuer: DevIssuer
+) -> None:
+    _, slot_id = published_slot(client, issuer)
+    mine = as_(issuer, "provider", "coop-la-rete")
+    for who in ("b-anna", "b-bruno"):
+        held = client.post(
+            f"/slots/{slot_id}/holds",
+            json={"request_id": "r-1"},
+            headers=as_(issuer, "beneficiary", who),
+        )
+        assert held.status_code == 200
+    path = f"/slots/{slot_id}/holds/r-1/release"
+    ambiguous = client.post(path, headers=mine)
+    assert ambiguous.status_code == 409
+    assert ambiguous.json()["holders"] == ["beneficiary:b-anna", "beneficiary:b-bruno"]
+    released = client.post(path, params={"holder": "beneficiary:b-anna"}, headers=mine)
+    assert released.status_code == 200
+    assert released.json()["status"] == "released"
+    # Anna's released hold still carries the request id: Bruno's is settled by naming him.
+    bruno = client.post(
+        f"/slots/{slot_id}/holds/r-1/confirmation",
+        params={"holder": "beneficiary:b-bruno"},
+        headers=mine,
+    )
+    assert bruno.json()["status"] == "confirmed"
+    stranger = as_(issuer, "beneficiary", "b-carla")
+    refused = client.post(path, params={"holder": "beneficiary:b-bruno"}, headers=stranger)
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "words"),
+    [
+        ("2019-05-06T09:00:00+00:00", "2019-05-06T10:00:00+00:00", "in the past"),
+        ("2020-12-31T09:00:00+01:00", "2020-12-31T10:00:00+01:00", "in the past"),
+        ("9999-05-06T09:00:00+00:00", "9999-05-06T10:00:00+00:00", "days ahead"),
+        ("+2d", "+2d-1h", "end after it starts"),
+        ("+2d", "+40d", "at most 744 hours"),
+    ],
+)
+def test_an_implausible_slot_time_is_refused_with_a_clear_422(
+    client: TestClient, issuer: DevIssuer, starts: str, ends: str, words: str
+) -> None:
+    offering_id, _ = published_slot(client, issuer)
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def moment(value: str) -> str:
+        if not value.startswith("+"):
+            return value
+        days, _, hours = value[1:].partition("d")
+        return (now + timedelta(days=int(days), hours=int(hours.rstrip("h") or 0))).isoformat()
+
+    body = {"starts_at": moment(starts), "ends_at": moment(ends), "capacity": 2}
+    response = client.post(
+        f"/offerings/{offering_id}/slots",
+        json=body,
+        headers=as_(issuer, "provider", "coop-la-rete"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_slot"
+    assert words in response.json()["detail"]
+
+
+def test_weekly_slots_from_a_past_date_are_refused(client: TestClient, issuer: DevIssuer) -> None:
+    offering_id, _ = published_slot(client, issuer)
+    body = {
+        "from_date": "2020-01-06",
+        "to_date": "2020-02-06",
+        "weekly": [{"weekday": 0, "start": "09:00", "duration_minutes": 60}],
+        "capacity": 2,
+    }
+    response = client.post(
+        f"/offerings/{offering_id}/weekly-slots",
+        json=body,
+        headers=as_(issuer, "provider", "coop-la-rete"),
+    )
+    assert response.status_code == 422
+    assert "in the past" in response.json()["detail"]
+
+
+def test_a_withdrawn_offerings_slot_list_says_it_was_withdrawn_instead_of_free_places(
+    client: TestClient, issuer: DevIssuer
+) -> None:
+    offering_id, _ = published_slot(client, issuer)
+    listed = client.get(f"/offerings/{offering_id}/slots")
+    assert [s["available"] for s in listed.json()] == [5]
+    withdrawn = client.post(
+        f"/offerings/{offering_id}/withdrawal",
+        json={"reason": "servizio sospeso"},
+        headers=as_(issuer, "provider", "coop-la-rete"),
+    )
+    assert withdrawn.status_code == 200
+    gone = client.get(f"/offerings/{offering_id}/slots")
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "offering_withdrawn"
+    assert "withdrawn" in gone.json()["detail"]
+    documented = client.get("/openapi.json").json()["paths"]["/offerings/{offering_id}/slots"]
+    assert "410" in documented["get"]["responses"]
+
+
+def test_the_public_provider_pages_do_not_require_a_token_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/providers", "/providers/{provider_id}"):
+        security = paths[path]["get"].get("security", [])
+        assert security == [] or {} in security, (path, security)
+    # A route that needs a token still says so.
+    assert {} not in paths["/providers/{provider_id}/history"]["get"]["security"]
