@@ -232,7 +232,9 @@ class RoundTally:
     closed: bool = False
     commitments: list[Commitment] = field(default_factory=list)
     returns: dict[str, tuple[int, str, EventRef]] = field(default_factory=dict)  # voucher -> ...
-    applications: dict[str, int] = field(default_factory=dict)  # status -> count
+    # final status -> applications in it: each application counted once, in its last status
+    # ("issued" once the round committed vouchers to it, whatever came before)
+    applications: dict[str, int] = field(default_factory=dict)
     issued_trail: Trail = field(default_factory=Trail)
     returned_trail: Trail = field(default_factory=Trail)
     opened: EventRef | None = None
@@ -325,6 +327,7 @@ class HouseholdTally:
 
 # --- The tally ---------------------------------------------------------------------------------
 
+ISSUED = "issued"  # an application whose household the round committed vouchers to
 _APPLICATION_STATUS = {
     "ApplicationSubmitted": "submitted",
     "ApplicationApproved": "approved",
@@ -359,6 +362,8 @@ class VouchersTally:
         # application id -> (entitlement approved, its event); rejected applications
         self.approvals: dict[str, tuple[int, EventRef]] = {}
         self.rejections: dict[str, EventRef] = {}
+        # application id -> (its round, its status so far): what the round's counts hold
+        self.application_status: dict[str, tuple[str, str]] = {}
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
         self._handlers: dict[type[ContractEvent], Callable[[Any, EventRef], None]] = {
@@ -491,6 +496,8 @@ class VouchersTally:
         household = self.households[e.household_id]
         household.round_id = e.round_id
         household.application_id = e.application_id
+        household.status = ISSUED
+        self._application_now(e.application_id, e.round_id, ISSUED)
 
     def _round_value_returned(self, e: c.RoundValueReturned, ref: EventRef) -> None:
         round_ = self.rounds[e.round_id]
@@ -522,8 +529,7 @@ class VouchersTally:
 
     def _application(self, e: Any, ref: EventRef) -> None:
         status = _APPLICATION_STATUS[type(e).__name__]
-        counts = self.rounds[e.round_id].applications
-        counts[status] = counts.get(status, 0) + 1
+        status = self._application_now(e.application_id, e.round_id, status)
         household = self.households[e.household_id]
         household.round_id = e.round_id
         household.application_id = e.application_id
@@ -532,6 +538,26 @@ class VouchersTally:
             self.approvals[e.application_id] = (e.entitlement_cents, ref)
         elif isinstance(e, c.ApplicationRejected):
             self.rejections[e.application_id] = ref
+
+    def _application_now(self, application_id: str, round_id: str, status: str) -> str:
+        """Move an application to ``status`` in its round's counts (counted once, in its latest
+        status); returns the status it is in. Issued is final: a household served from the
+        waitlist holds vouchers, whatever application event comes after."""
+        before = self.application_status.get(application_id)
+        if before is not None:
+            before_round, before_status = before
+            if before_status == ISSUED or (before_status == status and before_round == round_id):
+                return before_status
+            counts = self.rounds[before_round].applications
+            left = counts[before_status] - 1
+            if left:
+                counts[before_status] = left
+            else:
+                del counts[before_status]
+        self.application_status[application_id] = (round_id, status)
+        counts = self.rounds[round_id].applications
+        counts[status] = counts.get(status, 0) + 1
+        return status
 
     # --- vouchers -----------------------------------------------------------------------------
 

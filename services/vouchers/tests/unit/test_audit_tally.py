@@ -518,17 +518,153 @@ def test_the_tally_adds_up_funds_rounds_shops_and_households_from_events_alone()
         10_000,
         1_990,
         8_010,
-        "approved",
+        "issued",
     )
     round_ = result.tally.rounds[s.round_id]
     assert round_.available_cents == 50_000 - 25_000 + 8_010
-    assert round_.applications == {"submitted": 2, "approved": 2}
+    assert round_.applications == {"issued": 2}
 
     report = result.replay
     ledger_events = sum(isinstance(e, LedgerEvent) for e in s.ledger.events)
     assert report.ledger_events == ledger_events
     assert report.other_events == 4
     assert report.streams == len(s.ledger.heads)
+
+
+def test_the_report_counts_each_application_once_in_its_final_status() -> None:
+    """Ten applications: 3 issued at once, 2 rejected (one after approval), 1 still submitted,
+    2 waitlisted and still waiting, 2 waitlisted and then served from the waitlist (money
+    returned). The events-per-status count said approved 6, rejected 2, submitted 10,
+    waitlisted 5 (a re-rank is a second Waitlisted event); the facts are these."""
+    ledger = Ledger()
+    fund_id = ledger.fund(100_000)
+    round_id = ledger.round(fund_id, 30_000)
+    at = ledger.at
+
+    def apply() -> tuple[str, str]:
+        application_id, household_id = new_id(), new_id()
+        ledger.emit(
+            c.ApplicationSubmitted,
+            application_id=application_id,
+            round_id=round_id,
+            household_id=household_id,
+            members=2,
+            minors=0,
+            submitted_at=at(),
+        )
+        return application_id, household_id
+
+    def approve(application: tuple[str, str]) -> None:
+        ledger.emit(
+            c.ApplicationApproved,
+            application_id=application[0],
+            round_id=round_id,
+            household_id=application[1],
+            entitlement_cents=5_000,
+            priority=1,
+            approved_at=at(),
+        )
+
+    def reject(application: tuple[str, str]) -> None:
+        ledger.emit(
+            c.ApplicationRejected,
+            application_id=application[0],
+            round_id=round_id,
+            household_id=application[1],
+            reason_code="isee_too_high",
+            rejected_at=at(),
+        )
+
+    def waitlist(application: tuple[str, str], rank: int) -> None:
+        ledger.emit(
+            c.ApplicationWaitlisted,
+            application_id=application[0],
+            round_id=round_id,
+            household_id=application[1],
+            rank=rank,
+            waitlisted_at=at(),
+        )
+
+    def serve(application: tuple[str, str]) -> str:
+        voucher_id = new_id()
+        ledger.commit(round_id, application[0], application[1], {voucher_id: 5_000})
+        return voucher_id
+
+    applications = [apply() for _ in range(10)]
+    issued, rejected, still_submitted = applications[:3], applications[3:5], applications[5]
+    waiting, served_late = applications[6:8], applications[8:]
+    for application in [*issued, rejected[1], *waiting, *served_late]:
+        approve(application)
+    reject(rejected[0])
+    reject(rejected[1])
+    spent = [serve(a) for a in issued]
+    for rank, application in enumerate([*served_late, *waiting], start=1):
+        waitlist(application, rank)
+    ledger.emit(
+        c.VoucherRevoked,
+        spent[0],
+        voucher_id=spent[0],
+        round_id=round_id,
+        amount_cents=5_000,
+        reason_code="false_declaration",
+        revoked_at=at(),
+    )
+    ledger.emit(
+        c.RoundValueReturned,
+        round_id,
+        round_id=round_id,
+        voucher_id=spent[0],
+        amount_cents=5_000,
+        reason="revoked",
+        returned_at=at(),
+    )
+    serve(served_late[0])
+    waitlist(served_late[1], 1)  # re-ranked: a second Waitlisted event, still one application
+    waitlist(waiting[0], 2)
+    waitlist(waiting[1], 3)
+    ledger.emit(
+        c.VoucherExpired,
+        spent[1],
+        voucher_id=spent[1],
+        round_id=round_id,
+        amount_cents=5_000,
+        expired_at=at(),
+    )
+    ledger.emit(
+        c.RoundValueReturned,
+        round_id,
+        round_id=round_id,
+        voucher_id=spent[1],
+        amount_cents=5_000,
+        reason="expired",
+        returned_at=at(),
+    )
+    serve(served_late[1])
+
+    result = audit(ledger.events)
+
+    assert result.violations == []
+    round_ = result.tally.rounds[round_id]
+    assert round_.applications == {
+        "issued": 5,
+        "rejected": 2,
+        "submitted": 1,
+        "waitlisted": 2,
+    }
+    assert sum(round_.applications.values()) == 10
+    [reported] = result.as_dict()["funds"][0]["rounds"]
+    assert reported["applications"] == {
+        "issued": 5,
+        "rejected": 2,
+        "submitted": 1,
+        "waitlisted": 2,
+    }
+    assert reported["households_served"] == 5
+    statuses = {h.household_id: h.status for h in result.tally.households.values()}
+    assert {statuses[a[1]] for a in served_late} == {"issued"}  # not "waitlisted"
+    assert {statuses[a[1]] for a in waiting} == {"waitlisted"}
+    assert {statuses[a[1]] for a in rejected} == {"rejected"}
+    assert statuses[still_submitted[1]] == "submitted"
 
 
 def test_exact_duplicates_from_at_least_once_delivery_are_skipped_not_counted_twice() -> None:
