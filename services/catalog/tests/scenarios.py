@@ -324,3 +324,66 @@ def the_read_model_is_rebuilt_from_the_event_log(app: CatalogApplication) -> Non
         assert [h.title_it for h in fresh.search(SearchQuery(text="assistenza")).items] == ranked
     finally:
         fresh.close()
+
+
+@scenario
+def italian_and_english_words_find_their_singulars_and_plurals(app: CatalogApplication) -> None:
+    ids = catalogue(app)
+    offer(
+        app,
+        ids.provider("rete"),
+        title_it="Pasti a domicilio",
+        title_en="Meals delivered to your home",
+        description_it="Consegna dei pasti caldi dopo le fratture e le dimissioni",
+        description_en="Hot meals after fractures",
+        category="services_no_cap",
+    )
+    assert "Assistenza domiciliare anziani" in titles(app, text="anziano")
+    assert titles(app, text="pasto") == ["Pasti a domicilio"]
+    assert titles(app, text="frattura") == ["Pasti a domicilio"]
+    assert titles(app, text="meal") == ["Pasti a domicilio"]
+    homes = titles(app, text="homes")
+    assert {"Assistenza domiciliare anziani", "Fisioterapia a domicilio"} <= set(homes)
+    assert titles(app, text="servizio") == titles(app, text="servizi")
+    assert titles(app, text="fisio") == ["Fisioterapia a domicilio"]  # prefixes still match
+
+
+@scenario
+def category_names_are_searchable_in_both_languages(app: CatalogApplication) -> None:
+    catalogue(app)
+    elderly = ["Assistenza domiciliare anziani", "Teleassistenza"]
+    # "Teleassistenza" says nothing of the elderly: its category does.
+    assert sorted(titles(app, text="elderly")) == elderly
+    assert sorted(titles(app, text="anziani")) == elderly
+    assert titles(app, text="infanzia") == ["Doposcuola"]
+    assert titles(app, text="childcare") == ["Doposcuola"]
+
+
+@scenario
+def sorting_by_title_ignores_case_and_accents(app: CatalogApplication) -> None:
+    ids = catalogue(app)
+    offer(app, ids.provider("rete"), title_it="ginnastica dolce", title_en="Gentle gym")
+    offer(app, ids.provider("rete"), title_it="Équipe infermieristica", title_en="Nurses")
+    assert titles(app, sort="title") == [
+        "Assistenza domiciliare anziani",
+        "Doposcuola",
+        "Équipe infermieristica",
+        "Fisioterapia a domicilio",
+        "ginnastica dolce",
+        "Teleassistenza",
+    ]
+
+
+@scenario
+def two_callers_holding_with_the_same_request_id_both_count_in_the_free_places(
+    app: CatalogApplication,
+) -> None:
+    ids = catalogue(app)
+    full = slot(app, ids.offering("physio"), capacity=3, days=5)
+    app.hold_slot(full, cmd.HoldSlot(request_id="r1", quantity=2), "beneficiary:b1")
+    app.hold_slot(full, cmd.HoldSlot(request_id="r1", quantity=1), "beneficiary:b2")
+    today = datetime.now(UTC).date()
+    assert [s["available"] for s in app.slots(ids.offering("physio"), today)] == [0]
+    app.release_hold(full, "r1", "beneficiary:b2")
+    assert [s["available"] for s in app.slots(ids.offering("physio"), today)] == [1]
+    assert "Fisioterapia a domicilio" in titles(app, available_from=today)

@@ -148,3 +148,59 @@ def test_concurrent_holds_from_two_processes_on_one_sqlite_store_never_oversell(
     assert stored.taken_at(datetime.now(UTC)) <= capacity
     assert outcomes["held"] >= 1
     assert outcomes["held"] + outcomes["full"] + outcomes["conflict"] == 24
+
+
+def test_confirmations_and_releases_stored_before_holds_were_scoped_by_holder_still_load(
+    app: CatalogApplication, settings: CatalogSettings
+) -> None:
+    import sqlite3
+
+    offering = offer(app, register(app))
+    slot_id = slot(app, offering, capacity=3)
+    app.hold_slot(slot_id, cmd.HoldSlot(request_id="old-1", quantity=2), "beneficiary:b1")
+    app.confirm_hold(slot_id, "old-1", "beneficiary:b1")
+    app.hold_slot(slot_id, cmd.HoldSlot(request_id="old-2"), "beneficiary:b2")
+    app.release_hold(slot_id, "old-2", "beneficiary:b2")
+    app.release_hold(slot_id, "old-3", "beneficiary:b3")  # a release before its hold
+    # Rewrite the confirmation and the releases as version 1 stored them: no holder.
+    with sqlite3.connect(settings.sqlite_path) as db:
+        (table,) = db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%originator_version%'"
+        ).fetchone()
+        rows = db.execute(
+            f"SELECT originator_version, topic, state FROM {table} WHERE originator_id = ?",
+            (slot_id.hex,),
+        ).fetchall()
+        if not rows:  # ids stored as text
+            rows = db.execute(
+                f"SELECT originator_version, topic, state FROM {table} WHERE originator_id = ?",
+                (str(slot_id),),
+            ).fetchall()
+        rewritten = 0
+        for version, topic, state in rows:
+            if not topic.endswith(("HoldConfirmed", "Released")):
+                continue
+            decoded = app.mapper.transcoder.decode(state)
+            del decoded["holder"]
+            decoded.pop("class_version")
+            db.execute(
+                f"UPDATE {table} SET state = ? WHERE originator_version = ? AND topic = ?",
+                (app.mapper.transcoder.encode(decoded), version, topic),
+            )
+            rewritten += 1
+    assert rewritten == 3
+    again = CatalogApplication(settings)
+    try:
+        stored = again.get_slot(slot_id)
+        statuses = {key: h.status for key, h in stored.holds.items()}
+        assert statuses == {
+            ("beneficiary:b1", "old-1"): "confirmed",
+            ("beneficiary:b2", "old-2"): "released",
+            ("", "old-3"): "released",
+        }
+        # The old tombstone still refuses the late hold, whoever sends it.
+        with pytest.raises(HoldNotActive):
+            again.hold_slot(slot_id, cmd.HoldSlot(request_id="old-3"), "beneficiary:b3")
+        assert stored.available_at(datetime.now(UTC)) == 1
+    finally:
+        again.close()
