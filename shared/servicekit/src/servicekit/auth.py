@@ -611,4 +611,6 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         return principal
 
     dependency.__name__ = f"require_roles_{'_'.join(sorted(allowed))}"
+    # For the authorization matrix test, which derives who may call each route from the routes.
+    dependency.allowed_roles = allowed  # type: ignore[attr-defined]
     return dependency
