@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from benecomune_contracts.vouchers import FundAllocated, FundToppedUp
+from benecomune_contracts.vouchers import (
+    ApplicationRejected,
+    ApplicationServed,
+    FundAllocated,
+    FundToppedUp,
+    ReimbursementApproved,
+    ReimbursementPaid,
+)
 from benecomune_contracts.wallet import CreditExpiring
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
 from servicekit.store import ServiceApplication
 
-from notifications.domain.notice import Notice
+from notifications.domain.notice import Notice, notice_id_for
 
 # The territory's operator sees money arriving in its funds.
 OPERATOR = "operator"
+
+
+def household(household_id: str) -> str:
+    """A household's inbox: its pseudonymous id, the only one vouchers events carry."""
+    return f"household:{household_id}"
+
+
+def merchant(merchant_id: str) -> str:
+    return f"merchant:{merchant_id}"
 
 
 class NotificationsApplication(ServiceApplication):
@@ -61,11 +77,72 @@ class NotificationsApplication(ServiceApplication):
             },
         )
 
+    # --- vouchers: households and shops ----------------------------------------------------
+
+    @policy.register
+    def _(self, event: ApplicationServed, processing: Processing) -> None:
+        """The household got its vouchers: how many, their total, until when (local time)."""
+        params = {"voucher_count": str(event.voucher_count)}
+        if event.amount_cents is None or event.expires_at is None:
+            self.notice(
+                processing, household(event.household_id), "vouchers_issued_briefly", params
+            )
+            return
+        expires = event.expires_at.astimezone(self.territory.zoneinfo)
+        params |= {
+            "amount_cents": str(event.amount_cents),
+            "expires_on": expires.date().isoformat(),
+            "expires_time": f"{expires:%H:%M}",
+        }
+        template = "vouchers_issued_from_waitlist" if event.from_waitlist else "vouchers_issued"
+        self.notice(processing, household(event.household_id), template, params)
+
+    @policy.register
+    def _(self, event: ApplicationRejected, processing: Processing) -> None:
+        # The social worker's words are sealed in the vouchers service: only the code travels.
+        self.notice(
+            processing,
+            household(event.household_id),
+            "application_rejected",
+            {"reason_code": event.reason_code},
+        )
+
+    @policy.register
+    def _(self, event: ReimbursementApproved, processing: Processing) -> None:
+        self.notice(
+            processing,
+            merchant(event.merchant_id),
+            "claim_approved",
+            {
+                "amount_cents": str(event.amount_cents),
+                "payment_due_on": event.payment_due_on.isoformat(),
+                "claim": event.claim_id,
+            },
+        )
+
+    @policy.register
+    def _(self, event: ReimbursementPaid, processing: Processing) -> None:
+        self.notice(
+            processing,
+            merchant(event.merchant_id),
+            "claim_paid",
+            {
+                "amount_cents": str(event.amount_cents),
+                "payment_reference": event.payment_reference,
+                "claim": event.claim_id,
+            },
+        )
+
     def notice(
         self, processing: Processing, recipient: str, template: str, params: dict[str, str]
     ) -> None:
+        """One notice per upstream event and recipient: its id is derived from both, and a
+        copy of an event already noticed (the same ``ce_id`` at another position: a relay that
+        re-published it after losing its own position) adds none."""
         envelope = processing.envelope
         assert envelope is not None, "notices are only caused by upstream events"
+        if notice_id_for(envelope.id, recipient) in self.repository:
+            return
         processing.collect_events(
             Notice(
                 recipient=recipient,

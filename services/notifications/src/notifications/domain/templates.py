@@ -1,5 +1,5 @@
 """Texts of the notices, in Italian and English. Amounts arrive in cents and are shown in euros,
-dates as ISO dates and shown as each language writes them."""
+dates as ISO dates and shown as each language writes them (``*_on`` parameters)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,46 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "fund_topped_up": {
         "it": "Il fondo {fund} è stato integrato di {amount} ({source}).",
         "en": "Fund {fund} was topped up by {amount} ({source}).",
+    },
+    # --- a household's vouchers (recipient household:<id>) ---------------------------------
+    "vouchers_issued": {
+        "it": "I tuoi buoni spesa sono pronti: {voucher_count} buoni per un totale di {amount}, "
+        "da spendere nei negozi aderenti entro il {expires_on} alle {expires_time}.",
+        "en": "Your food vouchers are ready: {voucher_count} vouchers worth {amount} in total, "
+        "to spend at the participating shops by {expires_on} at {expires_time}.",
+    },
+    "vouchers_issued_from_waitlist": {
+        "it": "Si sono liberati dei fondi e la tua domanda in lista d'attesa è stata accolta: "
+        "{voucher_count} buoni spesa per un totale di {amount}, da spendere nei negozi "
+        "aderenti entro il {expires_on} alle {expires_time}.",
+        "en": "Money came back to the round and your waitlisted application has been served: "
+        "{voucher_count} food vouchers worth {amount} in total, to spend at the participating "
+        "shops by {expires_on} at {expires_time}.",
+    },
+    "vouchers_issued_briefly": {  # served before the figures were published
+        "it": "Ti sono stati assegnati {voucher_count} buoni spesa: importi e scadenza sono "
+        "nella sezione dei tuoi buoni.",
+        "en": "You have been given {voucher_count} food vouchers: their amounts and expiry are "
+        "in the section of your vouchers.",
+    },
+    "application_rejected": {
+        "it": "La tua domanda di buoni spesa non è stata accolta (motivo: {reason_code}). Per "
+        "conoscere le ragioni o chiedere un riesame, rivolgiti ai servizi sociali del comune.",
+        "en": "Your application for food vouchers was not accepted (reason: {reason_code}). To "
+        "know why or to ask for a review, contact your municipality's social services.",
+    },
+    # --- a shop's reimbursements (recipient merchant:<id>) --------------------------------
+    "claim_approved": {
+        "it": "La tua richiesta di rimborso di {amount} per i buoni spesa è stata approvata: "
+        "il pagamento è previsto entro il {payment_due_on}.",
+        "en": "Your reimbursement claim of {amount} for food vouchers was approved: payment is "
+        "due by {payment_due_on}.",
+    },
+    "claim_paid": {
+        "it": "Il rimborso di {amount} per i buoni spesa è stato pagato (riferimento del "
+        "pagamento: {payment_reference}).",
+        "en": "Your reimbursement of {amount} for food vouchers was paid (payment reference: "
+        "{payment_reference}).",
     },
     "credit_expiring": {
         "it": "Il tuo credito welfare di {amount} scade il {expires_on} (entro "
@@ -60,6 +100,7 @@ def render(template: str, params: dict[str, str], language: str) -> str:
     values = dict(params)
     if "amount_cents" in values:
         values["amount"] = format_euros(int(values["amount_cents"]), language)
-    if "expires_on" in values:
-        values["expires_on"] = format_date(values["expires_on"], language)
+    for name in ("expires_on", "payment_due_on"):
+        if name in values:
+            values[name] = format_date(values[name], language)
     return text.format(**values)
