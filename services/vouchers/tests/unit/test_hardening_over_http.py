@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
+from benecomune_contracts import vouchers as c
 from fastapi.testclient import TestClient
 from servicekit.audit import store_records
 from servicekit.auth import DevIssuer
@@ -18,6 +20,7 @@ from servicekit.service import ServiceRuntime, create_http_app
 from vouchers.application.app import VouchersApplication
 from vouchers.audit import audit_vouchers, figures_from_application
 from vouchers.contract_mapping import to_contract
+from vouchers.domain.application import Application
 from vouchers.service import DEFINITION
 from vouchers.settings import VouchersSettings
 
@@ -286,3 +289,57 @@ def test_the_audit_counts_a_household_served_from_the_waitlist_as_issued_once(ap
     assert round_["applications"] == {"issued": 2, "rejected": 1}
     household = result.tally.households[rossi["household_id"]]
     assert (household.status, household.vouchers) == ("issued", 1)
+
+
+# --- C16: what the household is told leaves the service, without personal data ---------------
+
+
+def test_a_served_household_is_published_with_its_count_total_expiry_and_waitlist_origin(
+    api: Api,
+) -> None:
+    r = reviewed_and_issued(api)
+    ok(
+        api.post(
+            f"/applications/{r.applications['b-bianchi']}/revoke",
+            "social_worker",
+            json={"reason_code": "false_declaration"},
+        )
+    )
+    app = service(api)
+    published = [
+        item.event
+        for item in store_records(app, to_contract)
+        if isinstance(getattr(item, "event", None), c.ApplicationServed)
+    ]
+    by_application = {e.application_id: e for e in published}
+    bianchi = by_application[r.applications["b-bianchi"]]
+    rossi = by_application[r.applications["b-rossi"]]
+    assert (bianchi.voucher_count, bianchi.amount_cents, bianchi.from_waitlist) == (
+        2,
+        10_000,
+        False,
+    )
+    assert (rossi.voucher_count, rossi.amount_cents, rossi.from_waitlist) == (1, 5_000, True)
+    [voucher_id] = app.get_application(UUID(rossi.application_id)).voucher_ids
+    voucher = app.get_voucher(UUID(voucher_id))
+    assert rossi.expires_at == voucher.expires_at
+    fields = set(rossi.model_dump())
+    assert not fields & {"applicant", "sealed_codes", "voucher_ids", "codes", "members"}
+
+
+def test_a_served_event_stored_before_the_figures_existed_still_loads_and_publishes() -> None:
+    household_id = uuid4()
+    old = Application.Served(  # as stored before 2026-12-07: no amount, expiry, waitlist
+        originator_id=uuid4(),
+        originator_version=3,
+        timestamp=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        correlation_id=None,
+        round_id=uuid4(),
+        household_id=household_id,
+        voucher_ids=[str(uuid4()), str(uuid4())],
+        sealed_codes="sealed",
+    )
+    event = to_contract(old)
+    assert isinstance(event, c.ApplicationServed)
+    assert (event.voucher_count, event.amount_cents, event.expires_at) == (2, None, None)
+    assert event.household_id == str(household_id)
