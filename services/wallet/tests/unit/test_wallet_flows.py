@@ -34,6 +34,11 @@ def code(body: str) -> str:
 GOOD_CODE_FOR_TESTS = code("RSSMRA85T10A562")
 
 
+def person(n: int) -> str:
+    """A valid fiscal code of the n-th person (0-9): one person, one code."""
+    return code(f"VRDLGU80A01L21{n}")
+
+
 def make_plan(
     app: WalletApplication,
     *,
@@ -303,13 +308,13 @@ def test_a_csv_with_bad_rows_loads_the_good_ones_and_explains_each_bad_one(
             "employee_id;fiscal_code;dependent_children;amount_eur;category",
             f"e1;{good};no;500,00;",
             f"e2;{good[:-1]}X;no;;",  # wrong check character
-            f"e3;{good};maybe;100;",
-            f"e4;{good};sì;1.000,50;transport",
-            f"e5;{good};no;abc;",
-            f"e6;{good};no;;teleport",
+            f"e3;{person(3)};maybe;100;",
+            f"e4;{person(4)};sì;1.000,50;transport",
+            f"e5;{person(5)};no;abc;",
+            f"e6;{person(6)};no;;teleport",
             f"e1;{good};no;10;",  # twice
-            f"e7;{good};no;9999;",  # over what is left of the budget
-            f"bad id!;{good};no;;",
+            f"e7;{person(7)};no;9999;",  # over what is left of the budget
+            f"bad id!;{person(9)};no;;",
         ]
     )
     report = app.load_csv(plan_id, text)

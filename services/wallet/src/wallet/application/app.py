@@ -5,7 +5,7 @@ group-committed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -19,8 +19,9 @@ from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 
 from wallet import contract_mapping  # noqa: F401  (registers the ledger hash chain mapping)
+from wallet.application import bulk_load
 from wallet.application import commands as cmd
-from wallet.application import csv_loading
+from wallet.application.bulk_load import LoadReport
 from wallet.application.requests import CaptureRequest, HoldRequest, ReleaseRequest
 from wallet.domain import ledger
 from wallet.domain.bonus import DEFAULT_YEARLY_LIMIT_CENTS, BonusYear, yearly_limits
@@ -37,18 +38,6 @@ log = structlog.get_logger(__name__)
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class LoadReport:
-    """What a CSV load did, row by row."""
-
-    loaded: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def loaded_cents(self) -> int:
-        return sum(int(r["amount_cents"]) for r in self.loaded)
 
 
 @dataclass(frozen=True)
@@ -177,7 +166,10 @@ class WalletApplication(ServiceApplication):
     def enrol(self, plan_id: UUID, command: cmd.Enrol) -> None:
         def change() -> None:
             plan = self.get_plan(plan_id)
-            plan.enrol({e.employee_id: e.dependent_children for e in command.employees})
+            plan.enrol(
+                {e.employee_id: e.dependent_children for e in command.employees},
+                {e.employee_id: e.fiscal_code for e in command.employees if e.fiscal_code},
+            )
             self.save(plan)
 
         self.retrying(change)
@@ -217,49 +209,15 @@ class WalletApplication(ServiceApplication):
         wallet.record_grant(category, t)
         return cents
 
-    def load_csv(self, plan_id: UUID, text: str) -> LoadReport:
-        """Enrol and credit the employees of a CSV file. Every row is judged alone: a refused
-        row is reported with its reason and rejects nothing else; the accepted ones are saved
-        together."""
-        rows, errors = csv_loading.parse(text)
+    def load_csv(self, plan_id: UUID, data: bytes | str, load_id: str | None = None) -> LoadReport:
+        """Enrol and credit the employees of a CSV file (see :mod:`bulk_load`): every row is
+        judged alone; the same file (its SHA-256) is loaded once, and its report given again."""
+        raw = data.encode() if isinstance(data, str) else data
+        return bulk_load.load_employees(self, plan_id, raw, load_id)
 
-        def change() -> LoadReport:
-            report = LoadReport(
-                rejected=[
-                    {"line": e.line, "employee_id": e.employee_id, "reason": e.reason}
-                    for e in errors
-                ]
-            )
-            plan = self.get_plan(plan_id)
-            plan.check_open()
-            plan.enrol({r.employee_id: r.dependent_children for r in rows})
-            wallets: list[Wallet] = []
-            for row in rows:
-                try:
-                    wallet = self._wallet_for(plan, row.employee_id)
-                    cents = self._grant(
-                        plan, wallet, row.employee_id, row.amount_cents, row.category
-                    )
-                except (DomainError, ValueError) as refusal:  # refused: this row alone
-                    report.rejected.append(
-                        {"line": row.line, "employee_id": row.employee_id, "reason": str(refusal)}
-                    )
-                    continue
-                wallets.append(wallet)
-                report.loaded.append(
-                    {
-                        "line": row.line,
-                        "employee_id": row.employee_id,
-                        "wallet_id": str(wallet.id),
-                        "amount_cents": cents,
-                        "category": row.category,
-                    }
-                )
-            self.save(plan, *wallets)
-            report.rejected.sort(key=lambda r: int(r["line"]))
-            return report
-
-        return self.retrying(change)
+    def loads_of(self, plan_id: UUID) -> list[dict[str, Any]]:
+        """The plan's bulk loads, oldest first: key, time, rows loaded and refused, credit."""
+        return [load.summary() for load in bulk_load.loads_of(self, plan_id)]
 
     # --- wallets ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from servicekit.italian_ids import VatNumber
+from servicekit.italian_ids import FiscalCode, VatNumber
 
 from wallet.domain.ledger import Category
 
@@ -55,6 +55,11 @@ class CreatePlan(Command):
 class Employee(Command):
     employee_id: PartyId
     dependent_children: bool = False
+    fiscal_code: FiscalCode | None = Field(
+        default=None,
+        description="Checked, and refused (409) if another employee id of the plan has it; "
+        "never stored (only a keyed fingerprint)",
+    )
 
 
 class Enrol(Command):

@@ -2,8 +2,9 @@
 
 Columns (header row required, order free): ``employee_id`` (the pseudonymous id the employee
 logs in with), ``fiscal_code`` (checked, never stored in the ledger), ``dependent_children``
-(yes/no, sì/no, true/false, 1/0; optional), ``amount_eur`` (e.g. ``500`` or ``500,00``;
-optional: the plan's credit per employee) and ``category`` (optional: ``general``).
+(yes/no, sì/no, true/false, 1/0; optional), ``amount_eur`` (e.g. ``500``, ``1.200,50`` or
+``1200.50``, see :func:`parse_amount`; optional: the plan's credit per employee) and
+``category`` (optional: ``general``). UTF-8 or Windows-1252 (:func:`decode`).
 Every row is judged on its own: a bad row rejects nothing else and the report explains it.
 """
 
@@ -13,7 +14,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from servicekit.italian_ids import validate_fiscal_code
 
@@ -33,6 +33,7 @@ class CsvError(ValueError):
 class Row:
     line: int
     employee_id: str
+    fiscal_code: str  # normalised; held in memory only, never stored
     dependent_children: bool
     amount_cents: int | None
     category: str
@@ -45,21 +46,66 @@ class RowError:
     reason: str
 
 
+_SPACES = str.maketrans("", "", " \u00a0\u202f€")
+
+
 def parse_amount(text: str) -> int:
-    """Euros as typed in Italy or elsewhere (``1.234,56``, ``1234.56``, ``500``) to cents."""
-    value = text.strip().replace("€", "").replace(" ", "")
-    if "," in value:
-        value = value.replace(".", "").replace(",", ".")
-    try:
-        euros = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"amount {text!r} is not a number of euros") from None
-    cents = euros * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"amount {text!r} has fractions of a cent")
+    """Euros as typed in Italy or elsewhere to cents, never guessing.
+
+    Accepted: ``500``, ``1200,50``, ``1200.50``, ``1.200,50``, ``1,200.50``, ``1.200.000``,
+    ``1 200,50``. With both ``.`` and ``,`` the last one is the decimal separator and the other
+    groups thousands; a separator that appears more than once groups thousands; a lone
+    separator followed by one or two digits is the decimal separator. A lone separator followed
+    by exactly three digits (``1.200``, ``1,200``) could be either and is refused: write
+    ``1200`` or ``1.200,00``.
+    """
+    value = text.strip().translate(_SPACES)
+    if not re.fullmatch(r"[0-9][0-9.,]*", value) or value[-1] in ".,":
+        if value.startswith("-"):
+            raise ValueError(f"amount {text!r} must be positive")
+        raise ValueError(f"amount {text!r} is not a number of euros (e.g. 1200 or 1.200,50)")
+    separators = [c for c in value if c in ".,"]
+    decimal = ""
+    if len(set(separators)) == 2:
+        decimal = separators[-1]
+    elif len(separators) == 1:
+        digits_after = len(value) - value.index(separators[0]) - 1
+        if digits_after == 3:
+            whole_euros = int(value.replace(separators[0], ""))
+            grouped = f"{whole_euros:,}".replace(",", ".")
+            raise ValueError(
+                f"amount {text!r} is ambiguous: is {separators[0]!r} a thousands or a decimal "
+                f"separator? Write {whole_euros} or {grouped},00 for {whole_euros} euros, or "
+                "two decimals (e.g. 1,20) for euros and cents"
+            )
+        decimal = separators[0]
+    whole, _, cents_text = value.rpartition(decimal) if decimal else (value, "", "")
+    grouping = "".join(set(separators) - {decimal})
+    if grouping and not re.fullmatch(rf"[0-9]{{1,3}}(\{grouping}[0-9]{{3}})+", whole):
+        raise ValueError(f"amount {text!r} has misplaced thousands separators")
+    if decimal and (len(cents_text) > 2 or decimal in whole):
+        raise ValueError(f"amount {text!r} has fractions of a cent or misplaced separators")
+    cents = int(whole.replace(grouping, "") if grouping else whole) * 100
+    cents += int(cents_text.ljust(2, "0")) if cents_text else 0
     if cents <= 0:
         raise ValueError(f"amount {text!r} must be positive")
-    return int(cents)
+    return cents
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The file's text and its encoding: UTF-8 (with or without a byte-order mark), else
+    Windows-1252 (what Excel usually saves as "CSV" in Italy); anything else is refused."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        raise CsvError(
+            "the file is neither UTF-8 nor Windows-1252 text: save it as "
+            '"CSV UTF-8 (delimitato da virgole)"'
+        ) from None
 
 
 def parse(text: str) -> tuple[list[Row], list[RowError]]:
@@ -73,6 +119,7 @@ def parse(text: str) -> tuple[list[Row], list[RowError]]:
     rows: list[Row] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    codes: dict[str, tuple[int, str]] = {}  # fiscal code -> (line, employee id)
     for index, raw in enumerate(reader):
         if index >= MAX_ROWS:
             raise CsvError(f"at most {MAX_ROWS} rows per file")
@@ -85,7 +132,14 @@ def parse(text: str) -> tuple[list[Row], list[RowError]]:
                 raise ValueError(
                     f"employee {row.employee_id} already appears on line {seen[row.employee_id]}"
                 )
+            first = codes.get(row.fiscal_code)
+            if first is not None:
+                raise ValueError(
+                    f"this fiscal code is already given to employee {first[1]} on line "
+                    f"{first[0]}: one person is enrolled once"
+                )
             seen[row.employee_id] = line
+            codes[row.fiscal_code] = (line, row.employee_id)
             rows.append(row)
         except ValueError as error:
             errors.append(RowError(line, employee_id, str(error)))
@@ -96,7 +150,7 @@ def _row(line: int, record: dict[str, str]) -> Row:
     employee_id = record.get("employee_id", "")
     if not _EMPLOYEE_ID.match(employee_id):
         raise ValueError(f"employee_id {employee_id!r} is not a valid id (letters, digits, _ . -)")
-    validate_fiscal_code(record.get("fiscal_code", ""))
+    fiscal_code = validate_fiscal_code(record.get("fiscal_code", ""))
     children = record.get("dependent_children", "").lower()
     if children not in _YES | _NO:
         raise ValueError(f"dependent_children {children!r} must be yes or no")
@@ -107,6 +161,7 @@ def _row(line: int, record: dict[str, str]) -> Row:
     return Row(
         line=line,
         employee_id=employee_id,
+        fiscal_code=fiscal_code,
         dependent_children=children in _YES,
         amount_cents=parse_amount(amount) if amount else None,
         category=category,

@@ -112,6 +112,12 @@ class FiscalCodeInUse(Conflict):
     code = "fiscal_code_in_use"
 
 
+class FiscalCodeMismatch(Conflict):
+    """An employee enrolled with one fiscal code was given another."""
+
+    code = "fiscal_code_mismatch"
+
+
 class LoadIdReused(Conflict):
     """A client's load id names an earlier load of a different file."""
 

@@ -6,6 +6,8 @@ its credit (the money comes from the employer's bonus account, not from the budg
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import date
 from typing import Any, Literal
@@ -18,6 +20,8 @@ from wallet.domain import ledger
 from wallet.domain.errors import (
     BonusConversionNotAllowed,
     CategoryNotAllowed,
+    FiscalCodeInUse,
+    FiscalCodeMismatch,
     InvalidTransition,
     NotEligible,
     PlanNotActive,
@@ -30,7 +34,8 @@ MAX_EMPLOYEES_PER_ENROLMENT = 10_000
 
 class Plan(ChainedAggregate):
     # 2: productivity-bonus conversion (attributes added to older snapshots by upcast_v1_v2).
-    class_version = 2
+    # 3: the fingerprints of the employees' fiscal codes (upcast_v2_v3).
+    class_version = 3
 
     class Created(ChainedAggregate.Created):
         employer_id: str
@@ -45,9 +50,17 @@ class Plan(ChainedAggregate):
         transfers: list[dict[str, Any]]
 
     class EmployeesEnrolled(ChainedAggregate.Event):
+        # 2: employee id -> fingerprint of their fiscal code (not public; {} in older events).
+        class_version = 2
+
         employee_ids: list[str]
         with_children_ids: list[str]
         transfers: list[dict[str, Any]]
+        fiscal_fingerprints: dict[str, str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("fiscal_fingerprints", {})
 
     class CreditAllocated(ChainedAggregate.Event):
         employee_id: str
@@ -81,6 +94,11 @@ class Plan(ChainedAggregate):
         state.setdefault("bonus_conversion", False)
         state.setdefault("bonus_converted_cents", 0)
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.setdefault("fiscal_codes", {})
+        state.setdefault("fiscal_code_of", {})
+
     @event(Created)
     def __init__(
         self,
@@ -112,6 +130,8 @@ class Plan(ChainedAggregate):
         self.next_plan_id: UUID | None = None
         self.bonus_conversion = False
         self.bonus_converted_cents = 0
+        self.fiscal_codes: dict[str, str] = {}  # fingerprint of a fiscal code -> employee id
+        self.fiscal_code_of: dict[str, str] = {}  # employee id -> fingerprint
         ledger.apply_transfers(self.balances, self.owns, transfers)
 
     @classmethod
@@ -179,23 +199,68 @@ class Plan(ChainedAggregate):
                 f"plan {self.id} allows {', '.join(self.categories)}, not {category}"
             )
 
-    def enrol(self, employees: dict[str, bool]) -> None:
+    def fingerprint(self, fiscal_code: str) -> str:
+        """A keyed hash of the normalised fiscal code (upper case, no spaces): equal codes give
+        equal fingerprints within this plan, and the code itself is never stored."""
+        normalised = "".join(fiscal_code.split()).upper()
+        return hmac.new(self.id.bytes, normalised.encode(), hashlib.sha256).hexdigest()
+
+    def check_fiscal_code(self, employee_id: str, fiscal_code: str) -> str:
+        """Refuse a fiscal code another employee id of the plan has (one person, two caps), or
+        another code for an employee enrolled with one; returns the code's fingerprint."""
+        fingerprint = self.fingerprint(fiscal_code)
+        holder = self.fiscal_codes.get(fingerprint)
+        if holder is not None and holder != employee_id:
+            raise FiscalCodeInUse(
+                f"this fiscal code already belongs to employee {holder} in this plan: one "
+                "person is enrolled once",
+                employee_id=holder,
+            )
+        if self.fiscal_code_of.get(employee_id, fingerprint) != fingerprint:
+            raise FiscalCodeMismatch(
+                f"employee {employee_id} is enrolled in this plan with another fiscal code",
+                employee_id=employee_id,
+            )
+        return fingerprint
+
+    def enrol(self, employees: dict[str, bool], fiscal_codes: dict[str, str] | None = None) -> None:
         """Make employees eligible (``id -> has dependent children``); already enrolled ones
-        are left as they are."""
+        are left as they are. ``fiscal_codes`` (``id -> code``, for some or all): a code
+        another employee id of the plan has is refused, and so is one given twice here."""
         self.check_open()
         new = {e: c for e, c in employees.items() if e not in self.employees}
         if len(new) > MAX_EMPLOYEES_PER_ENROLMENT:
             raise InvalidTransition(f"enrol at most {MAX_EMPLOYEES_PER_ENROLMENT} at once")
-        if new:
-            self._enrol(sorted(new), sorted(e for e, c in new.items() if c), [])
+        fingerprints: dict[str, str] = {}
+        given: dict[str, str] = {}  # fingerprint -> employee id, in this enrolment
+        for employee_id, code in (fiscal_codes or {}).items():
+            fingerprint = self.check_fiscal_code(employee_id, code)
+            if given.get(fingerprint, employee_id) != employee_id:
+                raise FiscalCodeInUse(
+                    f"employees {given[fingerprint]} and {employee_id} have the same fiscal "
+                    "code: one person is enrolled once",
+                    employee_id=given[fingerprint],
+                )
+            given[fingerprint] = employee_id
+            if fingerprint not in self.fiscal_codes:
+                fingerprints[employee_id] = fingerprint
+        if new or fingerprints:
+            self._enrol(sorted(new), sorted(e for e, c in new.items() if c), [], fingerprints)
 
     @event(EmployeesEnrolled)
     def _enrol(
-        self, employee_ids: list[str], with_children_ids: list[str], transfers: list[Any]
+        self,
+        employee_ids: list[str],
+        with_children_ids: list[str],
+        transfers: list[Any],
+        fiscal_fingerprints: dict[str, str],
     ) -> None:
         children = set(with_children_ids)
         for employee_id in employee_ids:
             self.employees[employee_id] = employee_id in children
+        for employee_id, fingerprint in fiscal_fingerprints.items():
+            self.fiscal_codes[fingerprint] = employee_id
+            self.fiscal_code_of[employee_id] = fingerprint
 
     def allocate(self, employee_id: str, wallet_id: UUID, transfer: dict[str, Any]) -> None:
         """The plan's leg of a grant: ``transfer`` takes budget from the funding account to an

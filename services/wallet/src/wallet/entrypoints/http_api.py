@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
@@ -297,16 +297,33 @@ class CsvReport(BaseModel):
     loaded: list[dict[str, Any]]
     rejected: list[dict[str, Any]] = Field(description="Each refused row: line and reason")
     loaded_cents: int
+    sha256: str = Field(description="The file's SHA-256: the load's idempotency key")
+    load_id: str | None = Field(description="The client's load id, if it gave one")
+    loaded_at: datetime | None
+    encoding: str = Field(description="utf-8, or cp1252 (Windows-1252) when not UTF-8")
+    already_loaded: bool = Field(
+        description="True: this file was loaded before; this is that load's report and "
+        "nothing was credited now"
+    )
+    notes: list[str]
 
 
 @plans.post(
     "/plans/{plan_id}/employees.csv",
-    summary="Bulk-load employees and credit from a CSV (per-row report)",
+    summary="Bulk-load employees and credit from a CSV (per-row report; the same file loads once)",
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def load_csv(
     plan_id: UUID,
     request: Request,
+    load_id: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+            description="The client's own id of this load (e.g. payroll-2026-03): a new file "
+            "under an id already used is refused",
+        ),
+    ] = None,
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("employer")),
 ) -> CsvReport:
@@ -315,15 +332,19 @@ async def load_csv(
     if len(body) > 5_000_000:
         raise HTTPException(status_code=413, detail="at most 5 MB per file")
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(status_code=422, detail="the file must be UTF-8 text") from None
-    try:
-        report = app.load_csv(plan_id, text)
+        report = app.load_csv(plan_id, body, load_id)
     except CsvError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
     return CsvReport(
-        loaded=report.loaded, rejected=report.rejected, loaded_cents=report.loaded_cents
+        loaded=report.loaded,
+        rejected=report.rejected,
+        loaded_cents=report.loaded_cents,
+        sha256=report.sha256,
+        load_id=report.load_id,
+        loaded_at=report.loaded_at,
+        encoding=report.encoding,
+        already_loaded=report.already_loaded,
+        notes=report.notes,
     )
 
 
@@ -562,7 +583,10 @@ def revoke_delegate(
 # --- reports ----------------------------------------------------------------------------------
 
 
-@reports.get("/plans/{plan_id}/report", summary="Employer's statement of a plan")
+@reports.get(
+    "/plans/{plan_id}/report",
+    summary="Employer's statement of a plan, with its bulk loads (key, time, rows, credit)",
+)
 def plan_report(
     plan_id: UUID,
     app: WalletApplication = Depends(wallet_app),
@@ -570,7 +594,7 @@ def plan_report(
 ) -> dict[str, Any]:
     may_read_plan(app.get_plan(plan_id), principal)
     figures: PlanFigures = app.plan_figures(plan_id)
-    return figures.as_dict()
+    return {**figures.as_dict(), "loads": app.loads_of(plan_id)}
 
 
 @reports.get("/payroll/{year}", summary="Taxable fringe benefits per employee (payroll)")

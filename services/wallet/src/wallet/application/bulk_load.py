@@ -1,0 +1,153 @@
+"""Bulk loads of a plan's employees (HR's CSV file): enrol and credit every good row, report
+every bad one by line, and record the load under the file's SHA-256 (and the client's optional
+load id) in the same transaction, so the same file uploaded again answers with the first load's
+report and credits nobody twice — across restarts, since the record is an event."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from servicekit.domain import DomainError, NotFound
+
+from wallet.application import csv_loading
+from wallet.domain.loads import EmployeeLoad, check_load_id_free
+from wallet.domain.wallet import Wallet
+
+if TYPE_CHECKING:
+    from wallet.application.app import WalletApplication
+
+
+@dataclass
+class LoadReport:
+    """What a CSV load did, row by row (``already_loaded``: this file was loaded before, and
+    this is that load's report; nothing was credited now)."""
+
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    sha256: str = ""
+    load_id: str | None = None
+    encoding: str = "utf-8"
+    loaded_at: datetime | None = None
+    already_loaded: bool = False
+
+    @property
+    def loaded_cents(self) -> int:
+        return sum(int(r["amount_cents"]) for r in self.loaded)
+
+    @property
+    def notes(self) -> list[str]:
+        notes = []
+        if self.already_loaded:
+            when = self.loaded_at.isoformat() if self.loaded_at else "before"
+            notes.append(f"this file was already loaded ({when}): nothing was credited again")
+        if self.encoding != "utf-8":
+            notes.append(
+                f"the file is not UTF-8: it was read as {self.encoding} (Windows-1252, Excel's "
+                "usual CSV); check accented names, or save it as CSV UTF-8"
+            )
+        return notes
+
+    @classmethod
+    def of(cls, load: EmployeeLoad, *, already_loaded: bool) -> LoadReport:
+        return cls(
+            loaded=list(load.loaded),
+            rejected=list(load.rejected),
+            sha256=load.sha256,
+            load_id=load.load_id,
+            encoding=load.encoding,
+            loaded_at=load.loaded_at,
+            already_loaded=already_loaded,
+        )
+
+
+def earlier_load(app: WalletApplication, plan_id: UUID, sha256: str) -> EmployeeLoad | None:
+    try:
+        return app.get_aggregate(EmployeeLoad.id_for(plan_id, sha256), EmployeeLoad, "load")
+    except NotFound:
+        return None
+
+
+def loads_of(app: WalletApplication, plan_id: UUID) -> list[EmployeeLoad]:
+    """The plan's loads, oldest first."""
+    return [
+        app.get_aggregate(e.originator_id, EmployeeLoad, "load")
+        for e in app.events_of(EmployeeLoad.Recorded)
+        if e.plan_id == plan_id
+    ]
+
+
+def load_employees(
+    app: WalletApplication, plan_id: UUID, data: bytes, load_id: str | None = None
+) -> LoadReport:
+    sha256 = hashlib.sha256(data).hexdigest()
+    if load_id is not None:
+        used = next((x for x in loads_of(app, plan_id) if x.load_id == load_id), None)
+        check_load_id_free(load_id, sha256, used)
+    done = earlier_load(app, plan_id, sha256)
+    if done is not None:
+        return LoadReport.of(done, already_loaded=True)
+    text, encoding = csv_loading.decode(data)
+    rows, errors = csv_loading.parse(text)
+
+    def change() -> LoadReport:
+        done = earlier_load(app, plan_id, sha256)  # a concurrent upload of the same file
+        if done is not None:
+            return LoadReport.of(done, already_loaded=True)
+        rejected: list[dict[str, Any]] = [
+            {"line": e.line, "employee_id": e.employee_id, "reason": e.reason} for e in errors
+        ]
+        loaded: list[dict[str, Any]] = []
+        plan = app.get_plan(plan_id)
+        plan.check_open()
+        accepted = []
+        for row in rows:
+            try:
+                plan.check_fiscal_code(row.employee_id, row.fiscal_code)
+            except DomainError as refusal:
+                rejected.append(_refused(row, refusal))
+                continue
+            accepted.append(row)
+        plan.enrol(
+            {r.employee_id: r.dependent_children for r in accepted},
+            {r.employee_id: r.fiscal_code for r in accepted},
+        )
+        wallets: list[Wallet] = []
+        for row in accepted:
+            try:
+                wallet = app._wallet_for(plan, row.employee_id)
+                cents = app._grant(plan, wallet, row.employee_id, row.amount_cents, row.category)
+            except (DomainError, ValueError) as refusal:  # refused: this row alone
+                rejected.append(_refused(row, refusal))
+                continue
+            wallets.append(wallet)
+            loaded.append(
+                {
+                    "line": row.line,
+                    "employee_id": row.employee_id,
+                    "wallet_id": str(wallet.id),
+                    "amount_cents": cents,
+                    "category": row.category,
+                }
+            )
+        rejected.sort(key=lambda r: int(r["line"]))
+        load = EmployeeLoad(
+            plan_id=plan_id,
+            sha256=sha256,
+            load_id=load_id,
+            encoding=encoding,
+            loaded=loaded,
+            rejected=rejected,
+            loaded_cents=sum(int(r["amount_cents"]) for r in loaded),
+        )
+        app.save(plan, *wallets, load)
+        return LoadReport.of(load, already_loaded=False)
+
+    return app.retrying(change)
+
+
+def _refused(row: csv_loading.Row, refusal: Exception) -> dict[str, Any]:
+    return {"line": row.line, "employee_id": row.employee_id, "reason": str(refusal)}
