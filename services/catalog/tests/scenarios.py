@@ -387,3 +387,19 @@ def two_callers_holding_with_the_same_request_id_both_count_in_the_free_places(
     app.release_hold(full, "r1", "beneficiary:b2")
     assert [s["available"] for s in app.slots(ids.offering("physio"), today)] == [1]
     assert "Fisioterapia a domicilio" in titles(app, available_from=today)
+
+
+@scenario
+def a_plural_finds_the_singular_with_italian_and_english_stemming(
+    app: CatalogApplication,
+) -> None:
+    catalogue(app)
+    # "bambino" and "bambini" share the Italian stem, "homes" and "home" the English one.
+    assert titles(app, text="bambino") == ["Doposcuola"]
+    # The English stem matches whole: "homes" finds "home", not "homework" (Doposcuola).
+    assert set(titles(app, text="homes")) == {
+        "Assistenza domiciliare anziani",
+        "Fisioterapia a domicilio",
+    }
+    # Stemming never replaces the prefix match: a word cut short still finds its offering.
+    assert titles(app, text="riabilit") == ["Fisioterapia a domicilio"]

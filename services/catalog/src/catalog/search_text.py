@@ -6,9 +6,11 @@ Snowball stem (``snowballstemmer``: "anziani" → "anzian", "fratture" → "frat
 "home"). A query word then matches
 
 - as a prefix of an indexed word ("fisio" finds "fisioterapia"), or
-- by its stems, in either language, as prefixes of indexed stems: "anziano" (stem "anzi") finds
-  "anziani" (stem "anzian"), "pasto" finds "pasti", "homes" finds "home". Stems shorter than
-  four letters match only whole, or "fisio" (Italian stem "fis") would find "fiscale".
+- by its stems: its English stem whole ("homes" finds "home", not "homework"), its Italian
+  stem as a prefix of an indexed stem, because the Italian Snowball stemmer cuts a singular
+  shorter than its plural ("anziano" → "anzi", "anziani" → "anzian"; "pasto" finds "pasti").
+  Italian stems shorter than four letters match only whole, or "fisio" (stem "fis") would
+  find "fiscale".
 
 An offering's category is searchable by its names in both languages ("elderly" finds every
 offering in ``elderly_care``).
@@ -28,7 +30,8 @@ MAX_TERMS = 8
 MIN_STEM_PREFIX = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_STEMMERS = (snowballstemmer.stemmer("italian"), snowballstemmer.stemmer("english"))
+_ITALIAN = snowballstemmer.stemmer("italian")
+_ENGLISH = snowballstemmer.stemmer("english")
 
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "services_no_cap": ("Servizi alla persona", "Personal services"),
@@ -60,7 +63,7 @@ def tokens(text_value: str) -> list[str]:
 def stems(word: str) -> tuple[str, ...]:
     """The word's Italian and English stems that differ from it (at most two)."""
     found: list[str] = []
-    for stemmer in _STEMMERS:
+    for stemmer in (_ITALIAN, _ENGLISH):
         stem = stemmer.stemWord(word)
         if stem and stem != word and stem not in found:
             found.append(stem)
@@ -89,8 +92,11 @@ def query_words(terms: list[str]) -> list[list[tuple[str, bool]]]:
     alternatives: list[list[tuple[str, bool]]] = []
     for word in words:
         options = [(word, True)]
-        for stem in stems(word):
-            options.append((stem, len(stem) >= MIN_STEM_PREFIX))
+        italian, english = _ITALIAN.stemWord(word), _ENGLISH.stemWord(word)
+        if italian and italian != word:
+            options.append((italian, len(italian) >= MIN_STEM_PREFIX))
+        if english and english not in (word, italian):
+            options.append((english, False))
         alternatives.append(options)
     return alternatives
 
