@@ -48,7 +48,10 @@ def test_wallet_and_plan_snapshots_taken_before_the_upgrade_are_upcast(
     wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
     for aggregate, added in (
         (app.get_wallet(wallet_id), ("reminded_days", "bonus_converted_cents", "bonus_requests")),
-        (app.get_plan(plan_id), ("bonus_conversion", "bonus_converted_cents")),
+        (
+            app.get_plan(plan_id),
+            ("bonus_conversion", "bonus_converted_cents", "fiscal_codes", "fiscal_code_of"),
+        ),
     ):
         snapshot = Snapshot.take(aggregate)
         old_state = {k: v for k, v in snapshot.state.items() if k not in (*added, "class_version")}
@@ -63,3 +66,37 @@ def test_wallet_and_plan_snapshots_taken_before_the_upgrade_are_upcast(
         assert type(restored) is type(aggregate)
         for name in added:
             assert getattr(restored, name) == getattr(aggregate, name), name
+
+
+def test_enrolments_and_fringe_records_stored_before_the_upgrade_are_read(
+    app: WalletApplication,
+) -> None:
+    plan_id = make_plan(app, employees={"e1": False})
+    wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
+    h = hold(app, wallet_id, 1_000, "f", "fringe_purchase")
+    app.release(wallet_id, h, cmd.Release(request_id="r"))
+    olds = {
+        "Plan.EmployeesEnrolled": "fiscal_fingerprints",
+        "FringeYear.Recorded": "back_under_cap",
+    }
+    with app.recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute("SELECT originator_id, originator_version, state, topic FROM stored_events")
+        for row in cursor.fetchall():
+            added = next((a for t, a in olds.items() if row[3].endswith(t)), None)
+            if added is None:
+                continue
+            state = json.loads(bytes(row[2]))
+            del state[added], state["class_version"]
+            cursor.execute(
+                "UPDATE stored_events SET state = ? "
+                "WHERE originator_id = ? AND originator_version = ?",
+                (json.dumps(state).encode(), row[0], row[1]),
+            )
+    app.repository.cache = None  # type: ignore[assignment]
+    plan = app.get_plan(plan_id)
+    assert plan.employees == {"e1": False} and plan.fiscal_codes == {}
+    (line,) = app.payroll(None, 2025, check_year=False)
+    assert (line.fringe_cents, line.taxable_cents) == (0, 0)
+    public: list[Any] = [to_contract(e) for e in app.events.get(plan_id)]
+    verifier = ChainVerifier()
+    assert len(verifier.feed_all(public)) == len(public) and not verifier.breaks
