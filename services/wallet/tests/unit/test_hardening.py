@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 from servicekit.audit import store_records
 from servicekit.auth import DevIssuer
 from servicekit.service import ServiceRuntime, create_http_app
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
+from wallet.application.requests import HoldRequest
 from wallet.audit import audit_wallet, figures_from_application
 from wallet.contract_mapping import to_contract
 from wallet.domain.errors import InvalidHoldExpiry, InvalidPlanPeriod
 from wallet.domain.fringe import FringeYear
+from wallet.domain.wallet import Wallet
 from wallet.service import DEFINITION
 from wallet.settings import WalletSettings
 
@@ -209,7 +212,7 @@ def test_a_hold_that_has_expired_already_or_outlives_its_plan_is_refused(api: Ap
     assert r.status_code == 201, r.text
 
 
-def test_a_hold_requested_by_event_with_a_past_expiry_is_recorded_as_refused(
+def test_a_hold_past_its_expiry_or_its_plan_is_refused_and_the_last_minute_is_not(
     app: WalletApplication,
 ) -> None:
     plan_id = make_plan(app, employees={"e1": False})
@@ -220,6 +223,26 @@ def test_a_hold_requested_by_event_with_a_past_expiry_is_recorded_as_refused(
         hold(app, wallet_id, 1_000, "long", expires=datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
     assert app.get_wallet(wallet_id).held_cents == 0
     hold(app, wallet_id, 1_000, "last", expires=datetime(2025, 12, 31, 23, 59, tzinfo=UTC))
+
+
+def test_a_hold_requested_by_event_with_a_past_expiry_is_recorded_as_refused(
+    app: WalletApplication,
+) -> None:
+    plan_id = make_plan(app, year=this_year(), employees={"e1": False})
+    wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
+    late = HoldRequest(
+        wallet_id=wallet_id,
+        request_id="late",
+        provider_id="coop-1",
+        category="services_no_cap",
+        amount_cents=1_000,
+        expires_at=datetime.now(UTC) - timedelta(hours=1),
+    )
+    assert app.process_message(late, [Tracking("booking#0", 1)])
+    refused = list(app.events.get(wallet_id))[-1]
+    assert isinstance(refused, Wallet.HoldRefused)
+    assert refused.reason_code == "invalid_hold_expiry"
+    assert app.get_wallet(wallet_id).held_cents == 0
 
 
 def test_implausible_plan_years_and_periods_are_refused(api: Api) -> None:
