@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -236,7 +237,7 @@ def test_the_provider_settles_a_hold_naming_its_holder_when_request_ids_are_shar
     [
         ("2019-05-06T09:00:00+00:00", "2019-05-06T10:00:00+00:00", "in the past"),
         ("2020-12-31T09:00:00+01:00", "2020-12-31T10:00:00+01:00", "in the past"),
-        ("9999-05-06T09:00:00+00:00", "9999-05-06T10:00:00+00:00", "days ahead"),
+        ("+800d", "+800d1h", "days ahead"),
         ("+2d", "+2d-1h", "end after it starts"),
         ("+2d", "+40d", "at most 744 hours"),
     ],
@@ -308,3 +309,47 @@ def test_the_public_provider_pages_do_not_require_a_token_in_openapi(client: Tes
         assert security == [] or {} in security, (path, security)
     # A route that needs a token still says so.
     assert {} not in paths["/providers/{provider_id}/history"]["get"]["security"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "slots",
+            {"starts_at": "9999-12-31T23:00:00-05:00", "ends_at": "9999-12-31T23:30:00-05:00"},
+        ),
+        (
+            "price",
+            {"price_cents": 2400, "unit": "hour", "effective_from": "9999-12-31T23:00-05:00"},
+        ),
+        ("price", {"price_cents": 2400, "unit": "hour", "effective_from": "2999-01-01T00:00Z"}),
+        ("slots", {"starts_at": "9999-05-06T09:00:00+00:00", "ends_at": "9999-05-06T10:00Z"}),
+    ],
+)
+def test_a_date_at_the_end_of_time_is_a_clear_422_not_a_server_error(
+    client: TestClient, issuer: DevIssuer, path: str, body: dict[str, Any]
+) -> None:
+    offering_id, _ = published_slot(client, issuer)
+    response = client.post(
+        f"/offerings/{offering_id}/{path}",
+        json={"capacity": 2, **body} if path == "slots" else body,
+        headers=as_(issuer, "provider", "coop-la-rete"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_failed"
+    assert "2100" in response.json()["detail"] or "out of range" in response.json()["detail"]
+
+
+def test_a_price_change_more_than_two_years_ahead_is_refused(
+    client: TestClient, issuer: DevIssuer
+) -> None:
+    offering_id, _ = published_slot(client, issuer)
+    far = (datetime.now(UTC) + timedelta(days=800)).isoformat()
+    response = client.post(
+        f"/offerings/{offering_id}/price",
+        json={"price_cents": 2400, "unit": "hour", "effective_from": far},
+        headers=as_(issuer, "provider", "coop-la-rete"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_price"
+    assert "days ahead" in response.json()["detail"]

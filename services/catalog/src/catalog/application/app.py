@@ -47,7 +47,7 @@ from catalog.domain.errors import (
 from catalog.domain.offering import Offering, Price
 from catalog.domain.package import Package, PackagePart
 from catalog.domain.provider import Provider, TaxIdentityIndex, provider_aggregate_id
-from catalog.domain.slot import Hold, Slot, slot_id_for
+from catalog.domain.slot import MAX_DAYS_AHEAD, Hold, Slot, slot_id_for
 from catalog.read_model import (
     ProviderPage,
     ProviderQuery,
@@ -324,6 +324,12 @@ class CatalogApplication(ServiceApplication):
         effective = (command.effective_from or at).astimezone(UTC)
         if effective < at - timedelta(minutes=5):
             raise InvalidPrice("a price change cannot take effect in the past")
+        if effective > at + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidPrice(
+                f"a price change takes effect at most {MAX_DAYS_AHEAD} days ahead: "
+                f"{effective.isoformat()} is too far",
+                latest=(at + timedelta(days=MAX_DAYS_AHEAD)).isoformat(timespec="seconds"),
+            )
 
         def change() -> None:
             offering = self.get_offering(offering_id)
@@ -341,7 +347,11 @@ class CatalogApplication(ServiceApplication):
         self.retrying(change)
 
     def price_at(self, offering_id: UUID, moment: datetime) -> Price:
-        price = self.get_offering(offering_id).price_at(moment.astimezone(UTC))
+        try:
+            at = moment.astimezone(UTC)
+        except OverflowError:
+            raise InvalidPrice(f"{moment.isoformat()} is out of range") from None
+        price = self.get_offering(offering_id).price_at(at)
         if price is None:
             raise InvalidPrice(f"offering {offering_id} had no price at {moment.isoformat()}")
         return price

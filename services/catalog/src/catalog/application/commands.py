@@ -9,13 +9,21 @@ control characters, NUL and bidirectional overrides are refused with a 422 namin
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from benecomune_contracts import catalog as contract
 from benecomune_contracts.base import Cents, Identifier
 from benecomune_contracts.text import SINGLE_LINE, PlainText
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from catalog.domain.offering import MAX_PRICE_CENTS, DeliveryMode, PriceUnit, WelfareCategory
 from catalog.domain.provider import ProviderKind
@@ -33,6 +41,23 @@ LongText = Description
 Price = Annotated[Cents, Field(le=MAX_PRICE_CENTS, description="Integer euro cents")]
 Places = Annotated[contract.Places, Field(le=1000)]
 Municipalities = Annotated[list[Istat], Field(max_length=500)]
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The moment in UTC, if it is between the years 2000 and 2100 (a typing mistake otherwise:
+    2019 for 2029, 9999 for "never"); the domain checks the rules that depend on now."""
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date is out of range") from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"a date between {EARLIEST_YEAR} and {LATEST_YEAR} is expected")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A timezone-aware moment, given in any offset, kept in UTC."""
 
 
 class Command(BaseModel):
@@ -147,7 +172,9 @@ class DraftOffering(Command):
 class ChangePrice(Command):
     price_cents: Price
     unit: PriceUnit
-    effective_from: AwareDatetime | None = Field(default=None, description="Default: now")
+    effective_from: Moment | None = Field(
+        default=None, description="Default: now; at most two years ahead"
+    )
 
 
 class WithdrawOffering(Command):
@@ -158,8 +185,8 @@ class OpenSlot(Command):
     """A slot starts in the future (at most two years ahead), ends after it starts and lasts at
     most 31 days; otherwise 422 ``invalid_slot`` says which rule it breaks."""
 
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     capacity: Places
 
 
