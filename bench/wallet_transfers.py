@@ -29,6 +29,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
+from servicekit.italian_ids import fiscal_code_check_character
 from servicekit.store import ServiceApplication, ensure_postgres_schema, store_environment
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
@@ -91,10 +92,16 @@ def prepare(app: WalletApplication, employees: int) -> list[UUID]:
             categories=["services_no_cap"],
         ),
     )
-    rows = "\n".join(f"emp-{n},RSSMRA85T10A562S,no" for n in range(employees))
+    rows = "\n".join(f"emp-{n},{fiscal_code(n)},no" for n in range(employees))
     report = app.load_csv(plan_id, f"employee_id,fiscal_code,dependent_children\n{rows}\n")
     assert not report.rejected, report.rejected[:3]
     return [Wallet.id_for(plan_id, f"emp-{n}") for n in range(employees)]
+
+
+def fiscal_code(n: int) -> str:
+    """A distinct valid fiscal code per employee (a plan refuses one code under two ids)."""
+    body = f"RSSMRA{(n // 28_000) % 100:02d}T{1 + (n // 1000) % 28:02d}A{n % 1000:03d}"
+    return body + fiscal_code_check_character(body)
 
 
 def timed(count: int, callers: int, one: Callable[[int], None]) -> tuple[float, list[float]]:
