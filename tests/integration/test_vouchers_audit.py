@@ -345,7 +345,15 @@ def test_the_kafka_and_store_audits_match_the_service_to_the_cent(scenario: Scen
     # The programme is the one the brief describes, as the events themselves tell it.
     tally = from_kafka.tally
     counts = scenario.counts
-    assert sum(r.applications.get("submitted", 0) for r in tally.rounds.values()) == HOUSEHOLDS
+    # Each application counted once, in its final status; a served household is issued.
+    assert sum(sum(r.applications.values()) for r in tally.rounds.values()) == HOUSEHOLDS
+    assert sum(r.applications.get("issued", 0) for r in tally.rounds.values()) == sum(
+        len(r.commitments) for r in tally.rounds.values()
+    )
+    assert (
+        sum(r.applications.get("rejected", 0) for r in tally.rounds.values())
+        == (counts["rejected"])
+    )
     assert sum(len(m.credits) for m in tally.merchants.values()) == counts["redemptions"]
     assert sum(1 for m in tally.merchants.values() for cr in m.credits.values() if cr.debited) == (
         VOIDS
