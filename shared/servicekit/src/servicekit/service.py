@@ -198,6 +198,8 @@ def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        # Read models catch up with the log before the first query is served.
+        await asyncio.to_thread(runtime.application.catch_up_read_models)
         workers = (
             asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True, periodic=True))
             if with_workers
@@ -218,13 +220,19 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> No
     parser = argparse.ArgumentParser(prog=f"python -m {definition.name}")
     parser.add_argument(
         "mode",
-        choices=["serve", "api", "relay", "consume", "workers"],
-        help="serve = API + relay + consumer in one process; the others run one part alone",
+        choices=["serve", "api", "relay", "consume", "workers", "rebuild-read-models"],
+        help="serve = API + relay + consumer in one process; the others run one part alone; "
+        "rebuild-read-models drops the read models and projects the whole log again",
     )
     args = parser.parse_args(argv)
     settings = definition.settings_class()
     configure_logging(definition.name, settings.log_level)
     runtime = ServiceRuntime(definition, settings)
+    if args.mode == "rebuild-read-models":
+        applied = runtime.application.rebuild_read_models()
+        log.info("read_models_rebuilt", events=applied)
+        runtime.application.close()
+        return
     if args.mode in ("serve", "api"):
         app = create_http_app(runtime, with_workers=args.mode == "serve")
         uvicorn.run(

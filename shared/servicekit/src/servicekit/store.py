@@ -21,12 +21,14 @@ from eventsourcing.utils import get_topic
 
 from servicekit.domain import Conflict, DomainError, LedgerBehind, NotFound
 from servicekit.messages import Processing
+from servicekit.projection import notifications_of
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
 from servicekit.territory import Territory, load_territory
 
 if TYPE_CHECKING:
     from servicekit.batching import CommandBatcher
+    from servicekit.projection import ReadModelStore
 
 
 def ensure_postgres_schema(settings: ServiceSettings) -> str:
@@ -238,6 +240,25 @@ class ServiceApplication(ProcessApplication[UUID]):
             self._notify(recordings)
             return True
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- read models (servicekit.projection) ---------------------------------------------------
+
+    def read_model_stores(self) -> list[ReadModelStore]:
+        """The service's read models; a service with list or lookup queries overrides this."""
+        return []
+
+    def catch_up_read_models(self) -> int:
+        """Project what was stored since each read model's position (on start, before
+        queries); returns how many events were applied."""
+        up_to = self.recorder.max_notification_id() or 0
+        source = notifications_of(self)
+        return sum(store.catch_up(source, up_to) for store in self.read_model_stores())
+
+    def rebuild_read_models(self) -> int:
+        """Drop every read model and project the whole log again."""
+        up_to = self.recorder.max_notification_id() or 0
+        source = notifications_of(self)
+        return sum(store.rebuild(source, up_to) for store in self.read_model_stores())
 
     def is_processed(self, position: Tracking) -> bool:
         stored = self.position(position.application_name)
