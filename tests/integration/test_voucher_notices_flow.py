@@ -130,7 +130,6 @@ def test_households_and_a_shop_hear_about_vouchers_and_reimbursements_once(
         call("POST", f"{path}/pay", operator, json={"payment_reference": "CRO 4471"})
 
         rossi = call("GET", f"/applications/{applications['b-rossi']}", worker)["household_id"]
-        verdi = call("GET", f"/applications/{applications['b-verdi']}", worker)["household_id"]
         inbox = f"{urls['notifications']}/inbox"
 
         def read(recipient: str, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -148,8 +147,13 @@ def test_households_and_a_shop_hear_about_vouchers_and_reimbursements_once(
         )
         time.sleep(1.5)  # a second effect, if there were one, would have arrived by now
         shop_notices = read("merchant:m-1", shop)
-        rossi_notices = read(f"household:{rossi}", auth("beneficiary", "b-rossi"))
-        verdi_notices = read(f"household:{verdi}", auth("beneficiary", "b-verdi"))
+        # Each applicant reads their household's notices in their own inbox, nobody else's.
+        rossi_notices = read("beneficiary:b-rossi", auth("beneficiary", "b-rossi"))
+        verdi_notices = read("beneficiary:b-verdi", auth("beneficiary", "b-verdi"))
+        intruder = httpx.get(
+            f"{inbox}/household:{rossi}", headers=auth("beneficiary", "b-verdi"), timeout=30
+        )
+        assert intruder.status_code == 403
 
     assert [n["template"] for n in shop_notices] == ["claim_paid", "claim_approved"]
     assert "€30.00" in shop_notices[0]["text"] and "CRO 4471" in shop_notices[0]["text"]

@@ -20,6 +20,7 @@ from benecomune_contracts.chain import GENESIS_HASH
 from benecomune_contracts.vouchers import (
     ApplicationRejected,
     ApplicationServed,
+    ApplicationSubmitted,
     ReimbursementApproved,
     ReimbursementPaid,
 )
@@ -67,9 +68,21 @@ def served(*, from_waitlist: bool | None = False, **changes: Any) -> Application
     return ApplicationServed(**{**fields, **changes})
 
 
-def rejected() -> ApplicationRejected:
+def submitted(application_id: str, applicant_id: str | None) -> ApplicationSubmitted:
+    return ApplicationSubmitted(
+        application_id=application_id,
+        round_id=ROUND,
+        household_id=HOUSEHOLD,
+        members=3,
+        minors=1,
+        submitted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        applicant_id=applicant_id,
+    )
+
+
+def rejected(application_id: str | None = None) -> ApplicationRejected:
     return ApplicationRejected(
-        application_id=str(uuid.uuid4()),
+        application_id=application_id or str(uuid.uuid4()),
         round_id=ROUND,
         household_id=HOUSEHOLD,
         reason_code="isee_above_threshold",
@@ -247,7 +260,14 @@ def test_households_and_shops_read_their_notices_in_their_inbox_over_http(
     with TestClient(create_http_app(runtime, with_workers=False)) as client:
         app = runtime.application
         assert isinstance(app, NotificationsApplication)
-        for n, event in enumerate([served(), approved()], start=1):
+        application_id = str(uuid.uuid4())
+        events = [
+            submitted(application_id, "b-bianchi"),
+            served(application_id=application_id),
+            approved(),
+            served(),  # an application submitted before applicants were published
+        ]
+        for n, event in enumerate(events, start=1):
             deliver(app, event, envelope_of(event, n), offset=n)
 
         def inbox(recipient: str, role: str, subject: str | None, lang: str = "en") -> Any:
@@ -258,10 +278,16 @@ def test_households_and_shops_read_their_notices_in_their_inbox_over_http(
                 headers={"Authorization": f"Bearer {token}"},
             )
 
-        household = inbox(f"household:{HOUSEHOLD}", "beneficiary", "b-bianchi")
-        assert household.status_code == 200
-        assert [n["template"] for n in household.json()] == ["vouchers_issued"]
-        assert "3 vouchers worth €125.00" in household.json()[0]["text"]
+        own = inbox("beneficiary:b-bianchi", "beneficiary", "b-bianchi")
+        assert own.status_code == 200
+        assert [n["template"] for n in own.json()] == ["vouchers_issued"]
+        assert "3 vouchers worth €125.00" in own.json()[0]["text"]
+        # Another beneficiary reads neither that inbox nor a household's.
+        assert inbox("beneficiary:b-bianchi", "beneficiary", "b-rossi").status_code == 403
+        assert inbox(f"household:{HOUSEHOLD}", "beneficiary", "b-rossi").status_code == 403
+        # Of an application whose applicant is unknown, only the operator reads the notice.
+        orphan = inbox(f"household:{HOUSEHOLD}", "operator", None)
+        assert [n["template"] for n in orphan.json()] == ["vouchers_issued"]
 
         shop = inbox("merchant:m-alimentari", "merchant", "m-alimentari", lang="it")
         assert shop.status_code == 200
@@ -272,3 +298,16 @@ def test_households_and_shops_read_their_notices_in_their_inbox_over_http(
         assert other_shop.status_code == 403
         assert other_shop.json()["code"] == "forbidden"
         assert inbox(f"household:{HOUSEHOLD}", "merchant", "m-alimentari").status_code == 403
+
+
+def test_a_rejection_goes_to_the_applicant_once_even_if_the_submission_comes_twice(
+    app: NotificationsApplication,
+) -> None:
+    application_id = str(uuid.uuid4())
+    first = submitted(application_id, "b-verdi")
+    deliver(app, first, envelope_of(first, 1), offset=1)
+    deliver(app, first, envelope_of(first, 2), offset=2)  # a copy at another position
+    refusal = rejected(application_id)
+    deliver(app, refusal, envelope_of(refusal, 3), offset=3)
+    assert [n.template for n in app.notices_for("beneficiary:b-verdi")] == ["application_rejected"]
+    assert app.notices_for(f"household:{HOUSEHOLD}") == []

@@ -130,6 +130,7 @@ def _(e: Application.Submitted) -> ContractEvent:
         members=e.members,
         minors=e.minors,
         submitted_at=e.timestamp,
+        applicant_id=e.applicant,
     )
 
 

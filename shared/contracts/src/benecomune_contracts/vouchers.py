@@ -171,6 +171,12 @@ class ApplicationSubmitted(ContractEvent):
     members: int = Field(strict=True, ge=1)
     minors: int = Field(strict=True, ge=0)
     submitted_at: UtcDatetime
+    applicant_id: Identifier | None = Field(
+        default=None,
+        description="The applying beneficiary's pseudonymous id (their token's subject id, "
+        "never a name or fiscal code): where the household's notices about this application "
+        "go. Absent for applications submitted before it was published.",
+    )
 
 
 @contract

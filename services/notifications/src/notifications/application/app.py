@@ -7,16 +7,19 @@ from typing import Any
 from benecomune_contracts.vouchers import (
     ApplicationRejected,
     ApplicationServed,
+    ApplicationSubmitted,
     FundAllocated,
     FundToppedUp,
     ReimbursementApproved,
     ReimbursementPaid,
 )
 from benecomune_contracts.wallet import CreditExpiring
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
 from servicekit.store import ServiceApplication
 
+from notifications.domain.applicant import Applicant
 from notifications.domain.notice import Notice, notice_id_for
 
 # The territory's operator sees money arriving in its funds.
@@ -24,8 +27,13 @@ OPERATOR = "operator"
 
 
 def household(household_id: str) -> str:
-    """A household's inbox: its pseudonymous id, the only one vouchers events carry."""
+    """A household's inbox, for notices about an application whose applicant is not known
+    (submitted before vouchers published it): the operator reads it, nobody else."""
     return f"household:{household_id}"
+
+
+def beneficiary(beneficiary_id: str) -> str:
+    return f"beneficiary:{beneficiary_id}"
 
 
 def merchant(merchant_id: str) -> str:
@@ -80,13 +88,29 @@ class NotificationsApplication(ServiceApplication):
     # --- vouchers: households and shops ----------------------------------------------------
 
     @policy.register
+    def _(self, event: ApplicationSubmitted, processing: Processing) -> None:
+        """Remember who applied: the application's later notices go to their inbox."""
+        if event.applicant_id is not None and not self._applicant_known(event.application_id):
+            processing.collect_events(Applicant(event.application_id, event.applicant_id))
+
+    def _applicant_known(self, application_id: str) -> bool:
+        return Applicant.id_for(application_id) in self.repository
+
+    def household_recipient(self, application_id: str, household_id: str) -> str:
+        """The applicant's own inbox; the household's (the operator's to read) if unknown."""
+        try:
+            applicant: Applicant = self.repository.get(Applicant.id_for(application_id))
+        except AggregateNotFoundError:
+            return household(household_id)
+        return beneficiary(applicant.beneficiary_id)
+
+    @policy.register
     def _(self, event: ApplicationServed, processing: Processing) -> None:
         """The household got its vouchers: how many, their total, until when (local time)."""
         params = {"voucher_count": str(event.voucher_count)}
+        recipient = self.household_recipient(event.application_id, event.household_id)
         if event.amount_cents is None or event.expires_at is None:
-            self.notice(
-                processing, household(event.household_id), "vouchers_issued_briefly", params
-            )
+            self.notice(processing, recipient, "vouchers_issued_briefly", params)
             return
         expires = event.expires_at.astimezone(self.territory.zoneinfo)
         params |= {
@@ -95,14 +119,14 @@ class NotificationsApplication(ServiceApplication):
             "expires_time": f"{expires:%H:%M}",
         }
         template = "vouchers_issued_from_waitlist" if event.from_waitlist else "vouchers_issued"
-        self.notice(processing, household(event.household_id), template, params)
+        self.notice(processing, recipient, template, params)
 
     @policy.register
     def _(self, event: ApplicationRejected, processing: Processing) -> None:
         # The social worker's words are sealed in the vouchers service: only the code travels.
         self.notice(
             processing,
-            household(event.household_id),
+            self.household_recipient(event.application_id, event.household_id),
             "application_rejected",
             {"reason_code": event.reason_code},
         )

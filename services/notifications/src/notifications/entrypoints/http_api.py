@@ -31,13 +31,12 @@ class NoticeView(BaseModel):
 
 
 def may_read(principal: Principal, recipient: str) -> bool:
-    """Each reads their own inbox. A household's inbox (``household:<id>``) is read by its
-    beneficiary, who knows the household's pseudonymous id from their application: the
-    vouchers events carry no other id of it (no personal data leaves the vouchers service),
-    and its notices tell only what those public events already say."""
+    """Each reads their own inbox (a household's notices go to the inbox of the beneficiary
+    who applied); the operator also reads the territory's ``household:<id>`` inboxes, where
+    notices about applications of unknown applicant land."""
     if principal.subject == recipient:
         return True
-    return principal.role == "beneficiary" and recipient.startswith("household:")
+    return principal.role == "operator" and recipient.startswith("household:")
 
 
 @router.get("/{recipient}", summary="A recipient's newest notices (own inbox only)")
