@@ -314,9 +314,7 @@ def the_read_model_is_rebuilt_from_the_event_log(app: CatalogApplication) -> Non
     # A second read model on the same database, emptied, fills again from the log alone.
     fresh = ReadModel(settings.read_model_database_url(), schema=settings.read_model_schema())
     try:
-        with fresh.engine.begin() as connection:
-            fresh._drop(connection)
-        fresh.create()
+        fresh.create(drop=True)
         assert fresh.position() == 0
         assert fresh.search(SearchQuery()).total == 0
         fresh.catch_up(app._notifications, app.recorder.max_notification_id() or 0)

@@ -1,15 +1,13 @@
 """The search read model: the catalog's own events projected into SQL tables (SQLAlchemy).
 
 The event store stays the truth; these tables are a disposable view of it, rebuilt from the
-notification log at any time (delete the file and it comes back). The projector reads the log
-from the position it recorded, applies each event, and records the new position **in the same
-transaction** as the rows it changed, with a conditional update: two processes projecting at
-once cannot both apply the same events (the second one's transaction is rolled back).
+notification log at any time (delete the file and it comes back). The kit's
+:mod:`servicekit.projection` keeps them: the position recorded in the same transaction as the
+rows, catch-up before each query, drop and refill when ``SCHEMA_VERSION`` changes; this module
+holds the tables, the handlers (:class:`SearchProjection`) and the search SQL (:class:`ReadModel`).
 
 Where it lives: a SQLite file beside the SQLite event store, or, with the PostgreSQL store, the
-same database and schema as the events (``CatalogSettings.read_model_database_url``). Its tables
-carry a schema version: a read model written by an older version is dropped and rebuilt from the
-log when the service starts.
+same database and schema as the events (``CatalogSettings.read_model_database_url``).
 
 Free text is bilingual (Italian and English titles and descriptions, and the names of the
 offering's category), with the same behaviour on both databases, because both index the same
@@ -32,20 +30,19 @@ The providers table serves the operator's review queue and the public list of pr
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import reduce, singledispatchmethod
 from typing import Any, Literal
 from uuid import UUID
 
+from servicekit.projection import Projection, ReadModelStore
 from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
     Dialect,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -55,12 +52,9 @@ from sqlalchemy import (
     TypeDecorator,
     and_,
     column,
-    create_engine,
-    event,
     exists,
     func,
     insert,
-    inspect,
     literal_column,
     or_,
     select,
@@ -71,7 +65,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from catalog.domain.offering import Offering
@@ -88,12 +81,9 @@ from catalog.search_text import (
 )
 
 PROJECTION = "catalog-search"
-BATCH = 500
 # Bump when a table changes: a read model of another version is dropped and rebuilt from the log.
 SCHEMA_VERSION = 3
-SCHEMA_ROW = "catalog-search:schema-version"
-# Serialises creating and rebuilding the tables among the service's processes on PostgreSQL.
-DDL_LOCK_KEY = 0x636174616C6F67  # "catalog"
+SCHEMA_ROW = f"{PROJECTION}:schema-version"  # where the kit records the version
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -216,13 +206,6 @@ packages = Table(
     Column("status", String(20), nullable=False),
     Column("provider_ids", Text, nullable=False),
     Column("offering_ids", Text, nullable=False),
-)
-
-positions = Table(
-    "projection_positions",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("position", Integer, nullable=False),
 )
 
 # PostgreSQL only: the text of each offering as a tsvector (see the module's docstring).
@@ -382,148 +365,27 @@ def pg_query(terms: list[str]) -> ColumnElement[Any] | None:
     return reduce(lambda a, b: _binary(a, "&&", b), per_word)
 
 
-def _enable_sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+class SearchProjection(Projection):
+    """How the catalog's events change the search tables (the kit keeps the position)."""
 
+    name = PROJECTION
+    version = SCHEMA_VERSION
+    metadata = metadata
 
-NotificationSource = Callable[[int, int], list[tuple[int, object]]]
-"""(start, limit) → the (notification id, domain event) pairs from ``start`` on."""
+    def create_extra(self, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            pg_metadata.create_all(connection)
+        elif connection.dialect.name == "sqlite":
+            connection.execute(text(FTS_DDL))
 
-
-def _search_path(schema: str) -> Callable[[Any, Any], None]:
-    """Every PostgreSQL connection of the read model works in the service's schema."""
-    quoted = '"' + schema.replace('"', '""') + '"'
-
-    def on_connect(dbapi_connection: Any, _: Any) -> None:
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET SESSION search_path TO {quoted}")
-        cursor.close()
-        dbapi_connection.autocommit = autocommit
-
-    return on_connect
-
-
-class ReadModel:
-    def __init__(self, url: str, schema: str | None = None) -> None:
-        """``url``: a SQLAlchemy URL; ``schema``: the PostgreSQL schema of the tables (it must
-        exist; default: the connection's search path)."""
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self.is_postgres = self.engine.dialect.name == "postgresql"
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _enable_sqlite_pragmas)
-        elif self.is_postgres and schema:
-            event.listen(self.engine, "connect", _search_path(schema), insert=True)
-        self._lock = threading.Lock()
-        try:
-            self.create()
-        except BaseException:
-            self.engine.dispose()
-            raise
-
-    def create(self) -> None:
-        """Create the tables, or drop and re-create them when they were written by another
-        version of the read model (they then fill again from the log)."""
-        with self.engine.begin() as connection:
-            if self.is_postgres:
-                connection.execute(select(func.pg_advisory_xact_lock(DDL_LOCK_KEY)))
-            if self._schema_version(connection) != SCHEMA_VERSION:
-                self._drop(connection)
-            metadata.create_all(connection)
-            if self.is_postgres:
-                pg_metadata.create_all(connection)
-            if self.is_sqlite:
-                connection.execute(text(FTS_DDL))
-            found = connection.execute(
-                select(positions.c.position).where(positions.c.name == PROJECTION)
-            ).first()
-            if found is None:
-                connection.execute(
-                    insert(positions),
-                    [
-                        {"name": PROJECTION, "position": 0},
-                        {"name": SCHEMA_ROW, "position": SCHEMA_VERSION},
-                    ],
-                )
-
-    @staticmethod
-    def _schema_version(connection: Connection) -> int | None:
-        if not inspect(connection).has_table(positions.name):
-            return None
-        version = connection.execute(
-            select(positions.c.position).where(positions.c.name == SCHEMA_ROW)
-        ).scalar_one_or_none()
-        return None if version is None else int(version)
-
-    def _drop(self, connection: Connection) -> None:
-        metadata.drop_all(connection)
-        if self.is_postgres:
+    def drop_extra(self, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
             pg_metadata.drop_all(connection)
-        if self.is_sqlite:
+        elif connection.dialect.name == "sqlite":
             connection.execute(text("DROP TABLE IF EXISTS offering_text"))
 
-    def close(self) -> None:
-        self.engine.dispose()
-
-    # --- projection -----------------------------------------------------------------------------
-
-    def position(self) -> int:
-        with self.engine.connect() as connection:
-            return int(
-                connection.execute(
-                    select(positions.c.position).where(positions.c.name == PROJECTION)
-                ).scalar_one()
-            )
-
-    def catch_up(self, source: NotificationSource, up_to: int, max_batches: int = 10_000) -> int:
-        """Apply every event after the recorded position up to notification ``up_to``; returns
-        how many were applied by this call."""
-        applied = 0
-        with self._lock:
-            for _ in range(max_batches):
-                start = self.position()
-                if start >= up_to:
-                    break
-                batch = source(start + 1, BATCH)
-                if not batch:
-                    break
-                try:
-                    with self.engine.begin() as connection:
-                        if not self.is_sqlite and self._locked_position(connection) != start:
-                            continue  # another process projected these first
-                        for _id, domain_event in batch:
-                            self.apply(domain_event, connection)
-                        moved = connection.execute(
-                            update(positions)
-                            .where(positions.c.name == PROJECTION, positions.c.position == start)
-                            .values(position=batch[-1][0])
-                        ).rowcount
-                        if moved != 1:
-                            connection.rollback()  # another process projected these first
-                            continue
-                except IntegrityError:
-                    if self.position() != start:
-                        continue  # another process inserted the same rows first
-                    raise
-                applied += len(batch)
-        return applied
-
-    @staticmethod
-    def _locked_position(connection: Connection) -> int:
-        """The position, locked until the transaction ends: on PostgreSQL a second projector
-        waits here, then sees the batch was applied, instead of applying it twice."""
-        return int(
-            connection.execute(
-                select(positions.c.position).where(positions.c.name == PROJECTION).with_for_update()
-            ).scalar_one()
-        )
-
+    # Its own dispatcher: ``Projection.apply.register`` would add these handlers to the one
+    # registry every projection of the process shares.
     @singledispatchmethod
     def apply(self, domain_event: object, connection: Connection) -> None:
         """Events the search does not need (refused holds, index entries) are skipped."""
@@ -645,13 +507,13 @@ class ReadModel:
                 insert(offering_municipalities),
                 [{"offering_id": offering_id, "istat": m} for m in e.municipalities],
             )
-        if self.is_postgres:
+        if connection.dialect.name == "postgresql":
             connection.execute(
                 insert(offering_vectors).values(
                     row_id=row_id[0], document=pg_document(e.title, e.description, e.category)
                 )
             )
-        if self.is_sqlite:
+        if connection.dialect.name == "sqlite":
             connection.execute(
                 text(
                     "INSERT INTO offering_text(rowid, title_it, title_en, description_it, "
@@ -772,7 +634,14 @@ class ReadModel:
             .values(status="withdrawn")
         )
 
-    # --- queries --------------------------------------------------------------------------------
+
+class ReadModel(ReadModelStore):
+    """The search tables with their position (servicekit.projection), and the search queries."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        """``url``: a SQLAlchemy URL; ``schema``: the PostgreSQL schema of the tables (it must
+        exist; default: the connection's search path)."""
+        super().__init__(SearchProjection(), url, schema)
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchPage:
         at = now or datetime.now(UTC)

@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 from servicekit.batching import UnitOfWork
 from servicekit.domain import Conflict
+from servicekit.projection import ReadModelStore, notifications_of
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 from servicekit.vault import PersonalDataVault, VaultError
@@ -558,17 +559,16 @@ class CatalogApplication(ServiceApplication):
                     )
         return self._read_model
 
+    def read_model_stores(self) -> list[ReadModelStore]:
+        return [self.read_model]
+
     def catch_up(self) -> int:
         """Project the events saved since the read model's position (this process's and any
         other's); cheap when nothing is new."""
-        up_to = self.recorder.max_notification_id() or 0
-        return self.read_model.catch_up(self._notifications, up_to)
+        return self.catch_up_read_models()
 
     def _notifications(self, start: int, limit: int) -> list[tuple[int, object]]:
-        return [
-            (n.id, self.mapper.to_domain_event(n))
-            for n in self.recorder.select_notifications(start=start, limit=limit)
-        ]
+        return notifications_of(self)(start, limit)
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchPage:
         self.catch_up()

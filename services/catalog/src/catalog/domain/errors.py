@@ -1,6 +1,6 @@
 """Refusals of the catalog domain, with messages a provider or an operator can act on."""
 
-from servicekit.domain import Conflict, DomainError
+from servicekit.domain import Conflict, DomainError, Gone
 
 
 class InvalidProvider(DomainError):
@@ -39,10 +39,9 @@ class NotBookable(DomainError):
     code = "not_bookable"
 
 
-class OfferingWithdrawn(DomainError):
+class OfferingWithdrawn(Gone):
     """The offering left the marketplace for good: nothing of it can be booked any more."""
 
-    status_code = 410
     code = "offering_withdrawn"
     title = "The offering was withdrawn"
 
