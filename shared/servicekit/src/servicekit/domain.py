@@ -1,6 +1,7 @@
 """What every service's domain model shares: an aggregate base whose events carry the
-correlation id of the request that caused them, and the domain error family that the HTTP
-layer turns into clear 4xx answers."""
+correlation id of the request that caused them, and the domain error family. Errors say what
+went wrong in the domain's terms (a kind, a stable ``code``); they carry no HTTP status: the
+kit's HTTP layer maps each kind to one (:func:`servicekit.problems.status_of`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ class DomainError(Exception):
     given as keyword arguments; the HTTP layer puts them beside ``code`` in the problem details.
     """
 
-    status_code = 422
     code = "rule_violated"
     title = "The request breaks a rule of the domain"
 
@@ -28,8 +28,14 @@ class DomainError(Exception):
         self.fields: dict[str, Any] = fields
 
 
+class Invalid(DomainError):
+    """The command's content is not acceptable (a date, an amount, a period), whatever else a
+    subclass also is: for an error that refines a conflict but is really bad input."""
+
+    code = "invalid"
+
+
 class NotFound(DomainError):
-    status_code = 404
     code = "not_found"
     title = "Not found"
 
@@ -37,9 +43,22 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     """The command contradicts the current state (a duplicate, a concurrent change)."""
 
-    status_code = 409
     code = "conflict"
     title = "The request conflicts with the current state"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this to this (not the owner, not the delegate)."""
+
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class Gone(DomainError):
+    """What the command names existed and was withdrawn for good."""
+
+    code = "gone"
+    title = "No longer available"
 
 
 class LedgerBehind(Conflict):

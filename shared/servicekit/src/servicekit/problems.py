@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from servicekit.domain import DomainError
+from servicekit.domain import Conflict, DomainError, Forbidden, Gone, Invalid, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,26 @@ STATUS_CODES: dict[int, str] = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+# The HTTP status of each kind of domain error: the first kind in the error's class order wins
+# (an error that is both a conflict and not-found answers as the base listed first).
+STATUS_OF_KIND: dict[type[DomainError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Gone: 410,
+    Conflict: 409,
+    DomainError: 422,
+}
+
+
+def status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        status = STATUS_OF_KIND.get(kind)  # type: ignore[call-overload]
+        if status is not None:
+            return status
+    return 422
 
 
 class FieldError(BaseModel):
@@ -107,7 +127,7 @@ def _field_errors(error: RequestValidationError) -> list[dict[str, str]]:
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    return problem(error.status_code, error.code, str(error), title=error.title, **error.fields)
+    return problem(status_of(error), error.code, str(error), title=error.title, **error.fields)
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
@@ -152,6 +172,7 @@ def install_problem_handlers(api: FastAPI) -> None:
 # --- OpenAPI: every operation declares the problems it can answer ---------------------------
 
 _DESCRIPTIONS = {
+    "400": "The request body cannot be read at all, e.g. it is not UTF-8 (`bad_request`)",
     "401": "Missing, expired or invalid bearer token (`missing_token`, `invalid_token`)",
     "403": "The token's role or subject may not do this (`forbidden_role`, `forbidden_subject`)",
     "404": "Something the path names does not exist (`not_found`)",
@@ -164,6 +185,8 @@ _MUTATING = {"post", "put", "patch", "delete"}
 
 def _problem_answers(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     answers = []
+    if operation.get("requestBody"):
+        answers.append("400")
     if operation.get("security"):
         answers += ["401", "403"]
     if "{" in path:

@@ -1,6 +1,6 @@
 """Refusals of the wallet domain, with messages an employer or an employee can act on."""
 
-from servicekit.domain import Conflict, DomainError
+from servicekit.domain import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 
 class InvalidAmount(DomainError):
@@ -44,10 +44,9 @@ class NoFringeCap(DomainError):
     code = "no_fringe_cap"
 
 
-class NotDelegate(DomainError):
+class NotDelegate(Forbidden):
     """Someone other than the employee or the employee's current delegate tried to spend."""
 
-    status_code = 403
     code = "not_delegate"
 
 
@@ -64,10 +63,9 @@ class BonusLimitExceeded(DomainError):
 # --- distinct causes that used to share a code ------------------------------------------------
 
 
-class InvalidPlanPeriod(InvalidTransition):
+class InvalidPlanPeriod(Invalid, InvalidTransition):
     """A plan's year or dates are not plausible (outside the window, too long, reversed)."""
 
-    status_code = 422
     code = "invalid_plan_period"
 
 
@@ -81,8 +79,7 @@ class InvalidHoldExpiry(DomainError):
     code = "invalid_hold_expiry"
 
 
-class HoldNotFound(InvalidTransition):
-    status_code = 404
+class HoldNotFound(NotFound, InvalidTransition):
     code = "hold_not_found"
 
 
