@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import structlog
 from fastapi import FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from servicekit.correlation import correlation_scope
@@ -29,6 +30,11 @@ log = structlog.get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
 AppT = TypeVar("AppT", bound=ServiceApplication)
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unready"]
+    problems: list[str]
 
 
 def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
@@ -78,14 +84,25 @@ def build_api(runtime: ServiceRuntime, *, lifespan: Any) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": definition.name}
 
-    @api.get("/readyz", tags=["health"], summary="Readiness: store and Kafka answer")
+    @api.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: store and Kafka answer",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: the problems say why"}},
+    )
     async def readyz() -> JSONResponse:
         problems = await probe.problems()
         status = 503 if problems else 200
         body = {"status": "unready" if problems else "ready", "problems": problems}
         return JSONResponse(status_code=status, content=body)
 
-    @api.get("/metrics", tags=["health"], summary="Prometheus metrics")
+    @api.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,  # documented as text/plain, as Prometheus serves it
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -167,6 +167,30 @@ def test_the_openapi_declares_the_problems_each_operation_can_answer(client: Tes
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
+def test_a_body_that_cannot_be_read_is_a_documented_problem(
+    client: TestClient, settings: ServiceSettings
+) -> None:
+    response = client.post(
+        "/notes",
+        content=b'{"text": "caf\xe9"}',  # Latin-1, not UTF-8
+        headers={**operator(settings), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "bad_request"
+    spec = client.get("/openapi.json").json()
+    assert "application/problem+json" in spec["paths"]["/notes"]["post"]["responses"]["400"][
+        "content"
+    ]
+
+
+def test_readiness_and_metrics_document_what_they_answer(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"200", "503"} <= paths["/readyz"]["get"]["responses"].keys()
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
 def test_a_change_whose_event_could_not_be_published_is_refused_and_not_stored(
     settings: ServiceSettings,
 ) -> None:
