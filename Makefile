@@ -20,7 +20,7 @@ $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SO
 	@command -v cargo >/dev/null || { echo "cargo (Rust) is needed to build $(COMPILED)" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt \
 		$(addprefix -e ,$(PACKAGES)) $(COMPILED) \
-		pytest pytest-asyncio hypothesis ruff mypy honcho
+		pytest pytest-asyncio hypothesis schemathesis ruff mypy honcho
 	touch $(STAMP)
 
 install: $(STAMP)
