@@ -175,9 +175,7 @@ def main() -> int:
         f"# wallet queries bench — sqlite, cores={os.cpu_count()}, "
         f"load={os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}"
     )
-    print(
-        f"{'query':<40} {'n':>4} {f'{args.small} ms':>12} {f'{args.large} ms':>12} {'ratio':>8}"
-    )
+    print(f"{'query':<40} {'n':>4} {f'{args.small} ms':>12} {f'{args.large} ms':>12} {'ratio':>8}")
     for name, (small_s, size) in small.items():
         large_s, large_size = large[name]
         if name.startswith("read-model"):

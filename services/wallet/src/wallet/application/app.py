@@ -5,6 +5,7 @@ group-committed."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,14 +16,17 @@ from eventsourcing.dispatch import singledispatchmethod
 from servicekit.batching import UnitOfWork
 from servicekit.domain import DomainError, NotFound
 from servicekit.messages import Processing
+from servicekit.projection import ReadModelStore
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 
 from wallet import contract_mapping  # noqa: F401  (registers the ledger hash chain mapping)
-from wallet.application import bulk_load
+from wallet.adapters.read_model import open_read_model
+from wallet.application import bulk_load, views
 from wallet.application import commands as cmd
 from wallet.application.bulk_load import LoadReport
 from wallet.application.requests import CaptureRequest, HoldRequest, ReleaseRequest
+from wallet.application.views import ALL, Page
 from wallet.domain import ledger
 from wallet.domain.bonus import DEFAULT_YEARLY_LIMIT_CENTS, BonusYear, yearly_limits
 from wallet.domain.errors import FringeCapExceeded, InvalidTransition, NoFringeCap, NotEligible
@@ -30,7 +34,7 @@ from wallet.domain.family import Family, check_delegate, check_member
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
 from wallet.domain.plausible import check_hold_expiry, check_report_year
-from wallet.domain.wallet import EXPIRY_REMINDER_DAYS, Wallet
+from wallet.domain.wallet import Wallet
 from wallet.figures import PayrollLine, PlanFigures
 
 log = structlog.get_logger(__name__)
@@ -73,6 +77,32 @@ class WalletApplication(ServiceApplication):
             )
         except (TypeError, ValueError) as error:
             raise ValueError(f"territory {self.territory.id}: {error}") from None
+        self._read_model: ReadModelStore | None = None
+        self._read_model_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
+        super().close()
+
+    # --- the read model (adapters/read_model.py; its queries: views.py) ---------------------------
+
+    @property
+    def read_model(self) -> ReadModelStore:
+        if self._read_model is None:
+            with self._read_model_lock:
+                if self._read_model is None:
+                    self._read_model = open_read_model(self.settings)
+        return self._read_model
+
+    def read_model_stores(self) -> list[ReadModelStore]:
+        return [self.read_model]
+
+    def fresh_read_model(self) -> ReadModelStore:
+        """The read model, caught up with every event stored so far (by this process or any
+        other): a query on it sees the writes made before it."""
+        self.catch_up_read_models()
+        return self.read_model
 
     def bonus_limit(self, year: int) -> int:
         """The productivity bonus an employee may convert tax-free in ``year`` (cents): the
@@ -156,12 +186,10 @@ class WalletApplication(ServiceApplication):
     def get_plan(self, plan_id: UUID) -> Plan:
         return self.get_aggregate(plan_id, Plan, "plan")
 
-    def plans_of(self, employer_id: str | None) -> list[Plan]:
-        return [
-            self.get_plan(e.originator_id)
-            for e in self.events_of(Plan.Created)
-            if employer_id is None or e.employer_id == employer_id
-        ]
+    def plans_of(self, employer_id: str | None, page: Page = ALL) -> list[Plan]:
+        """The employer's plans (every plan when ``employer_id`` is None), oldest first."""
+        ids = views.plans_of(self.fresh_read_model(), employer_id, page)
+        return [self.get_plan(i) for i in ids]
 
     def enrol(self, plan_id: UUID, command: cmd.Enrol) -> None:
         def change() -> None:
@@ -217,7 +245,7 @@ class WalletApplication(ServiceApplication):
 
     def loads_of(self, plan_id: UUID) -> list[dict[str, Any]]:
         """The plan's bulk loads, oldest first: key, time, rows loaded and refused, credit."""
-        return [load.summary() for load in bulk_load.loads_of(self, plan_id)]
+        return views.loads_of(self.fresh_read_model(), plan_id)
 
     # --- wallets ------------------------------------------------------------------------------
 
@@ -233,53 +261,16 @@ class WalletApplication(ServiceApplication):
                 continue
         return wallets
 
-    def wallets_of_employee(self, employee_id: str) -> list[Wallet]:
-        return [
-            self.get_wallet(e.originator_id)
-            for e in self.events_of(Wallet.Opened)
-            if e.employee_id == employee_id
-        ]
+    def wallets_of_employee(self, employee_id: str, page: Page = ALL) -> list[Wallet]:
+        """The employee's wallets, oldest first."""
+        ids = views.wallets_of_employee(self.fresh_read_model(), employee_id, page)
+        return [self.get_wallet(i) for i in ids]
 
-    def history(self, wallet_id: UUID) -> list[dict[str, Any]]:
-        """The wallet's movements, oldest first, each with the running ``balance_cents``
-        (credit + open holds), ``held_cents`` (open holds) and ``available_cents`` (what can
-        still be spent: the balance less the holds)."""
-        wallet = self.get_wallet(wallet_id)
-        running = held = 0
-        lines = []
-        for e in self.events.get(wallet_id):
-            delta = 0
-            for t in getattr(e, "transfers", []):
-                inside_from = self._in_wallet(t["from_account"], wallet)
-                inside_to = self._in_wallet(t["to_account"], wallet)
-                if inside_to and not inside_from:
-                    delta += t["amount_cents"]
-                elif inside_from and not inside_to:
-                    delta -= t["amount_cents"]
-                for account, sign in ((t["to_account"], 1), (t["from_account"], -1)):
-                    if account.startswith("hold:") and account[5:] in wallet.holds:
-                        held += sign * t["amount_cents"]
-            running += delta
-            lines.append(
-                {
-                    "sequence": e.originator_version,
-                    "type": type(e).__name__,
-                    "at": getattr(e, "timestamp", None),
-                    "amount_cents": delta,
-                    "balance_cents": running,
-                    "held_cents": held,
-                    "available_cents": running - held,
-                    "hold_id": str(getattr(e, "hold_id", "")) or None,
-                    "category": getattr(e, "category", None),
-                }
-            )
-        return lines
-
-    @staticmethod
-    def _in_wallet(account: str, wallet: Wallet) -> bool:
-        return account.startswith(f"wallet:{wallet.plan_id}:{wallet.employee_id}:") or (
-            account.startswith("hold:") and account[5:] in wallet.holds
-        )
+    def history(self, wallet_id: UUID, page: Page = ALL) -> list[dict[str, Any]]:
+        """The wallet's movements, oldest first, with the running figures (``views.history``);
+        ``NotFound`` for an unknown wallet."""
+        self.get_wallet(wallet_id)
+        return views.history(self.fresh_read_model(), wallet_id, page)
 
     # --- families and delegates ----------------------------------------------------------------
 
@@ -293,7 +284,7 @@ class WalletApplication(ServiceApplication):
         def command() -> Family:
             family = self.get_family(employee_id)
             if family is None:
-                if not any(True for _ in self._wallet_ids_of(employee_id)):
+                if not views.has_wallet(self.fresh_read_model(), employee_id):
                     raise NotEligible(
                         f"{employee_id} has no welfare wallet: family members and delegates are "
                         "named by employees with one"
@@ -321,24 +312,10 @@ class WalletApplication(ServiceApplication):
     def revoke_delegate(self, employee_id: str) -> Family:
         return self._change_family(employee_id, lambda f: f.revoke_delegate())
 
-    def wallets_delegated_to(self, delegate_id: str) -> list[Wallet]:
+    def wallets_delegated_to(self, delegate_id: str, page: Page = ALL) -> list[Wallet]:
         """The wallets of every employee whose current delegate is ``delegate_id``."""
-        employees = dict.fromkeys(
-            e.employee_id
-            for e in self.events_of(Family.DelegateNamed)
-            if e.delegate_id == delegate_id
-        )
-        wallets: list[Wallet] = []
-        for employee_id in employees:
-            family = self.get_family(employee_id)
-            if family is not None and family.is_delegate(delegate_id):
-                wallets.extend(self.wallets_of_employee(employee_id))
-        return wallets
-
-    def _wallet_ids_of(self, employee_id: str) -> Any:
-        return (
-            e.originator_id for e in self.events_of(Wallet.Opened) if e.employee_id == employee_id
-        )
+        ids = views.wallets_delegated_to(self.fresh_read_model(), delegate_id, page)
+        return [self.get_wallet(i) for i in ids]
 
     @staticmethod
     def _family(uow: UnitOfWork, employee_id: str) -> Family | None:
@@ -505,7 +482,7 @@ class WalletApplication(ServiceApplication):
     def expire_holds(self, now: datetime | None = None) -> int:
         """Release every hold past its expiry; returns the cents that went back."""
         at = now or now_utc()
-        wallet_ids = dict.fromkeys(e.originator_id for e in self.events_of(Wallet.FundsHeld))
+        wallet_ids = views.wallets_with_holds_due(self.fresh_read_model(), at)
         total = 0
         for wallet_id in wallet_ids:
 
@@ -528,25 +505,14 @@ class WalletApplication(ServiceApplication):
         Only plans that reset: a carry-over plan's credit moves on to the next plan. Returns the
         number of reminders recorded."""
         today = (now or now_utc()).astimezone(UTC).date()
-        horizon = max(EXPIRY_REMINDER_DAYS)
         reminded = 0
-        for plan in self.plans_of(None):
-            if plan.closed or plan.end_policy != "reset":
-                continue
-            if not 0 <= (plan.ends_on - today).days <= horizon:
-                continue
-            for employee_id in list(plan.employees):
+        for wallet_id in views.wallets_to_remind(self.fresh_read_model(), today):
 
-                def change(
-                    uow: UnitOfWork, employee_id: str = employee_id, plan_id: UUID = plan.id
-                ) -> int:
-                    try:
-                        wallet = uow.get(Wallet.id_for(plan_id, employee_id), Wallet, "wallet")
-                    except NotFound:
-                        return 0
-                    return 1 if wallet.remind_expiry(today) else 0
+            def change(uow: UnitOfWork, wallet_id: UUID = wallet_id) -> int:
+                wallet = uow.get(wallet_id, Wallet, "wallet")
+                return 1 if wallet.remind_expiry(today) else 0
 
-                reminded += self.group_commit(change)
+            reminded += self.group_commit(change)
         return reminded
 
     def _fringe_year(self, uow: UnitOfWork, wallet: Wallet) -> FringeYear:
@@ -760,7 +726,8 @@ class WalletApplication(ServiceApplication):
         """Every plan's statement and every employee's payroll line as they were once the
         events up to ``notification_id`` were stored: the point an auditor's replay reached,
         however far the service has moved on since. ``LedgerBehind`` (the kit's) when the
-        store does not reach it."""
+        store does not reach it. Reads the log up to there (an audit must read everything):
+        the one query here that does not use the read model."""
         self.check_reaches(notification_id)
         versions = self.versions_upto(notification_id, Plan, Wallet, FringeYear)
         statements: list[PlanFigures] = []
@@ -792,9 +759,7 @@ class WalletApplication(ServiceApplication):
         implausible year (the auditor reads every stored plan's year as it is)."""
         if check_year:
             check_report_year(year, now_utc().date())
-        employees = sorted(
-            {e for plan in self.plans_of(employer_id) if plan.year == year for e in plan.employees}
-        )
+        employees = views.employees_with_fringe(self.fresh_read_model(), employer_id, year)
         lines = []
         for employee_id in employees:
             fringe = self.fringe_year(employee_id, year)
@@ -810,22 +775,9 @@ class WalletApplication(ServiceApplication):
 
     # --- queries ------------------------------------------------------------------------------
 
-    def captures_for(self, provider_id: str) -> list[dict[str, Any]]:
-        out = []
-        for e in self.events_of(Wallet.HoldCaptured, Wallet.Refunded):
-            if e.provider_id != provider_id:
-                continue
-            out.append(
-                {
-                    "type": "captured" if isinstance(e, Wallet.HoldCaptured) else "refunded",
-                    "wallet_id": str(e.originator_id),
-                    "hold_id": str(e.hold_id),
-                    "category": e.category,
-                    "amount_cents": e.amount_cents,
-                    "at": e.timestamp,
-                }
-            )
-        return out
+    def captures_for(self, provider_id: str, page: Page = ALL) -> list[dict[str, Any]]:
+        """What was captured for the provider and refunded by it, oldest first."""
+        return views.captures_for(self.fresh_read_model(), provider_id, page)
 
     def check_employee(self, plan: Plan, employee_id: str) -> None:
         if employee_id not in plan.employees:

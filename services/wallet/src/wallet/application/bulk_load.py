@@ -13,7 +13,7 @@ from uuid import UUID
 
 from servicekit.domain import DomainError, NotFound
 
-from wallet.application import csv_loading
+from wallet.application import csv_loading, views
 from wallet.domain.loads import EmployeeLoad, check_load_id_free
 from wallet.domain.wallet import Wallet
 
@@ -71,13 +71,10 @@ def earlier_load(app: WalletApplication, plan_id: UUID, sha256: str) -> Employee
         return None
 
 
-def loads_of(app: WalletApplication, plan_id: UUID) -> list[EmployeeLoad]:
-    """The plan's loads, oldest first."""
-    return [
-        app.get_aggregate(e.originator_id, EmployeeLoad, "load")
-        for e in app.events_of(EmployeeLoad.Recorded)
-        if e.plan_id == plan_id
-    ]
+def load_named(app: WalletApplication, plan_id: UUID, load_id: str) -> EmployeeLoad | None:
+    """The plan's load made under the client's ``load_id``, if any (found in the read model)."""
+    found = views.load_named(app.fresh_read_model(), plan_id, load_id)
+    return None if found is None else app.get_aggregate(found, EmployeeLoad, "load")
 
 
 def load_employees(
@@ -85,8 +82,7 @@ def load_employees(
 ) -> LoadReport:
     sha256 = hashlib.sha256(data).hexdigest()
     if load_id is not None:
-        used = next((x for x in loads_of(app, plan_id) if x.load_id == load_id), None)
-        check_load_id_free(load_id, sha256, used)
+        check_load_id_free(load_id, sha256, load_named(app, plan_id, load_id))
     done = earlier_load(app, plan_id, sha256)
     if done is not None:
         return LoadReport.of(done, already_loaded=True)

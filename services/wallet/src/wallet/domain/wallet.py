@@ -41,6 +41,12 @@ EXPIRY_REMINDER_DAYS: tuple[int, ...] = (30, 7)
 """Days before the credit expires when the employee is reminded, once per threshold."""
 
 
+def reminder_threshold(days_left: int) -> int | None:
+    """The most urgent reminder threshold crossed with ``days_left`` days to go, or None."""
+    crossed = [d for d in EXPIRY_REMINDER_DAYS if 0 <= days_left <= d]
+    return min(crossed) if crossed else None
+
+
 class Wallet(ChainedAggregate):
     # 2: family members and delegates on holds, expiry reminders, converted productivity bonus
     # (attributes added to older snapshots by upcast_v1_v2).
@@ -663,11 +669,9 @@ class Wallet(ChainedAggregate):
         nor once the credit has expired."""
         if self.closed or not self.total_cents:
             return None
-        days_left = (self.expires_on - today).days
-        crossed = [d for d in EXPIRY_REMINDER_DAYS if 0 <= days_left <= d]
-        if not crossed:
+        threshold = reminder_threshold((self.expires_on - today).days)
+        if threshold is None:
             return None
-        threshold = min(crossed)
         if any(sent <= threshold for sent in self.reminded_days):
             return None
         return threshold
