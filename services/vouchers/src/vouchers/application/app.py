@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,16 @@ from eventsourcing.persistence import IntegrityError
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
 from servicekit.messages import Processing
+from servicekit.projection import ReadModelStore, read_model_url
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 from servicekit.vault import PersonalDataVault
 
 from vouchers import contract_mapping  # noqa: F401  (registers the ledger hash chain mapping)
+from vouchers.adapters.read_model import VouchersProjection
 from vouchers.application import commands as cmd
+from vouchers.application import views
+from vouchers.application.views import ApplicationRow, VoucherRow
 from vouchers.domain.application import Application, HouseholdIndexEntry
 from vouchers.domain.codes import new_code, voucher_id_for
 from vouchers.domain.errors import (
@@ -88,9 +93,42 @@ class VouchersApplication(ServiceApplication):
                 **(env or {}),
             },
         )
+        # The auditor's ledger-only application creates no read model either: the few
+        # lookups it makes read the log (``funds``, ``merchant_accounts``).
+        self.ledger_only = not personal_data
+        self._read_model: ReadModelStore | None = None
+        self._read_model_lock = threading.Lock()
         if personal_data:
             self.vault = PersonalDataVault.from_settings(settings)
             self._pepper = self._load_pepper()
+
+    def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
+        super().close()
+
+    # --- read model (adapters/read_model.py; queries in application/views.py) -----------------
+
+    @property
+    def read_model(self) -> ReadModelStore:
+        if self.ledger_only:
+            raise RuntimeError("the ledger-only application has no read model")
+        if self._read_model is None:
+            with self._read_model_lock:
+                if self._read_model is None:
+                    url, schema = read_model_url(self.settings, "vouchers-read.sqlite")
+                    projection = VouchersProjection(self.territory.zoneinfo)
+                    self._read_model = ReadModelStore(projection, url, schema)
+        return self._read_model
+
+    def read_model_stores(self) -> list[ReadModelStore]:
+        return [] if self.ledger_only else [self.read_model]
+
+    def fresh_read_model(self) -> ReadModelStore:
+        """The read model, caught up with every event stored so far (by this process or any
+        other): what each query reads, so that it sees the writes made before it."""
+        self.catch_up_read_models()
+        return self.read_model
 
     # --- funds --------------------------------------------------------------------------------
 
@@ -231,29 +269,22 @@ class VouchersApplication(ServiceApplication):
         self.retrying(change)
 
     def applications_in_round(self, round_id: UUID) -> list[Application]:
-        ids = [
-            e.originator_id for e in self.events_of(Application.Submitted) if e.round_id == round_id
-        ]
-        return [self.get_application(i) for i in ids]
+        """Every application of the round, in submission order (the HTTP list pages through
+        ``views.applications_in_round`` instead)."""
+        rows = views.applications_in_round(self.fresh_read_model(), round_id)
+        return [self.get_application(r.id) for r in rows]
 
     def applications_of(self, applicant: str) -> list[Application]:
         """The applications a beneficiary submitted, oldest first."""
-        ids = [
-            e.originator_id
-            for e in self.events_of(Application.Submitted)
-            if e.applicant == applicant
-        ]
-        return [self.get_application(i) for i in ids]
+        rows = views.applications_of(self.fresh_read_model(), applicant)
+        return [self.get_application(r.id) for r in rows]
 
-    def ranking(self, round_id: UUID) -> list[Application]:
+    def ranking(self, round_id: UUID) -> list[ApplicationRow]:
         """Approved and waitlisted applications in the order they are served: priority, then
-        need (lower ISEE first), then submission time."""
-        candidates = [
-            a
-            for a in self.applications_in_round(round_id)
-            if a.status in ("approved", "waitlisted")
-        ]
-        return sorted(candidates, key=lambda a: (a.priority, a.isee_cents, a.created_on))
+        need (lower ISEE first), then submission time. Read from the read model, ordered by
+        its index: only the round's candidates are read, however many applications the
+        territory holds."""
+        return views.ranking(self.fresh_read_model(), round_id)
 
     def issue_vouchers(self, round_id: UUID, now: datetime | None = None) -> dict[str, int]:
         """Serve the ranking while the round's budget lasts; waitlist the rest in rank order.
@@ -261,6 +292,7 @@ class VouchersApplication(ServiceApplication):
         issued_at = now or now_utc()
         served = waitlisted = 0
         blocked = False
+        # The ranking's rows give the order; each change is made on the aggregate got by id.
         for application in self.ranking(round_id):
             if not blocked and self.retrying(partial(self._serve, application.id, issued_at)):
                 served += 1
@@ -269,7 +301,7 @@ class VouchersApplication(ServiceApplication):
             waitlisted += 1
             rank = waitlisted
 
-            def mark(a: Application = application, rank: int = rank) -> None:
+            def mark(a: ApplicationRow = application, rank: int = rank) -> None:
                 fresh = self.get_application(a.id)
                 fresh.waitlist(rank)
                 self.save(fresh)
@@ -345,7 +377,7 @@ class VouchersApplication(ServiceApplication):
         """Money came back to the round: if households wait for it, serve the ranking again
         (as ``issue_vouchers``: strictly in rank order, while the money lasts). Nothing happens
         in a round where nobody was waitlisted: issuing there is the operator's decision."""
-        if not any(a.status == "waitlisted" for a in self.applications_in_round(round_id)):
+        if not views.has_waitlisted(self.fresh_read_model(), round_id):
             return None
         outcome = self.issue_vouchers(round_id, now)
         log.info("waitlist_served", round_id=str(round_id), **outcome)
@@ -355,20 +387,21 @@ class VouchersApplication(ServiceApplication):
         """Erase a household's personal data (its key): the ledger stays intact. Refused while
         one of its applications is still pending: serving it needs the household's key (its
         voucher codes are sealed with it), so reject it first or erase after it is served."""
-        for e in self.events_of(Application.Submitted):
-            if e.household_id == household_id:
-                application = self.get_application(e.originator_id)
-                if application.status in ("submitted", "approved", "waitlisted"):
-                    raise InvalidTransition(
-                        f"application {application.id} is still {application.status}: reject "
-                        "it first, or erase the household's data once it is served"
-                    )
+        for application_id in views.application_ids_of_household(
+            self.fresh_read_model(), household_id
+        ):
+            application = self.get_application(application_id)
+            if application.status in ("submitted", "approved", "waitlisted"):
+                raise InvalidTransition(
+                    f"application {application.id} is still {application.status}: reject "
+                    "it first, or erase the household's data once it is served"
+                )
         return self.vault.erase(str(household_id))
 
-    def personal_data(self, application: Application) -> dict[str, Any] | None:
+    def personal_data(self, application: Application | ApplicationRow) -> dict[str, Any] | None:
         return self.vault.open(str(application.household_id), application.sealed_personal_data)
 
-    def rejection_reason(self, application: Application) -> str | None:
+    def rejection_reason(self, application: Application | ApplicationRow) -> str | None:
         """The social worker's words, unless the household was erased since."""
         if application.sealed_reason is None:
             return application.reason  # recorded in clear, before reasons were sealed
@@ -383,22 +416,16 @@ class VouchersApplication(ServiceApplication):
     def voucher_by_code(self, code: str) -> Voucher:
         return self.get_voucher(voucher_id_for(code))
 
-    def codes_of(self, application: Application) -> list[str]:
+    def codes_of(self, application: Application | ApplicationRow) -> list[str]:
         """The voucher codes of a served household (sealed with its key), for its holder."""
         if not application.sealed_codes:
             return []
         opened = self.vault.open(str(application.household_id), application.sealed_codes)
         return list(opened["codes"]) if opened else []
 
-    def vouchers_delegated_to(self, delegate_id: str) -> list[Voucher]:
+    def vouchers_delegated_to(self, delegate_id: str) -> list[VoucherRow]:
         """The vouchers whose current delegate is this beneficiary."""
-        ids = dict.fromkeys(
-            e.originator_id
-            for e in self.events_of(Voucher.DelegateNamed)
-            if e.delegate_id == delegate_id
-        )
-        vouchers = [self.get_voucher(i) for i in ids]
-        return [v for v in vouchers if v.delegate_id == delegate_id]
+        return views.vouchers_delegated_to(self.fresh_read_model(), delegate_id)
 
     def name_delegate(self, voucher_id: UUID, holder: str, command: cmd.NameDelegate) -> None:
         def change() -> None:
@@ -508,7 +535,7 @@ class VouchersApplication(ServiceApplication):
     def expire_due_vouchers(self, now: datetime | None = None) -> int:
         """Expire every round's vouchers past their date (the service's clock job); returns
         the cents that went back to the rounds."""
-        round_ids = dict.fromkeys(e.originator_id for e in self.events_of(Round.Opened))
+        round_ids = views.round_ids(self.fresh_read_model())
         return sum(self.expire_vouchers(round_id, now) for round_id in round_ids)
 
     # --- merchants and reimbursements ---------------------------------------------------------
@@ -590,21 +617,16 @@ class VouchersApplication(ServiceApplication):
 
     def accounts_of(self, merchant_id: str) -> list[MerchantAccount]:
         """A shop's accounts, one per round it joined (none for a provider that is no shop)."""
-        return [
-            self.get_aggregate(e.originator_id, MerchantAccount, "merchant account")
-            for e in self.events_of(MerchantAccount.Affiliated)
-            if e.merchant_id == merchant_id
-        ]
+        ids = views.merchant_account_ids(self.fresh_read_model(), merchant_id=merchant_id)
+        return [self.get_aggregate(i, MerchantAccount, "merchant account") for i in ids]
 
     def programme_shops(self) -> list[ProgrammeShop]:
-        return [
-            self.get_aggregate(e.originator_id, ProgrammeShop, "programme shop")
-            for e in self.events_of(ProgrammeShop.Joined)
-        ]
+        ids = views.programme_shop_ids(self.fresh_read_model())
+        return [self.get_aggregate(i, ProgrammeShop, "programme shop") for i in ids]
 
     def open_rounds(self) -> list[Round]:
         """Rounds not closed (a closed round takes no new shops)."""
-        rounds = (self.get_round(e.originator_id) for e in self.events_of(Round.Opened))
+        rounds = (self.get_round(i) for i in views.round_ids(self.fresh_read_model()))
         return [r for r in rounds if not r.closed]
 
     def is_affiliated(self, round_id: UUID, merchant_id: str) -> bool:
@@ -628,11 +650,16 @@ class VouchersApplication(ServiceApplication):
         return Ledger(list(self.events.get(account_id)), self.territory.zoneinfo)
 
     def merchant_accounts(self, round_id: UUID) -> list[MerchantAccount]:
-        return [
-            self.get_aggregate(e.originator_id, MerchantAccount, "merchant account")
-            for e in self.events_of(MerchantAccount.Affiliated)
-            if e.round_id == round_id
-        ]
+        """The round's shop accounts, in the order they joined."""
+        if self.ledger_only:  # an audit reads the log (see __init__)
+            ids = [
+                e.originator_id
+                for e in self.events_of(MerchantAccount.Affiliated)
+                if e.round_id == round_id
+            ]
+        else:
+            ids = views.merchant_account_ids(self.fresh_read_model(), round_id=round_id)
+        return [self.get_aggregate(i, MerchantAccount, "merchant account") for i in ids]
 
     def claim_reimbursement(
         self, round_id: UUID, merchant_id: str, command: cmd.ClaimReimbursement
@@ -717,28 +744,21 @@ class VouchersApplication(ServiceApplication):
             merchants.extend(MerchantFigures.of(a) for a in accounts)
         return funds, merchants
 
-    def funds(self) -> list[Fund]:
-        return [self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated)]
+    def funds(self, municipality_istat: str | None = None) -> list[Fund]:
+        """Funds in the order they were allocated (of one municipality, if given)."""
+        if self.ledger_only:  # an audit reads the log (see __init__)
+            return [
+                fund
+                for fund in (self.get_fund(e.originator_id) for e in self.events_of(Fund.Allocated))
+                if municipality_istat in (None, fund.municipality_istat)
+            ]
+        ids = views.fund_ids(self.fresh_read_model(), municipality_istat)
+        return [self.get_fund(i) for i in ids]
 
     def spending(self, municipality_istat: str) -> dict[str, dict[str, int]]:
         """Redeemed cents (net of voids) by day (the municipality's calendar day) and by
         merchant, for one municipality."""
-        zone = self.territory.zoneinfo
-        rounds = {
-            e.originator_id
-            for e in self.events_of(Round.Opened)
-            if e.municipality_istat == municipality_istat
-        }
-        by_day: dict[str, int] = {}
-        by_merchant: dict[str, int] = {}
-        for e in self.events_of(Voucher.Redeemed, Voucher.RedemptionVoided):
-            if e.round_id not in rounds:
-                continue
-            sign = 1 if isinstance(e, Voucher.Redeemed) else -1
-            day = e.timestamp.astimezone(zone).date().isoformat()
-            by_day[day] = by_day.get(day, 0) + sign * e.amount_cents
-            by_merchant[e.merchant_id] = by_merchant.get(e.merchant_id, 0) + sign * e.amount_cents
-        return {"by_day": dict(sorted(by_day.items())), "by_merchant": by_merchant}
+        return views.spending(self.fresh_read_model(), municipality_istat)
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
 from servicekit.auth import Principal, require_roles
 
+from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import RejectApplication, Revoke, SubmitApplication
 from vouchers.entrypoints.deps import (
@@ -58,10 +59,8 @@ def my_applications(
     app: VouchersApplication = Depends(vouchers_app),
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> list[ApplicationView]:
-    return [
-        application_view(app, a, with_personal_data=True)
-        for a in app.applications_of(party_id(principal))
-    ]
+    rows = views.applications_of(app.fresh_read_model(), party_id(principal))
+    return [application_view(app, a, with_personal_data=True) for a in rows]
 
 
 @router.get(

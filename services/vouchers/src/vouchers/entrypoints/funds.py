@@ -79,11 +79,7 @@ def list_funds(
     app: VouchersApplication = Depends(vouchers_app),
     _: Principal = Depends(require_roles(*READERS)),
 ) -> list[FundFiguresView]:
-    return [
-        figures_of(app, fund.id)
-        for fund in app.funds()
-        if municipality_istat in (None, fund.municipality_istat)
-    ]
+    return [figures_of(app, fund.id) for fund in app.funds(municipality_istat)]
 
 
 @router.get("/funds/{fund_id}", summary="A fund's live figures")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 from servicekit.auth import ROLES, Principal, require_roles
 
+from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import EntitlementRulesInput, OpenRound
 from vouchers.domain.application import Status
@@ -106,14 +107,9 @@ def list_rounds(
     app: VouchersApplication = Depends(vouchers_app),
     _: Principal = Depends(require_roles(*ROLES)),
 ) -> list[RoundView]:
-    views = [
-        round_view(app.get_round(round_id))
-        for fund in app.funds()
-        if municipality_istat in (None, fund.municipality_istat)
-        for round_id in fund.round_ids
-    ]
-    views.sort(key=lambda v: v.opens_at)
-    return [v for v in views if accepting_applications in (None, v.accepting_applications)]
+    ids = views.round_ids_by_opening(app.fresh_read_model(), municipality_istat)
+    found = [round_view(app.get_round(round_id)) for round_id in ids]
+    return [v for v in found if accepting_applications in (None, v.accepting_applications)]
 
 
 @router.get("/rounds/{round_id}", summary="A round: rules, dates, budget (any signed-in role)")
@@ -167,16 +163,17 @@ def expire_vouchers(
 def applications_in_round(
     round_id: UUID,
     status_is: Status | None = Query(None, alias="status", description="Only this status"),
+    limit: int = Query(100, ge=1, le=1000, description="At most this many, in submission order"),
+    offset: int = Query(0, ge=0, description="Skip this many first (the next page)"),
     app: VouchersApplication = Depends(vouchers_app),
     principal: Principal = Depends(require_roles(*READERS)),
 ) -> list[ApplicationView]:
     app.get_round(round_id)
     with_personal_data = principal.role == "social_worker"
-    return [
-        application_view(app, a, with_personal_data=with_personal_data)
-        for a in app.applications_in_round(round_id)
-        if status_is in (None, a.status)
-    ]
+    rows = views.applications_in_round(
+        app.fresh_read_model(), round_id, status_is, limit=limit, offset=offset
+    )
+    return [application_view(app, a, with_personal_data=with_personal_data) for a in rows]
 
 
 @router.get(

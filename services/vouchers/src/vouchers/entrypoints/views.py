@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from vouchers.application.app import VouchersApplication
+from vouchers.application.views import ApplicationRow
 from vouchers.domain.application import Application, Status
 
 
@@ -49,8 +50,12 @@ class ApplicationView(BaseModel):
 
 
 def application_view(
-    app: VouchersApplication, application: Application, *, with_personal_data: bool
+    app: VouchersApplication,
+    application: Application | ApplicationRow,
+    *,
+    with_personal_data: bool,
 ) -> ApplicationView:
+    """The same view of an aggregate (a read by id) and of a read model's row (a list)."""
     personal_data: PersonalDataView | None = None
     erased = False
     if with_personal_data:

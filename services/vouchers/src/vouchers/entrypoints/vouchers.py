@@ -10,9 +10,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
+from servicekit.projection import ReadModelStore
 
+from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import NameDelegate
+from vouchers.application.views import VoucherRow
 from vouchers.domain.codes import voucher_id_for
 from vouchers.domain.errors import NotAffiliated
 from vouchers.domain.voucher import Status, Voucher
@@ -55,7 +58,9 @@ class VoucherDetail(VoucherView):
     history: list[VoucherEntry] = Field(description="A shop sees only its own redemptions")
 
 
-def voucher_view(voucher: Voucher, code: str | None, *, for_shop: bool) -> dict[str, Any]:
+def voucher_view(
+    voucher: Voucher | VoucherRow, code: str | None, *, for_shop: bool
+) -> dict[str, Any]:
     return {
         "voucher_id": voucher.id,
         "code": code,
@@ -111,9 +116,13 @@ def history_of(app: VouchersApplication, voucher: Voucher) -> list[VoucherEntry]
     return entries
 
 
-def code_of_voucher(app: VouchersApplication, voucher: Voucher) -> str | None:
+def code_of_voucher(
+    app: VouchersApplication, model: ReadModelStore, voucher: VoucherRow
+) -> str | None:
     """The code of a voucher, opened from its household's sealed codes."""
-    application = app.get_application(voucher.application_id)
+    application = views.application(model, voucher.application_id)
+    if application is None:
+        return None
     return next((c for c in app.codes_of(application) if voucher_id_for(c) == voucher.id), None)
 
 
@@ -123,14 +132,17 @@ def my_vouchers(
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> list[OwnVoucher]:
     me = party_id(principal)
+    model = app.fresh_read_model()
     mine: list[OwnVoucher] = []
-    for application in app.applications_of(me):
-        for code in app.codes_of(application):
-            voucher = app.voucher_by_code(code)
+    for application in views.applications_of(model, me):
+        codes = app.codes_of(application)
+        rows = views.vouchers(model, (voucher_id_for(c) for c in codes))
+        for code in codes:
+            voucher = rows.get(voucher_id_for(code)) or app.voucher_by_code(code)
             view = voucher_view(voucher, code, for_shop=False)
             mine.append(OwnVoucher(**view, held_as="holder"))
-    for voucher in app.vouchers_delegated_to(me):
-        view = voucher_view(voucher, code_of_voucher(app, voucher), for_shop=False)
+    for delegated in views.vouchers_delegated_to(model, me):
+        view = voucher_view(delegated, code_of_voucher(app, model, delegated), for_shop=False)
         mine.append(OwnVoucher(**view, held_as="delegate"))
     return mine
 

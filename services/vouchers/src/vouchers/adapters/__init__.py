@@ -1,0 +1,1 @@
+"""What connects the vouchers service to the world outside its domain: the read model."""
