@@ -7,22 +7,33 @@ an operator token."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
 from servicekit.http import application_of
 
 from wallet.application import commands as cmd
+from wallet.application import views
 from wallet.application.app import WalletApplication
 from wallet.application.csv_loading import CsvError
-from wallet.domain.family import Family
 from wallet.domain.plan import Plan
 from wallet.domain.wallet import Wallet
+from wallet.entrypoints.responses import (
+    AmountResult,
+    BonusConversionResult,
+    CsvReport,
+    FamilyView,
+    HoldResult,
+    PlanView,
+    WalletView,
+    family_view,
+    plan_view,
+    wallet_view,
+)
 from wallet.figures import PayrollLine, PlanFigures
 
 READERS = ("auditor", "operator")
@@ -41,6 +52,20 @@ def routers() -> list[APIRouter]:
 
 def wallet_app(request: Request) -> WalletApplication:
     return application_of(request, WalletApplication)
+
+
+def page_of(
+    offset: Annotated[int, Query(ge=0, description="Items to skip (paging)")] = 0,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=views.MAX_PAGE, description="At most this many items (default: all)"),
+    ] = None,
+) -> views.Page:
+    return views.Page(offset=offset, limit=limit)
+
+
+def wallet_views(app: WalletApplication, wallet_ids: Iterable[UUID]) -> list[WalletView]:
+    return [wallet_view(app.get_wallet(wallet_id)) for wallet_id in wallet_ids]
 
 
 def forbidden(message: str) -> HTTPException:
@@ -86,152 +111,6 @@ def may_spend(app: WalletApplication, wallet: Wallet, principal: Principal) -> s
     )
 
 
-# --- views ------------------------------------------------------------------------------------
-
-
-class PlanView(BaseModel):
-    plan_id: UUID
-    employer_id: str
-    vat_number: str
-    year: int
-    starts_on: date
-    ends_on: date
-    budget_cents: int
-    credit_per_employee_cents: int
-    categories: list[str]
-    end_policy: str
-    employees: int
-    unallocated_cents: int
-    bonus_conversion: bool = Field(
-        description="Employees may convert their productivity bonus into this plan's credit"
-    )
-    bonus_converted_cents: int
-    closed: bool
-
-
-def plan_view(plan: Plan) -> PlanView:
-    return PlanView(
-        plan_id=plan.id,
-        employer_id=plan.employer_id,
-        vat_number=plan.vat_number,
-        year=plan.year,
-        starts_on=plan.starts_on,
-        ends_on=plan.ends_on,
-        budget_cents=plan.budget_cents,
-        credit_per_employee_cents=plan.credit_per_employee_cents,
-        categories=plan.categories,
-        end_policy=plan.end_policy,
-        employees=len(plan.employees),
-        unallocated_cents=plan.funding_cents,
-        bonus_conversion=plan.bonus_conversion,
-        bonus_converted_cents=plan.bonus_converted_cents,
-        closed=plan.closed,
-    )
-
-
-class HoldView(BaseModel):
-    hold_id: UUID
-    status: str
-    provider_id: str
-    category: str
-    amount_cents: int
-    captured_cents: int
-    refunded_cents: int
-    expires_at: datetime
-    member_id: str | None = Field(description="The family member it is for (None: employee)")
-    delegate_id: str | None = Field(description="The delegate who held it (None: not one)")
-
-
-class WalletView(BaseModel):
-    wallet_id: UUID
-    plan_id: UUID
-    employee_id: str
-    year: int
-    expires_on: date
-    balance_by_category: dict[str, int] = Field(description="Credit per account (general = any)")
-    available_by_category: dict[str, int] = Field(description="What a spend in each can use")
-    held_cents: int
-    total_cents: int
-    bonus_converted_cents: int
-    holds: list[HoldView]
-    closed: bool
-
-
-def wallet_view(w: Wallet) -> WalletView:
-    return WalletView(
-        wallet_id=w.id,
-        plan_id=w.plan_id,
-        employee_id=w.employee_id,
-        year=w.year,
-        expires_on=w.expires_on,
-        balance_by_category={
-            a.rsplit(":", 1)[1]: b for a, b in sorted(w.balances.items()) if a.startswith("wallet:")
-        },
-        available_by_category={c: w.available_for(c) for c in w.categories},
-        held_cents=w.held_cents,
-        total_cents=w.total_cents,
-        bonus_converted_cents=w.bonus_converted_cents,
-        holds=[
-            HoldView(
-                hold_id=UUID(hold_id),
-                status=h["status"],
-                provider_id=h["provider_id"],
-                category=h["category"],
-                amount_cents=h["amount"],
-                captured_cents=h["captured"],
-                refunded_cents=h["refunded"],
-                expires_at=datetime.fromisoformat(h["expires_at"]),
-                member_id=h.get("member_id"),
-                delegate_id=h.get("delegate_id"),
-            )
-            for hold_id, h in w.holds.items()
-        ],
-        closed=w.closed,
-    )
-
-
-class HoldResult(BaseModel):
-    hold_id: UUID
-    wallet: WalletView
-
-
-class AmountResult(BaseModel):
-    amount_cents: int
-    wallet: WalletView
-
-
-class FamilyMemberView(BaseModel):
-    member_id: str
-    relationship: str
-
-
-class FamilyView(BaseModel):
-    employee_id: str
-    members: list[FamilyMemberView]
-    delegate_id: str | None = Field(description="Who may hold and spend besides the employee")
-
-
-def family_view(employee_id: str, f: Family | None) -> FamilyView:
-    if f is None:
-        return FamilyView(employee_id=employee_id, members=[], delegate_id=None)
-    return FamilyView(
-        employee_id=f.employee_id,
-        members=[
-            FamilyMemberView(member_id=m, relationship=r) for m, r in sorted(f.members.items())
-        ],
-        delegate_id=f.delegate_id,
-    )
-
-
-class BonusConversionResult(BaseModel):
-    wallet_id: UUID
-    amount_cents: int
-    year: int
-    converted_this_year_cents: int = Field(description="The employee's total for the year")
-    yearly_limit_cents: int = Field(description="What may be converted tax-free in the year")
-    wallet: WalletView
-
-
 # --- plans (employers) ------------------------------------------------------------------------
 
 
@@ -247,10 +126,12 @@ def create_plan(
 
 @plans.get("/plans", summary="Plans: an employer's own, or all for the auditor")
 def list_plans(
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("employer", *READERS)),
 ) -> list[PlanView]:
-    return [plan_view(p) for p in app.plans_of(principal.subject_id)]
+    plan_ids = views.plans_of(app.fresh_read_model(), principal.subject_id, page)
+    return [plan_view(app.get_plan(plan_id)) for plan_id in plan_ids]
 
 
 @plans.get("/plans/{plan_id}", summary="A plan")
@@ -291,21 +172,6 @@ def grant(
 ) -> WalletView:
     own_plan(app, plan_id, principal)
     return wallet_view(app.get_wallet(app.grant(plan_id, command)))
-
-
-class CsvReport(BaseModel):
-    loaded: list[dict[str, Any]]
-    rejected: list[dict[str, Any]] = Field(description="Each refused row: line and reason")
-    loaded_cents: int
-    sha256: str = Field(description="The file's SHA-256: the load's idempotency key")
-    load_id: str | None = Field(description="The client's load id, if it gave one")
-    loaded_at: datetime | None
-    encoding: str = Field(description="utf-8, or cp1252 (Windows-1252) when not UTF-8")
-    already_loaded: bool = Field(
-        description="True: this file was loaded before; this is that load's report and "
-        "nothing was credited now"
-    )
-    notes: list[str]
 
 
 @plans.post(
@@ -401,12 +267,12 @@ def convert_bonus(
 @plans.get("/plans/{plan_id}/wallets", summary="The wallets of a plan")
 def plan_wallets(
     plan_id: UUID,
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("employer", *READERS)),
 ) -> list[WalletView]:
-    plan = app.get_plan(plan_id)
-    may_read_plan(plan, principal)
-    return [wallet_view(w) for w in app.wallets_of_plan(plan)]
+    may_read_plan(app.get_plan(plan_id), principal)
+    return wallet_views(app, views.wallets_of_plan(app.fresh_read_model(), plan_id, page))
 
 
 # --- wallets (employees, the booking saga) ----------------------------------------------------
@@ -414,22 +280,26 @@ def plan_wallets(
 
 @wallets.get("/me/wallets", summary="The caller's own wallets")
 def my_wallets(
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> list[WalletView]:
     assert principal.subject_id is not None
-    return [wallet_view(w) for w in app.wallets_of_employee(principal.subject_id)]
+    ids = views.wallets_of_employee(app.fresh_read_model(), principal.subject_id, page)
+    return wallet_views(app, ids)
 
 
 @wallets.get(
     "/me/delegated-wallets", summary="The wallets of the employees who named the caller delegate"
 )
 def delegated_wallets(
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> list[WalletView]:
     assert principal.subject_id is not None
-    return [wallet_view(w) for w in app.wallets_delegated_to(principal.subject_id)]
+    ids = views.wallets_delegated_to(app.fresh_read_model(), principal.subject_id, page)
+    return wallet_views(app, ids)
 
 
 @wallets.get("/wallets/{wallet_id}", summary="Balance and available amount per category")
@@ -449,11 +319,12 @@ def get_wallet(
 )
 def history(
     wallet_id: UUID,
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("beneficiary", "employer", *READERS)),
 ) -> list[dict[str, Any]]:
     may_read_wallet(app, app.get_wallet(wallet_id), principal)
-    return app.history(wallet_id)
+    return views.history(app.fresh_read_model(), wallet_id, page)
 
 
 @wallets.post(
@@ -594,7 +465,7 @@ def plan_report(
 ) -> dict[str, Any]:
     may_read_plan(app.get_plan(plan_id), principal)
     figures: PlanFigures = app.plan_figures(plan_id)
-    return {**figures.as_dict(), "loads": app.loads_of(plan_id)}
+    return {**figures.as_dict(), "loads": views.loads_of(app.fresh_read_model(), plan_id)}
 
 
 @reports.get("/payroll/{year}", summary="Taxable fringe benefits per employee (payroll)")
@@ -632,8 +503,9 @@ def my_fringe(
 @reports.get("/providers/{provider_id}/captures", summary="What was captured for a provider")
 def provider_captures(
     provider_id: str,
+    page: views.Page = Depends(page_of),
     app: WalletApplication = Depends(wallet_app),
     principal: Principal = Depends(require_roles("provider", *READERS)),
 ) -> list[dict[str, Any]]:
     principal.require_subject("provider", provider_id, exempt_roles=READERS)
-    return app.captures_for(provider_id)
+    return views.captures_for(app.fresh_read_model(), provider_id, page)
