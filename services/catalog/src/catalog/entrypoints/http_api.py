@@ -14,13 +14,14 @@ person, who is personal data) is shown only to the operator and the provider its
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from servicekit.auth import (
     ROLES,
     Principal,
@@ -54,6 +55,17 @@ BOOKERS = tuple(r for r in ROLES if r != "auditor")
 # Public routes that show more to some callers: a token is optional, and OpenAPI says so
 # (an empty requirement first: anonymous calls are fine).
 OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+# A date in a query, as OpenAPI documents it (pydantic alone would take "0" as a Unix time).
+QueryDate = Annotated[date, BeforeValidator(_iso_date)]
 REQUEST_ID_PATH = Path(
     min_length=1,
     max_length=128,
@@ -589,7 +601,7 @@ def open_weekly_slots(
 )
 def list_slots(
     offering_id: UUID,
-    from_date: date | None = None,
+    from_date: QueryDate | None = None,
     app: CatalogApplication = Depends(catalog_app),
 ) -> list[dict[str, Any]]:
     return app.slots(offering_id, from_date or date.today())
@@ -724,7 +736,7 @@ def search_offerings(
     delivery_mode: Literal["at_provider", "at_home", "remote"] | None = None,
     min_price_cents: int | None = Query(None, ge=0),
     max_price_cents: int | None = Query(None, ge=0),
-    available_from: date | None = None,
+    available_from: QueryDate | None = None,
     provider_id: str | None = None,
     sort: Literal["relevance", "price_asc", "price_desc", "newest", "title"] | None = None,
     page: int = Query(1, ge=1, le=10_000),
