@@ -179,9 +179,9 @@ def test_a_body_that_cannot_be_read_is_a_documented_problem(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "bad_request"
     spec = client.get("/openapi.json").json()
-    assert "application/problem+json" in spec["paths"]["/notes"]["post"]["responses"]["400"][
-        "content"
-    ]
+    assert (
+        "application/problem+json" in spec["paths"]["/notes"]["post"]["responses"]["400"]["content"]
+    )
 
 
 def test_readiness_and_metrics_document_what_they_answer(client: TestClient) -> None:
