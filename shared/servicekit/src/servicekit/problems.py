@@ -217,5 +217,10 @@ def problem_openapi(api: FastAPI) -> dict[str, Any]:
             for status in _problem_answers(path, method, operation):
                 answer = responses.setdefault(status, {"description": _DESCRIPTIONS[status]})
                 answer["content"] = content
+            # A refusal a route declares itself (410 offering_withdrawn, 409 ledger_behind...)
+            # is problem details too.
+            for status, answer in responses.items():
+                if status.startswith("4") and not answer.get("content"):
+                    answer["content"] = content
     api.openapi_schema = schema
     return schema
