@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY_VERSION ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := shared/contracts shared/servicekit deploy/local shared/cli \
+PACKAGES := shared/contracts shared/servicekit shared/auditor deploy/local shared/cli \
 	services/catalog services/booking services/vouchers services/wallet services/notifications
 # Compiled (Rust, built by maturin with cargo): the auditor's per-message check. Installed as a
 # wheel, not editable; the stamp depends on its sources, so an edit rebuilds it.

@@ -18,7 +18,8 @@ each in a fresh process (so its peak memory is its own):
   warm up (page cache, broker), once timed, and once more with Python's cyclic garbage
   collector paused, as the audit's replay pauses it (a second, stricter baseline);
 * ``audit`` what ``benecomune audit vouchers --from kafka --compare none`` does:
-  ``servicekit.audit.read_kafka`` + ``vouchers.audit.audit_vouchers(..., figures=None)`` —
+  ``benecomune_auditor.kafka_copy.read_kafka`` +
+  ``benecomune_auditor.vouchers.audit_vouchers(..., figures=None)`` —
   every message parsed and validated against its contract, every hash recomputed and the chain
   checked, the independent tally and its money rules — with the reader processes the audit
   chooses (``--workers`` to fix them). The replay must come out intact and without violations.
@@ -664,9 +665,9 @@ def measure(
 ) -> None:
     """Run in a child process: print one JSON line with the figures."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    from servicekit.audit import read_kafka
-    from servicekit.topic_reader import worker_count
-    from vouchers.audit import audit_vouchers
+    from benecomune_auditor.kafka_copy import read_kafka
+    from benecomune_auditor.topic_reader import worker_count
+    from benecomune_auditor.vouchers import audit_vouchers
 
     result: dict[str, Any] = {"kind": kind}
     gc_seconds = [0.0, 0.0]  # in collections; when the current one started

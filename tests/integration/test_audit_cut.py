@@ -13,15 +13,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from benecomune_auditor.topic_reader.consumer import PartitionRange, read_ranges
+from benecomune_auditor.topic_reader.cut import Cut, settled_ranges
+from benecomune_auditor.topic_reader.message import notification_id
 from benecomune_contracts import VOUCHERS_TOPIC
 from benecomune_contracts.cloudevents import CE_NOTIFICATIONID, CE_TRANSACTIONEND
-from servicekit.topic_reader import (
-    Cut,
-    PartitionRange,
-    notification_id,
-    read_ranges,
-    settled_ranges,
-)
 from servicekit.topics import ensure_topics
 
 from .support import StackConfig

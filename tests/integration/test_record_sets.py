@@ -13,9 +13,11 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.records_to_delete import RecordsToDelete
+from benecomune_auditor.topic_reader.consumer import KafkaReadError, PartitionRange
+from benecomune_auditor.topic_reader.merge import Merge
+from benecomune_auditor.topic_reader.record_sets import RecordSetFetcher
+from benecomune_auditor.topic_reader.worker import take_record_set
 from benecomune_contracts import TopicSpec
-from servicekit.record_sets import RecordSetFetcher
-from servicekit.topic_reader import KafkaReadError, PartitionRange, _Merge, _take_record_set
 from servicekit.topics import ensure_topics
 
 pytestmark = pytest.mark.kafka
@@ -41,13 +43,13 @@ async def new_topic(bootstrap: str, compression: str | None = None) -> str:
 
 
 async def read_all(fetcher: RecordSetFetcher, ranges: list[PartitionRange]) -> dict[int, list]:
-    merge = _Merge(r.partition for r in ranges)
+    merge = Merge(r.partition for r in ranges)
     await fetcher.start()
     try:
         while fetcher.pending:
             for partition, blob, offset in await fetcher.fetch(set()):
                 fetcher.advance(
-                    partition, _take_record_set(merge, partition, blob, offset, fetcher.end)
+                    partition, take_record_set(merge, partition, blob, offset, fetcher.end)
                 )
     finally:
         await fetcher.close()

@@ -23,23 +23,24 @@ from uuid import UUID
 
 import httpx
 import pytest
+from benecomune_auditor.kafka_copy import TopicMessage, read_kafka, records_from_messages
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.vouchers import (
+    FUND_FIGURES,
+    audit_vouchers,
+    figures_from_api,
+    figures_from_store,
+)
 from benecomune_cli.main import app as cli
 from benecomune_contracts import VOUCHERS_TOPIC
 from benecomune_contracts import vouchers as c
 from devstack.ports import free_port
-from servicekit.audit import TopicMessage, read_kafka, records_from_messages, store_records
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character
 from typer.testing import CliRunner
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
-from vouchers.audit import (
-    FUND_FIGURES,
-    audit_vouchers,
-    figures_from_api,
-    figures_from_application,
-)
-from vouchers.contract_mapping import to_contract
+from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.settings import VouchersSettings
 
 from .support import ServiceProcess, StackConfig, wait_until
@@ -310,14 +311,14 @@ def service_fund_figures(app: VouchersApplication, fund_ids: list[UUID]) -> dict
 
 def test_the_kafka_and_store_audits_match_the_service_to_the_cent(scenario: Scenario) -> None:
     app = scenario.app
-    figures = figures_from_application(app)
+    figures = figures_from_store(VouchersLedgerStore(app))
 
     copy = read_kafka(scenario.config.bootstrap, scenario.topic, timeout_seconds=60)
     from_kafka = audit_vouchers(
         copy.records(), source=f"topic {scenario.topic}", problems=copy.problems, figures=figures
     )
     from_store = audit_vouchers(
-        store_records(app, to_contract), source="the store", figures=figures
+        store_records(VouchersLedgerStore(app)), source="the store", figures=figures
     )
 
     for audit in (from_kafka, from_store):
@@ -502,7 +503,7 @@ def test_the_command_line_audits_the_topic_against_the_running_api(
         # The API answers the auditor with the figures the in-process application computes.
         token = DevIssuer("biella", scenario.config.keys_dir).mint("auditor")
         over_http = figures_from_api(url, token)
-        in_process = figures_from_application(scenario.app)
+        in_process = figures_from_store(VouchersLedgerStore(scenario.app))
         assert over_http.funds == in_process.funds
         assert over_http.merchants == in_process.merchants
         # A donation arrives while the auditor works: the service moves on, the topic (its relay

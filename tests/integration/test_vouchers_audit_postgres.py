@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servicekit.audit import store_records
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.vouchers import audit_vouchers, figures_from_store
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
-from vouchers.audit import audit_vouchers, figures_from_application
-from vouchers.contract_mapping import to_contract
+from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.settings import VouchersSettings
 
 
@@ -49,7 +49,7 @@ def test_the_figures_up_to_a_notification_follow_the_ledger_on_postgres(
         fund_id,
         cmd.TopUpFund(source_kind="donation", source_reference="Lions", amount_cents=2_500),
     )
-    replayed = list(store_records(app, to_contract))
+    replayed = list(store_records(VouchersLedgerStore(app)))
     app.top_up_fund(  # while the auditor adds up
         fund_id,
         cmd.TopUpFund(source_kind="donation", source_reference="Rotary", amount_cents=700),
@@ -58,7 +58,9 @@ def test_the_figures_up_to_a_notification_follow_the_ledger_on_postgres(
     (first,), _ = app.figures_upto(after_allocation)
     (now,), _ = app.figures_upto(app.last_notification_id())
     audit = audit_vouchers(
-        replayed, source="store", figures=lambda upto: figures_from_application(app, upto)
+        replayed,
+        source="store",
+        figures=lambda upto: figures_from_store(VouchersLedgerStore(app), upto),
     )
 
     assert first.allocated_cents == 100_000 and now.allocated_cents == 103_200

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from benecomune_auditor.kafka_copy import read_kafka
 from benecomune_cli.main import app as cli
 from benecomune_contracts import WALLET_TOPIC
 from devstack.ports import free_port
-from servicekit.audit import read_kafka
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character
 from typer.testing import CliRunner

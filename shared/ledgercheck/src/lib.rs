@@ -1,12 +1,13 @@
 //! The auditor's per-message check of a sound ledger event, compiled.
 //!
-//! `servicekit.topic_reader._sound_ledger_item` is the reference: a Kafka message whose
+//! `benecomune_auditor.topic_reader.sound_check.sound_ledger_item` is the reference: a Kafka message whose
 //! CloudEvents headers are the usual ones, whose key, stream and sequence agree with them and
 //! whose JSON object hashes to the `event_hash` it claims. This module answers the same
 //! question for the messages the relay writes, several times faster, and answers `None`
 //! (let the Python reference decide) for anything it does not read exactly as the reference
 //! does: header values that are not `bytes`, times in another RFC 3339 form than the relay's,
-//! numbers that are not 64-bit integers, ... A `None` is never a verdict; a tuple is the
+//! numbers that are not 64-bit integers, text the contracts refuse (control and bidirectional
+//! formatting characters), ... A `None` is never a verdict; a tuple is the
 //! reference's tuple (tested over random messages in `shared/ledgercheck/tests`).
 
 use std::collections::HashMap;
@@ -95,6 +96,60 @@ fn relay_time(raw: &[u8]) -> bool {
         && hour < 24
         && minute < 60
         && second < 60
+}
+
+/// A character the contracts refuse in text (`benecomune_contracts.text`): a control character
+/// (Unicode category Cc) or a bidirectional formatting one (U+061C, U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069). Lone surrogates (Cs) never get this far: they are not UTF-8,
+/// and serde_json refuses them escaped.
+fn refused_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Whether a UTF-8 payload holds, as written (not escaped), a character the contracts refuse,
+/// other than the whitespace JSON allows between tokens. Byte by byte: the lead bytes looked
+/// for (C2, D8, E2) are never continuation bytes.
+fn raw_refused(payload: &[u8]) -> bool {
+    let mut at = 0;
+    while at < payload.len() {
+        let refused = match payload[at] {
+            b' ' | b'\t' | b'\n' | b'\r' => false,
+            0..=0x1f | 0x7f => true,
+            0xc2 => matches!(payload.get(at + 1), Some(0x80..=0x9f)), // C1 controls
+            0xd8 => payload.get(at + 1) == Some(&0x9c),                // U+061C
+            0xe2 => matches!(
+                (payload.get(at + 1), payload.get(at + 2)),
+                (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+            ),
+            _ => false,
+        };
+        if refused {
+            return true;
+        }
+        at += 1;
+    }
+    false
+}
+
+/// Whether a parsed value holds a string (a key or a value) with a character the contracts
+/// refuse (escapes decoded).
+fn strings_refused(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.chars().any(refused_char),
+        Value::Array(items) => items.iter().any(strings_refused),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.chars().any(refused_char) || strings_refused(item)),
+        _ => false,
+    }
 }
 
 /// Whether every number in the value is a 64-bit integer (what orjson reads and writes as
@@ -305,7 +360,7 @@ fn nested_canonical(payload: &[u8], envelope: &Envelope<'_>) -> Option<(Vec<u8>,
     };
     body.insert("type".to_owned(), Value::String(envelope.type_name.to_owned()));
     let body = Value::Object(body);
-    if !integers_only(&body) {
+    if !integers_only(&body) || strings_refused(&body) {
         return None;
     }
     Some((serde_json::to_vec(&body).ok()?, claimed))
@@ -366,6 +421,11 @@ impl SoundLedgerCheck {
             return None;
         }
         if key.is_some_and(|key| key != envelope.subject.as_bytes()) {
+            return None;
+        }
+        // Text the contracts refuse is never in a message the relay writes: the reference
+        // reads it (and the parent's validation names it).
+        if raw_refused(payload) {
             return None;
         }
         let (canonical, claimed) = flat_canonical(payload, &envelope)

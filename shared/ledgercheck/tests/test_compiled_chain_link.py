@@ -9,12 +9,13 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from benecomune_auditor.ledger_seal import LedgerSeal
+from benecomune_auditor.records import AuditRecord
+from benecomune_auditor.replay import LedgerReplay
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.chain import GENESIS_HASH
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servicekit.audit import AuditRecord, LedgerReplay
-from servicekit.ledger_seal import LedgerSeal
 
 T0 = datetime(2020, 3, 30, 9, 0, tzinfo=UTC)
 STREAMS = ("round-a", "round-b", "round-c")

@@ -1,6 +1,6 @@
 """The compiled heads file (``plain_heads_text``) is the Python reference's text
-(``servicekit.ledger_seal._plain_rows`` of the sorted heads) or None, whatever the stream ids,
-sequences and types, and it answers for every head the reference writes without quoting."""
+(``benecomune_auditor.ledger_seal._plain_rows`` of the sorted heads) or None, whatever the stream
+ids, sequences and types, and it answers for every head the reference writes without quoting."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import csv
 import io
 from typing import Any
 
+from benecomune_auditor.ledger_seal import LedgerSeal, _plain_rows
 from benecomune_ledgercheck import plain_heads_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servicekit.ledger_seal import LedgerSeal, _plain_rows
 
 # Characters the csv writer quotes, non-ASCII ones (sorted by code point, not by bytes, in
 # Python), and lone surrogates (no UTF-8 for them).

@@ -1,8 +1,9 @@
-"""The compiled reader of fetched record sets gives what aiokafka's record classes and the
-Python reader give (``servicekit.record_sets.python_records`` then
-``servicekit.topic_reader._item_of``), record for record and to the offset fetched next, or
-declines (None) and leaves the bytes to them: compressed batches, a bad checksum, a malformed
-record. Record sets are built as a broker returns them, with aiokafka's own batch builder."""
+"""The compiled reader of fetched record sets gives what aiokafka's record classes and the Python
+reader give (``benecomune_auditor.topic_reader.record_sets.python_records`` then
+``benecomune_auditor.topic_reader.sound_check.item_of``), record for record and to the offset
+fetched next, or declines (None) and leaves the bytes to them: compressed batches, a bad checksum, a
+malformed record. Record sets are built as a broker returns them, with aiokafka's own batch
+builder."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from typing import Any
 import pytest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.util import calc_crc32c
+from benecomune_auditor.topic_reader.consumer import KafkaReadError
+from benecomune_auditor.topic_reader.merge import Merge
+from benecomune_auditor.topic_reader.record_sets import python_records
+from benecomune_auditor.topic_reader.sound_check import COMPILED, item_of
+from benecomune_auditor.topic_reader.worker import take_record_set
 from benecomune_contracts import EventEnvelope
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.chain import GENESIS_HASH
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servicekit.record_sets import python_records
-from servicekit.topic_reader import _COMPILED, KafkaReadError, _item_of, _Merge, _take_record_set
 
 T0 = datetime(2020, 3, 30, 9, 0, tzinfo=UTC)
 PARTITION = 3
@@ -98,12 +102,12 @@ def batch(
 
 def read_both(blob: bytes, start: int, end: int) -> tuple[Any, Any]:
     """(queued items, next offset) as the compiled reader and as the Python reader give them."""
-    compiled = _Merge([PARTITION])
-    compiled_next = _take_record_set(compiled, PARTITION, blob, start, {PARTITION: end})
-    python = _Merge([PARTITION])
+    compiled = Merge([PARTITION])
+    compiled_next = take_record_set(compiled, PARTITION, blob, start, {PARTITION: end})
+    python = Merge([PARTITION])
     raws, python_next = python_records(blob, PARTITION, start, end)
     for at, key, value, headers in raws:
-        nid, item = _item_of(key, value, headers)
+        nid, item = item_of(key, value, headers)
         python.add(PARTITION, at, nid, item)
     return (
         (list(compiled.queues[PARTITION]), compiled_next),
@@ -112,10 +116,10 @@ def read_both(blob: bytes, start: int, end: int) -> tuple[Any, Any]:
 
 
 def test_the_relays_record_sets_are_read_in_compiled_code_as_aiokafka_reads_them() -> None:
-    assert _COMPILED is not None
+    assert COMPILED is not None
     records = [relay_record(n) for n in range(30)]
     blob = batch(100, records[:10]) + batch(110, records[10:25]) + batch(125, records[25:])
-    parsed = _COMPILED.records(blob, 100, 1_000)
+    parsed = COMPILED.records(blob, 100, 1_000)
     assert parsed is not None and len(parsed) == 30
     run, stopped = parsed.run(PARTITION, 0)
     assert len(run) == 30 and stopped is None  # every record sound: one run, no Python
@@ -165,16 +169,16 @@ def test_a_partial_last_batch_is_left_for_the_next_fetch() -> None:
 
 
 def test_compressed_or_corrupt_record_sets_are_left_to_aiokafka() -> None:
-    assert _COMPILED is not None
+    assert COMPILED is not None
     records = [relay_record(n) for n in range(6)]
     compressed = batch(0, records[:3]) + batch(3, records[3:], compression=GZIP)
-    assert _COMPILED.records(compressed, 0, 100) is None
+    assert COMPILED.records(compressed, 0, 100) is None
     compiled, python = read_both(compressed, 0, 100)
     assert compiled == python and len(compiled[0]) == 6
 
     corrupt = bytearray(batch(0, records))
     corrupt[-5] ^= 0x01
-    assert _COMPILED.records(bytes(corrupt), 0, 100) is None
+    assert COMPILED.records(bytes(corrupt), 0, 100) is None
     with pytest.raises(KafkaReadError, match="checksum"):
         read_both(bytes(corrupt), 0, 100)
 

@@ -1,8 +1,8 @@
 """The compiled check of a sound ledger event answers as the Python reference
-(``servicekit.topic_reader._sound_ledger_item``) does, or None (leaving the message to it): never
-a tuple the reference would not give. Messages are the relay's, then spoiled at random: headers
-dropped, doubled, retyped, keys and payloads edited, re-hashed edits (sound again, in forms the
-relay never writes: nested objects, escapes, spaces, other key orders)."""
+(``benecomune_auditor.topic_reader.sound_check.sound_ledger_item``) does, or None (leaving the
+message to it): never a tuple the reference would not give. Messages are the relay's, then spoiled
+at random: headers dropped, doubled, retyped, keys and payloads edited, re-hashed edits (sound
+again, in forms the relay never writes: nested objects, escapes, spaces, other key orders)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benecomune_auditor.topic_reader.sound_check import SOUND_CHECK, sound_ledger_item
 from benecomune_contracts import EventEnvelope
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent, ledger_hash
@@ -18,7 +19,6 @@ from benecomune_contracts.registry import all_contracts
 from benecomune_ledgercheck import SoundLedgerCheck
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servicekit.topic_reader import _SOUND_CHECK, _sound_ledger_item
 
 T0 = datetime(2020, 3, 30, 9, 0, tzinfo=UTC)
 CHECK = SoundLedgerCheck([k.type_name for k in all_contracts() if issubclass(k, LedgerEvent)])
@@ -27,9 +27,11 @@ Message = tuple[Any, Any, Any]
 
 
 def relay_message(reference: str, amount: int, sequence: int, micros: int) -> Message:
-    """A fund's top-up as the relay publishes it: key, JSON value, CloudEvents headers."""
+    """A fund's top-up as the relay publishes it: key, JSON value, CloudEvents headers. A
+    reference the contract refuses (control or bidirectional characters, blank) is written
+    as it is, as a relay that did not validate would write it (the contract is not asked)."""
     fund = str(uuid.UUID(int=amount + 1))
-    draft = c.FundToppedUp(
+    draft = c.FundToppedUp.model_construct(
         stream_id=fund,
         sequence=sequence,
         prev_hash=GENESIS_HASH,
@@ -64,7 +66,7 @@ def rehashed(value: bytes, headers: Any, edit: Any) -> bytes:
 
 def agrees(message: Message) -> Any:
     compiled = CHECK(*message)
-    reference = _sound_ledger_item(*message)
+    reference = sound_ledger_item(*message)
     assert compiled is None or compiled == reference, (message, compiled, reference)
     return compiled
 
@@ -73,16 +75,16 @@ def test_the_relays_messages_are_read_as_the_reference_reads_them() -> None:
     for n, reference in enumerate(["Caritas", "Fondazione di Comunità", 'a "quoted" \\ gift']):
         message = relay_message(reference, 100 + n, 1 + n, n * 250_000)
         compiled = agrees(message)
-        assert compiled is not None and compiled == _sound_ledger_item(*message)
-    assert _SOUND_CHECK(*message) == _sound_ledger_item(*message)  # the reader's choice
+        assert compiled is not None and compiled == sound_ledger_item(*message)
+    assert SOUND_CHECK(*message) == sound_ledger_item(*message)  # the reader's choice
 
 
 def test_sound_payloads_the_relay_never_writes_are_read_alike_too() -> None:
     key, value, headers = relay_message("Caritas", 500, 3, 0)
     edits = [
-        lambda b: {**b, "extra": {"z": 1, "a": [True, None, "é\n"]}},  # nested, sorted inside
+        lambda b: {**b, "extra": {"z": 1, "a": [True, None, 'é "q"']}},  # nested, sorted inside
         lambda b: dict(reversed(list(b.items()))),  # another key order
-        lambda b: {**b, "source_reference": "tab\there \u2028 \x01"},  # escapes in a string
+        lambda b: {**b, "source_reference": 'a "quoted" \\ \u2028 gift'},  # escapes in a string
         lambda b: {**b, "big": 2**63},  # a u64 beyond i64
     ]
     for edit in edits:
@@ -93,6 +95,29 @@ def test_sound_payloads_the_relay_never_writes_are_read_alike_too() -> None:
     assert agrees(spaced) is not None
     escaped = (key, value.replace(b'"donation"', b'"\\u0064onation"'), headers)
     assert agrees(escaped) is not None
+
+
+def test_text_the_contracts_refuse_is_left_to_the_reference() -> None:
+    """Control and bidirectional formatting characters (``benecomune_contracts.text``), written
+    as they are or escaped, in a value or a key: never in a message the relay writes, so the
+    compiled check leaves them to the reference (which reads them; the parent's validation
+    names the payload)."""
+    key, value, headers = relay_message("Caritas", 77, 2, 0)
+    for text in ["tab\there", "nul \x00", "del \x7f", "c1 \x85", "\u202eevil", "\u2066x", "\u061c"]:
+        for edit in (
+            lambda b, t=text: {**b, "source_reference": t},
+            lambda b, t=text: {**b, t: 1},
+        ):
+            message = (key, rehashed(value, headers, edit), headers)
+            assert CHECK(*message) is None, message
+            assert sound_ledger_item(*message) is not None, message
+        escaped = json.dumps(text)[1:-1].encode()  # as an ASCII JSON escape
+        spoiled = value.replace(b'"Caritas"', b'"' + escaped + b'"')
+        content = {k: v for k, v in json.loads(spoiled).items() if k != "event_hash"}
+        body = {**json.loads(spoiled), "event_hash": ledger_hash(c.FundToppedUp.type_name, content)}
+        message = (key, json.dumps(body).encode(), headers)
+        assert CHECK(*message) is None, message
+        assert sound_ledger_item(*message) is not None, message
 
 
 def test_what_the_reference_refuses_is_refused_and_the_unusual_left_to_it() -> None:
@@ -108,11 +133,11 @@ def test_what_the_reference_refuses_is_refused_and_the_unusual_left_to_it() -> N
     ]
     for message in spoiled:
         assert CHECK(*message) is None, message
-        assert _sound_ledger_item(*message) is None, message
+        assert sound_ledger_item(*message) is None, message
     # Headers the relay never writes, which the reference still reads as an envelope: left to it.
     for unusual in ((*headers, headers[0]), (*headers, ("x-other", b"1")), list(headers)):
         assert CHECK(key, value, unusual) is None
-        assert _sound_ledger_item(key, value, unusual) is not None
+        assert sound_ledger_item(key, value, unusual) is not None
 
 
 _TIMES = [

@@ -11,16 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from benecomune_auditor.records import AuditRecord
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.vouchers import audit_vouchers, figures_from_store
 from benecomune_cli.main import app as cli
 from click.testing import Result
-from servicekit.audit import AuditRecord, store_records
 from servicekit.domain import LedgerBehind
 from servicekit.italian_ids import fiscal_code_check_character
 from typer.testing import CliRunner
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
-from vouchers.audit import audit_vouchers, figures_from_application
-from vouchers.contract_mapping import to_contract
+from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.domain.application import Application
 
 from ..stories import open_round
@@ -171,7 +172,7 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
     app: VouchersApplication,
 ) -> None:
     a_shop_with_three_sales(app)
-    replayed = list(store_records(app, to_contract))  # what the replay read ...
+    replayed = list(store_records(VouchersLedgerStore(app)))  # what the replay read ...
     (submitted,) = app.events_of(Application.Submitted)
     (code,) = app.codes_of(app.get_application(submitted.originator_id))[:1]
     app.redeem(  # ... and a sale at the till while it was being added up
@@ -179,9 +180,13 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
     )
 
     where_it_ended = audit_vouchers(
-        replayed, source="store", figures=lambda at: figures_from_application(app, at)
+        replayed,
+        source="store",
+        figures=lambda at: figures_from_store(VouchersLedgerStore(app), at),
     )
-    live = audit_vouchers(replayed, source="store", figures=figures_from_application(app))
+    live = audit_vouchers(
+        replayed, source="store", figures=figures_from_store(VouchersLedgerStore(app))
+    )
 
     assert where_it_ended.ok, where_it_ended.summary_lines()
     assert where_it_ended.comparison is not None and where_it_ended.comparison.merchants == 1
@@ -203,7 +208,7 @@ def test_a_stream_end_missing_from_the_replayed_copy_still_differs_from_the_serv
     app: VouchersApplication,
 ) -> None:
     a_shop_with_three_sales(app)
-    replayed = list(store_records(app, to_contract))
+    replayed = list(store_records(VouchersLedgerStore(app)))
     # The fund's last event (its budget for the round) lost from the copy, later events kept:
     # the fund's chain is intact, but the service's figures up to that point count it.
     (lost,) = [
@@ -214,7 +219,9 @@ def test_a_stream_end_missing_from_the_replayed_copy_still_differs_from_the_serv
     del replayed[lost]
 
     result = audit_vouchers(
-        replayed, source="copy", figures=lambda upto: figures_from_application(app, upto)
+        replayed,
+        source="copy",
+        figures=lambda upto: figures_from_store(VouchersLedgerStore(app), upto),
     )
 
     assert result.replay.intact

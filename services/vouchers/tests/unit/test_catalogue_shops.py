@@ -9,12 +9,12 @@ import uuid
 from uuid import UUID
 
 import pytest
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.vouchers import audit_vouchers
 from benecomune_contracts import catalog
 from eventsourcing.persistence import Tracking
-from servicekit.audit import store_records
 from vouchers.application.app import VouchersApplication
-from vouchers.audit import audit_vouchers
-from vouchers.contract_mapping import to_contract
+from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.domain.errors import MerchantSuspended
 from vouchers.domain.programme_shop import ProgrammeShop
 
@@ -129,7 +129,7 @@ def test_a_shop_the_catalogue_suspends_takes_no_vouchers_until_reinstated(
     assert app.merchant_account(biella, "m-cat").redeemed_cents == 1_500
     # The suspension and the reinstatement are on the account's ledger stream: the auditor's
     # replay of the store finds the chain intact and no rule broken.
-    audit = audit_vouchers(store_records(app, to_contract), source="store")
+    audit = audit_vouchers(store_records(VouchersLedgerStore(app)), source="store")
     assert audit.ok, audit.summary_lines()
     types = [
         e.type_name
@@ -150,7 +150,7 @@ def test_the_auditor_names_a_credit_taken_while_the_shop_was_suspended(
     account.credit(uuid.uuid4(), uuid.uuid4(), 700, NOW)  # a faulty service ignoring the rule
     app.save(account)
 
-    audit = audit_vouchers(store_records(app, to_contract), source="store")
+    audit = audit_vouchers(store_records(VouchersLedgerStore(app)), source="store")
 
     assert audit.replay.intact and not audit.ok
     (violation,) = [v for v in audit.violations if "while the shop was suspended" in v.detail]

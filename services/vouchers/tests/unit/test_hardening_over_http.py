@@ -12,13 +12,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.vouchers import audit_vouchers, figures_from_store
 from benecomune_contracts import vouchers as c
 from fastapi.testclient import TestClient
-from servicekit.audit import store_records
 from servicekit.auth import DevIssuer
 from servicekit.service import ServiceRuntime, create_http_app
 from vouchers.application.app import VouchersApplication
-from vouchers.audit import audit_vouchers, figures_from_application
+from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.contract_mapping import to_contract
 from vouchers.domain.application import Application
 from vouchers.service import DEFINITION
@@ -280,7 +281,9 @@ def test_the_audit_counts_a_household_served_from_the_waitlist_as_issued_once(ap
 
     app = service(api)
     result = audit_vouchers(
-        store_records(app, to_contract), source="store", figures=figures_from_application(app)
+        store_records(VouchersLedgerStore(app)),
+        source="store",
+        figures=figures_from_store(VouchersLedgerStore(app)),
     )
 
     assert result.ok, result.summary_lines()
@@ -308,7 +311,7 @@ def test_a_served_household_is_published_with_its_count_total_expiry_and_waitlis
     app = service(api)
     published = [
         item.event
-        for item in store_records(app, to_contract)
+        for item in store_records(VouchersLedgerStore(app))
         if isinstance(getattr(item, "event", None), c.ApplicationServed)
     ]
     by_application = {e.application_id: e for e in published}

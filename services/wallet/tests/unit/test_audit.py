@@ -1,5 +1,5 @@
-"""The auditor's replay of the wallet ledger (the shared servicekit.audit code with the wallet's
-own tally): from the store it rebuilds every account, finds the rules hold and every figure
+"""The auditor's replay of the wallet ledger (the auditor's engine, benecomune_auditor, with the
+wallet's own tally): from the store it rebuilds every account, finds the rules hold and every figure
 matches the service's to the cent — productivity bonuses converted into credit included, while
 family members, delegates and expiry reminders change no figure; a tampered event is named."""
 
@@ -9,11 +9,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from servicekit.audit import store_records
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.wallet import audit_wallet, compare, figures_from_store
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.audit import audit_wallet, compare, figures_from_application
-from wallet.contract_mapping import to_contract
+from wallet.audit_hook import WalletLedgerStore
 
 from .test_wallet_flows import hold, make_plan
 
@@ -57,9 +57,9 @@ def busy_ledger(app: WalletApplication) -> tuple[UUID, UUID]:
 def test_the_replay_of_the_store_matches_the_service_to_the_cent(app: WalletApplication) -> None:
     old, reset = busy_ledger(app)
     audit = audit_wallet(
-        store_records(app, to_contract),
+        store_records(WalletLedgerStore(app)),
         source="store",
-        figures=lambda upto: figures_from_application(app, upto),
+        figures=lambda upto: figures_from_store(WalletLedgerStore(app), upto),
     )
     assert audit.ok, "\n".join(audit.summary_lines())
     assert audit.differences == []
@@ -92,8 +92,8 @@ def test_a_service_figure_of_converted_bonus_that_disagrees_is_named(
     app: WalletApplication,
 ) -> None:
     old, _ = busy_ledger(app)
-    audit = audit_wallet(store_records(app, to_contract), source="store")
-    service = figures_from_application(app)
+    audit = audit_wallet(store_records(WalletLedgerStore(app)), source="store")
+    service = figures_from_store(WalletLedgerStore(app))
     figures = dict(service.plans[str(old)], bonus_converted_cents=79_999)
     wrong = replace(service, plans={**service.plans, str(old): figures})
     [difference] = compare(audit.tally, wrong)
@@ -117,9 +117,9 @@ def test_a_tampered_amount_in_the_store_is_named_by_the_audit(app: WalletApplica
             (state, target[0], target[1]),
         )
     audit = audit_wallet(
-        store_records(app, to_contract),
+        store_records(WalletLedgerStore(app)),
         source="store",
-        figures=lambda upto: figures_from_application(app, upto),
+        figures=lambda upto: figures_from_store(WalletLedgerStore(app), upto),
     )
     assert not audit.ok
     assert [b.kind for b in audit.replay.breaks] == ["edited"]
@@ -129,16 +129,20 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
     app: WalletApplication,
 ) -> None:
     _, reset = busy_ledger(app)
-    replayed = list(store_records(app, to_contract))  # what the replay read ...
-    up_to_now = figures_from_application(app, app.last_notification_id())
-    live_then = figures_from_application(app)
+    replayed = list(store_records(WalletLedgerStore(app)))  # what the replay read ...
+    up_to_now = figures_from_store(WalletLedgerStore(app), app.last_notification_id())
+    live_then = figures_from_store(WalletLedgerStore(app))
     w3 = app.wallets_of_plan(app.get_plan(reset))[0].id
     hold(app, w3, 2_000, "meanwhile")  # ... and a booking held on a wallet meanwhile
 
     where_it_ended = audit_wallet(
-        replayed, source="store", figures=lambda upto: figures_from_application(app, upto)
+        replayed,
+        source="store",
+        figures=lambda upto: figures_from_store(WalletLedgerStore(app), upto),
     )
-    live = audit_wallet(replayed, source="store", figures=figures_from_application(app))
+    live = audit_wallet(
+        replayed, source="store", figures=figures_from_store(WalletLedgerStore(app))
+    )
 
     # Up to the store's end, the figures at a point are the live ones.
     assert (up_to_now.plans, up_to_now.taxable_fringe) == (

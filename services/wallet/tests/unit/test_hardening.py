@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.wallet import audit_wallet, figures_from_store
 from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
-from servicekit.audit import store_records
 from servicekit.auth import DevIssuer
 from servicekit.service import ServiceRuntime, create_http_app
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.application.requests import HoldRequest
-from wallet.audit import audit_wallet, figures_from_application
-from wallet.contract_mapping import to_contract
+from wallet.audit_hook import WalletLedgerStore
 from wallet.domain.errors import InvalidHoldExpiry, InvalidPlanPeriod
 from wallet.domain.fringe import FringeYear
 from wallet.domain.wallet import Wallet
@@ -152,9 +152,9 @@ def test_a_refund_that_brings_the_year_under_the_cap_makes_it_untaxed_for_the_au
     assert fringe is not None and not fringe.taxable and fringe.taxable_cents == 0
 
     audit = audit_wallet(
-        store_records(app, to_contract),
+        store_records(WalletLedgerStore(app)),
         source="store",
-        figures=lambda upto: figures_from_application(app, upto),
+        figures=lambda upto: figures_from_store(WalletLedgerStore(app), upto),
     )
     assert audit.ok, "\n".join(audit.summary_lines())
     assert audit.as_dict()["taxable_fringe"] == [

@@ -12,9 +12,13 @@ given to the next audit with ``--since``, it shows events deleted or rewritten s
     benecomune audit wallet --from store --data-dir var/data/wallet --compare store
     benecomune audit vouchers --since var/audit --since-seal <the 64-hex seal it printed>
 
-The driver below is the same for every ledger; what differs (the service's settings, store,
-contract mapping, tally and figures) is described by a :class:`Ledger`, imported lazily so the
-CLI installs without the services.
+The driver below is the same for every ledger; the auditor's engine and each ledger's tally are
+:mod:`benecomune_auditor` (:func:`benecomune_auditor.ledgers.audited_ledger`). The CLI imports
+no service: a service's settings and store (for ``--from store`` and ``--compare store``) come
+from the hook it names in the ``benecomune.audit_ledgers`` entry-point group
+(:mod:`benecomune_auditor.service_hooks`); without it installed, ``--from kafka`` with
+``--compare api`` or ``none`` still works, with the service's settings read from the
+environment (``<SERVICE>_*`` and ``BENECOMUNE_*``).
 
 Exit code: 0 when the chain is intact, every rule holds and every figure matches; 1 when
 anything does not (each break, violation and difference is printed with the events involved:
@@ -28,11 +32,10 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -40,10 +43,12 @@ import typer
 from benecomune_cli.pdf import text_pdf
 
 if TYPE_CHECKING:
-    from servicekit.audit import AuditItem, ReadProblem, ReplayReport, TopicCopy
-    from servicekit.ledger_seal import LedgerSeal
+    from benecomune_auditor.kafka_copy import TopicCopy
+    from benecomune_auditor.ledger_seal import LedgerSeal
+    from benecomune_auditor.ledgers import AuditedLedger, AuditResult
+    from benecomune_auditor.records import AuditItem, ReadProblem
+    from benecomune_auditor.service_hooks import LedgerStore
     from servicekit.settings import ServiceSettings
-    from servicekit.store import ServiceApplication
 
 finished = False
 """Whether an audit has printed and written everything (the console script then exits without
@@ -70,102 +75,10 @@ class CompareWith(StrEnum):
     none = "none"
 
 
-class AuditResult(Protocol):
-    """What every ledger's audit returns (VouchersAudit, WalletAudit)."""
+def _ledger(name: str) -> AuditedLedger:
+    from benecomune_auditor.ledgers import audited_ledger
 
-    CSV_COLUMNS: ClassVar[tuple[str, ...]]
-
-    @property
-    def generated_at(self) -> datetime: ...
-
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def replay(self) -> ReplayReport: ...
-
-    def as_dict(self) -> dict[str, Any]: ...
-
-    def csv_rows(self) -> list[dict[str, Any]]: ...
-
-    def summary_lines(self) -> list[str]: ...
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """One service's ledger as the auditor's driver sees it."""
-
-    name: str
-    topic: str
-    settings: Callable[..., ServiceSettings]
-    open_store: Callable[[ServiceSettings], ServiceApplication]
-    close_store: Callable[[Any], None]
-    to_contract: Callable[..., Any]
-    audit: Callable[..., AuditResult]
-    figures_from_application: Callable[[Any, Any], Any]
-    """(store application, the last notification id replayed or None) -> its figures."""
-    figures_from_api: Callable[[str, str, Any], Any]
-    """(url, token, the last notification id replayed or None) -> the service's figures."""
-    pdf_title: str | None = None
-
-
-def _close(application: Any) -> None:
-    application.close()
-
-
-def _vouchers_ledger() -> Ledger:
-    try:
-        from vouchers import audit
-        from vouchers.application.app import VouchersApplication
-        from vouchers.contract_mapping import to_contract
-        from vouchers.settings import VouchersSettings
-    except ImportError:  # pragma: no cover - the CLI installed without the service
-        _usage("the vouchers audit needs the benecomune-vouchers package installed")
-    from benecomune_contracts import VOUCHERS_TOPIC
-
-    def open_ledger(settings: Any) -> Any:
-        # The ledger alone: opening the vault or the index pepper would create them beside a
-        # store copy the auditor only reads.
-        return VouchersApplication(settings, personal_data=False)
-
-    return Ledger(
-        name="vouchers",
-        topic=VOUCHERS_TOPIC.name,
-        settings=VouchersSettings,
-        open_store=open_ledger,
-        close_store=_close,
-        to_contract=to_contract,
-        audit=audit.audit_vouchers,
-        # At the point the replay reached: a live service moves on while the replay runs.
-        figures_from_application=audit.figures_from_application,
-        figures_from_api=lambda url, token, upto: audit.figures_from_api(url, token, upto=upto),
-        pdf_title="Rendicontazione buoni spesa - verifica del revisore",
-    )
-
-
-def _wallet_ledger() -> Ledger:
-    try:
-        from wallet import audit
-        from wallet.application.app import WalletApplication
-        from wallet.contract_mapping import to_contract
-        from wallet.settings import WalletSettings
-    except ImportError:  # pragma: no cover - the CLI installed without the service
-        _usage("the wallet audit needs the benecomune-wallet package installed")
-    from benecomune_contracts import WALLET_TOPIC
-
-    return Ledger(
-        name="wallet",
-        topic=WALLET_TOPIC.name,
-        settings=WalletSettings,
-        open_store=WalletApplication,
-        close_store=_close,
-        to_contract=to_contract,
-        audit=audit.audit_wallet,
-        # At the point the replay reached: a live service moves on while the replay runs.
-        figures_from_application=audit.figures_from_application,
-        figures_from_api=lambda url, token, upto: audit.figures_from_api(url, token, upto=upto),
-        pdf_title="Rendiconto welfare aziendale - verifica del revisore",
-    )
+    return audited_ledger(name)
 
 
 def _usage(message: str) -> NoReturn:
@@ -253,7 +166,7 @@ def vouchers(
     """Replay the vouchers ledger (funds, rounds, vouchers, shops), verify its hash chain,
     check the money rules and compare every figure with the service's.
     Exit 0: all sound; 1: something is not; 2: usage."""
-    ledger = _vouchers_ledger()
+    ledger = _ledger("vouchers")
     run_audit(
         ledger,
         source,
@@ -286,7 +199,7 @@ def wallet(
     account, check zero sum, nothing negative, the fringe cap, the bonus limit and the hash
     chain, and compare the plan figures and payroll amounts with the service's.
     Exit 0: all sound; 1: something is not; 2: usage."""
-    ledger = _wallet_ledger()
+    ledger = _ledger("wallet")
     run_audit(
         ledger,
         source,
@@ -301,7 +214,7 @@ def wallet(
 
 
 def run_audit(
-    ledger: Ledger,
+    ledger: AuditedLedger,
     source: Source,
     settings: ServiceSettings,
     compare_with: CompareWith,
@@ -311,16 +224,17 @@ def run_audit(
     timeout: float,
     since: LedgerSeal | None = None,
 ) -> NoReturn:
-    from servicekit.audit import KafkaReadError, read_kafka, store_records
+    from benecomune_auditor.kafka_copy import KafkaReadError, read_kafka
+    from benecomune_auditor.store_reader import store_records
 
-    store_app: ServiceApplication | None = None
+    store: LedgerStore | None = None
     copy: TopicCopy | None = None
     unreadable: list[str] = []  # why the service's figures could not be read from its store
     try:
         if source is Source.store or compare_with is CompareWith.store:
-            store_app = _open_store(ledger, settings)
+            store = _open_store(ledger, settings)
         figures = _figures_source(
-            ledger, compare_with, settings, store_app, service_url, token, unreadable
+            ledger, compare_with, settings, store, service_url, token, unreadable
         )
         items: Iterable[AuditItem]
         problems: Iterable[ReadProblem] = ()
@@ -336,9 +250,9 @@ def run_audit(
                 description += f", cut at notification {copy.cut.notification_id}"
             items, problems = copy.records(), copy.problems
         else:
-            assert store_app is not None
+            assert store is not None
             description = f"the {ledger.name} store ({_store_name(settings)})"
-            items = store_records(store_app, ledger.to_contract)
+            items = store_records(store)
         try:
             # The topic is streamed while the audit runs: a broker lost mid-read shows up here.
             audit = ledger.audit(
@@ -347,8 +261,8 @@ def run_audit(
         except KafkaReadError as error:
             _usage(str(error))
     finally:
-        if store_app is not None:
-            ledger.close_store(store_app)
+        if store is not None:
+            store.close()
 
     if copy is not None and copy.cut is not None:  # in the summary, the JSON and the PDF
         audit.replay.cut_at = copy.cut.notification_id
@@ -371,13 +285,13 @@ def run_audit(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _earlier_seal(ledger: Ledger, since: Path | None, seal: str | None) -> LedgerSeal | None:
+def _earlier_seal(ledger: AuditedLedger, since: Path | None, seal: str | None) -> LedgerSeal | None:
     """The heads an earlier audit sealed, read from its file (or its --out directory)."""
     if since is None:
         if seal is not None:
             _usage("--since-seal checks the --since file: give both")
         return None
-    from servicekit.ledger_seal import LedgerSeal, SealFileError
+    from benecomune_auditor.ledger_seal import LedgerSeal, SealFileError
 
     path = since / heads_file_name(ledger.name) if since.is_dir() else since
     try:
@@ -402,7 +316,7 @@ def heads_file_name(ledger_name: str) -> str:
 
 
 def _settings(
-    ledger: Ledger,
+    ledger: AuditedLedger,
     data_dir: Path | None,
     bootstrap: str | None,
     topic_prefix: str | None,
@@ -420,10 +334,29 @@ def _settings(
     if territory is not None:
         overrides["territory"] = territory
     try:
-        return ledger.settings(**overrides)
+        return _settings_of(ledger)(**overrides)
     except ValidationError as error:
         first = error.errors()[0]
         _usage(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+def _settings_of(ledger: AuditedLedger) -> Callable[..., ServiceSettings]:
+    """The service's own settings, from its hook; without the service installed, the same
+    settings read from the environment as the service would (``<SERVICE>_*`` first)."""
+    from benecomune_auditor.service_hooks import find_hook
+
+    hook = find_hook(ledger.name)
+    if hook is not None:
+        return hook.settings
+    from pydantic_settings import SettingsConfigDict
+    from servicekit.settings import ServiceSettings
+
+    class LedgerSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix=f"{ledger.name.upper()}_", extra="ignore")
+        service_name: str = ledger.name
+        http_port: int = ledger.http_port
+
+    return LedgerSettings
 
 
 def _store_name(settings: ServiceSettings) -> str:
@@ -436,7 +369,15 @@ def _store_name(settings: ServiceSettings) -> str:
     )
 
 
-def _open_store(ledger: Ledger, settings: ServiceSettings) -> ServiceApplication:
+def _open_store(ledger: AuditedLedger, settings: ServiceSettings) -> LedgerStore:
+    from benecomune_auditor.service_hooks import find_hook
+
+    hook = find_hook(ledger.name)
+    if hook is None:
+        _usage(
+            f"reading the {ledger.name} store needs the benecomune-{ledger.name} service "
+            "installed (its audit hook); use --from kafka with --compare api or none"
+        )
     if settings.store == "sqlite" and not settings.sqlite_path.is_file():
         variable = f"{settings.service_name.upper()}_DATA_DIR"
         _usage(
@@ -444,16 +385,16 @@ def _open_store(ledger: Ledger, settings: ServiceSettings) -> ServiceApplication
             f"(or {variable})"
         )
     try:
-        return ledger.open_store(settings)
+        return hook.open_store(settings)
     except Exception as error:  # an unreachable database, a bad territory: the operator's input
         _usage(f"cannot open the {ledger.name} store ({_store_name(settings)}): {error}")
 
 
 def _figures_source(
-    ledger: Ledger,
+    ledger: AuditedLedger,
     compare_with: CompareWith,
     settings: ServiceSettings,
-    store_app: ServiceApplication | None,
+    store: LedgerStore | None,
     service_url: str | None,
     token: str | None,
     unreadable: list[str],
@@ -463,11 +404,12 @@ def _figures_source(
     if compare_with is CompareWith.none:
         return None
     if compare_with is CompareWith.store:
-        assert store_app is not None
+        assert store is not None
+        opened = store
 
         def from_store(upto: int | None = None) -> Any:
             try:
-                return ledger.figures_from_application(store_app, upto)
+                return ledger.figures_from_store(opened, upto)
             except Exception as error:  # a store the service itself cannot read back
                 # The replay has been made: report it, and fail the audit for this too.
                 unreadable.append(f"{type(error).__name__}: {error}")

@@ -3,11 +3,12 @@ each partition, read by the compiled reader (``benecomune_ledgercheck``) instead
 turned into one aiokafka ``ConsumerRecord`` per message first (which cost a reader process
 more than everything else it did).
 
-The requests and responses are aiokafka's (its client, its ``FetchRequest``, the version the
-broker agrees); the same consumer settings as :func:`servicekit.topic_reader._new_consumer`
-(no group, nothing committed, read uncommitted, 4 MiB per partition). What the compiled reader
-does not read exactly as aiokafka does (compressed batches, say) is read by aiokafka's own
-record classes (:func:`python_records`), as its consumer reads it.
+The requests and responses are aiokafka's (its client, its ``FetchRequest``, the version the broker
+agrees); the same consumer settings as the auditor's consumer
+(:func:`benecomune_auditor.topic_reader.consumer.started_consumer`: no group, nothing committed,
+read uncommitted, 4 MiB per partition). What the compiled reader does not read exactly as aiokafka
+does (compressed batches, say) is read by aiokafka's own record classes (:func:`python_records`), as
+its consumer reads it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from servicekit.topic_reader import KafkaReadError, PartitionRange
+from benecomune_auditor.topic_reader.consumer import KafkaReadError, PartitionRange
 
 __all__ = ["PARTITION_BYTES", "RawRecord", "RecordSetFetcher", "python_records"]
 

@@ -11,22 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from benecomune_auditor.kafka_copy import (
+    TopicMessage,
+    from_worker_items,
+    merge_partitions,
+    records_from_messages,
+)
+from benecomune_auditor.records import AuditItem, AuditRecord, ReadProblem
+from benecomune_auditor.replay import _Claims, replay
+from benecomune_auditor.topic_reader.merge import Merge
+from benecomune_auditor.topic_reader.sound_check import record_item
 from benecomune_contracts import EventEnvelope
 from benecomune_contracts import vouchers as c
 from benecomune_contracts.base import ContractEvent
 from benecomune_contracts.chain import GENESIS_HASH, ChainVerifier, LedgerEvent, ledger_hash
-from servicekit.audit import (
-    AuditItem,
-    AuditRecord,
-    ReadProblem,
-    TopicMessage,
-    _Claims,
-    from_worker_items,
-    merge_partitions,
-    records_from_messages,
-    replay,
-)
-from servicekit.topic_reader import _item, _Merge
 
 TOPIC = "t.benecomune.vouchers"
 T0 = datetime(2020, 3, 30, 9, 0, tzinfo=UTC)
@@ -64,7 +62,7 @@ def test_messages_released_while_fetching_come_in_the_in_memory_merge_order() ->
             partitions[p].append(message(p, 100 + len(partitions[p]), value))
         expected = [(m.partition, m.offset) for m in merge_partitions(partitions)]
 
-        merge = _Merge(partitions)
+        merge = Merge(partitions)
         fetched = dict.fromkeys(partitions, 0)
         released: list[tuple[int, int]] = []
         while merge.open:
@@ -204,7 +202,7 @@ def spoiled(messages: list[TopicMessage]) -> list[TopicMessage]:
 def via_workers(messages: list[TopicMessage]) -> list[AuditItem]:
     items = []
     for m in messages:
-        nid, item = _item(Record(m.offset, m.key, m.value, m.headers))
+        nid, item = record_item(Record(m.offset, m.key, m.value, m.headers))
         items.append((nid or 0, m.partition, m.offset, *item))
     return list(from_worker_items(items, TOPIC))
 
@@ -306,7 +304,7 @@ def test_the_claimed_hashes_answer_as_a_dict_of_every_head_would() -> None:
 
 
 def test_the_auditor_names_a_hostile_message_unreadable_instead_of_crashing() -> None:
-    from servicekit.topic_reader import notification_id, parse_message, transaction_reach
+    from benecomune_auditor.topic_reader import notification_id, parse_message, transaction_reach
 
     fund_id = str(uuid.uuid4())
     envelope = EventEnvelope(

@@ -12,26 +12,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from benecomune_contracts import EventEnvelope
-from benecomune_contracts import vouchers as c
-from benecomune_contracts.base import ContractEvent
-from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
-from servicekit.audit import (
-    AuditItem,
-    AuditRecord,
-    TopicCopy,
-    TopicMessage,
-    records_from_messages,
-)
-from servicekit.ledger_seal import LedgerSeal
-from servicekit.topic_reader import Cut, content_hash
-from vouchers.audit import (
+from benecomune_auditor.kafka_copy import TopicCopy, TopicMessage, records_from_messages
+from benecomune_auditor.ledger_seal import LedgerSeal
+from benecomune_auditor.records import AuditItem, AuditRecord
+from benecomune_auditor.topic_reader import Cut, content_hash
+from benecomune_auditor.vouchers import (
     FUND_FIGURES,
     ServiceFigures,
     VouchersAudit,
     audit_vouchers,
     euro,
 )
+from benecomune_contracts import EventEnvelope
+from benecomune_contracts import vouchers as c
+from benecomune_contracts.base import ContractEvent
+from benecomune_contracts.chain import GENESIS_HASH, LedgerEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 VAT = "06363391001"

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from servicekit.ledger_seal import LedgerSeal, SealFileError
+from benecomune_auditor.ledger_seal import LedgerSeal, SealFileError
 
 HASH_A = "a" * 64
 HASH_B = "0123456789abcdef" * 4
