@@ -155,3 +155,25 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
         "\n".join(where_it_ended.summary_lines())
     )
     assert live.differences  # the live figures count the grant the replay never read
+
+
+def test_the_auditors_own_copy_of_the_negative_rule_agrees_with_the_ledgers() -> None:
+    """The auditor keeps its own copy of the rule it checks (it imports no service): the two
+    copies answer alike for every kind of account the wallet keeps."""
+    from benecomune_auditor.wallet.rules import may_go_negative as auditors
+    from wallet.domain import ledger
+
+    accounts = [
+        ledger.employer_contributions("acme"),
+        ledger.employer_bonus("acme"),
+        ledger.plan_funding("p-1"),
+        ledger.plan_returned("p-1"),
+        ledger.wallet_account("p-1", "e1", "general"),
+        ledger.hold_account("h-1"),
+        ledger.provider_payable("acme-care"),
+        *(ledger.fringe_account("e1", 2025, k) for k in ("exempt", "taxable", "contra")),
+        *(ledger.bonus_account("e1", 2025, k) for k in ("converted", "contra")),
+        "fringe:e1:2025:contra:x",
+    ]
+    for account in accounts:
+        assert auditors(account) == ledger.may_go_negative(account), account

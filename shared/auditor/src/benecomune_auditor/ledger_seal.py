@@ -133,10 +133,11 @@ def _csv_rows(rows: list[tuple[str, int, str, str]]) -> str:
 
 
 def _plain_rows(rows: list[tuple[str, int, str, str]]) -> str | None:
-    """The heads file as :func:`_csv_rows` writes it, joined directly (three times faster
-    over a big ledger's streams), or None when some field needs the csv module: if no field
-    holds a comma, a quote, a CR or an LF, the writer quotes nothing and the text holds
-    exactly three commas and one CRLF a line (counted over the whole text, not per field)."""
+    """The heads file as :func:`_csv_rows` writes it, joined directly (quicker over a big
+    ledger's streams: docs/performance.md), or None when some field needs the csv module:
+    if no field holds a comma, a quote, a CR or an LF, the writer quotes nothing and the text
+    holds exactly three commas and one CRLF a line (counted over the whole text, not per
+    field)."""
     lines = [",".join(HEADS_HEADER) + "\r\n"]
     lines += [f"{s},{q},{t},{h}\r\n" for s, q, h, t in rows]
     text = "".join(lines)

@@ -13,8 +13,8 @@ __all__ = ["AuditItem", "AuditRecord", "IncompleteTransaction", "PrivateEvent", 
 @dataclass(slots=True)
 class AuditRecord:
     """One contract event as read, with where it was read from. Read-only by convention: not
-    frozen, because a frozen dataclass is built four times slower, and a replay builds one per
-    event."""
+    frozen, because a frozen dataclass is slower to build and a replay builds one per event
+    (docs/performance.md)."""
 
     event: ContractEvent
     origin: str

@@ -102,16 +102,15 @@ def replay(
 
 @contextlib.contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused: a replay keeps millions of objects alive (the
-    tally) and the collector would walk them all again and again (a fifth of the time of a
-    big replay); reference counting frees everything else meanwhile. At the end, whatever the
-    replay left is moved to the collector's oldest generation (``freeze`` then ``unfreeze``,
-    as documented), not left young: three walks of it right after the replay become at most
-    one, whenever the collector next looks at everything.
+    """The cyclic garbage collector paused: a replay keeps millions of objects alive (the tally)
+    and the collector would walk them all again and again; reference counting frees everything
+    else meanwhile. At the end, whatever the replay left is moved to the collector's oldest
+    generation (``freeze`` then ``unfreeze``, as documented), not left young: three walks of it
+    right after the replay become at most one, whenever the collector next looks at everything.
 
-    :func:`replay_and_check` holds the pause over the tally's end checks too (with the
-    collector back there, a 3 M-event audit spent 2.6 s walking the tally). Nested, only the
-    outermost pause acts."""
+    :func:`replay_and_check` holds the pause over the tally's end checks too (they allocate
+    while the whole tally is alive). Nested, only the outermost pause acts. What it saves is
+    measured in docs/performance.md."""
     if not gc.isenabled():  # paused already: the caller's pause ends it
         yield
         return

@@ -28,7 +28,8 @@ app.add_typer(audit.app, name="audit")
 def main() -> None:
     """The console script: the app, except that once an audit has written everything it exits
     without tearing the interpreter down. The report is out by then; the teardown would free
-    the tally object by object (4.5 s after a 3-million-event audit printed its last line)."""
+    the tally object by object, seconds after a big audit printed its last line
+    (docs/performance.md)."""
     try:
         app()
     except SystemExit as done:

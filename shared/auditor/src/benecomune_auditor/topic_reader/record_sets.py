@@ -1,7 +1,7 @@
 """A reader process's fetches as raw record sets: the bytes a Kafka fetch response holds for
 each partition, read by the compiled reader (``benecomune_ledgercheck``) instead of being
-turned into one aiokafka ``ConsumerRecord`` per message first (which cost a reader process
-more than everything else it did).
+turned into one aiokafka ``ConsumerRecord`` per message first (the biggest cost of a reader
+process: docs/performance.md).
 
 The requests and responses are aiokafka's (its client, its ``FetchRequest``, the version the broker
 agrees); the same consumer settings as the auditor's consumer

@@ -96,7 +96,8 @@ def sound_ledger_item(
     Then the parent's validation, which it does anyway to add the event up, is the only one:
     a payload that breaks its contract is named there, as here (``invalid_payload``, with the
     same message). Anything else (None) takes :func:`parse_message`'s path, which names what is
-    wrong in the order it always did. Validating twice cost a worker a fifth of its time."""
+    wrong in the order it always did. Validating in the worker too would be validating twice
+    (what it cost: docs/performance.md)."""
     if value is None:
         return None
     try:

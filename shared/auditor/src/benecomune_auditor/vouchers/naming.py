@@ -30,7 +30,7 @@ def euro(cents: int) -> str:
 class EventRef:
     """An event as the auditor names it: stream, sequence, type, and where it was read.
     Read-only by convention (hashed by its fields): not frozen, because the tally builds one
-    per event and a frozen dataclass is built three times slower."""
+    per event and a frozen dataclass is slower to build (docs/performance.md)."""
 
     position: int
     stream_id: str
