@@ -19,7 +19,7 @@ from typing import Any
 
 from servicekit.projection import Projection, ReadModelStore, read_model_url
 from servicekit.settings import ServiceSettings
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from wallet.adapters.read_model_tables import (
@@ -50,6 +50,46 @@ def time_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+# Statements built once and run with parameters: SQLAlchemy then compiles each once (building
+# a statement per event, with its values inline, cost most of the projection's time).
+INSERT_PLAN = insert(plans)
+INSERT_PLAN_EMPLOYEE = insert(plan_employees)
+CLOSE_PLAN = update(plans).where(plans.c.plan_id == bindparam("key")).values(closed=True)
+INSERT_WALLET = insert(wallets)
+WALLET_STATE = select(
+    wallets.c.account_prefix,
+    wallets.c.balance_cents,
+    wallets.c.held_cents,
+    wallets.c.closed,
+    wallets.c.reminded_days,
+).where(wallets.c.wallet_id == bindparam("key"))
+UPDATE_WALLET = (
+    update(wallets)
+    .where(wallets.c.wallet_id == bindparam("key"))
+    .values(
+        balance_cents=bindparam("new_balance"),
+        held_cents=bindparam("new_held"),
+        closed=bindparam("new_closed"),
+        reminded_days=bindparam("new_reminded"),
+    )
+)
+INSERT_MOVEMENT = insert(movements)
+INSERT_HOLD = insert(holds)
+HOLD_STATUS = (
+    update(holds).where(holds.c.hold_id == bindparam("key")).values(status=bindparam("new_status"))
+)
+INSERT_CAPTURE = insert(captures)
+DROP_DELEGATE = delegates.delete().where(delegates.c.employee_id == bindparam("key"))
+INSERT_DELEGATE = insert(delegates)
+NAMED_BEFORE = select(delegate_namings.c.seq).where(
+    delegate_namings.c.employee_id == bindparam("employee"),
+    delegate_namings.c.delegate_id == bindparam("delegate"),
+)
+INSERT_NAMING = insert(delegate_namings)
+INSERT_FRINGE_YEAR = insert(fringe_years)
+INSERT_LOAD = insert(loads)
+
+
 def open_read_model(settings: ServiceSettings) -> ReadModelStore:
     """The read model beside the service's event store (a SQLite file, or the PostgreSQL
     database and schema of the store)."""
@@ -73,14 +113,15 @@ class WalletProjection(Projection):
     @apply.register
     def _(self, e: Plan.Created, connection: Connection) -> None:
         connection.execute(
-            insert(plans).values(
-                plan_id=str(e.originator_id),
-                employer_id=e.employer_id,
-                year=e.year,
-                ends_on=e.ends_on,
-                end_policy=e.end_policy,
-                closed=False,
-            )
+            INSERT_PLAN,
+            {
+                "plan_id": str(e.originator_id),
+                "employer_id": e.employer_id,
+                "year": e.year,
+                "ends_on": e.ends_on,
+                "end_policy": e.end_policy,
+                "closed": False,
+            },
         )
 
     @apply.register
@@ -88,31 +129,31 @@ class WalletProjection(Projection):
         if e.employee_ids:
             plan_id = str(e.originator_id)
             connection.execute(
-                insert(plan_employees),
+                INSERT_PLAN_EMPLOYEE,
                 [{"plan_id": plan_id, "employee_id": x} for x in e.employee_ids],
             )
 
     @apply.register
     def _(self, e: Plan.Closed, connection: Connection) -> None:
-        connection.execute(
-            update(plans).where(plans.c.plan_id == str(e.originator_id)).values(closed=True)
-        )
+        connection.execute(CLOSE_PLAN, {"key": str(e.originator_id)})
 
     # --- wallets and their history ------------------------------------------------------------
 
     @apply.register
     def _(self, e: Wallet.Opened, connection: Connection) -> None:
         connection.execute(
-            insert(wallets).values(
-                wallet_id=str(e.originator_id),
-                plan_id=str(e.plan_id),
-                employee_id=e.employee_id,
-                account_prefix=ledger.wallet_account(e.plan_id, e.employee_id, ""),
-                expires_on=e.expires_on,
-                closed=False,
-                balance_cents=0,
-                held_cents=0,
-            )
+            INSERT_WALLET,
+            {
+                "wallet_id": str(e.originator_id),
+                "plan_id": str(e.plan_id),
+                "employee_id": e.employee_id,
+                "account_prefix": ledger.wallet_account(e.plan_id, e.employee_id, ""),
+                "expires_on": e.expires_on,
+                "closed": False,
+                "balance_cents": 0,
+                "held_cents": 0,
+                "reminded_days": None,
+            },
         )
         _movement(e, connection)
 
@@ -133,15 +174,16 @@ class WalletProjection(Projection):
     @apply.register
     def _(self, e: Wallet.FundsHeld, connection: Connection) -> None:
         connection.execute(
-            insert(holds).values(
-                hold_id=str(e.hold_id),
-                wallet_id=str(e.originator_id),
-                status="held",
-                provider_id=e.provider_id,
-                category=e.category,
-                amount_cents=e.amount_cents,
-                expires_key=time_key(e.expires_at),
-            )
+            INSERT_HOLD,
+            {
+                "hold_id": str(e.hold_id),
+                "wallet_id": str(e.originator_id),
+                "status": "held",
+                "provider_id": e.provider_id,
+                "category": e.category,
+                "amount_cents": e.amount_cents,
+                "expires_key": time_key(e.expires_at),
+            },
         )
         _movement(e, connection)
 
@@ -155,15 +197,16 @@ class WalletProjection(Projection):
         if isinstance(e, Wallet.HoldCaptured):
             _hold_status(e, "captured", connection)
         connection.execute(
-            insert(captures).values(
-                provider_id=e.provider_id,
-                type="captured" if isinstance(e, Wallet.HoldCaptured) else "refunded",
-                wallet_id=str(e.originator_id),
-                hold_id=str(e.hold_id),
-                category=e.category,
-                amount_cents=e.amount_cents,
-                at=e.timestamp.isoformat(),
-            )
+            INSERT_CAPTURE,
+            {
+                "provider_id": e.provider_id,
+                "type": "captured" if isinstance(e, Wallet.HoldCaptured) else "refunded",
+                "wallet_id": str(e.originator_id),
+                "hold_id": str(e.hold_id),
+                "category": e.category,
+                "amount_cents": e.amount_cents,
+                "at": e.timestamp.isoformat(),
+            },
         )
         _movement(e, connection)
 
@@ -180,44 +223,40 @@ class WalletProjection(Projection):
     @apply.register
     def _(self, e: Family.DelegateNamed, connection: Connection) -> None:
         current = {"employee_id": e.employee_id, "delegate_id": e.delegate_id}
-        connection.execute(delegates.delete().where(delegates.c.employee_id == e.employee_id))
-        connection.execute(insert(delegates).values(current))
-        named_before = connection.execute(
-            select(delegate_namings.c.seq).where(
-                delegate_namings.c.employee_id == e.employee_id,
-                delegate_namings.c.delegate_id == e.delegate_id,
-            )
-        ).first()
-        if named_before is None:
-            connection.execute(insert(delegate_namings).values(current))
+        connection.execute(DROP_DELEGATE, {"key": e.employee_id})
+        connection.execute(INSERT_DELEGATE, current)
+        named = {"employee": e.employee_id, "delegate": e.delegate_id}
+        if connection.execute(NAMED_BEFORE, named).first() is None:
+            connection.execute(INSERT_NAMING, current)
 
     @apply.register
     def _(self, e: Family.DelegateRevoked, connection: Connection) -> None:
-        connection.execute(delegates.delete().where(delegates.c.employee_id == e.employee_id))
+        connection.execute(DROP_DELEGATE, {"key": e.employee_id})
 
     @apply.register
     def _(self, e: FringeYear.Opened, connection: Connection) -> None:
-        connection.execute(insert(fringe_years).values(employee_id=e.employee_id, year=e.year))
+        connection.execute(INSERT_FRINGE_YEAR, {"employee_id": e.employee_id, "year": e.year})
 
     @apply.register
     def _(self, e: EmployeeLoad.Recorded, connection: Connection) -> None:
         connection.execute(
-            insert(loads).values(
-                id=str(e.originator_id),
-                plan_id=str(e.plan_id),
-                load_id=e.load_id,
-                sha256=e.sha256,
-                loaded_at=e.timestamp.isoformat(),
-                encoding=e.encoding,
-                rows_loaded=len(e.loaded),
-                rows_refused=len(e.rejected),
-                loaded_cents=e.loaded_cents,
-            )
+            INSERT_LOAD,
+            {
+                "id": str(e.originator_id),
+                "plan_id": str(e.plan_id),
+                "load_id": e.load_id,
+                "sha256": e.sha256,
+                "loaded_at": e.timestamp.isoformat(),
+                "encoding": e.encoding,
+                "rows_loaded": len(e.loaded),
+                "rows_refused": len(e.rejected),
+                "loaded_cents": e.loaded_cents,
+            },
         )
 
 
 def _hold_status(e: Any, status: str, connection: Connection) -> None:
-    connection.execute(update(holds).where(holds.c.hold_id == str(e.hold_id)).values(status=status))
+    connection.execute(HOLD_STATUS, {"key": str(e.hold_id), "new_status": status})
 
 
 def _movement(
@@ -226,14 +265,7 @@ def _movement(
     """The event's line of the wallet's history: what it moved into or out of the wallet (its
     category accounts and its holds) and the running figures after it."""
     wallet_id = str(e.originator_id)
-    row = connection.execute(
-        select(
-            wallets.c.account_prefix,
-            wallets.c.balance_cents,
-            wallets.c.held_cents,
-            wallets.c.reminded_days,
-        ).where(wallets.c.wallet_id == wallet_id)
-    ).one()
+    row = connection.execute(WALLET_STATE, {"key": wallet_id}).one()
     prefix = row.account_prefix
     balance, held = int(row.balance_cents), int(row.held_cents)
     delta = 0
@@ -252,21 +284,29 @@ def _movement(
     balance += delta
     hold_id = getattr(e, "hold_id", None)
     connection.execute(
-        insert(movements).values(
-            wallet_id=wallet_id,
-            sequence=e.originator_version,
-            type=type(e).__name__,
-            at=e.timestamp.isoformat(),
-            amount_cents=delta,
-            balance_cents=balance,
-            held_cents=held,
-            hold_id=None if hold_id is None else str(hold_id),
-            category=getattr(e, "category", None),
-        )
+        INSERT_MOVEMENT,
+        {
+            "wallet_id": wallet_id,
+            "sequence": e.originator_version,
+            "type": type(e).__name__,
+            "at": e.timestamp.isoformat(),
+            "amount_cents": delta,
+            "balance_cents": balance,
+            "held_cents": held,
+            "hold_id": None if hold_id is None else str(hold_id),
+            "category": getattr(e, "category", None),
+        },
     )
-    changes: dict[str, Any] = {"balance_cents": balance, "held_cents": held}
-    if closed:
-        changes["closed"] = True
-    if reminded is not None and (row.reminded_days is None or reminded < row.reminded_days):
-        changes["reminded_days"] = reminded
-    connection.execute(update(wallets).where(wallets.c.wallet_id == wallet_id).values(changes))
+    was_reminded = row.reminded_days
+    if reminded is not None and (was_reminded is None or reminded < was_reminded):
+        was_reminded = reminded
+    connection.execute(
+        UPDATE_WALLET,
+        {
+            "key": wallet_id,
+            "new_balance": balance,
+            "new_held": held,
+            "new_closed": bool(row.closed) or closed,
+            "new_reminded": was_reminded,
+        },
+    )
