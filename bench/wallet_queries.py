@@ -11,9 +11,14 @@ open hold (expiring in a year), one in twenty a captured one, one employee in fi
 providers and delegates serve a bounded number of wallets. So each answer has the same size at
 both store sizes, and the ratio large/small shows only how the query scales with the log.
 
-Prints, per query, the median latency (ms) at each size and the ratio large / small (the small
-store is the baseline). The read models' catch-up of the whole log (once, before the queries;
-what a service start or ``rebuild-read-models`` does) is timed too. No timed assertions.
+The queries are timed at the application's query methods (what the routes and the jobs run:
+the read model's views, then a ``get`` of each aggregate listed; a version without a read model
+scans the log there). The read models' catch-up of the whole log (once, before the queries;
+what a service start or ``rebuild-read-models`` does) is timed apart. Then the two stores take
+turns, query by query, for ``--rounds`` rounds, so that the load of the 2 shared cores drifting
+does not show as a ratio: each turn repeats the query until 0.3 s have passed (at least once,
+at most 15 times) and keeps the median; the table shows the median of the rounds, at each size,
+and the ratio large / small (the small store is the baseline). No timed assertions.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,59 +106,64 @@ def fill(app: WalletApplication, wallets: int, per_plan: int) -> int:
     return events
 
 
-def timed(repeat: int, query: Callable[[], object]) -> tuple[float, int]:
-    """Median seconds of ``query`` (at most ``repeat`` runs, fewer when one takes over 2 s)."""
+def timed(query: Callable[[], object]) -> float:
+    """Median seconds of ``query``, repeated until 0.3 s have passed (1 to 15 times)."""
     times: list[float] = []
-    size = 0
-    while len(times) < repeat:
+    while len(times) < 15 and sum(times) < 0.3:
         started = time.perf_counter()
-        answer = query()
+        query()
         times.append(time.perf_counter() - started)
-        size = len(answer) if isinstance(answer, list) else int(answer)  # type: ignore[arg-type]
-        if sum(times) > 6 or times[-1] > 2:
-            break
-    return statistics.median(times), size
+    return statistics.median(times)
 
 
-def measure(root: Path, wallets: int, per_plan: int, repeat: int) -> dict[str, tuple[float, int]]:
-    settings = WalletSettings(data_dir=root / f"w{wallets}", keys_dir=root / "keys")
-    app = WalletApplication(settings)
-    try:
+def answer_size(answer: object) -> int:
+    return len(answer) if isinstance(answer, list) else int(answer)  # type: ignore[call-overload]
+
+
+class Store:
+    """One filled store and the queries on it."""
+
+    def __init__(self, stack: ExitStack, root: Path, wallets: int, per_plan: int) -> None:
+        settings = WalletSettings(data_dir=root / f"w{wallets}", keys_dir=root / "keys")
+        self.app = app = WalletApplication(settings)
+        stack.callback(self.close)
         started = time.perf_counter()
         events = fill(app, wallets, per_plan)
-        filled = time.perf_counter() - started
-        print(f"# {wallets} wallets: {events} events stored in {filled:.1f} s", flush=True)
-        results: dict[str, tuple[float, int]] = {}
+        print(
+            f"# {wallets} wallets: {events} events stored in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        getattr(app, "read_model", None)  # its tables created (a version without: nothing)
         started = time.perf_counter()
-        applied = app.catch_up_read_models()
-        results["read-model catch-up, whole log (once)"] = (time.perf_counter() - started, applied)
+        self.projected = app.catch_up_read_models()
+        self.catch_up_s = time.perf_counter() - started
+        print(
+            f"#   read-model catch-up: {self.projected} events in {self.catch_up_s:.1f} s",
+            flush=True,
+        )
         year = datetime.now(UTC).year
         middle = (wallets // 2) // 50 * 50  # has a delegate, a hold and a capture
         employee = f"emp-{middle}"
-        wallet_id = Wallet.id_for(_plan_of(app, f"employer-{middle // per_plan}"), employee)
+        employer = f"employer-{middle // per_plan}"
+        wallet_id = Wallet.id_for(_plan_of(app, employer), employee)
         not_due = datetime(year, 6, 1, tzinfo=UTC)  # no hold expires, no reminder is due
-        queries: dict[str, Callable[[], object]] = {
+        self.queries: dict[str, Callable[[], object]] = {
             "wallets of an employee": lambda: app.wallets_of_employee(employee),
-            "plans of an employer": lambda: app.plans_of(f"employer-{middle // per_plan}"),
+            "plans of an employer": lambda: app.plans_of(employer),
             "wallets delegated to": lambda: app.wallets_delegated_to(f"carer-{middle}"),
             "captures for a provider": lambda: app.captures_for(f"coop-{middle // 200}"),
             "history of a wallet": lambda: app.history(wallet_id),
-            "payroll of an employer": lambda: app.payroll(
-                f"employer-{middle // per_plan}", year, check_year=False
-            ),
+            "payroll of an employer": lambda: app.payroll(employer, year, check_year=False),
             "job: expire holds (none due)": lambda: app.expire_holds(not_due),
             "job: expiry reminders (none due)": lambda: app.remind_expiring_credit(not_due),
         }
-        for name, query in queries.items():
-            query()  # warm-up
-            results[name] = timed(repeat, query)
-            print(f"#   {name}: {results[name][0] * 1000:.2f} ms", flush=True)
-        return results
-    finally:
-        batcher = app.__dict__.get("_batcher")
+        self.sizes = {name: answer_size(query()) for name, query in self.queries.items()}
+
+    def close(self) -> None:
+        batcher = self.app.__dict__.get("_batcher")
         if batcher is not None:
             batcher.close()
-        app.close()
+        self.app.close()
 
 
 def _plan_of(app: WalletApplication, employer_id: str) -> UUID:
@@ -165,30 +176,37 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--per-plan", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (medians)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        small = measure(root, args.small, args.per_plan, args.repeat)
-        large = measure(root, args.large, args.per_plan, args.repeat)
-    print(
-        f"# wallet queries bench — sqlite, cores={os.cpu_count()}, "
-        f"load={os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}"
-    )
-    print(f"{'query':<40} {'n':>4} {f'{args.small} ms':>12} {f'{args.large} ms':>12} {'ratio':>8}")
-    for name, (small_s, size) in small.items():
-        large_s, large_size = large[name]
-        if name.startswith("read-model"):
-            print(
-                f"{name:<40} {'':>4} {small_s * 1000:>12.1f} {large_s * 1000:>12.1f} "
-                f"{large_s / small_s if small_s else 0:>7.1f}x  ({small_s and size / small_s:.0f}"
-                f" / {large_s and large_size / large_s:.0f} events/s)"
-            )
-            continue
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        small = Store(stack, root, args.small, args.per_plan)
+        large = Store(stack, root, args.large, args.per_plan)
+        rounds: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in small.queries}
+        for _ in range(args.rounds):
+            for name, (at_small, at_large) in rounds.items():
+                at_small.append(timed(small.queries[name]))
+                at_large.append(timed(large.queries[name]))
         print(
-            f"{name:<40} {size:>4} {small_s * 1000:>12.2f} {large_s * 1000:>12.2f} "
-            f"{large_s / small_s:>7.2f}x"
+            f"# wallet queries bench — sqlite, cores={os.cpu_count()}, "
+            f"load={os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}, "
+            f"{args.rounds} interleaved rounds"
         )
+        header = f"{'query':<36} {'n':>4} {f'{args.small} ms':>11} {f'{args.large} ms':>12}"
+        print(f"{header} {'ratio':>7}")
+        for store in (small, large):
+            rate = store.projected / store.catch_up_s if store.catch_up_s else 0
+            print(
+                f"read-model catch-up at {args.small if store is small else args.large}: "
+                f"{store.projected} events in {store.catch_up_s:.1f} s ({rate:.0f} events/s)"
+            )
+        for name, (at_small, at_large) in rounds.items():
+            s_ms = statistics.median(at_small) * 1000
+            l_ms = statistics.median(at_large) * 1000
+            print(
+                f"{name:<36} {small.sizes[name]:>4} {s_ms:>11.2f} {l_ms:>12.2f} "
+                f"{l_ms / s_ms:>6.2f}x"
+            )
     return 0
 
 
