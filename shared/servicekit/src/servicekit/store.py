@@ -313,8 +313,10 @@ class ServiceApplication(ProcessApplication[UUID]):
         return batcher
 
     def events_of(self, *event_classes: type[Any]) -> Iterator[Any]:
-        """Domain events of the given types, in store order: for queries and reports (the
-        store filters by topic), never for checking an invariant."""
+        """Domain events of the given types, in store order (the store filters by topic).
+        It reads the whole log: only for reports and audits that must read everything —
+        list and lookup queries read a read model (:mod:`servicekit.projection`), and an
+        invariant is never checked against it."""
         topics = [get_topic(c) for c in event_classes]
         start = 1
         while True:
