@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--issue", type=int, default=50, help="households served per issue")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (medians)")
     args = parser.parse_args()
     sizes = (args.small, args.large)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
