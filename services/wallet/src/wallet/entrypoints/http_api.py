@@ -7,21 +7,29 @@ an operator token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from servicekit.auth import Principal, require_roles
-from servicekit.http import application_of
 
 from wallet.application import commands as cmd
 from wallet.application import views
 from wallet.application.app import WalletApplication
 from wallet.application.csv_loading import CsvError
-from wallet.domain.plan import Plan
-from wallet.domain.wallet import Wallet
+from wallet.entrypoints import reports
+from wallet.entrypoints.access import (
+    READERS,
+    may_read_plan,
+    may_read_wallet,
+    may_spend,
+    me,
+    own_plan,
+    page_of,
+    wallet_views,
+)
+from wallet.entrypoints.access import wallet_app as wallet_app  # the audit route's, too
 from wallet.entrypoints.responses import (
     AmountResult,
     BonusConversionResult,
@@ -34,81 +42,16 @@ from wallet.entrypoints.responses import (
     plan_view,
     wallet_view,
 )
-from wallet.figures import PayrollLine, PlanFigures
-
-READERS = ("auditor", "operator")
 
 plans = APIRouter(tags=["plans"])
 wallets = APIRouter(tags=["wallets"])
 family = APIRouter(tags=["family"])
-reports = APIRouter(tags=["reports"])
 
 
 def routers() -> list[APIRouter]:
     from wallet.entrypoints import audit
 
-    return [plans, wallets, family, reports, audit.router]
-
-
-def wallet_app(request: Request) -> WalletApplication:
-    return application_of(request, WalletApplication)
-
-
-def page_of(
-    offset: Annotated[int, Query(ge=0, description="Items to skip (paging)")] = 0,
-    limit: Annotated[
-        int | None,
-        Query(ge=1, le=views.MAX_PAGE, description="At most this many items (default: all)"),
-    ] = None,
-) -> views.Page:
-    return views.Page(offset=offset, limit=limit)
-
-
-def wallet_views(app: WalletApplication, wallet_ids: Iterable[UUID]) -> list[WalletView]:
-    return [wallet_view(app.get_wallet(wallet_id)) for wallet_id in wallet_ids]
-
-
-def forbidden(message: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_403_FORBIDDEN,
-        detail={"code": "forbidden_subject", "message": message},
-    )
-
-
-def may_read_plan(plan: Plan, principal: Principal) -> None:
-    if principal.role in READERS:
-        return
-    principal.require_subject("employer", plan.employer_id)
-
-
-def is_delegate(app: WalletApplication, wallet: Wallet, principal: Principal) -> bool:
-    """Whether the caller is the wallet's employee's current delegate."""
-    if principal.role != "beneficiary" or principal.subject_id is None:
-        return False
-    family = app.get_family(wallet.employee_id)
-    return family is not None and family.is_delegate(principal.subject_id)
-
-
-def may_read_wallet(app: WalletApplication, wallet: Wallet, principal: Principal) -> None:
-    if principal.role in READERS or principal.acts_for("employer", wallet.employer_id):
-        return
-    if principal.acts_for("beneficiary", wallet.employee_id) or is_delegate(app, wallet, principal):
-        return
-    raise forbidden(f"this token may not read the wallets of {wallet.employee_id!r}")
-
-
-def may_spend(app: WalletApplication, wallet: Wallet, principal: Principal) -> str | None:
-    """The employee and their current delegate spend; the booking saga (operator) holds,
-    captures and releases. Returns the delegate's id when the delegate is spending (the hold
-    records it, and the domain checks again that they are still the delegate)."""
-    if principal.role == "operator" or principal.acts_for("beneficiary", wallet.employee_id):
-        return None
-    if is_delegate(app, wallet, principal):
-        return principal.subject_id
-    raise forbidden(
-        f"only employee {wallet.employee_id!r} and their current delegate may spend from "
-        "this wallet"
-    )
+    return [plans, wallets, family, reports.router, audit.router]
 
 
 # --- plans (employers) ------------------------------------------------------------------------
@@ -143,12 +86,6 @@ def get_plan(
     plan = app.get_plan(plan_id)
     may_read_plan(plan, principal)
     return plan_view(plan)
-
-
-def own_plan(app: WalletApplication, plan_id: UUID, principal: Principal) -> Plan:
-    plan = app.get_plan(plan_id)
-    principal.require_subject("employer", plan.employer_id)
-    return plan
 
 
 @plans.post("/plans/{plan_id}/employees", summary="Enrol eligible employees")
@@ -399,11 +336,6 @@ def refund(
 # --- family members and the delegate (the employee) ------------------------------------------
 
 
-def me(principal: Principal) -> str:
-    assert principal.subject_id is not None
-    return principal.subject_id
-
-
 @family.get("/me/family", summary="The caller's family members and delegate")
 def my_family(
     app: WalletApplication = Depends(wallet_app),
@@ -449,63 +381,3 @@ def revoke_delegate(
     principal: Principal = Depends(require_roles("beneficiary")),
 ) -> FamilyView:
     return family_view(me(principal), app.revoke_delegate(me(principal)))
-
-
-# --- reports ----------------------------------------------------------------------------------
-
-
-@reports.get(
-    "/plans/{plan_id}/report",
-    summary="Employer's statement of a plan, with its bulk loads (key, time, rows, credit)",
-)
-def plan_report(
-    plan_id: UUID,
-    app: WalletApplication = Depends(wallet_app),
-    principal: Principal = Depends(require_roles("employer", *READERS)),
-) -> dict[str, Any]:
-    may_read_plan(app.get_plan(plan_id), principal)
-    figures: PlanFigures = app.plan_figures(plan_id)
-    return {**figures.as_dict(), "loads": views.loads_of(app.fresh_read_model(), plan_id)}
-
-
-@reports.get("/payroll/{year}", summary="Taxable fringe benefits per employee (payroll)")
-def payroll(
-    year: int,
-    app: WalletApplication = Depends(wallet_app),
-    principal: Principal = Depends(require_roles("employer", *READERS)),
-) -> list[dict[str, Any]]:
-    lines: list[PayrollLine] = app.payroll(principal.subject_id, year)
-    return [line.__dict__ for line in lines]
-
-
-@reports.get(
-    "/me/fringe/{year}",
-    summary="The caller's fringe benefits of a year and the taxable amount (as on the payroll)",
-)
-def my_fringe(
-    year: int,
-    app: WalletApplication = Depends(wallet_app),
-    principal: Principal = Depends(require_roles("beneficiary")),
-) -> dict[str, Any]:
-    line = app.fringe_statement(me(principal), year)
-    if line is None:
-        return {
-            "employee_id": me(principal),
-            "year": year,
-            "cap_cents": None,
-            "fringe_cents": 0,
-            "taxable": False,
-            "taxable_cents": 0,
-        }
-    return line.__dict__
-
-
-@reports.get("/providers/{provider_id}/captures", summary="What was captured for a provider")
-def provider_captures(
-    provider_id: str,
-    page: views.Page = Depends(page_of),
-    app: WalletApplication = Depends(wallet_app),
-    principal: Principal = Depends(require_roles("provider", *READERS)),
-) -> list[dict[str, Any]]:
-    principal.require_subject("provider", provider_id, exempt_roles=READERS)
-    return views.captures_for(app.fresh_read_model(), provider_id, page)
