@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 from servicekit.italian_ids import fiscal_code_check_character
+from servicekit.problems import status_of
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
 from vouchers.domain.errors import (
@@ -604,7 +605,7 @@ def test_a_claim_whose_period_ends_before_it_starts_is_refused(
         app.claim_reimbursement(
             round_id, "m-1", cmd.ClaimReimbursement.model_construct(**reversed_period)
         )
-    assert refused.value.status_code == 422
+    assert status_of(refused.value) == 422
     assert app.merchant_account(round_id, "m-1").claims == {}
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
@@ -60,21 +59,28 @@ positions = Table(
 
 class Projection:
     """What a read model holds and how events change it. Subclasses set ``name``, ``version``
-    and ``metadata``, and register ``apply`` handlers for the events they need:
+    and ``metadata``, and define their **own** dispatcher for the events they need —
+    registering on ``Projection.apply`` would put every projection's handlers in one shared
+    registry, where two projections of the same event would override each other:
 
     .. code-block:: python
 
-        @Projection.apply.register
-        def _(self, e: Round.Opened, connection: Connection) -> None: ...
+        class Rounds(Projection):
+            @singledispatchmethod
+            def apply(self, domain_event: object, connection: Connection) -> None:
+                pass  # events it does not need
+
+            @apply.register
+            def _(self, e: Round.Opened, connection: Connection) -> None: ...
     """
 
     name: ClassVar[str]
     version: ClassVar[int]
     metadata: ClassVar[MetaData]
 
-    @singledispatchmethod
     def apply(self, domain_event: object, connection: Connection) -> None:
-        """Events this projection does not need are skipped."""
+        """Change the rows for ``domain_event`` (a subclass's own ``singledispatchmethod``)."""
+        raise NotImplementedError
 
     def create_extra(self, connection: Connection) -> None:
         """Anything ``metadata`` cannot declare (a full-text index), created with the tables."""

@@ -3,6 +3,7 @@ from the log, rebuilt from zero, dropped and refilled when its version changes."
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from pathlib import Path
 
 from servicekit.domain import Aggregate
@@ -32,7 +33,11 @@ class NotesProjection(Projection):
     version = 1
     metadata = metadata
 
-    @Projection.apply.register
+    @singledispatchmethod
+    def apply(self, domain_event: object, connection: Connection) -> None:
+        pass
+
+    @apply.register
     def _(self, e: Note.Created, connection: Connection) -> None:
         connection.execute(
             insert(notes).values(id=str(e.originator_id), text=e.text, length=len(e.text))
