@@ -41,9 +41,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import fiscal_code_check_character
 from servicekit.logging import configure_logging
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
 from vouchers.domain.application import Application, HouseholdIndexEntry

@@ -23,7 +23,8 @@ from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from servicekit.auth import PARTY_ROLES, ROLES, DevIssuer
-from servicekit.service import ServiceDefinition, ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceDefinition, ServiceRuntime
 from servicekit.settings import ServiceSettings
 
 # Every service of the platform; those without an HTTP API yet (no ``<name>.service``) are

@@ -18,7 +18,8 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from servicekit.auth import PARTY_ROLES, ROLES, DevIssuer, authenticated_principal
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 
 SERVICES = ["catalog", "wallet", "vouchers", "notifications"]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -11,7 +11,8 @@ from catalog.application.app import CatalogApplication
 from catalog.settings import CatalogSettings
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 
 from .scenarios import VAT_BOTTEGA, VAT_IL_SOLE, VAT_LA_RETE, offer, register, slot
 

@@ -14,8 +14,9 @@ from benecomune_contracts import catalog
 from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import validate_fiscal_code, validate_vat_number
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 from vouchers.service import DEFINITION
 from vouchers.settings import VouchersSettings
 

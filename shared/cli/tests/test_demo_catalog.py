@@ -19,8 +19,9 @@ from catalog.service import DEFINITION
 from catalog.settings import CatalogSettings
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import validate_fiscal_code, validate_vat_number
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 
 
 @dataclass

@@ -16,8 +16,9 @@ from benecomune_cli.demo import SHOPS
 from benecomune_cli.tokens import demo_subject_id
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import InvalidFiscalCode, validate_fiscal_code, validate_vat_number
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 from wallet.service import DEFINITION
 from wallet.settings import WalletSettings
 

@@ -1,4 +1,4 @@
-from servicekit.service import main
+from servicekit.main import main
 
 from notifications.service import DEFINITION
 

@@ -32,7 +32,8 @@ from notifications.service import DEFINITION
 from notifications.settings import NotificationsSettings
 from servicekit.auth import DevIssuer
 from servicekit.consumer import offset_position_name, upstream_position_name
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 
 TOPIC = VOUCHERS_TOPIC.name
 PARTITION = 2

@@ -17,7 +17,8 @@ from benecomune_auditor.vouchers import audit_vouchers, figures_from_store
 from benecomune_contracts import vouchers as c
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 from vouchers.application.app import VouchersApplication
 from vouchers.audit_hook import VouchersLedgerStore
 from vouchers.contract_mapping import to_contract

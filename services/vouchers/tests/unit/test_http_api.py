@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 from vouchers.service import DEFINITION
 from vouchers.settings import VouchersSettings
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.application.csv_loading import parse_amount

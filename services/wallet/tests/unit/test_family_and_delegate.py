@@ -14,7 +14,8 @@ import pytest
 from benecomune_contracts import wallet as c
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.contract_mapping import to_contract

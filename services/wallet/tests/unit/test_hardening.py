@@ -15,7 +15,8 @@ from benecomune_auditor.wallet import audit_wallet, figures_from_store
 from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.http import create_http_app
+from servicekit.service import ServiceRuntime
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
 from wallet.application.requests import HoldRequest

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
+from servicekit.http import create_http_app
 from servicekit.italian_ids import fiscal_code_check_character
-from servicekit.service import ServiceRuntime, create_http_app
+from servicekit.service import ServiceRuntime
 from wallet.service import DEFINITION
 from wallet.settings import WalletSettings
 

@@ -22,15 +22,25 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from servicekit.store import ServiceApplication, UnpublishableChange
+from servicekit.publishable import UnpublishableChange
 
 T = TypeVar("T")
 AggregateT = TypeVar("AggregateT")
+
+
+class ServiceApplication(Protocol):
+    """What a batch needs of the service's application (servicekit.store builds batchers)."""
+
+    def get_aggregate(self, aggregate_id: UUID, kind: Any, label: str) -> Any: ...
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any: ...
+
+    def retrying(self, command: Callable[[], T]) -> T: ...
 
 
 class UnitOfWork:

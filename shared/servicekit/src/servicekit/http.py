@@ -5,9 +5,11 @@ commands and queries on its application."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal, TypeVar, cast
 
 import structlog
 from fastapi import FastAPI, Query, Request, Response
@@ -21,10 +23,8 @@ from servicekit.docs_page import install_docs_page
 from servicekit.health import ReadinessProbe
 from servicekit.http_limits import BodyLimitProblems
 from servicekit.problems import install_problem_handlers, problem_openapi
+from servicekit.service import ServiceRuntime
 from servicekit.store import ServiceApplication
-
-if TYPE_CHECKING:
-    from servicekit.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -135,3 +135,25 @@ def audit_point(
 ) -> int:
     """A FastAPI dependency: the point of the ledger an auditor asks the figures for."""
     return upto
+
+
+def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        # Read models catch up with the log before the first query is served.
+        await asyncio.to_thread(runtime.application.catch_up_read_models)
+        workers = (
+            asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True, periodic=True))
+            if with_workers
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if workers is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(workers, timeout=15)
+
+    return build_api(runtime, lifespan=lifespan)

@@ -8,24 +8,20 @@ in a fault test, on its own).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import structlog
-import uvicorn
 from benecomune_contracts import ALL_TOPICS, dead_letter_topic
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 
 from servicekit.consumer import IdempotentConsumer
 from servicekit.health import clear_worker_problem, report_worker_problem
-from servicekit.logging import configure_logging
 from servicekit.metrics import WORKER_FAILURES
 from servicekit.relay import ContractMapper, OutboxRelay
 from servicekit.settings import ServiceSettings
@@ -190,72 +186,3 @@ async def supervise(
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
     return False
-
-
-def create_http_app(runtime: ServiceRuntime, *, with_workers: bool) -> FastAPI:
-    from servicekit.http import build_api  # the HTTP layer only where an API is served
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        # Read models catch up with the log before the first query is served.
-        await asyncio.to_thread(runtime.application.catch_up_read_models)
-        workers = (
-            asyncio.create_task(runtime.run_workers(stop, relay=True, consume=True, periodic=True))
-            if with_workers
-            else None
-        )
-        try:
-            yield
-        finally:
-            stop.set()
-            if workers is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(workers, timeout=15)
-
-    return build_api(runtime, lifespan=lifespan)
-
-
-def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {definition.name}")
-    parser.add_argument(
-        "mode",
-        choices=["serve", "api", "relay", "consume", "workers", "rebuild-read-models"],
-        help="serve = API + relay + consumer in one process; the others run one part alone; "
-        "rebuild-read-models drops the read models and projects the whole log again",
-    )
-    args = parser.parse_args(argv)
-    settings = definition.settings_class()
-    configure_logging(definition.name, settings.log_level)
-    runtime = ServiceRuntime(definition, settings)
-    if args.mode == "rebuild-read-models":
-        applied = runtime.application.rebuild_read_models()
-        log.info("read_models_rebuilt", events=applied)
-        runtime.application.close()
-        return
-    if args.mode in ("serve", "api"):
-        app = create_http_app(runtime, with_workers=args.mode == "serve")
-        uvicorn.run(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,  # our structlog JSON handler formats uvicorn's lines too
-            access_log=False,
-        )
-        return
-    relay = args.mode in ("relay", "workers")
-    consume = args.mode in ("consume", "workers")
-    asyncio.run(_run_until_signalled(runtime, relay=relay, consume=consume))
-
-
-async def _run_until_signalled(runtime: ServiceRuntime, *, relay: bool, consume: bool) -> Any:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if not relay and not consume:
-        return None
-    # The periodic jobs run where all the workers run ("workers"), not in a lone relay or
-    # consumer that a fault test kills.
-    await runtime.run_workers(stop, relay=relay, consume=consume, periodic=relay and consume)
-    return None

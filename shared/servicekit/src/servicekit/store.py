@@ -19,15 +19,16 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking, 
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
-from servicekit.domain import Conflict, DomainError, LedgerBehind, NotFound
+from servicekit.batching import CommandBatcher
+from servicekit.domain import Conflict, LedgerBehind, NotFound
 from servicekit.messages import Processing
 from servicekit.projection import notifications_of
+from servicekit.publishable import check_publishable
 from servicekit.recorders import EXTRA_TRACKING
 from servicekit.settings import ServiceSettings
 from servicekit.territory import Territory, load_territory
 
 if TYPE_CHECKING:
-    from servicekit.batching import CommandBatcher
     from servicekit.projection import ReadModelStore
 
 
@@ -106,35 +107,6 @@ def replay_events(aggregate: Any, domain_events: Iterable[Any]) -> Any:
     for domain_event in domain_events:
         aggregate = domain_event.mutate(aggregate)
     return aggregate
-
-
-class UnpublishableChange(DomainError):
-    """The change would store an event that cannot become its public contract event (a value
-    the contract does not allow): stored, it would block the outbox for every later event."""
-
-    code = "unpublishable_change"
-    title = "The change cannot be published as a valid event"
-
-
-def check_publishable(to_contract: Callable[[Any], Any], events: Iterable[Any]) -> None:
-    """Raise :class:`UnpublishableChange` if any of ``events`` fails its contract mapping."""
-    for domain_event in events:
-        try:
-            to_contract(domain_event)
-        except (ValueError, TypeError, OverflowError) as error:  # ValidationError is a ValueError
-            name = type(domain_event).__qualname__
-            raise UnpublishableChange(
-                f"{name} would not be a valid public event: {_first_line(error)}",
-                event=name,
-            ) from error
-
-
-def _first_line(error: Exception) -> str:
-    errors = getattr(error, "errors", None)
-    if callable(errors):
-        parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]]
-        return "; ".join(parts)
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 class ServiceApplication(ProcessApplication[UUID]):
@@ -305,10 +277,8 @@ class ServiceApplication(ProcessApplication[UUID]):
     def _command_batcher(self) -> CommandBatcher:
         batcher: CommandBatcher | None = self.__dict__.get("_batcher")
         if batcher is None:
-            from servicekit import batching  # it imports this module
-
             with _BATCHER_LOCK:
-                batcher = self.__dict__.get("_batcher") or batching.CommandBatcher(self)
+                batcher = self.__dict__.get("_batcher") or CommandBatcher(self)
                 self.__dict__["_batcher"] = batcher
         return batcher
 

@@ -16,10 +16,12 @@ from pydantic import BaseModel, Field
 from servicekit.auth import DevIssuer, Principal, require_roles
 from servicekit.domain import Aggregate, Conflict
 from servicekit.health import clear_worker_problem
+from servicekit.http import create_http_app
+from servicekit.publishable import UnpublishableChange
 from servicekit.relay import OutboxRelay, RelayBlocked
-from servicekit.service import ServiceDefinition, ServiceRuntime, create_http_app
+from servicekit.service import ServiceDefinition, ServiceRuntime
 from servicekit.settings import ServiceSettings
-from servicekit.store import ServiceApplication, UnpublishableChange
+from servicekit.store import ServiceApplication
 
 
 class Note(Aggregate):
