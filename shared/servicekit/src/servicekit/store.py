@@ -20,6 +20,7 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
 from servicekit.batching import CommandBatcher
+from servicekit.chain import register_ledger_mapping
 from servicekit.domain import Conflict, LedgerBehind, NotFound
 from servicekit.messages import Processing
 from servicekit.projection import notifications_of
@@ -117,12 +118,24 @@ class ServiceApplication(ProcessApplication[UUID]):
     transaction with every tracking position given.
     """
 
-    # The relay's mapping (set by the runtime): a command whose events it could not publish is
-    # refused before anything is stored. None where no mapping is known (some unit tests).
+    # The relay's mapping: a command whose events it could not publish is refused before
+    # anything is stored. A service sets it on its application class (the runtime also sets it
+    # from the service definition); None where no mapping is known (some unit tests).
     contract_mapper: Callable[[Any], Any] | None = None
+    # Aggregates whose events form a hash chain over their public form (servicekit.chain):
+    # registered with ``contract_mapper`` when the application starts, not by an import's
+    # side effect.
+    ledger_aggregates: tuple[type[Any], ...] = ()
 
     def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
         self.settings = settings
+        # Read through the class: a function set as a class attribute would bind as a method.
+        mapper = type(self).contract_mapper
+        self.contract_mapper = mapper
+        if self.ledger_aggregates:
+            if mapper is None:
+                raise TypeError(f"{type(self).__name__} has ledger aggregates but no mapper")
+            register_ledger_mapping(mapper, *self.ledger_aggregates)
         # Every service reads the same territory file: municipalities, languages, default rules.
         self.territory: Territory = load_territory(settings.territory, settings.territories_dir)
         super().__init__(env={**store_environment(settings), **(env or {})})
