@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from benecomune_cli import demo_wallet
-from benecomune_cli.demo import SHOPS
+from benecomune_cli.demo_territory import SHOPS
 from benecomune_cli.tokens import demo_subject_id
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer

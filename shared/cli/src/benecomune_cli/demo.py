@@ -21,17 +21,17 @@ from typing import Any
 import httpx
 import typer
 from servicekit.auth import DevIssuer
-from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
+from servicekit.italian_ids import fiscal_code_check_character
 from servicekit.settings import ServiceSettings
 
+from benecomune_cli import demo_catalog, demo_wallet
 from benecomune_cli.demo_api import DemoApi
+from benecomune_cli.demo_territory import BIELLA, SHOPS
 from benecomune_cli.local_services import service_url
 
 DemoLoad = Callable[[httpx.Client, DevIssuer], list[str]]
 
 app = typer.Typer(name="demo", no_args_is_help=True, help="Load demo data into running services.")
-
-BIELLA = "096004"
 
 # Biella's share of the 2020 national food-voucher measure, a bank foundation's donation, and
 # a neighbouring town's allocation: the story an operator sees on the first screen.
@@ -72,31 +72,6 @@ DEMO_ROUND_BUDGET_CENTS = 150_000
 def fiscal_code(body: str) -> str:
     """A personal fiscal code from its first 15 characters (born in Biella: A859)."""
     return body + fiscal_code_check_character(body)
-
-
-def vat_number(body: str) -> str:
-    """A partita IVA from its first 10 digits (office 096: Biella)."""
-    return body + vat_number_check_digit(body)
-
-
-@dataclass(frozen=True)
-class Shop:
-    merchant_id: str
-    name: str
-    vat_number: str
-    goods_categories: list[str]
-
-
-SHOPS = [
-    Shop("m-biella-001", "Alimentari del Piazzo", vat_number("0261847096"), ["food", "hygiene"]),
-    Shop("m-biella-002", "Panetteria Riva", vat_number("0198265096"), ["food"]),
-    Shop(
-        "m-biella-003",
-        "Farmacia Chiavazza",
-        vat_number("0233519096"),
-        ["hygiene", "baby_care", "medicines"],
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -385,8 +360,6 @@ def load_vouchers_demo(client: httpx.Client, issuer: DevIssuer) -> list[str]:
 def demo_loaders() -> dict[str, DemoLoad]:
     """Each service's demo, in the order they are loaded (the catalogue first: it is what
     people see first)."""
-    from benecomune_cli import demo_catalog, demo_wallet
-
     return {
         "catalog": demo_catalog.load,
         "vouchers": load_vouchers_demo,

@@ -34,7 +34,7 @@ from servicekit.auth import DevIssuer
 from servicekit.italian_ids import vat_number_check_digit
 
 # The voucher shops are the same in both demos: a merchant is one party across services.
-from benecomune_cli.demo import BIELLA, SHOPS, Shop
+from benecomune_cli.demo_territory import BIELLA, SHOPS, Shop
 
 # Slots are laid out in the territory's local time (a care visit is "at 8 in the morning" all
 # year round, across daylight-saving changes) and sent to the API as UTC.
