@@ -19,11 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from catalog.adapters.read_model import SearchQuery
 from catalog.application.app import CatalogApplication
 from catalog.domain.offering import CATEGORIES, DELIVERY_MODES, Offering
 from catalog.domain.provider import Provider
 from catalog.domain.slot import Slot
-from catalog.read_model import SearchQuery
 from catalog.settings import CatalogSettings
 from servicekit.italian_ids import vat_number_check_digit
 from sqlalchemy import text

@@ -13,9 +13,9 @@ from types import ModuleType
 
 import psycopg
 import pytest
+from catalog.adapters.read_model import SCHEMA_ROW, ProviderQuery, ReadModel
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
-from catalog.read_model import SCHEMA_ROW, ProviderQuery, ReadModel
 from catalog.settings import CatalogSettings
 
 pytestmark = pytest.mark.postgres

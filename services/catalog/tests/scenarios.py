@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from catalog.adapters.read_model import ReadModel, SearchQuery
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
-from catalog.read_model import ReadModel, SearchQuery
 
 # Real, valid partite IVA (check digit included).
 VAT_LA_RETE = "01114601006"

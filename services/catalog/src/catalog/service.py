@@ -3,8 +3,8 @@
 from benecomune_contracts import CATALOG_TOPIC
 from servicekit.service import ServiceDefinition
 
+from catalog.adapters.contract_mapping import to_contract
 from catalog.application.app import CatalogApplication
-from catalog.contract_mapping import to_contract
 from catalog.entrypoints import http_api
 from catalog.settings import CatalogSettings
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from catalog.adapters.contract_mapping import to_contract
 from catalog.application.app import CatalogApplication
-from catalog.contract_mapping import to_contract
 from catalog.domain.errors import InvalidOffering, InvalidProvider
 from catalog.domain.provider import Provider
 from fastapi.testclient import TestClient

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from catalog.adapters.contract_mapping import to_contract
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
-from catalog.contract_mapping import to_contract
 from catalog.domain.contacts import (
     ContactPerson,
     check_contact_person,

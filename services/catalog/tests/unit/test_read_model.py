@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from catalog.adapters.read_model import SCHEMA_VERSION, ProviderQuery, ReadModel, SearchQuery
 from catalog.application.app import CatalogApplication
-from catalog.read_model import SCHEMA_VERSION, ProviderQuery, ReadModel, SearchQuery
 from catalog.settings import CatalogSettings
 from pydantic import SecretStr
 

@@ -24,6 +24,13 @@ from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 from servicekit.vault import PersonalDataVault, VaultError
 
+from catalog.adapters.read_model import (
+    ProviderPage,
+    ProviderQuery,
+    ReadModel,
+    SearchPage,
+    SearchQuery,
+)
 from catalog.application import commands as cmd
 from catalog.domain.contacts import (
     Address,
@@ -49,13 +56,6 @@ from catalog.domain.offering import Offering, Price
 from catalog.domain.package import Package, PackagePart
 from catalog.domain.provider import Provider, TaxIdentityIndex, provider_aggregate_id
 from catalog.domain.slot import MAX_DAYS_AHEAD, Hold, Slot, slot_id_for
-from catalog.read_model import (
-    ProviderPage,
-    ProviderQuery,
-    ReadModel,
-    SearchPage,
-    SearchQuery,
-)
 from catalog.settings import CatalogSettings
 
 MAX_SLOTS_PER_CALL = 1000

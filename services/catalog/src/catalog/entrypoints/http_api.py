@@ -33,13 +33,13 @@ from servicekit.auth import (
 from servicekit.domain import Conflict, NotFound
 from servicekit.http import application_of
 
+from catalog.adapters.read_model import ProviderQuery, ProviderRow, SearchQuery
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
 from catalog.domain.errors import HoldNotFound
 from catalog.domain.offering import Offering
 from catalog.domain.provider import Provider, ProviderKind, ProviderStatus
 from catalog.domain.slot import Hold, Slot
-from catalog.read_model import ProviderQuery, ProviderRow, SearchQuery
 
 providers = APIRouter(prefix="/providers", tags=["providers"])
 offerings = APIRouter(prefix="/offerings", tags=["offerings"])
