@@ -40,7 +40,7 @@ def test_reading_the_store_needs_the_service(tmp_path: Path) -> None:
 
 
 def test_an_installed_service_names_its_hook() -> None:
-    hook = service_hooks.find_hook("vouchers")
+    hook = service_hooks.find_hook("wallet")
     assert hook is not None
-    assert hook.settings().service_name == "vouchers"
+    assert hook.settings().service_name == "wallet"
     assert service_hooks.find_hook("no-such-ledger") is None

@@ -11,13 +11,12 @@ publishes, and the service's figures at a notification id, the same JSON as its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benecomune_contracts import ContractEvent
 
 from vouchers.application.app import VouchersApplication
-from vouchers.contract_mapping import to_contract
 from vouchers.settings import VouchersSettings
 
 __all__ = ["HOOK", "VouchersAuditHook", "VouchersLedgerStore"]
@@ -29,6 +28,7 @@ class VouchersLedgerStore:
 
     def __init__(self, app: VouchersApplication) -> None:
         self.app = app
+        self.to_contract = _contract_mapper(app)
 
     def max_notification_id(self) -> int | None:
         last: int | None = self.app.recorder.max_notification_id()
@@ -40,7 +40,10 @@ class VouchersLedgerStore:
         return self.app.recorder.select_notifications(start=start, limit=limit, stop=stop)
 
     def contract_of(self, notification: Any) -> ContractEvent | None:
-        return to_contract(self.app.mapper.to_domain_event(notification))
+        contract: ContractEvent | None = self.to_contract(
+            self.app.mapper.to_domain_event(notification)
+        )
+        return contract
 
     def figures_at(self, upto: int | None) -> dict[str, Any]:
         """Every fund's and shop account's figures once the events up to notification ``upto``
@@ -73,6 +76,15 @@ def _merchant(figures: Any) -> dict[str, Any]:
         "approved_cents": figures.approved_cents,
         "reimbursed_cents": figures.reimbursed_cents,
     }
+
+
+def _contract_mapper(app: VouchersApplication) -> Callable[[Any], Any]:
+    """The mapping the service's relay publishes with: the one its application declares."""
+    if app.contract_mapper is not None:
+        return app.contract_mapper
+    from vouchers.adapters.contract_mapping import to_contract
+
+    return to_contract
 
 
 class VouchersAuditHook:

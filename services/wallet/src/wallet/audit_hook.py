@@ -11,13 +11,12 @@ as its ``GET /audit/figures?upto=N``. Nothing here imports the auditor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benecomune_contracts import ContractEvent
 
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 from wallet.settings import WalletSettings
 
 __all__ = ["HOOK", "WalletAuditHook", "WalletLedgerStore"]
@@ -29,6 +28,7 @@ class WalletLedgerStore:
 
     def __init__(self, app: WalletApplication) -> None:
         self.app = app
+        self.to_contract = _contract_mapper(app)
 
     def max_notification_id(self) -> int | None:
         last: int | None = self.app.recorder.max_notification_id()
@@ -40,7 +40,10 @@ class WalletLedgerStore:
         return self.app.recorder.select_notifications(start=start, limit=limit, stop=stop)
 
     def contract_of(self, notification: Any) -> ContractEvent | None:
-        return to_contract(self.app.mapper.to_domain_event(notification))
+        contract: ContractEvent | None = self.to_contract(
+            self.app.mapper.to_domain_event(notification)
+        )
+        return contract
 
     def figures_at(self, upto: int | None) -> dict[str, Any]:
         """Every plan's statement and payroll line once the events up to notification ``upto``
@@ -70,6 +73,15 @@ class WalletLedgerStore:
 
 def _payroll(line: Any) -> dict[str, Any]:
     return {"employee_id": line.employee_id, "year": line.year, "taxable_cents": line.taxable_cents}
+
+
+def _contract_mapper(app: WalletApplication) -> Callable[[Any], Any]:
+    """The mapping the service's relay publishes with: the one its application declares."""
+    if app.contract_mapper is not None:
+        return app.contract_mapper
+    from wallet.contract_mapping import to_contract
+
+    return to_contract
 
 
 class WalletAuditHook:
