@@ -47,7 +47,7 @@ from servicekit.logging import configure_logging
 from servicekit.service import ServiceRuntime
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
-from vouchers.domain.application import Application, HouseholdIndexEntry
+from vouchers.domain.household_application import HouseholdApplication, HouseholdIndexEntry
 from vouchers.service import DEFINITION
 from vouchers.settings import VouchersSettings
 
@@ -134,7 +134,7 @@ class Bench:
         while self.filled < total:
             batch: list[Any] = []
             for n in range(self.filled, min(total, self.filled + BATCH)):
-                application = Application(
+                application = HouseholdApplication(
                     round_id=self.big,
                     household_id=uuid.uuid4(),
                     applicant=f"b-{n}",

@@ -2,11 +2,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# The ledger aggregates hash their events in their public form: register the mapping.
-import vouchers.contract_mapping  # noqa: F401
+from servicekit.chain import register_ledger_mapping
+from vouchers.adapters.contract_mapping import LEDGER_AGGREGATES, to_contract
 from vouchers.application.app import VouchersApplication
 from vouchers.settings import VouchersSettings
+
+# The ledger aggregates hash their events in their public form: the application registers the
+# mapping when it starts; domain tests make ledger aggregates without one.
+register_ledger_mapping(to_contract, *LEDGER_AGGREGATES)
 
 
 @pytest.fixture

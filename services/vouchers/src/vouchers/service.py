@@ -3,8 +3,8 @@
 from benecomune_contracts import CATALOG_TOPIC, VOUCHERS_TOPIC
 from servicekit.service import PeriodicJob, ServiceDefinition
 
+from vouchers.adapters.contract_mapping import to_contract
 from vouchers.application.app import VouchersApplication
-from vouchers.contract_mapping import to_contract
 from vouchers.entrypoints import http_api
 from vouchers.settings import VouchersSettings
 

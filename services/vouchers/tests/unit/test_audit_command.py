@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from vouchers.application import commands as cmd
 from vouchers.application.app import VouchersApplication
 from vouchers.audit_hook import VouchersLedgerStore
-from vouchers.domain.application import Application
+from vouchers.domain.household_application import HouseholdApplication
 
 from ..stories import open_round
 
@@ -173,7 +173,7 @@ def test_a_service_that_moved_on_during_the_replay_is_compared_where_the_replay_
 ) -> None:
     a_shop_with_three_sales(app)
     replayed = list(store_records(VouchersLedgerStore(app)))  # what the replay read ...
-    (submitted,) = app.events_of(Application.Submitted)
+    (submitted,) = app.events_of(HouseholdApplication.Submitted)
     (code,) = app.codes_of(app.get_application(submitted.originator_id))[:1]
     app.redeem(  # ... and a sale at the till while it was being added up
         "m-1", cmd.Redeem(code=code, amount_cents=700, goods_category="food", request_id="s-9")

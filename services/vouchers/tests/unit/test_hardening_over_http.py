@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 from servicekit.http import create_http_app
 from servicekit.service import ServiceRuntime
+from vouchers.adapters.contract_mapping import to_contract
 from vouchers.application.app import VouchersApplication
 from vouchers.audit_hook import VouchersLedgerStore
-from vouchers.contract_mapping import to_contract
-from vouchers.domain.application import Application
+from vouchers.domain.household_application import HouseholdApplication
 from vouchers.service import DEFINITION
 from vouchers.settings import VouchersSettings
 
@@ -333,7 +333,7 @@ def test_a_served_household_is_published_with_its_count_total_expiry_and_waitlis
 
 def test_a_served_event_stored_before_the_figures_existed_still_loads_and_publishes() -> None:
     household_id = uuid4()
-    old = Application.Served(  # as stored before 2026-12-07: no amount, expiry, waitlist
+    old = HouseholdApplication.Served(  # as stored before 2026-12-07: no amount, expiry, waitlist
         originator_id=uuid4(),
         originator_version=3,
         timestamp=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),

@@ -37,6 +37,7 @@ from hypothesis.stateful import (
 from servicekit.domain import DomainError
 from servicekit.italian_ids import fiscal_code_check_character
 from vouchers.application import commands as cmd
+from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.domain.errors import (
     AlreadyApplied,
@@ -831,9 +832,10 @@ class VouchersMachine(RuleBasedStateMachine):
                 stored = self.app.get_round(rnd.id)
                 assert (stored.issued_cents, stored.returned_cents) == (rnd.issued, rnd.returned)
                 assert 0 <= stored.available_cents <= stored.budget_cents
-                assert sorted(stored.voucher_ids) == sorted(
-                    str(self.app.voucher_by_code(c).id) for c in rnd.vouchers
-                )
+                issued = sorted(self.app.voucher_by_code(c).id for c in rnd.vouchers)
+                model = self.app.fresh_read_model()
+                assert sorted(views.voucher_ids_of_round(model, rnd.id)) == issued
+                assert stored.vouchers_issued == len(issued)
             # What active vouchers still hold (checked against the store just above).
             outstanding = sum(
                 self.vouchers[c].remaining

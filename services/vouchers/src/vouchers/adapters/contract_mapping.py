@@ -3,7 +3,9 @@ stays private until someone maps it here, so personal data cannot leak by accide
 events carry a pseudonymous household id; names, fiscal codes and incomes stay sealed).
 
 Every event of a ledger stream (funds, rounds, vouchers, merchant accounts) maps to a
-LedgerEvent: the hash chain is computed over exactly this public form.
+LedgerEvent: the hash chain is computed over exactly this public form. The application registers
+this mapping for the ``LEDGER_AGGREGATES`` when it starts (``ServiceApplication``'s
+``contract_mapper`` and ``ledger_aggregates``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import Any
 
 from benecomune_contracts import ContractEvent
 from benecomune_contracts import vouchers as c
-from servicekit.chain import register_ledger_mapping
 
-from vouchers.domain.application import Application
 from vouchers.domain.fund import Fund
+from vouchers.domain.household_application import HouseholdApplication
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.domain.round import Round
 from vouchers.domain.voucher import Voucher
+
+# The ledger streams: every event of theirs is public and hash-chained.
+LEDGER_AGGREGATES: tuple[type[Any], ...] = (Fund, Round, Voucher, MerchantAccount)
 
 
 def _chain(e: Any) -> dict[str, Any]:
@@ -122,7 +126,7 @@ def _(e: Round.Closed) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: Application.Submitted) -> ContractEvent:
+def _(e: HouseholdApplication.Submitted) -> ContractEvent:
     return c.ApplicationSubmitted(
         application_id=str(e.originator_id),
         round_id=str(e.round_id),
@@ -135,7 +139,7 @@ def _(e: Application.Submitted) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: Application.Approved) -> ContractEvent:
+def _(e: HouseholdApplication.Approved) -> ContractEvent:
     return c.ApplicationApproved(
         application_id=str(e.originator_id),
         round_id=str(e.round_id),
@@ -147,7 +151,7 @@ def _(e: Application.Approved) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: Application.Rejected) -> ContractEvent:
+def _(e: HouseholdApplication.Rejected) -> ContractEvent:
     return c.ApplicationRejected(
         application_id=str(e.originator_id),
         round_id=str(e.round_id),
@@ -158,7 +162,7 @@ def _(e: Application.Rejected) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: Application.Waitlisted) -> ContractEvent:
+def _(e: HouseholdApplication.Waitlisted) -> ContractEvent:
     return c.ApplicationWaitlisted(
         application_id=str(e.originator_id),
         round_id=str(e.round_id),
@@ -169,7 +173,7 @@ def _(e: Application.Waitlisted) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: Application.Served) -> ContractEvent:
+def _(e: HouseholdApplication.Served) -> ContractEvent:
     # The codes stay sealed; the household hears how many vouchers, their total and expiry.
     return c.ApplicationServed(
         application_id=str(e.originator_id),
@@ -358,6 +362,3 @@ def _(e: MerchantAccount.ClaimPaid) -> ContractEvent:
         payment_reference=e.payment_reference,
         paid_at=e.timestamp,
     )
-
-
-register_ledger_mapping(to_contract, Fund, Round, Voucher, MerchantAccount)

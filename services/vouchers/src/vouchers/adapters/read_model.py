@@ -38,8 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from vouchers.domain.application import Application
 from vouchers.domain.fund import Fund
+from vouchers.domain.household_application import HouseholdApplication
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.domain.programme_shop import ProgrammeShop
 from vouchers.domain.round import Round
@@ -47,7 +47,7 @@ from vouchers.domain.voucher import Voucher
 
 NAME = "vouchers"
 # Bump when a table or a handler changes: the tables are then dropped and filled again.
-VERSION = 1
+VERSION = 2  # 2: vouchers in issue order (seq), indexed by round
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -104,7 +104,8 @@ applications = Table(
 vouchers = Table(
     "vouchers",
     metadata,
-    Column("voucher_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("voucher_id", String(36), nullable=False, unique=True),
     Column("round_id", String(36), nullable=False),
     Column("application_id", String(36), nullable=False, index=True),
     Column("household_id", String(36), nullable=False),
@@ -114,6 +115,7 @@ vouchers = Table(
     Column("status", String(20), nullable=False),
     Column("expires_at", String(40), nullable=False),  # ISO 8601, as the event has it
     Column("delegate_id", String(140), nullable=True, index=True),
+    Index("ix_vouchers_round_status", "round_id", "status", "seq"),
 )
 
 # Who was named delegate of which voucher, in the order first named: "vouchers delegated to".
@@ -202,7 +204,7 @@ class VouchersProjection(Projection):
     # --- applications ---------------------------------------------------------------------------
 
     @apply.register
-    def _(self, e: Application.Submitted, connection: Connection) -> None:
+    def _(self, e: HouseholdApplication.Submitted, connection: Connection) -> None:
         connection.execute(
             insert(applications).values(
                 application_id=str(e.originator_id),
@@ -220,7 +222,7 @@ class VouchersProjection(Projection):
         )
 
     @apply.register
-    def _(self, e: Application.Approved, connection: Connection) -> None:
+    def _(self, e: HouseholdApplication.Approved, connection: Connection) -> None:
         self._application(
             connection,
             e.originator_id,
@@ -231,7 +233,7 @@ class VouchersProjection(Projection):
         )
 
     @apply.register
-    def _(self, e: Application.Rejected, connection: Connection) -> None:
+    def _(self, e: HouseholdApplication.Rejected, connection: Connection) -> None:
         self._application(
             connection,
             e.originator_id,
@@ -241,11 +243,11 @@ class VouchersProjection(Projection):
         )
 
     @apply.register
-    def _(self, e: Application.Waitlisted, connection: Connection) -> None:
+    def _(self, e: HouseholdApplication.Waitlisted, connection: Connection) -> None:
         self._application(connection, e.originator_id, status="waitlisted", waitlist_rank=e.rank)
 
     @apply.register
-    def _(self, e: Application.Served, connection: Connection) -> None:
+    def _(self, e: HouseholdApplication.Served, connection: Connection) -> None:
         self._application(
             connection,
             e.originator_id,

@@ -19,7 +19,8 @@ from servicekit.projection import ReadModelStore
 from sqlalchemy import Select, and_, exists, select
 
 from vouchers.adapters import read_model as rm
-from vouchers.domain.application import Status as ApplicationStatus
+from vouchers.domain.household_application import Status as ApplicationStatus
+from vouchers.domain.issuing import RANKED
 from vouchers.domain.voucher import Status as VoucherStatus
 
 
@@ -140,12 +141,13 @@ def applications_in_round(
 
 
 def ranking(model: ReadModelStore, round_id: UUID) -> list[ApplicationRow]:
-    """Approved and waitlisted applications in the order they are served: priority, then need
-    (lower ISEE first), then submission time."""
+    """Approved and waitlisted applications in the order they are served, the domain's
+    (``issuing.rank``: priority, then need, lower ISEE first, then submission time), read in
+    the order of the read model's index: only the round's candidates are read."""
     a = rm.applications
     query = (
         select(a)
-        .where(a.c.round_id == str(round_id), a.c.status.in_(("approved", "waitlisted")))
+        .where(a.c.round_id == str(round_id), a.c.status.in_(RANKED))
         .order_by(a.c.priority, a.c.isee_cents, a.c.submitted_at, a.c.seq)
     )
     return [_application(r) for r in _rows(model, query)]
@@ -180,6 +182,17 @@ def vouchers(model: ReadModelStore, voucher_ids: Iterable[UUID]) -> dict[UUID, V
     v = rm.vouchers
     rows = _rows(model, select(v).where(v.c.voucher_id.in_(wanted)))
     return {row.id: row for row in map(_voucher, rows)}
+
+
+def voucher_ids_of_round(
+    model: ReadModelStore, round_id: UUID, status: VoucherStatus | None = None
+) -> list[UUID]:
+    """A round's vouchers in the order they were issued (of one status, if given)."""
+    v = rm.vouchers
+    conditions = [v.c.round_id == str(round_id)]
+    if status is not None:
+        conditions.append(v.c.status == status)
+    return _ids(model, select(v.c.voucher_id).where(*conditions).order_by(v.c.seq))
 
 
 def vouchers_delegated_to(model: ReadModelStore, delegate_id: str) -> list[VoucherRow]:

@@ -1,5 +1,5 @@
-"""A household's application to a round, and the index that allows one application per
-household per round.
+"""A household's application to a round (``HouseholdApplication``), and the index that allows
+one application per household per round.
 
 Personal data (names, fiscal codes, address) never appear in these events in clear: they are
 sealed with the household's own key (servicekit.vault) and erasing that key erases them, while
@@ -14,6 +14,7 @@ from typing import Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
+from eventsourcing.utils import register_topic
 from servicekit.domain import Aggregate
 
 from vouchers.domain.errors import InvalidTransition
@@ -24,7 +25,9 @@ Status = Literal["submitted", "approved", "rejected", "waitlisted", "served"]
 INDEX_NAMESPACE = uuid.UUID("3f0e9d1c-4a77-4c5e-8f43-1c2b0e6a9d57")
 
 
-class Application(Aggregate):
+class HouseholdApplication(Aggregate):
+    """What a household declared to a round, and how its review and issuing went."""
+
     class Submitted(Aggregate.Created):
         round_id: UUID
         household_id: UUID
@@ -215,3 +218,14 @@ class HouseholdIndexEntry(Aggregate):
     @staticmethod
     def id_for(key: str) -> UUID:
         return uuid.uuid5(INDEX_NAMESPACE, key)
+
+
+# Stored events and snapshots name their class by topic (``module:Qualname``). Until 2026-12 the
+# household's application was ``vouchers.domain.application:Application``: those topics (its
+# events' ``Application.Submitted``... resolve through the class's) still load.
+LEGACY_TOPICS = {
+    "vouchers.domain.application:Application": HouseholdApplication,
+    "vouchers.domain.application:HouseholdIndexEntry": HouseholdIndexEntry,
+}
+for _topic, _cls in LEGACY_TOPICS.items():
+    register_topic(_topic, _cls)

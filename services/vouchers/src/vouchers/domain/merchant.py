@@ -181,7 +181,9 @@ class MerchantAccount(ChainedAggregate):
     def debit(self, redemption_id: UUID, amount_cents: int) -> None:
         self._debit(self.merchant_id, redemption_id, amount_cents)
 
-    def claim(self, claim_id: UUID, period_from: date, period_to: date, history: Ledger) -> int:
+    def claim(
+        self, claim_id: UUID, period_from: date, period_to: date, history: CreditHistory
+    ) -> int:
         """Claim every redeemed, unclaimed, not voided amount credited within the period."""
         check_period(period_from, period_to)
         redemption_ids = history.unclaimed(period_from, period_to)
@@ -283,7 +285,7 @@ class MerchantAccount(ChainedAggregate):
         self.reimbursed_cents += amount_cents
 
 
-class Ledger:
+class CreditHistory:
     """A merchant account's credits read back from its event history: what was credited, when,
     whether voided or already claimed. Built only when a claim or a void needs it."""
 

@@ -36,6 +36,15 @@ MAX_VALIDITY_DAYS = 730
 
 
 class Round(ChainedAggregate):
+    # 2: counts of the households served and vouchers issued instead of the lists of their ids
+    # (the read model knows a round's vouchers); older snapshots are upcast (upcast_v1_v2).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["households_served"] = len(state.pop("served_applications", []))
+        state["vouchers_issued"] = len(state.pop("voucher_ids", []))
+
     class Opened(ChainedAggregate.Created):
         fund_id: UUID
         municipality_istat: str
@@ -89,8 +98,8 @@ class Round(ChainedAggregate):
         self.issued_cents = 0
         self.returned_cents = 0
         self.closed = False
-        self.voucher_ids: list[str] = []
-        self.served_applications: list[str] = []
+        self.households_served = 0
+        self.vouchers_issued = 0
 
     @classmethod
     def open(
@@ -231,8 +240,8 @@ class Round(ChainedAggregate):
         self, application_id: UUID, household_id: UUID, voucher_ids: list[str], amount_cents: int
     ) -> None:
         self.issued_cents += amount_cents
-        self.voucher_ids.extend(voucher_ids)
-        self.served_applications.append(str(application_id))
+        self.households_served += 1
+        self.vouchers_issued += len(voucher_ids)
 
     @event(ValueReturned)
     def _take_back(self, voucher_id: UUID, amount_cents: int, reason: ReturnReason) -> None:

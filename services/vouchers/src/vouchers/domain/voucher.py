@@ -181,8 +181,11 @@ class Voucher(ChainedAggregate):
         self._void(self.round_id, redemption_id, merchant_id, amount)
         return amount
 
+    def due_to_expire(self, now: datetime) -> bool:
+        return self.status == "active" and now >= self.expires_at
+
     def expire(self, now: datetime) -> int:
-        if self.status != "active" or now < self.expires_at:
+        if not self.due_to_expire(now):
             return 0
         amount = self.remaining_cents
         self._expire(self.round_id, amount)

@@ -20,10 +20,10 @@ from vouchers.application.commands import (
     Redeem,
     VoidRedemption,
 )
+from vouchers.application.figures import MerchantFigures
 from vouchers.domain.codes import voucher_id_for
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.entrypoints.deps import READERS, clear_errors, code_of, parse_id, vouchers_app
-from vouchers.figures import MerchantFigures
 
 router = APIRouter(tags=["merchants"], dependencies=[Depends(clear_errors)])
 

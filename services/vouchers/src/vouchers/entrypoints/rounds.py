@@ -13,7 +13,7 @@ from servicekit.auth import ROLES, Principal, require_roles
 from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import EntitlementRulesInput, OpenRound
-from vouchers.domain.application import Status
+from vouchers.domain.household_application import Status
 from vouchers.domain.round import Round
 from vouchers.entrypoints.deps import READERS, clear_errors, parse_id, vouchers_app
 from vouchers.entrypoints.views import ApplicationView, application_view
@@ -85,8 +85,8 @@ def round_view(round_: Round) -> RoundView:
         denominations_cents=round_.denominations_cents,
         validity_days=round_.validity_days,
         excluded_categories=round_.excluded_categories,
-        households_served=len(round_.served_applications),
-        vouchers_issued=len(round_.voucher_ids),
+        households_served=round_.households_served,
+        vouchers_issued=round_.vouchers_issued,
     )
 
 

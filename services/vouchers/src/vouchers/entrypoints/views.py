@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from vouchers.application.app import VouchersApplication
 from vouchers.application.views import ApplicationRow
-from vouchers.domain.application import Application, Status
+from vouchers.domain.household_application import HouseholdApplication, Status
 
 
 class PersonView(BaseModel):
@@ -51,7 +51,7 @@ class ApplicationView(BaseModel):
 
 def application_view(
     app: VouchersApplication,
-    application: Application | ApplicationRow,
+    application: HouseholdApplication | ApplicationRow,
     *,
     with_personal_data: bool,
 ) -> ApplicationView:
