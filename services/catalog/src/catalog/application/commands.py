@@ -64,6 +64,11 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def bilingual(italian: str, english: str | None) -> dict[str, str]:
+    """A text by language: Italian always, English when given."""
+    return {"it": italian, **({"en": english} if english else {})}
+
+
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), SINGLE_LINE]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), SINGLE_LINE]
 Website = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
@@ -160,13 +165,10 @@ class DraftOffering(Command):
     )
 
     def titles(self) -> dict[str, str]:
-        return {"it": self.title_it, **({"en": self.title_en} if self.title_en else {})}
+        return bilingual(self.title_it, self.title_en)
 
     def descriptions(self) -> dict[str, str]:
-        return {
-            "it": self.description_it,
-            **({"en": self.description_en} if self.description_en else {}),
-        }
+        return bilingual(self.description_it, self.description_en)
 
 
 class ChangePrice(Command):
@@ -238,3 +240,9 @@ class ComposePackage(Command):
     description_en: LongText | None = None
     price_cents: Price | None = None
     parts: list[PackagePartInput] = Field(min_length=2, max_length=20)
+
+    def titles(self) -> dict[str, str]:
+        return bilingual(self.title_it, self.title_en)
+
+    def descriptions(self) -> dict[str, str]:
+        return bilingual(self.description_it, self.description_en)

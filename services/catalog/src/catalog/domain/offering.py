@@ -9,7 +9,7 @@ keeps every price with the moment it became valid, so a booking reads the price 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 from benecomune_contracts.catalog import Title
@@ -17,6 +17,7 @@ from eventsourcing.domain import event
 from servicekit.domain import Aggregate
 
 from catalog.domain.errors import InvalidOffering, InvalidPrice, InvalidTransition
+from catalog.domain.slot import MAX_DAYS_AHEAD
 from catalog.domain.texts import Description, Reason, checked_text
 
 WelfareCategory = Literal[
@@ -33,6 +34,7 @@ PRICE_UNITS: tuple[str, ...] = get_args(PriceUnit)
 MAX_PRICE_CENTS = 10_000_000  # 100,000 EUR: a larger figure is a unit mistake (cents vs euros)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 4000
+PAST_TOLERANCE = timedelta(minutes=5)  # a price change "now" sent a little late is still now
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,22 @@ def check_price(price_cents: int, unit: str) -> None:
         )
     if unit not in PRICE_UNITS:
         raise InvalidPrice(f"unit must be one of {', '.join(PRICE_UNITS)}, got {unit!r}")
+
+
+def price_effective_from(requested: datetime | None, now: datetime) -> datetime:
+    """When a price change takes effect: ``requested`` (default ``now``), in UTC, neither in
+    the past nor more than two years ahead."""
+    effective = (requested or now).astimezone(UTC)
+    if effective < now - PAST_TOLERANCE:
+        raise InvalidPrice("a price change cannot take effect in the past")
+    latest = now + timedelta(days=MAX_DAYS_AHEAD)
+    if effective > latest:
+        raise InvalidPrice(
+            f"a price change takes effect at most {MAX_DAYS_AHEAD} days ahead: "
+            f"{effective.isoformat()} is too far",
+            latest=latest.isoformat(timespec="seconds"),
+        )
+    return effective
 
 
 def check_texts(
@@ -174,6 +192,18 @@ class Offering(Aggregate):
         """The price valid at ``moment``, or None before the offering existed."""
         valid = [p for p in self.prices if p.valid_from <= moment]
         return valid[-1] if valid else None
+
+    def price_valid_at(self, moment: datetime) -> Price:
+        """The price valid at ``moment`` (any time zone), or :class:`InvalidPrice` when the
+        moment is out of range or before the offering existed."""
+        try:
+            at = moment.astimezone(UTC)
+        except OverflowError:
+            raise InvalidPrice(f"{moment.isoformat()} is out of range") from None
+        price = self.price_at(at)
+        if price is None:
+            raise InvalidPrice(f"offering {self.id} had no price at {moment.isoformat()}")
+        return price
 
     def publish(self) -> None:
         if self.status == "published":

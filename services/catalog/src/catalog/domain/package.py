@@ -16,8 +16,10 @@ from uuid import UUID
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate, DomainError
 
+from catalog.domain.bookability import is_bookable
 from catalog.domain.errors import InvalidPackage, InvalidTransition
-from catalog.domain.offering import MAX_PRICE_CENTS, check_texts
+from catalog.domain.offering import MAX_PRICE_CENTS, Offering, check_texts
+from catalog.domain.provider import Provider
 
 MAX_PARTS = 20
 MAX_OFFSET_DAYS = 366
@@ -41,6 +43,25 @@ class PackagePart:
             "duration_days": self.duration_days,
             "required": self.required,
         }
+
+    @classmethod
+    def of(
+        cls,
+        offering: Offering,
+        provider: Provider,
+        order: int,
+        offset_days: int,
+        duration_days: int,
+        required: bool,
+    ) -> PackagePart:
+        """A part for ``offering`` (of ``provider``): a package bundles only bookable
+        offerings."""
+        if not is_bookable(offering, provider):
+            raise InvalidPackage(
+                f"offering {offering.id} is {offering.status} and its provider "
+                f"{provider.status}: a package bundles only bookable offerings"
+            )
+        return cls(offering.id, offering.provider_id, order, offset_days, duration_days, required)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> PackagePart:
@@ -108,7 +129,8 @@ class Package(Aggregate):
         parts: list[PackagePart],
         composed_by: str,
     ) -> Package:
-        """Offerings must already be checked as published by accredited providers."""
+        """Parts made with :meth:`PackagePart.of` are published offerings of accredited
+        providers."""
         try:
             check_texts(title, description, description_required=False)
         except DomainError as refused:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from benecomune_contracts.catalog import Certification, Title
@@ -38,6 +39,7 @@ PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
 PROVIDER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 MAX_CERTIFICATIONS = 20
+CONTACT_FIELDS = ("contact_email", "phone", "website", "address")
 
 
 def provider_aggregate_id(provider_id: str) -> uuid.UUID:
@@ -325,6 +327,30 @@ class Provider(Aggregate):
         )
         return changed
 
+    def change_contacts(
+        self,
+        changes: Mapping[str, Any],
+        contact_person_subject: str | None,
+        contact_person_sealed: str | None,
+        by: str,
+    ) -> list[str]:
+        """Change the contacts named in ``changes`` (``contact_email``, ``phone``, ``website``,
+        ``address``: an :class:`Address`), ``None`` clearing one, and keep the others; the
+        contact person is given whole (sealed). Returns the names of those that changed."""
+        unknown = set(changes) - set(CONTACT_FIELDS)
+        if unknown:
+            raise InvalidContact(f"unknown contacts: {', '.join(sorted(unknown))}")
+        current = Address.from_dict(self.address) if self.address else None
+        return self.update_contacts(
+            email=changes.get("contact_email", self.contact_email),
+            phone=changes.get("phone", self.phone),
+            website=changes.get("website", self.website),
+            address=changes.get("address", current),
+            contact_person_subject=contact_person_subject,
+            contact_person_sealed=contact_person_sealed,
+            by=by,
+        )
+
     def add_certification(self, certification: str, by: str | None = None) -> None:
         if not certification.strip():
             raise InvalidProvider("a certification needs a name, e.g. UNI/PdR 58:2019")
@@ -432,3 +458,19 @@ class TaxIdentityIndex(Aggregate):
     @staticmethod
     def create_id(key: str, **_: object) -> uuid.UUID:
         return uuid.uuid5(TAX_INDEX_NAMESPACE, key)
+
+
+def tax_identity_keys(vat_number: str | None, fiscal_code: str | None) -> list[str]:
+    """The index keys of a provider's tax identity: its VAT number and its fiscal code (a
+    company's fiscal code that is its VAT number counts once)."""
+    keys = {f"vat:{vat_number}"} if vat_number else set()
+    if fiscal_code and fiscal_code != vat_number:
+        keys.add(f"cf:{fiscal_code}")
+    return sorted(keys)
+
+
+def tax_identity_entries(provider: Provider) -> list[TaxIdentityIndex]:
+    """One index entry per tax identity, saved with the provider: a second provider with the
+    same VAT number or fiscal code collides in the store."""
+    keys = tax_identity_keys(provider.vat_number, provider.fiscal_code)
+    return [TaxIdentityIndex(key=key, provider_id=provider.provider_id) for key in keys]

@@ -32,6 +32,7 @@ from catalog.domain.errors import (
     HoldNotFound,
     InvalidSlot,
     RequestMismatch,
+    SlotFull,
 )
 
 SLOT_NAMESPACE = uuid.UUID("e7a2c4d1-3b9f-4f08-8c6e-5d1a0b7f2e93")
@@ -67,6 +68,15 @@ class Hold:
         if self.status == "held" and not self.counts_at(moment):
             return "expired"
         return self.status
+
+    def granted(self, slot_id: UUID) -> Hold:
+        """The hold, if its places were granted: a refused hold is :class:`SlotFull`, one
+        released before it arrived :class:`HoldNotActive`."""
+        if self.status == "refused":
+            raise SlotFull(f"slot {slot_id} cannot hold {self.quantity} places: {self.reason}")
+        if self.status == "released":
+            raise HoldNotActive(f"request {self.request_id} was released before its hold arrived")
+        return self
 
 
 class Slot(Aggregate):
@@ -193,6 +203,12 @@ class Slot(Aggregate):
                 request_id, quantity, holder, now + hold_for, self.offering_id, self.provider_id
             )
         return self.holds[(holder, request_id)]
+
+    def asks_new_hold(self, holder: str, request_id: str) -> bool:
+        """Whether a hold for this request would hold places anew (and so needs the offering
+        bookable): not a repeat of a hold already granted, refused or confirmed."""
+        known = self.holds.get((holder, request_id))
+        return known is None or known.status == "released"
 
     def confirm(self, request_id: str, now: datetime, holder: str) -> Hold:
         hold = self.check_hold(request_id, holder)
