@@ -17,13 +17,7 @@ DEFINITION = ServiceDefinition(
     ),
     settings_class=CatalogSettings,
     application_class=CatalogApplication,
-    routers=lambda: [
-        http_api.providers,
-        http_api.offerings,
-        http_api.slots,
-        http_api.packages,
-        http_api.search,
-    ],
+    routers=http_api.routers,
     publishes_to=CATALOG_TOPIC.name,
     to_contract=to_contract,
 )
