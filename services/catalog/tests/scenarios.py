@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from catalog.adapters.read_model import ReadModel, SearchQuery
+from catalog.adapters.read_model import ProviderQuery, ReadModel, SearchQuery
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
 
@@ -401,3 +401,37 @@ def a_plural_finds_the_singular_with_italian_and_english_stemming(
     }
     # Stemming never replaces the prefix match: a word cut short still finds its offering.
     assert titles(app, text="riabilit") == ["Fisioterapia a domicilio"]
+
+
+@scenario
+def providers_sort_by_name_ignoring_case_and_accents(app: CatalogApplication) -> None:
+    for provider_id, name, vat in (
+        ("coop-il-sole", "Cooperativa Il Sole", VAT_IL_SOLE),
+        ("bottega", "bottega solidale", VAT_BOTTEGA),
+        ("ancora", "Àncora cooperativa", VAT_LA_RETE),
+    ):
+        app.register_provider(
+            cmd.RegisterProvider(
+                provider_id=provider_id,
+                legal_name=name,
+                kind="shop",
+                vat_number=vat,
+                municipalities=["096004"],
+            )
+        )
+        app.accredit_provider(provider_id, "operator")
+        app.affiliate_merchant(provider_id, cmd.AffiliateMerchant(goods_categories=["food"]))
+    names = ["Àncora cooperativa", "bottega solidale", "Cooperativa Il Sole"]
+    assert [p.legal_name for p in app.providers(ProviderQuery(sort="name")).items] == names
+    assert [m["legal_name"] for m in app.merchants()] == names
+
+
+@scenario
+def a_title_that_folds_longer_than_it_is_written_is_found_and_sorted(
+    app: CatalogApplication,
+) -> None:
+    ids = catalogue(app)
+    # 200 characters, folded to 400 ("ß" is "ss"): the folded copy must fit its column.
+    long = offer(app, ids.provider("rete"), title_it="ß" * 200, title_en="Long")
+    assert "ß" * 200 in titles(app, sort="title")
+    assert [h.offering_id for h in app.search(SearchQuery(text="long")).items] == [str(long)]

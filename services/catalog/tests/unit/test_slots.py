@@ -204,3 +204,23 @@ def test_confirmations_and_releases_stored_before_holds_were_scoped_by_holder_st
         assert stored.available_at(datetime.now(UTC)) == 1
     finally:
         again.close()
+
+
+def test_the_slots_of_an_offering_that_cannot_be_booked_show_no_free_places(
+    app: CatalogApplication,
+) -> None:
+    provider_id = register(app)
+    offering_id = offer(app, provider_id, publish=False)
+    slot(app, offering_id, capacity=3)
+    today = datetime.now(UTC).date()
+
+    def free() -> list[int]:
+        return [s["available"] for s in app.slots(offering_id, today)]
+
+    assert free() == [0]  # a draft
+    app.publish_offering(offering_id)
+    assert free() == [3]
+    app.suspend_provider(provider_id, cmd.SuspendProvider(reason_code="audit"), "operator")
+    assert free() == [0]
+    app.reinstate_provider(provider_id, "operator")
+    assert free() == [3]

@@ -13,7 +13,7 @@ from uuid import UUID
 from catalog.adapters.read_model import ProviderPage, ProviderQuery, SearchPage, SearchQuery
 from catalog.application.contact_persons import open_contact_person
 from catalog.application.store import CatalogStore, now_utc
-from catalog.domain.bookability import check_not_withdrawn
+from catalog.domain.bookability import check_not_withdrawn, is_bookable
 from catalog.domain.contacts import ContactPerson
 from catalog.domain.offering import Price
 from catalog.domain.package import Package
@@ -40,11 +40,15 @@ def packages(store: CatalogStore) -> list[dict[str, Any]]:
 def slots(
     store: CatalogStore, offering_id: UUID, from_day: date, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The offering's slots from ``from_day`` on, with the places still free; a withdrawn
-    offering has no slots to offer (:class:`OfferingWithdrawn`, 410)."""
+    """The offering's slots from ``from_day`` on, with the places still free: none while the
+    offering cannot be booked (a draft, or its provider not accredited); a withdrawn offering
+    has no slots to offer (:class:`OfferingWithdrawn`, 410)."""
     offering = store.get_offering(offering_id)
     check_not_withdrawn(offering)
-    return store.fresh_read_model().slots_for(str(offering_id), from_day, now or now_utc())
+    listed = store.fresh_read_model().slots_for(str(offering_id), from_day, now or now_utc())
+    if not is_bookable(offering, store.get_provider(offering.provider_id)):
+        return [{**slot, "available": 0} for slot in listed]
+    return listed
 
 
 def provider_history(store: CatalogStore, provider_id: str) -> list[dict[str, Any]]:

@@ -109,4 +109,6 @@ def list_slots(
     from_date: QueryDate | None = None,
     app: CatalogApplication = Depends(catalog_app),
 ) -> list[dict[str, Any]]:
+    """An offering that cannot be booked now (a draft, or its provider not accredited) lists
+    its slots with no free places; a withdrawn one answers 410."""
     return app.slots(offering_id, from_date or date.today())

@@ -69,6 +69,7 @@ class CatalogProjection(Projection):
                 provider_id=e.provider_id,
                 aggregate_id=str(e.originator_id),
                 legal_name=e.legal_name,
+                name_key=sort_key(e.legal_name),
                 kind=e.kind,
                 status="applied",
                 municipalities=" ".join(e.municipalities),

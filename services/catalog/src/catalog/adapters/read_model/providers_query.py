@@ -1,5 +1,5 @@
 """The providers' list (the operator's review queue, the public list) and the shops of the
-voucher programme.
+voucher programme, by name ignoring case and accents (a folded copy of the name, ``name_key``).
 
 The providers table holds the organisation's contacts, never the contact person (personal data,
 sealed in the vault and read from the aggregate only).
@@ -68,7 +68,7 @@ def providers_page(rm: ReadModelStore, query: ProviderQuery) -> ProviderPage:
     p = providers
     where = and_(true(), *_filters(query))
     order = {
-        "name": [p.c.legal_name.asc(), p.c.provider_id.asc()],
+        "name": [p.c.name_key.asc(), p.c.provider_id.asc()],
         "applied": [p.c.applied_at.asc(), p.c.provider_id.asc()],  # the review queue
         "recent": [p.c.status_since.desc(), p.c.provider_id.asc()],
     }[query.sort]
@@ -134,7 +134,9 @@ def merchants(rm: ReadModelStore, goods_category: str | None = None) -> list[dic
     p = providers
     condition = and_(p.c.merchant.is_(True), p.c.status == "accredited")
     with rm.engine.connect() as connection:
-        rows = connection.execute(select(p).where(condition).order_by(p.c.legal_name)).all()
+        rows = connection.execute(
+            select(p).where(condition).order_by(p.c.name_key, p.c.provider_id)
+        ).all()
     return [
         {
             "merchant_id": r.provider_id,

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 
 PROJECTION = "catalog-search"
 # Bump when a table changes: a read model of another version is dropped and rebuilt from the log.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_ROW = f"{PROJECTION}:schema-version"  # where the kit records the version
 
 
@@ -58,6 +58,9 @@ providers = Table(
     Column("provider_id", String(64), primary_key=True),
     Column("aggregate_id", String(36), nullable=False, unique=True),
     Column("legal_name", String(200), nullable=False),
+    # The legal name folded (lower case, no accents): the order of sort=name. Text: folding
+    # may lengthen a name ("ß" is "ss", a ligature three letters).
+    Column("name_key", Text, nullable=False),
     Column("kind", String(20), nullable=False),
     Column("status", String(20), nullable=False),
     Column("municipalities", Text, nullable=False),  # space-separated ISTAT codes
@@ -74,7 +77,7 @@ providers = Table(
     Column("postcode", String(5), nullable=True),
     Column("applied_at", UtcDateTime, nullable=False),
     Column("status_since", UtcDateTime, nullable=False),
-    Index("ix_providers_status_name", "status", "legal_name"),
+    Index("ix_providers_status_name", "status", "name_key"),
     Index("ix_providers_status_applied", "status", "applied_at"),
 )
 
@@ -101,8 +104,9 @@ offerings = Table(
     Column("unit", String(10), nullable=False),
     Column("title_it", String(200), nullable=False),
     Column("title_en", String(200), nullable=False),
-    # The Italian title folded (lower case, no accents): the order of sort=title.
-    Column("title_key", String(200), nullable=False),
+    # The Italian title folded (lower case, no accents): the order of sort=title (Text, as
+    # name_key).
+    Column("title_key", Text, nullable=False),
     Column("description_it", Text, nullable=False),
     Column("description_en", Text, nullable=False),
     Column("published_at", UtcDateTime, nullable=True),
