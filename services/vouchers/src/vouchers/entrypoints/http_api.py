@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from vouchers.entrypoints import (
     applications,
-    audit,
+    audit_figures,
     funds,
     merchants,
     reports,
@@ -23,5 +23,5 @@ def routers() -> list[APIRouter]:
         vouchers.router,
         merchants.router,
         reports.router,
-        audit.router,
+        audit_figures.router,
     ]
