@@ -134,7 +134,7 @@ def _drive(url: str, issuer: DevIssuer) -> None:
 def _stored_events(data_dir: Path) -> int:
     """The stored events the relay publishes: those the contract mapping maps (a private
     event, such as an employees.csv load recorded, never leaves the service)."""
-    from wallet.contract_mapping import to_contract
+    from wallet.adapters.contract_mapping import to_contract
 
     public = {f"{kind.__module__}:{kind.__qualname__}" for kind in to_contract.registry}
     with sqlite3.connect(data_dir / "wallet.sqlite") as db:

@@ -1,11 +1,9 @@
-# The ledger aggregates hash their events in their public form: register the mapping.
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import wallet.contract_mapping  # noqa: F401
 from wallet.application.app import WalletApplication
 from wallet.settings import WalletSettings
 

@@ -79,7 +79,7 @@ def _contract_mapper(app: WalletApplication) -> Callable[[Any], Any]:
     """The mapping the service's relay publishes with: the one its application declares."""
     if app.contract_mapper is not None:
         return app.contract_mapper
-    from wallet.contract_mapping import to_contract
+    from wallet.adapters.contract_mapping import to_contract
 
     return to_contract
 

@@ -3,8 +3,8 @@
 from benecomune_contracts import WALLET_TOPIC
 from servicekit.service import PeriodicJob, ServiceDefinition
 
+from wallet.adapters.contract_mapping import to_contract
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 from wallet.entrypoints import http_api
 from wallet.settings import WalletSettings
 

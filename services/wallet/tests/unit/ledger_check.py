@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wallet.application.app import WalletApplication
-from wallet.domain.ledger import may_go_negative
+from wallet.domain.accounts import may_go_negative
 
 
 def balances_from_store(app: WalletApplication) -> dict[str, int]:

@@ -161,19 +161,19 @@ def test_the_auditors_own_copy_of_the_negative_rule_agrees_with_the_ledgers() ->
     """The auditor keeps its own copy of the rule it checks (it imports no service): the two
     copies answer alike for every kind of account the wallet keeps."""
     from benecomune_auditor.wallet.rules import may_go_negative as auditors
-    from wallet.domain import ledger
+    from wallet.domain import accounts
 
-    accounts = [
-        ledger.employer_contributions("acme"),
-        ledger.employer_bonus("acme"),
-        ledger.plan_funding("p-1"),
-        ledger.plan_returned("p-1"),
-        ledger.wallet_account("p-1", "e1", "general"),
-        ledger.hold_account("h-1"),
-        ledger.provider_payable("acme-care"),
-        *(ledger.fringe_account("e1", 2025, k) for k in ("exempt", "taxable", "contra")),
-        *(ledger.bonus_account("e1", 2025, k) for k in ("converted", "contra")),
+    names = [
+        accounts.employer_contributions("acme"),
+        accounts.employer_bonus("acme"),
+        accounts.plan_funding("p-1"),
+        accounts.plan_returned("p-1"),
+        accounts.wallet_account("p-1", "e1", "general"),
+        accounts.hold_account("h-1"),
+        accounts.provider_payable("acme-care"),
+        *(accounts.fringe_account("e1", 2025, k) for k in ("exempt", "taxable", "contra")),
+        *(accounts.bonus_account("e1", 2025, k) for k in ("converted", "contra")),
         "fringe:e1:2025:contra:x",
     ]
-    for account in accounts:
-        assert auditors(account) == ledger.may_go_negative(account), account
+    for account in names:
+        assert auditors(account) == accounts.may_go_negative(account), account

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 from benecomune_contracts import WALLET_TOPIC, parse_event
 from benecomune_contracts import wallet as c
 from benecomune_contracts.chain import ChainVerifier, LedgerEvent, ledger_hash
+from wallet.adapters.contract_mapping import to_contract
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 from wallet.domain.loads import EmployeeLoad
 from wallet.domain.wallet import Wallet
 

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from benecomune_contracts import wallet as c
 from servicekit.service import PeriodicJob
+from wallet.adapters.contract_mapping import to_contract
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 from wallet.domain.wallet import Wallet
 from wallet.service import DEFINITION
 

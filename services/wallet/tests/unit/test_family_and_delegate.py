@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 from servicekit.http import create_http_app
 from servicekit.service import ServiceRuntime
+from wallet.adapters.contract_mapping import to_contract
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 from wallet.domain.errors import InvalidTransition, NotDelegate, NotEligible, RequestMismatch
 from wallet.domain.family import Family
 from wallet.service import DEFINITION

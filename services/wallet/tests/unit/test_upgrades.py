@@ -9,9 +9,9 @@ from typing import Any
 
 from benecomune_contracts.chain import ChainVerifier, LedgerEvent
 from eventsourcing.domain import Snapshot
+from wallet.adapters.contract_mapping import to_contract
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.contract_mapping import to_contract
 
 from .test_wallet_flows import hold, make_plan
 

@@ -1,7 +1,9 @@
 """Which domain events leave the wallet service, and as what. Every event of the ledger streams
 (plans, wallets, fringe years, bonus years, families) maps to a LedgerEvent carrying its
 transfers: the hash chain is computed over exactly this public form. Employees, their family
-members and delegates appear only as pseudonymous ids."""
+members and delegates appear only as pseudonymous ids. The application names this mapper and
+its ledger aggregates (``WalletApplication.contract_mapper``, ``ledger_aggregates``): the kit
+registers the chain's mapping when the application starts."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from typing import Any
 
 from benecomune_contracts import ContractEvent
 from benecomune_contracts import wallet as c
-from servicekit.chain import register_ledger_mapping
 
 from wallet.domain.bonus import BonusYear
 from wallet.domain.family import Family
@@ -424,6 +425,3 @@ def _(e: Family.DelegateRevoked) -> ContractEvent:
         delegate_id=e.delegate_id,
         revoked_at=e.timestamp,
     )
-
-
-register_ledger_mapping(to_contract, Plan, Wallet, FringeYear, BonusYear, Family)

@@ -35,7 +35,7 @@ from wallet.adapters.read_model_tables import (
     plans,
     wallets,
 )
-from wallet.domain import ledger
+from wallet.domain import accounts
 from wallet.domain.family import Family
 from wallet.domain.fringe import FringeYear
 from wallet.domain.loads import EmployeeLoad
@@ -147,7 +147,7 @@ class WalletProjection(Projection):
                 "wallet_id": str(e.originator_id),
                 "plan_id": str(e.plan_id),
                 "employee_id": e.employee_id,
-                "account_prefix": ledger.wallet_account(e.plan_id, e.employee_id, ""),
+                "account_prefix": accounts.wallet_account(e.plan_id, e.employee_id, ""),
                 "expires_on": e.expires_on,
                 "closed": False,
                 "balance_cents": 0,

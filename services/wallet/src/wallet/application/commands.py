@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.italian_ids import FiscalCode, VatNumber
 
-from wallet.domain.ledger import Category
+from wallet.domain.accounts import Category
 
 PartyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 # Whom a beneficiary token may name (the subject ids of servicekit.auth).

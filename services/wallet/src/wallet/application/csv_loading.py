@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from servicekit.italian_ids import validate_fiscal_code
 
-from wallet.domain.ledger import GENERAL, SPENDING_CATEGORIES
+from wallet.domain.accounts import GENERAL, SPENDING_CATEGORIES
 
 MAX_ROWS = 20_000
 _EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

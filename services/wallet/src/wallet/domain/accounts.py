@@ -1,4 +1,5 @@
-"""The double-entry vocabulary: account names and balanced transfers.
+"""The double-entry vocabulary: account names and balanced transfers (the module was
+``ledger.py``: every aggregate of the wallet is a ledger; this one holds their accounts).
 
 Every movement of money is a :class:`Transfer` from one account to another; an event lists the
 transfers it made. An aggregate keeps the balances of the accounts it *owns* and refuses any

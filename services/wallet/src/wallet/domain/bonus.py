@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from wallet.domain import ledger
+from wallet.domain import accounts
 from wallet.domain.errors import BonusLimitExceeded
+
+if TYPE_CHECKING:
+    from wallet.domain.plan import Plan
+    from wallet.domain.wallet import Wallet
 
 BONUS_NAMESPACE = uuid.UUID("a84e2f61-0d3b-4c97-b5a1-6e9c3d7f2b05")
 DEFAULT_YEARLY_LIMIT_CENTS = 300_000
@@ -79,14 +84,14 @@ class BonusYear(ChainedAggregate):
 
     @classmethod
     def open(cls, employee_id: str, year: int, limit_cents: int) -> BonusYear:
-        ledger.check_amount(limit_cents)
+        accounts.check_amount(limit_cents)
         return cls(employee_id, year, limit_cents, [])
 
     def owns(self, account: str) -> bool:
         return account.startswith(f"bonus:{self.employee_id}:{self.year}:")
 
     def _account(self, kind: str) -> str:
-        return ledger.bonus_account(self.employee_id, self.year, kind)
+        return accounts.bonus_account(self.employee_id, self.year, kind)
 
     @property
     def converted_cents(self) -> int:
@@ -97,7 +102,7 @@ class BonusYear(ChainedAggregate):
         return max(self.limit_cents - self.converted_cents, 0)
 
     def check_room(self, amount_cents: int) -> None:
-        ledger.check_amount(amount_cents)
+        accounts.check_amount(amount_cents)
         if self.converted_cents + amount_cents > self.limit_cents:
             raise BonusLimitExceeded(
                 f"converting {amount_cents} cents would bring the productivity bonus employee "
@@ -110,9 +115,9 @@ class BonusYear(ChainedAggregate):
     def record(self, wallet_id: UUID, plan_id: UUID, amount_cents: int) -> None:
         self.check_room(amount_cents)
         transfers = [
-            ledger.transfer(self._account("contra"), self._account("converted"), amount_cents)
+            accounts.transfer(self._account("contra"), self._account("converted"), amount_cents)
         ]
-        ledger.check_transfers(self.balances, self.owns, transfers)
+        accounts.check_transfers(self.balances, self.owns, transfers)
         total = self.converted_cents + amount_cents
         self._record(
             self.employee_id, self.year, wallet_id, plan_id, amount_cents, total, transfers
@@ -129,4 +134,26 @@ class BonusYear(ChainedAggregate):
         total_cents: int,
         transfers: Transfers,
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
+
+
+def convert_bonus(
+    plan: Plan,
+    wallet: Wallet,
+    bonus_year: BonusYear,
+    request_id: str,
+    amount_cents: int,
+    today: date,
+) -> bool:
+    """Credit the employee's wallet with (part of) their productivity bonus: one transfer from
+    the employer's bonus account to the wallet's general credit (the plan and the wallet record
+    it), counted on the employee's year against the tax-free limit, and refused whole if it
+    would cross it. The same request id converts once: False when it already did."""
+    if wallet.existing_conversion(request_id, amount_cents):
+        return False
+    bonus_year.check_room(amount_cents)
+    transfer = wallet.bonus_transfer(amount_cents, today)
+    plan.convert_bonus(wallet.employee_id, wallet.id, transfer)
+    wallet.record_bonus(request_id, transfer)
+    bonus_year.record(wallet.id, plan.id, amount_cents)
+    return True

@@ -89,6 +89,17 @@ class Family(ChainedAggregate):
     def open(cls, employee_id: str) -> Family:
         return cls(employee_id, [])
 
+    @classmethod
+    def open_for(cls, employee_id: str, *, has_wallet: bool) -> Family:
+        """The family an employee names members and a delegate in: only an employee with a
+        welfare wallet has one."""
+        if not has_wallet:
+            raise NotEligible(
+                f"{employee_id} has no welfare wallet: family members and delegates are "
+                "named by employees with one"
+            )
+        return cls.open(employee_id)
+
     # --- family members -----------------------------------------------------------------------
 
     def name_member(self, member_id: str, relationship: str) -> None:

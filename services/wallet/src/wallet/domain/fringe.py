@@ -16,16 +16,31 @@ event (``back_under_cap``).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from wallet.domain import ledger
+from wallet.domain import accounts
+from wallet.domain.errors import FringeCapExceeded
 
 FRINGE_NAMESPACE = uuid.UUID("7f2e9b14-3c8a-4d61-b5e0-1a4c7d9e2f53")
 Transfers = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class OverFringeCap:
+    """A fringe spend refused for crossing the cap without the employee's confirmation; the
+    warning itself is recorded (``FringeYear.CapWarning``), so the refusal is an answer, not an
+    exception, until that is saved."""
+
+    message: str
+    figures: dict[str, int]
+
+    def error(self) -> FringeCapExceeded:
+        return FringeCapExceeded(self.message, **self.figures)
 
 
 class FringeYear(ChainedAggregate):
@@ -102,7 +117,7 @@ class FringeYear(ChainedAggregate):
         return account.startswith(f"fringe:{self.employee_id}:{self.year}:")
 
     def _account(self, kind: str) -> str:
-        return ledger.fringe_account(self.employee_id, self.year, kind)
+        return accounts.fringe_account(self.employee_id, self.year, kind)
 
     @property
     def total_cents(self) -> int:
@@ -118,8 +133,26 @@ class FringeYear(ChainedAggregate):
     def would_cross(self, amount_cents: int) -> bool:
         return not self.taxable and self.taxable_for(self.total_cents + amount_cents)
 
-    def warn(self, amount_cents: int) -> None:
+    def warn(self, amount_cents: int) -> OverFringeCap:
+        """Record that a spend of ``amount_cents`` would cross the cap; returns the refusal and
+        its figures (the year's total it would reach is all taxable, not just the excess)."""
         self._warn(self.employee_id, self.year, self.cap_cents, self.total_cents, amount_cents, [])
+        total = self.total_cents + amount_cents
+        message = (
+            f"this spend would bring the fringe benefits of {self.year} to "
+            f"{total} cents, over the tax-free cap of {self.cap_cents} "
+            f"cents: the WHOLE year's fringe amount would become taxable income. Send "
+            f"confirm_taxable=true to go ahead."
+        )
+        figures = {
+            "year": self.year,
+            "cap_cents": self.cap_cents,
+            "fringe_cents": self.total_cents,
+            "requested_cents": amount_cents,
+            "year_total_cents": total,
+            "taxable_cents": total,
+        }
+        return OverFringeCap(message, figures)
 
     @event(CapWarning)
     def _warn(
@@ -139,7 +172,7 @@ class FringeYear(ChainedAggregate):
             return
         exempt = self.balances.get(self._account("exempt"), 0)
         transfers = (
-            [ledger.transfer(self._account("exempt"), self._account("taxable"), exempt)]
+            [accounts.transfer(self._account("exempt"), self._account("taxable"), exempt)]
             if exempt
             else []
         )
@@ -154,14 +187,14 @@ class FringeYear(ChainedAggregate):
         taxable_cents: int,
         transfers: Transfers,
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         self.taxable = True
 
     def commit(self, hold_id: UUID, amount_cents: int) -> None:
         if str(hold_id) in self.by_hold:
             return
         to = self._account("taxable" if self.taxable else "exempt")
-        transfers = [ledger.transfer(self._account("contra"), to, amount_cents)]
+        transfers = [accounts.transfer(self._account("contra"), to, amount_cents)]
         self._recorded(hold_id, "committed", amount_cents, transfers)
 
     def taxable_for(self, total_cents: int) -> bool:
@@ -182,7 +215,7 @@ class FringeYear(ChainedAggregate):
             part = min(left, after.get(self._account(kind), 0))
             if part:
                 transfers.append(
-                    ledger.transfer(self._account(kind), self._account("contra"), part)
+                    accounts.transfer(self._account(kind), self._account("contra"), part)
                 )
                 after[self._account(kind)] -= part
             left -= part
@@ -190,7 +223,7 @@ class FringeYear(ChainedAggregate):
         still_taxable = after.get(self._account("taxable"), 0)
         if back and still_taxable:
             transfers.append(
-                ledger.transfer(self._account("taxable"), self._account("exempt"), still_taxable)
+                accounts.transfer(self._account("taxable"), self._account("exempt"), still_taxable)
             )
         self._recorded(hold_id, "given_back", amount, transfers, back_under_cap=back)
 
@@ -203,7 +236,7 @@ class FringeYear(ChainedAggregate):
         *,
         back_under_cap: bool = False,
     ) -> None:
-        ledger.check_transfers(self.balances, self.owns, transfers)
+        accounts.check_transfers(self.balances, self.owns, transfers)
         sign = 1 if direction == "committed" else -1
         total = self.total_cents + sign * amount
         self._record(
@@ -229,7 +262,7 @@ class FringeYear(ChainedAggregate):
         transfers: Transfers,
         back_under_cap: bool,
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         sign = 1 if direction == "committed" else -1
         self.by_hold[str(hold_id)] = self.by_hold.get(str(hold_id), 0) + sign * amount_cents
         if back_under_cap:

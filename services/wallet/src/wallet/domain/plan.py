@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from wallet.domain import ledger
+from wallet.domain import accounts
 from wallet.domain.errors import (
     BonusConversionNotAllowed,
     CategoryNotAllowed,
@@ -27,6 +28,10 @@ from wallet.domain.errors import (
     PlanNotActive,
 )
 from wallet.domain.plausible import check_plan_period
+from wallet.domain.wallet import Wallet
+
+if TYPE_CHECKING:
+    from wallet.domain.fringe import FringeYear
 
 EndPolicy = Literal["reset", "carry_over"]
 MAX_EMPLOYEES_PER_ENROLMENT = 10_000
@@ -132,7 +137,7 @@ class Plan(ChainedAggregate):
         self.bonus_converted_cents = 0
         self.fiscal_codes: dict[str, str] = {}  # fingerprint of a fiscal code -> employee id
         self.fiscal_code_of: dict[str, str] = {}  # employee id -> fingerprint
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
 
     @classmethod
     def create(
@@ -149,18 +154,20 @@ class Plan(ChainedAggregate):
         end_policy: EndPolicy,
         today: date,
     ) -> Plan:
-        ledger.check_amount(budget_cents)
+        accounts.check_amount(budget_cents)
         check_plan_period(year, starts_on, ends_on, today)
-        allowed = [c for c in categories if c in ledger.SPENDING_CATEGORIES]
+        allowed = [c for c in categories if c in accounts.SPENDING_CATEGORIES]
         if not allowed or len(allowed) != len(categories):
             raise CategoryNotAllowed(
-                f"a plan's categories are some of {', '.join(ledger.SPENDING_CATEGORIES)}"
+                f"a plan's categories are some of {', '.join(accounts.SPENDING_CATEGORIES)}"
             )
         if credit_per_employee_cents < 0 or credit_per_employee_cents > budget_cents:
             raise InvalidTransition("the credit per employee must be between 0 and the budget")
         plan_id = uuid.uuid4()
-        funding = ledger.transfer(
-            ledger.employer_contributions(employer_id), ledger.plan_funding(plan_id), budget_cents
+        funding = accounts.transfer(
+            accounts.employer_contributions(employer_id),
+            accounts.plan_funding(plan_id),
+            budget_cents,
         )
         plan: Plan = cls._create(
             cls.Created,
@@ -183,7 +190,7 @@ class Plan(ChainedAggregate):
 
     @property
     def funding_cents(self) -> int:
-        return self.balances.get(ledger.plan_funding(self.id), 0)
+        return self.balances.get(accounts.plan_funding(self.id), 0)
 
     def check_open(self) -> None:
         if self.closed:
@@ -194,7 +201,7 @@ class Plan(ChainedAggregate):
             raise NotEligible(f"employee {employee_id} is not enrolled in plan {self.id}")
 
     def check_category(self, category: str) -> None:
-        if category != ledger.GENERAL and category not in self.categories:
+        if category != accounts.GENERAL and category not in self.categories:
             raise CategoryNotAllowed(
                 f"plan {self.id} allows {', '.join(self.categories)}, not {category}"
             )
@@ -262,21 +269,46 @@ class Plan(ChainedAggregate):
             self.fiscal_codes[fingerprint] = employee_id
             self.fiscal_code_of[employee_id] = fingerprint
 
+    # --- wallets and their credit -----------------------------------------------------------
+
+    def open_wallet(self, employee_id: str) -> Wallet:
+        """A new wallet of an enrolled employee: the plan's categories, expiring with it."""
+        self.check_eligible(employee_id)
+        return Wallet.open(
+            plan_id=self.id,
+            employer_id=self.employer_id,
+            employee_id=employee_id,
+            year=self.year,
+            categories=self.categories,
+            expires_on=self.ends_on,
+        )
+
+    def grant(self, wallet: Wallet, amount_cents: int | None, category: str) -> int:
+        """Credit ``wallet`` from the budget (``None``: the plan's credit per employee) in
+        ``category`` (``general`` or one the plan allows): one transfer, recorded by both.
+        Returns the cents granted."""
+        cents = amount_cents if amount_cents is not None else self.credit_per_employee_cents
+        self.check_category(category)
+        transfer = wallet.grant_transfer(category, cents)
+        self.allocate(wallet.employee_id, wallet.id, transfer)
+        wallet.record_grant(category, transfer)
+        return cents
+
     def allocate(self, employee_id: str, wallet_id: UUID, transfer: dict[str, Any]) -> None:
         """The plan's leg of a grant: ``transfer`` takes budget from the funding account to an
         employee's wallet (the wallet records the same transfer)."""
         self.check_open()
         self.check_eligible(employee_id)
-        if transfer["from_account"] != ledger.plan_funding(self.id):
+        if transfer["from_account"] != accounts.plan_funding(self.id):
             raise InvalidTransition("a grant is paid from the plan's funding account")
-        ledger.check_transfers(self.balances, self.owns, [transfer])
+        accounts.check_transfers(self.balances, self.owns, [transfer])
         self._allocate(employee_id, wallet_id, transfer["amount_cents"], [transfer])
 
     @event(CreditAllocated)
     def _allocate(
         self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         self.allocated_cents += amount_cents
 
     def take_back(self, employee_id: str, wallet_id: UUID, transfers: list[dict[str, Any]]) -> None:
@@ -288,22 +320,71 @@ class Plan(ChainedAggregate):
     def _take_back(
         self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         self.returned_from_wallets_cents += amount_cents
 
-    def close(self, next_plan_id: UUID | None) -> None:
+    # --- the end of the plan -----------------------------------------------------------------
+
+    def check_closable(self, today: date) -> None:
+        """A plan closes once, on or after its end date."""
+        self.check_open()
+        if today < self.ends_on:
+            raise InvalidTransition(f"plan {self.id} runs until {self.ends_on}")
+
+    def check_carry_over_to(self, next_plan: Plan | None) -> None:
+        """A ``carry_over`` plan names the plan its credit moves to: a later, open plan of the
+        same employer; a ``reset`` plan names none."""
+        if next_plan is None:
+            if self.end_policy == "carry_over":
+                raise InvalidTransition("name the next plan (next_plan_id) to carry credit over to")
+            return
+        if self.end_policy != "carry_over":
+            raise InvalidTransition("this plan resets at its end: it carries nothing over")
+        if next_plan.employer_id != self.employer_id or next_plan.year <= self.year:
+            raise InvalidTransition("credit carries over only to a later plan of the employer")
+        next_plan.check_open()
+
+    def settle_wallet(
+        self,
+        wallet: Wallet,
+        fringe_of: Callable[[], FringeYear],
+        carry_to: Callable[[], Wallet] | None,
+    ) -> tuple[int, int]:
+        """End one of the plan's wallets: its open holds are released (a fringe hold's amount
+        given back to the year, ``fringe_of``), then its credit moves to the employee's wallet
+        in the next plan (``carry_to``, for an employee enrolled there) or expires back to the
+        employer (the plan records the return). Returns (expired, carried over) cents."""
+        for hold_id in [h for h, v in wallet.holds.items() if v["status"] == "held"]:
+            cents = wallet.release(UUID(hold_id), f"plan-closed:{self.id}")
+            if wallet.holds[hold_id]["category"] == accounts.FRINGE:
+                fringe_of().give_back(UUID(hold_id), cents)
+        if carry_to is not None:
+            return 0, wallet.carry_over(carry_to())
+        transfers = wallet.expire_credit()
+        if transfers:
+            self.take_back(wallet.employee_id, wallet.id, transfers)
+        return sum(t["amount_cents"] for t in transfers), 0
+
+    def close(self, next_plan_id: UUID | None) -> int:
+        """Close the plan once its wallets are settled: the budget never allocated returns to
+        the employer. Returns its cents."""
         self.check_open()
         left = self.funding_cents
         transfers = (
-            [ledger.transfer(ledger.plan_funding(self.id), ledger.plan_returned(self.id), left)]
+            [
+                accounts.transfer(
+                    accounts.plan_funding(self.id), accounts.plan_returned(self.id), left
+                )
+            ]
             if left
             else []
         )
         self._close(left, next_plan_id, transfers)
+        return left
 
     @event(Closed)
     def _close(self, returned_cents: int, next_plan_id: UUID | None, transfers: list[Any]) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         self.closed = True
         self.next_plan_id = next_plan_id
 
@@ -313,13 +394,18 @@ class Plan(ChainedAggregate):
         """Let employees convert their productivity bonus into credit of this plan (as the
         company or territorial agreement provides); allowing it again changes nothing."""
         self.check_open()
-        ledger.check_amount(yearly_limit_cents)
+        accounts.check_amount(yearly_limit_cents)
         if not self.bonus_conversion:
             self._allow_bonus_conversion(yearly_limit_cents, [])
 
     @event(BonusConversionAllowed)
     def _allow_bonus_conversion(self, yearly_limit_cents: int, transfers: list[Any]) -> None:
         self.bonus_conversion = True
+
+    def check_converts_bonus(self) -> None:
+        """The plan is open and lets employees convert their productivity bonus."""
+        self.check_open()
+        self.check_bonus_conversion()
 
     def check_bonus_conversion(self) -> None:
         if not self.bonus_conversion:
@@ -331,10 +417,9 @@ class Plan(ChainedAggregate):
     def convert_bonus(self, employee_id: str, wallet_id: UUID, transfer: dict[str, Any]) -> None:
         """The plan's leg of a conversion: ``transfer`` takes the bonus from the employer's
         bonus account to the employee's wallet (the wallet records the same transfer)."""
-        self.check_open()
-        self.check_bonus_conversion()
+        self.check_converts_bonus()
         self.check_eligible(employee_id)
-        if transfer["from_account"] != ledger.employer_bonus(self.employer_id):
+        if transfer["from_account"] != accounts.employer_bonus(self.employer_id):
             raise InvalidTransition("a converted bonus comes from the employer's bonus account")
         self._convert_bonus(employee_id, wallet_id, transfer["amount_cents"], [transfer])
 
@@ -342,7 +427,7 @@ class Plan(ChainedAggregate):
     def _convert_bonus(
         self, employee_id: str, wallet_id: UUID, amount_cents: int, transfers: list[Any]
     ) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
         self.bonus_converted_cents += amount_cents
 
     def is_active_on(self, day: date) -> bool:

@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from wallet.domain import ledger
+from wallet.domain import accounts
 from wallet.domain.errors import (
     CaptureExceedsHold,
     CategoryNotAllowed,
@@ -236,7 +236,7 @@ class Wallet(ChainedAggregate):
         return account.startswith(f"wallet:{self.plan_id}:{self.employee_id}:")
 
     def account(self, category: str) -> str:
-        return ledger.wallet_account(self.plan_id, self.employee_id, category)
+        return accounts.wallet_account(self.plan_id, self.employee_id, category)
 
     def balance(self, category: str) -> int:
         return self.balances.get(self.account(category), 0)
@@ -245,7 +245,7 @@ class Wallet(ChainedAggregate):
         """What a spend in ``category`` can use: its own credit, then general credit."""
         if category not in self.categories:
             return 0
-        return self.balance(category) + self.balance(ledger.GENERAL)
+        return self.balance(category) + self.balance(accounts.GENERAL)
 
     @property
     def held_cents(self) -> int:
@@ -257,17 +257,17 @@ class Wallet(ChainedAggregate):
         return sum(b for a, b in self.balances.items() if a.startswith("wallet:"))
 
     def _record(self, transfers: Transfers) -> None:
-        ledger.apply_transfers(self.balances, self.owns, transfers)
+        accounts.apply_transfers(self.balances, self.owns, transfers)
 
     # --- credit -------------------------------------------------------------------------------
 
     def grant_transfer(self, category: str, amount_cents: int) -> dict[str, Any]:
         """The transfer a grant makes; the plan checks and records its side first."""
-        if category != ledger.GENERAL and category not in self.categories:
+        if category != accounts.GENERAL and category not in self.categories:
             raise CategoryNotAllowed(f"this wallet's plan does not allow {category}")
         self.check_open()
-        funding = ledger.plan_funding(self.plan_id)
-        return ledger.transfer(funding, self.account(category), amount_cents)
+        funding = accounts.plan_funding(self.plan_id)
+        return accounts.transfer(funding, self.account(category), amount_cents)
 
     def record_grant(self, category: str, transfer: dict[str, Any]) -> None:
         self._grant(self.plan_id, self.employee_id, category, transfer["amount_cents"], [transfer])
@@ -317,7 +317,7 @@ class Wallet(ChainedAggregate):
         return UUID(hold_id)
 
     def check_hold(self, category: str, amount_cents: int, today: date) -> None:
-        ledger.check_amount(amount_cents)
+        accounts.check_amount(amount_cents)
         self.check_open()
         if category not in self.categories:
             raise CategoryNotAllowed(
@@ -356,14 +356,16 @@ class Wallet(ChainedAggregate):
             return existing
         self.check_hold(category, amount_cents, today)
         hold_id = self.hold_id_for(request_id)
-        to = ledger.hold_account(hold_id)
+        to = accounts.hold_account(hold_id)
         own = min(self.balance(category), amount_cents)
         transfers = []
         if own:
-            transfers.append(ledger.transfer(self.account(category), to, own))
+            transfers.append(accounts.transfer(self.account(category), to, own))
         if amount_cents - own:
-            transfers.append(ledger.transfer(self.account(ledger.GENERAL), to, amount_cents - own))
-        ledger.check_transfers(self.balances, self.owns, transfers)
+            transfers.append(
+                accounts.transfer(self.account(accounts.GENERAL), to, amount_cents - own)
+            )
+        accounts.check_transfers(self.balances, self.owns, transfers)
         self._hold(
             self.employee_id,
             hold_id,
@@ -460,7 +462,7 @@ class Wallet(ChainedAggregate):
         for account, funded in reversed(sources):
             part = min(left, funded)
             if part:
-                transfers.append(ledger.transfer(ledger.hold_account(hold_id), account, part))
+                transfers.append(accounts.transfer(accounts.hold_account(hold_id), account, part))
             left -= part
         return transfers
 
@@ -475,7 +477,7 @@ class Wallet(ChainedAggregate):
                 f"cannot capture a hold that is {hold['status']}", hold_status=hold["status"]
             )
         amount = hold["amount"] if amount_cents is None else amount_cents
-        ledger.check_amount(amount)
+        accounts.check_amount(amount)
         if amount > hold["amount"]:
             raise CaptureExceedsHold(
                 f"the hold reserved {hold['amount']} cents; {amount} cents cannot be captured",
@@ -483,12 +485,14 @@ class Wallet(ChainedAggregate):
             )
         released = hold["amount"] - amount
         transfers = [
-            ledger.transfer(
-                ledger.hold_account(hold_id), ledger.provider_payable(hold["provider_id"]), amount
+            accounts.transfer(
+                accounts.hold_account(hold_id),
+                accounts.provider_payable(hold["provider_id"]),
+                amount,
             ),
             *self._give_back(hold_id, released, hold["sources"]),
         ]
-        ledger.check_transfers(self.balances, self.owns, transfers)
+        accounts.check_transfers(self.balances, self.owns, transfers)
         self._capture(
             self.employee_id,
             hold_id,
@@ -573,7 +577,7 @@ class Wallet(ChainedAggregate):
             raise HoldNotOpen(
                 f"cannot refund a hold that is {hold['status']}", hold_status=hold["status"]
             )
-        ledger.check_amount(amount_cents)
+        accounts.check_amount(amount_cents)
         refundable = hold["captured"] - hold["refunded"]
         if amount_cents > refundable:
             raise RefundExceedsCapture(
@@ -584,7 +588,7 @@ class Wallet(ChainedAggregate):
         self.check_open()
         to = hold["sources"][0][0]
         transfers = [
-            ledger.transfer(ledger.provider_payable(hold["provider_id"]), to, amount_cents)
+            accounts.transfer(accounts.provider_payable(hold["provider_id"]), to, amount_cents)
         ]
         self._refund(
             self.employee_id,
@@ -634,8 +638,8 @@ class Wallet(ChainedAggregate):
                 f"this wallet's credit expired on {self.expires_on}",
                 expired_on=str(self.expires_on),
             )
-        bonus = ledger.employer_bonus(self.employer_id)
-        return ledger.transfer(bonus, self.account(ledger.GENERAL), amount_cents)
+        bonus = accounts.employer_bonus(self.employer_id)
+        return accounts.transfer(bonus, self.account(accounts.GENERAL), amount_cents)
 
     def record_bonus(self, request_id: str, transfer: dict[str, Any]) -> None:
         self._convert_bonus(
@@ -718,7 +722,7 @@ class Wallet(ChainedAggregate):
 
     def _sweep(self, to_account: str) -> Transfers:
         return [
-            ledger.transfer(account, to_account, balance)
+            accounts.transfer(account, to_account, balance)
             for account, balance in sorted(self.balances.items())
             if account.startswith("wallet:") and balance > 0
         ]
@@ -727,7 +731,7 @@ class Wallet(ChainedAggregate):
         """Return every cent left to the employer (plan ``reset``); the plan records its leg."""
         self.check_open()
         self.check_no_open_holds()
-        transfers = self._sweep(ledger.plan_returned(self.plan_id))
+        transfers = self._sweep(accounts.plan_returned(self.plan_id))
         amount = sum(t["amount_cents"] for t in transfers)
         self._expire_credit(self.plan_id, self.employee_id, amount, transfers)
         return transfers
@@ -746,7 +750,7 @@ class Wallet(ChainedAggregate):
         self.check_open()
         self.check_no_open_holds()
         transfers = [
-            ledger.transfer(account, to.account(self._category_of(account, to)), balance)
+            accounts.transfer(account, to.account(self._category_of(account, to)), balance)
             for account, balance in sorted(self.balances.items())
             if account.startswith("wallet:") and balance > 0
         ]
@@ -758,7 +762,7 @@ class Wallet(ChainedAggregate):
     @staticmethod
     def _category_of(account: str, to: Wallet) -> str:
         category = account.rsplit(":", 1)[1]
-        return category if category in to.categories else ledger.GENERAL
+        return category if category in to.categories else accounts.GENERAL
 
     @event(CreditCarriedOver)
     def _carry_over(

@@ -18,7 +18,7 @@ from wallet.application import commands as cmd
 from wallet.application import views
 from wallet.application.app import WalletApplication
 from wallet.application.csv_loading import CsvError
-from wallet.entrypoints import reports
+from wallet.entrypoints import audit_figures, reports
 from wallet.entrypoints.access import (
     READERS,
     may_read_plan,
@@ -27,9 +27,9 @@ from wallet.entrypoints.access import (
     me,
     own_plan,
     page_of,
+    wallet_app,
     wallet_views,
 )
-from wallet.entrypoints.access import wallet_app as wallet_app  # the audit route's, too
 from wallet.entrypoints.responses import (
     AmountResult,
     BonusConversionResult,
@@ -49,9 +49,7 @@ family = APIRouter(tags=["family"])
 
 
 def routers() -> list[APIRouter]:
-    from wallet.entrypoints import audit
-
-    return [plans, wallets, family, reports.router, audit.router]
+    return [plans, wallets, family, reports.router, audit_figures.router]
 
 
 # --- plans (employers) ------------------------------------------------------------------------

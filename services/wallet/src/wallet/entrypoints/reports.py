@@ -11,8 +11,8 @@ from servicekit.auth import Principal, require_roles
 
 from wallet.application import views
 from wallet.application.app import WalletApplication
+from wallet.application.figures import PayrollLine, PlanFigures
 from wallet.entrypoints.access import READERS, may_read_plan, me, page_of, wallet_app
-from wallet.figures import PayrollLine, PlanFigures
 
 router = APIRouter(tags=["reports"])
 

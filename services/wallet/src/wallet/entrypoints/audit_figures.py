@@ -12,7 +12,7 @@ from servicekit.auth import Principal, require_roles
 from servicekit.http import AUDIT_POINT_RESPONSES, audit_point
 
 from wallet.application.app import WalletApplication
-from wallet.entrypoints.http_api import wallet_app
+from wallet.entrypoints.access import wallet_app
 
 router = APIRouter(tags=["audit"])
 
