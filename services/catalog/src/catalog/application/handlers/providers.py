@@ -18,7 +18,7 @@ from catalog.domain.provider import Provider, tax_identity_entries
 def register_provider(store: CatalogStore, command: cmd.RegisterProvider, by: str | None) -> str:
     for istat in command.municipalities:
         store.check_municipality(istat)
-    details = _application(store, command, by)
+    details = _application_details(store, command, by)
     person = checked_person(command.contact_person)
     provider = Provider.apply(**details)  # every rule checked before anything is sealed
     with SealedOnce(store.vault, command.provider_id, person) as sealing:
@@ -32,7 +32,10 @@ def register_provider(store: CatalogStore, command: cmd.RegisterProvider, by: st
     return provider.provider_id
 
 
-def _application(store: CatalogStore, command: cmd.RegisterProvider, by: str | None) -> Any:
+def _application_details(
+    store: CatalogStore, command: cmd.RegisterProvider, by: str | None
+) -> dict[str, Any]:
+    """What the provider applies with (its address checked against the territory)."""
     return {
         "provider_id": command.provider_id,
         "legal_name": command.legal_name,
