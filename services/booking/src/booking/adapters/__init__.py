@@ -1,0 +1,1 @@
+"""The booking service's adapters: its read model and its contract mapping."""

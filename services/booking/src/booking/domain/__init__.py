@@ -1,0 +1,1 @@
+"""The booking domain: the funding split, the cancellation policy and the Booking saga."""
