@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
 from wallet.domain import accounts
+from wallet.domain import wallet_events as events
 from wallet.domain.errors import (
     CaptureExceedsHold,
     CategoryNotAllowed,
@@ -58,121 +59,21 @@ class Wallet(ChainedAggregate):
         state.setdefault("bonus_converted_cents", 0)
         state.setdefault("bonus_requests", {})
 
-    class Opened(ChainedAggregate.Created):
-        plan_id: UUID
-        employer_id: str
-        employee_id: str
-        year: int
-        categories: list[str]
-        expires_on: date
-        transfers: Transfers
-
-    class CreditGranted(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        category: str
-        amount_cents: int
-        transfers: Transfers
-
-    class FundsHeld(ChainedAggregate.Event):
-        # 2: the family member the hold is for, the delegate who made it (None in older events).
-        class_version = 2
-
-        employee_id: str
-        hold_id: UUID
-        request_id: str
-        provider_id: str
-        category: str
-        amount_cents: int
-        expires_at: datetime
-        member_id: str | None
-        delegate_id: str | None
-        transfers: Transfers
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state.setdefault("member_id", None)
-            state.setdefault("delegate_id", None)
-
-    class HoldCaptured(ChainedAggregate.Event):
-        employee_id: str
-        hold_id: UUID
-        request_id: str
-        provider_id: str
-        category: str
-        amount_cents: int
-        released_cents: int
-        transfers: Transfers
-
-    class HoldReleased(ChainedAggregate.Event):
-        employee_id: str
-        hold_id: UUID
-        request_id: str
-        amount_cents: int
-        transfers: Transfers
-
-    class HoldExpired(ChainedAggregate.Event):
-        employee_id: str
-        hold_id: UUID
-        amount_cents: int
-        transfers: Transfers
-
-    class Refunded(ChainedAggregate.Event):
-        employee_id: str
-        hold_id: UUID
-        request_id: str
-        provider_id: str
-        category: str
-        amount_cents: int
-        transfers: Transfers
-
-    class HoldRefused(ChainedAggregate.Event):
-        employee_id: str
-        request_id: str
-        provider_id: str
-        category: str
-        amount_cents: int
-        reason_code: str
-        reason: str
-        transfers: Transfers
-
-    class CreditExpired(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        amount_cents: int
-        transfers: Transfers
-
-    class CreditCarriedOver(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        to_wallet_id: UUID
-        amount_cents: int
-        transfers: Transfers
-
-    class CreditCarriedIn(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        from_wallet_id: UUID
-        amount_cents: int
-        transfers: Transfers
-
-    class CreditExpiring(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        expires_on: date
-        threshold_days: int
-        days_left: int
-        amount_cents: int
-        held_cents: int
-        transfers: Transfers
-
-    class BonusConverted(ChainedAggregate.Event):
-        plan_id: UUID
-        employee_id: str
-        request_id: str
-        year: int
-        amount_cents: int
-        transfers: Transfers
+    # The events (declared with their apply() in wallet_events.py), named here: each is
+    # Wallet.<Name>, the topic stores hold.
+    Opened: TypeAlias = events.Opened
+    CreditGranted: TypeAlias = events.CreditGranted
+    FundsHeld: TypeAlias = events.FundsHeld
+    HoldCaptured: TypeAlias = events.HoldCaptured
+    HoldReleased: TypeAlias = events.HoldReleased
+    HoldExpired: TypeAlias = events.HoldExpired
+    Refunded: TypeAlias = events.Refunded
+    HoldRefused: TypeAlias = events.HoldRefused
+    CreditExpired: TypeAlias = events.CreditExpired
+    CreditCarriedOver: TypeAlias = events.CreditCarriedOver
+    CreditCarriedIn: TypeAlias = events.CreditCarriedIn
+    CreditExpiring: TypeAlias = events.CreditExpiring
+    BonusConverted: TypeAlias = events.BonusConverted
 
     @event(Opened)
     def __init__(
@@ -256,9 +157,6 @@ class Wallet(ChainedAggregate):
         """Credit in the wallet's category accounts (holds not included)."""
         return sum(b for a, b in self.balances.items() if a.startswith("wallet:"))
 
-    def _record(self, transfers: Transfers) -> None:
-        accounts.apply_transfers(self.balances, self.owns, transfers)
-
     # --- credit -------------------------------------------------------------------------------
 
     def grant_transfer(self, category: str, amount_cents: int) -> dict[str, Any]:
@@ -270,19 +168,14 @@ class Wallet(ChainedAggregate):
         return accounts.transfer(funding, self.account(category), amount_cents)
 
     def record_grant(self, category: str, transfer: dict[str, Any]) -> None:
-        self._grant(self.plan_id, self.employee_id, category, transfer["amount_cents"], [transfer])
-
-    @event(CreditGranted)
-    def _grant(
-        self,
-        plan_id: UUID,
-        employee_id: str,
-        category: str,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self._record(transfers)
-        self.granted_cents += amount_cents
+        self.trigger_event(
+            self.CreditGranted,
+            plan_id=self.plan_id,
+            employee_id=self.employee_id,
+            category=category,
+            amount_cents=transfer["amount_cents"],
+            transfers=[transfer],
+        )
 
     def check_open(self) -> None:
         if self.closed:
@@ -366,49 +259,20 @@ class Wallet(ChainedAggregate):
                 accounts.transfer(self.account(accounts.GENERAL), to, amount_cents - own)
             )
         accounts.check_transfers(self.balances, self.owns, transfers)
-        self._hold(
-            self.employee_id,
-            hold_id,
-            request_id,
-            provider_id,
-            category,
-            amount_cents,
-            expires_at,
-            member_id,
-            delegate_id,
-            transfers,
+        self.trigger_event(
+            self.FundsHeld,
+            employee_id=self.employee_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            provider_id=provider_id,
+            category=category,
+            amount_cents=amount_cents,
+            expires_at=expires_at,
+            member_id=member_id,
+            delegate_id=delegate_id,
+            transfers=transfers,
         )
         return hold_id
-
-    @event(FundsHeld)
-    def _hold(
-        self,
-        employee_id: str,
-        hold_id: UUID,
-        request_id: str,
-        provider_id: str,
-        category: str,
-        amount_cents: int,
-        expires_at: datetime,
-        member_id: str | None,
-        delegate_id: str | None,
-        transfers: Transfers,
-    ) -> None:
-        self.holds[str(hold_id)] = {
-            "status": "held",
-            "amount": amount_cents,
-            "captured": 0,
-            "refunded": 0,
-            "category": category,
-            "provider_id": provider_id,
-            "expires_at": expires_at.isoformat(),
-            "sources": [[t["from_account"], t["amount_cents"]] for t in transfers],
-            "request_id": request_id,
-            "member_id": member_id,
-            "delegate_id": delegate_id,
-        }
-        self.requests[f"hold:{request_id}"] = str(hold_id)
-        self._record(transfers)
 
     def refuse_hold(
         self,
@@ -423,30 +287,17 @@ class Wallet(ChainedAggregate):
         saga hears of it; a repeated request is recorded once."""
         if f"refused:{request_id}" in self.requests or f"hold:{request_id}" in self.requests:
             return
-        self._refuse_hold(
-            self.employee_id,
-            request_id,
-            provider_id,
-            category,
-            amount_cents,
-            reason_code,
-            reason[:300],
-            [],
+        self.trigger_event(
+            self.HoldRefused,
+            employee_id=self.employee_id,
+            request_id=request_id,
+            provider_id=provider_id,
+            category=category,
+            amount_cents=amount_cents,
+            reason_code=reason_code,
+            reason=reason[:300],
+            transfers=[],
         )
-
-    @event(HoldRefused)
-    def _refuse_hold(
-        self,
-        employee_id: str,
-        request_id: str,
-        provider_id: str,
-        category: str,
-        amount_cents: int,
-        reason_code: str,
-        reason: str,
-        transfers: Transfers,
-    ) -> None:
-        self.requests[f"refused:{request_id}"] = ""
 
     def get_hold(self, hold_id: UUID) -> dict[str, Any]:
         hold = self.holds.get(str(hold_id))
@@ -493,35 +344,18 @@ class Wallet(ChainedAggregate):
             *self._give_back(hold_id, released, hold["sources"]),
         ]
         accounts.check_transfers(self.balances, self.owns, transfers)
-        self._capture(
-            self.employee_id,
-            hold_id,
-            request_id,
-            hold["provider_id"],
-            hold["category"],
-            amount,
-            released,
-            transfers,
+        self.trigger_event(
+            self.HoldCaptured,
+            employee_id=self.employee_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            provider_id=hold["provider_id"],
+            category=hold["category"],
+            amount_cents=amount,
+            released_cents=released,
+            transfers=transfers,
         )
         return amount
-
-    @event(HoldCaptured)
-    def _capture(
-        self,
-        employee_id: str,
-        hold_id: UUID,
-        request_id: str,
-        provider_id: str,
-        category: str,
-        amount_cents: int,
-        released_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        hold = self.holds[str(hold_id)]
-        hold.update(status="captured", captured=amount_cents)
-        self.requests[f"capture:{hold_id}:{request_id}"] = str(hold_id)
-        self.spent_by_category[category] = self.spent_by_category.get(category, 0) + amount_cents
-        self._record(transfers)
 
     def release(self, hold_id: UUID, request_id: str) -> int:
         """Cancel a hold: its money goes back. Returns the released cents (0 when a repeated
@@ -534,21 +368,15 @@ class Wallet(ChainedAggregate):
                 f"cannot release a hold that is {hold['status']}", hold_status=hold["status"]
             )
         transfers = self._give_back(hold_id, hold["amount"], hold["sources"])
-        self._release(self.employee_id, hold_id, request_id, hold["amount"], transfers)
+        self.trigger_event(
+            self.HoldReleased,
+            employee_id=self.employee_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            amount_cents=hold["amount"],
+            transfers=transfers,
+        )
         return int(hold["amount"])
-
-    @event(HoldReleased)
-    def _release(
-        self,
-        employee_id: str,
-        hold_id: UUID,
-        request_id: str,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self.holds[str(hold_id)]["status"] = "released"
-        self.requests[f"release:{hold_id}:{request_id}"] = str(hold_id)
-        self._record(transfers)
 
     def expire_holds(self, now: datetime) -> list[tuple[UUID, str, int]]:
         """Release every hold past its expiry; returns (hold id, category, cents) of each."""
@@ -556,16 +384,15 @@ class Wallet(ChainedAggregate):
         for hold_id, hold in list(self.holds.items()):
             if hold["status"] == "held" and datetime.fromisoformat(hold["expires_at"]) <= now:
                 transfers = self._give_back(UUID(hold_id), hold["amount"], hold["sources"])
-                self._expire_hold(self.employee_id, UUID(hold_id), hold["amount"], transfers)
+                self.trigger_event(
+                    self.HoldExpired,
+                    employee_id=self.employee_id,
+                    hold_id=UUID(hold_id),
+                    amount_cents=hold["amount"],
+                    transfers=transfers,
+                )
                 expired.append((UUID(hold_id), hold["category"], hold["amount"]))
         return expired
-
-    @event(HoldExpired)
-    def _expire_hold(
-        self, employee_id: str, hold_id: UUID, amount_cents: int, transfers: Transfers
-    ) -> None:
-        self.holds[str(hold_id)]["status"] = "expired"
-        self._record(transfers)
 
     def refund(self, hold_id: UUID, request_id: str, amount_cents: int) -> int:
         """Give captured money back from the provider (a reverse transfer) to the account that
@@ -590,32 +417,17 @@ class Wallet(ChainedAggregate):
         transfers = [
             accounts.transfer(accounts.provider_payable(hold["provider_id"]), to, amount_cents)
         ]
-        self._refund(
-            self.employee_id,
-            hold_id,
-            request_id,
-            hold["provider_id"],
-            hold["category"],
-            amount_cents,
-            transfers,
+        self.trigger_event(
+            self.Refunded,
+            employee_id=self.employee_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            provider_id=hold["provider_id"],
+            category=hold["category"],
+            amount_cents=amount_cents,
+            transfers=transfers,
         )
         return amount_cents
-
-    @event(Refunded)
-    def _refund(
-        self,
-        employee_id: str,
-        hold_id: UUID,
-        request_id: str,
-        provider_id: str,
-        category: str,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self.holds[str(hold_id)]["refunded"] += amount_cents
-        self.requests[f"refund:{hold_id}:{request_id}"] = str(hold_id)
-        self.spent_by_category[category] = self.spent_by_category.get(category, 0) - amount_cents
-        self._record(transfers)
 
     # --- productivity bonus -------------------------------------------------------------------
 
@@ -642,28 +454,15 @@ class Wallet(ChainedAggregate):
         return accounts.transfer(bonus, self.account(accounts.GENERAL), amount_cents)
 
     def record_bonus(self, request_id: str, transfer: dict[str, Any]) -> None:
-        self._convert_bonus(
-            self.plan_id,
-            self.employee_id,
-            request_id,
-            self.year,
-            transfer["amount_cents"],
-            [transfer],
+        self.trigger_event(
+            self.BonusConverted,
+            plan_id=self.plan_id,
+            employee_id=self.employee_id,
+            request_id=request_id,
+            year=self.year,
+            amount_cents=transfer["amount_cents"],
+            transfers=[transfer],
         )
-
-    @event(BonusConverted)
-    def _convert_bonus(
-        self,
-        plan_id: UUID,
-        employee_id: str,
-        request_id: str,
-        year: int,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self._record(transfers)
-        self.bonus_converted_cents += amount_cents
-        self.bonus_requests[request_id] = amount_cents
 
     # --- expiry reminders ---------------------------------------------------------------------
 
@@ -686,31 +485,18 @@ class Wallet(ChainedAggregate):
         if threshold is None:
             return 0
         amount = self.total_cents
-        self._remind_expiry(
-            self.plan_id,
-            self.employee_id,
-            self.expires_on,
-            threshold,
-            (self.expires_on - today).days,
-            amount,
-            self.held_cents,
-            [],
+        self.trigger_event(
+            self.CreditExpiring,
+            plan_id=self.plan_id,
+            employee_id=self.employee_id,
+            expires_on=self.expires_on,
+            threshold_days=threshold,
+            days_left=(self.expires_on - today).days,
+            amount_cents=amount,
+            held_cents=self.held_cents,
+            transfers=[],
         )
         return amount
-
-    @event(CreditExpiring)
-    def _remind_expiry(
-        self,
-        plan_id: UUID,
-        employee_id: str,
-        expires_on: date,
-        threshold_days: int,
-        days_left: int,
-        amount_cents: int,
-        held_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self.reminded_days.append(threshold_days)
 
     # --- end of plan --------------------------------------------------------------------------
 
@@ -733,16 +519,14 @@ class Wallet(ChainedAggregate):
         self.check_no_open_holds()
         transfers = self._sweep(accounts.plan_returned(self.plan_id))
         amount = sum(t["amount_cents"] for t in transfers)
-        self._expire_credit(self.plan_id, self.employee_id, amount, transfers)
+        self.trigger_event(
+            self.CreditExpired,
+            plan_id=self.plan_id,
+            employee_id=self.employee_id,
+            amount_cents=amount,
+            transfers=transfers,
+        )
         return transfers
-
-    @event(CreditExpired)
-    def _expire_credit(
-        self, plan_id: UUID, employee_id: str, amount_cents: int, transfers: Transfers
-    ) -> None:
-        self._record(transfers)
-        self.expired_cents += amount_cents
-        self.closed = True
 
     def carry_over(self, to: Wallet) -> int:
         """Move every cent left into the same employee's wallet of the next plan (categories
@@ -755,36 +539,25 @@ class Wallet(ChainedAggregate):
             if account.startswith("wallet:") and balance > 0
         ]
         amount = int(sum(t["amount_cents"] for t in transfers))
-        self._carry_over(self.plan_id, self.employee_id, to.id, amount, transfers)
-        to._carry_in(to.plan_id, to.employee_id, self.id, amount, transfers)
+        self.trigger_event(
+            self.CreditCarriedOver,
+            plan_id=self.plan_id,
+            employee_id=self.employee_id,
+            to_wallet_id=to.id,
+            amount_cents=amount,
+            transfers=transfers,
+        )
+        to.trigger_event(
+            to.CreditCarriedIn,
+            plan_id=to.plan_id,
+            employee_id=to.employee_id,
+            from_wallet_id=self.id,
+            amount_cents=amount,
+            transfers=transfers,
+        )
         return amount
 
     @staticmethod
     def _category_of(account: str, to: Wallet) -> str:
         category = account.rsplit(":", 1)[1]
         return category if category in to.categories else accounts.GENERAL
-
-    @event(CreditCarriedOver)
-    def _carry_over(
-        self,
-        plan_id: UUID,
-        employee_id: str,
-        to_wallet_id: UUID,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self._record(transfers)
-        self.carried_out_cents += amount_cents
-        self.closed = True
-
-    @event(CreditCarriedIn)
-    def _carry_in(
-        self,
-        plan_id: UUID,
-        employee_id: str,
-        from_wallet_id: UUID,
-        amount_cents: int,
-        transfers: Transfers,
-    ) -> None:
-        self._record(transfers)
-        self.carried_in_cents += amount_cents
