@@ -28,7 +28,7 @@ from wallet.adapters.read_model_tables import (
     plans,
     wallets,
 )
-from wallet.domain.wallet import EXPIRY_REMINDER_DAYS, reminder_threshold
+from wallet.domain.reminders import EXPIRY_REMINDER_DAYS, reminder_threshold
 
 MAX_PAGE = 1000
 

@@ -19,33 +19,22 @@ from uuid import UUID
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
-from wallet.domain import accounts
+from wallet.domain import accounts, holds
 from wallet.domain import wallet_events as events
 from wallet.domain.errors import (
-    CaptureExceedsHold,
     CategoryNotAllowed,
     CreditExpired,
     HoldNotFound,
-    HoldNotOpen,
     InsufficientFunds,
     InvalidTransition,
     PlanNotActive,
-    RefundExceedsCapture,
     RequestMismatch,
 )
+from wallet.domain.reminders import due_reminder
 
 WALLET_NAMESPACE = uuid.UUID("0b7a3c52-64d1-4e8f-9a27-5d3c1e6f8b94")
 HOLD_NAMESPACE = uuid.UUID("e3f1a9c4-2b7d-4c65-8e10-7a9d4b2c6f31")
 Transfers = list[dict[str, Any]]
-
-EXPIRY_REMINDER_DAYS: tuple[int, ...] = (30, 7)
-"""Days before the credit expires when the employee is reminded, once per threshold."""
-
-
-def reminder_threshold(days_left: int) -> int | None:
-    """The most urgent reminder threshold crossed with ``days_left`` days to go, or None."""
-    crossed = [d for d in EXPIRY_REMINDER_DAYS if 0 <= days_left <= d]
-    return min(crossed) if crossed else None
 
 
 class Wallet(ChainedAggregate):
@@ -199,14 +188,9 @@ class Wallet(ChainedAggregate):
         hold_id = self.requests.get(f"hold:{request_id}")
         if hold_id is None:
             return None
-        hold = self.holds[hold_id]
-        if (hold["provider_id"], hold["category"], hold["amount"], hold.get("member_id")) != (
-            provider_id,
-            category,
-            amount_cents,
-            member_id,
-        ):
-            raise RequestMismatch(f"request {request_id} already held different funds")
+        holds.check_same_request(
+            self.holds[hold_id], request_id, provider_id, category, amount_cents, member_id
+        )
         return UUID(hold_id)
 
     def check_hold(self, category: str, amount_cents: int, today: date) -> None:
@@ -249,15 +233,8 @@ class Wallet(ChainedAggregate):
             return existing
         self.check_hold(category, amount_cents, today)
         hold_id = self.hold_id_for(request_id)
-        to = accounts.hold_account(hold_id)
-        own = min(self.balance(category), amount_cents)
-        transfers = []
-        if own:
-            transfers.append(accounts.transfer(self.account(category), to, own))
-        if amount_cents - own:
-            transfers.append(
-                accounts.transfer(self.account(accounts.GENERAL), to, amount_cents - own)
-            )
+        own, general = self.account(category), self.account(accounts.GENERAL)
+        transfers = holds.funding(hold_id, own, self.balance(category), general, amount_cents)
         accounts.check_transfers(self.balances, self.owns, transfers)
         self.trigger_event(
             self.FundsHeld,
@@ -305,44 +282,13 @@ class Wallet(ChainedAggregate):
             raise HoldNotFound(f"no hold {hold_id} in this wallet")
         return hold
 
-    def _give_back(self, hold_id: UUID, amount: int, sources: list[list[Any]]) -> Transfers:
-        """Transfers returning ``amount`` from a hold to the accounts that funded it, the last
-        one first (general credit is given back before category credit)."""
-        transfers: Transfers = []
-        left = amount
-        for account, funded in reversed(sources):
-            part = min(left, funded)
-            if part:
-                transfers.append(accounts.transfer(accounts.hold_account(hold_id), account, part))
-            left -= part
-        return transfers
-
     def capture(self, hold_id: UUID, request_id: str, amount_cents: int | None) -> int:
         """Capture all (``None``) or part of a hold for its provider; the rest goes back.
         Returns the captured cents. A repeated request id changes nothing."""
         hold = self.get_hold(hold_id)
         if f"capture:{hold_id}:{request_id}" in self.requests:
             return int(hold["captured"])
-        if hold["status"] != "held":
-            raise HoldNotOpen(
-                f"cannot capture a hold that is {hold['status']}", hold_status=hold["status"]
-            )
-        amount = hold["amount"] if amount_cents is None else amount_cents
-        accounts.check_amount(amount)
-        if amount > hold["amount"]:
-            raise CaptureExceedsHold(
-                f"the hold reserved {hold['amount']} cents; {amount} cents cannot be captured",
-                held_cents=hold["amount"],
-            )
-        released = hold["amount"] - amount
-        transfers = [
-            accounts.transfer(
-                accounts.hold_account(hold_id),
-                accounts.provider_payable(hold["provider_id"]),
-                amount,
-            ),
-            *self._give_back(hold_id, released, hold["sources"]),
-        ]
+        amount, transfers = holds.capture(hold_id, hold, amount_cents)
         accounts.check_transfers(self.balances, self.owns, transfers)
         self.trigger_event(
             self.HoldCaptured,
@@ -352,7 +298,7 @@ class Wallet(ChainedAggregate):
             provider_id=hold["provider_id"],
             category=hold["category"],
             amount_cents=amount,
-            released_cents=released,
+            released_cents=hold["amount"] - amount,
             transfers=transfers,
         )
         return amount
@@ -363,11 +309,8 @@ class Wallet(ChainedAggregate):
         hold = self.get_hold(hold_id)
         if f"release:{hold_id}:{request_id}" in self.requests:
             return 0
-        if hold["status"] != "held":
-            raise HoldNotOpen(
-                f"cannot release a hold that is {hold['status']}", hold_status=hold["status"]
-            )
-        transfers = self._give_back(hold_id, hold["amount"], hold["sources"])
+        holds.check_status(hold, "held", "release")
+        transfers = holds.give_back(hold_id, hold["amount"], hold["sources"])
         self.trigger_event(
             self.HoldReleased,
             employee_id=self.employee_id,
@@ -382,8 +325,8 @@ class Wallet(ChainedAggregate):
         """Release every hold past its expiry; returns (hold id, category, cents) of each."""
         expired = []
         for hold_id, hold in list(self.holds.items()):
-            if hold["status"] == "held" and datetime.fromisoformat(hold["expires_at"]) <= now:
-                transfers = self._give_back(UUID(hold_id), hold["amount"], hold["sources"])
+            if holds.is_due(hold, now):
+                transfers = holds.give_back(UUID(hold_id), hold["amount"], hold["sources"])
                 self.trigger_event(
                     self.HoldExpired,
                     employee_id=self.employee_id,
@@ -400,23 +343,8 @@ class Wallet(ChainedAggregate):
         hold = self.get_hold(hold_id)
         if f"refund:{hold_id}:{request_id}" in self.requests:
             return 0
-        if hold["status"] != "captured":
-            raise HoldNotOpen(
-                f"cannot refund a hold that is {hold['status']}", hold_status=hold["status"]
-            )
-        accounts.check_amount(amount_cents)
-        refundable = hold["captured"] - hold["refunded"]
-        if amount_cents > refundable:
-            raise RefundExceedsCapture(
-                f"{refundable} cents of this capture can still be refunded; "
-                f"{amount_cents} cents were asked",
-                refundable_cents=refundable,
-            )
+        transfers = holds.refund(hold, amount_cents)
         self.check_open()
-        to = hold["sources"][0][0]
-        transfers = [
-            accounts.transfer(accounts.provider_payable(hold["provider_id"]), to, amount_cents)
-        ]
         self.trigger_event(
             self.Refunded,
             employee_id=self.employee_id,
@@ -472,12 +400,7 @@ class Wallet(ChainedAggregate):
         nor once the credit has expired."""
         if self.closed or not self.total_cents:
             return None
-        threshold = reminder_threshold((self.expires_on - today).days)
-        if threshold is None:
-            return None
-        if any(sent <= threshold for sent in self.reminded_days):
-            return None
-        return threshold
+        return due_reminder((self.expires_on - today).days, self.reminded_days)
 
     def remind_expiry(self, today: date) -> int:
         """Record the reminder due today, if any; returns the cents at stake (0: none due)."""
