@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     Column,
+    DateTime,
+    Dialect,
     Engine,
     Integer,
     MetaData,
     String,
     Table,
+    TypeDecorator,
     create_engine,
     event,
     func,
@@ -55,6 +59,23 @@ positions = Table(
     Column("name", String(64), primary_key=True),
     Column("position", Integer, nullable=False),
 )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as naive UTC (SQLite keeps no zone), read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the read model")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Projection:

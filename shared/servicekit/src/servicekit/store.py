@@ -7,10 +7,11 @@ outbox relay uses to remember how far it has published.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from benecomune_contracts import EventEnvelope
@@ -31,6 +32,19 @@ from servicekit.territory import Territory, load_territory
 
 if TYPE_CHECKING:
     from servicekit.projection import ReadModelStore
+
+
+def retried(
+    handler: Callable[Concatenate[StoreT, P], ResultT],
+) -> Callable[Concatenate[StoreT, P], ResultT]:
+    """A command handler run again when a concurrent command saved the same aggregates first
+    (:meth:`ServiceApplication.retrying`): it gets them afresh and re-checks its rules."""
+
+    @functools.wraps(handler)
+    def run(store: StoreT, /, *args: P.args, **kwargs: P.kwargs) -> ResultT:
+        return store.retrying(lambda: handler(store, *args, **kwargs))
+
+    return run
 
 
 def ensure_postgres_schema(settings: ServiceSettings) -> str:
@@ -81,6 +95,8 @@ def store_environment(settings: ServiceSettings) -> dict[str, str]:
 
 AggregateT = TypeVar("AggregateT")
 ResultT = TypeVar("ResultT")
+StoreT = TypeVar("StoreT", bound="ServiceApplication")
+P = ParamSpec("P")
 _BATCHER_LOCK = threading.Lock()
 
 
@@ -300,7 +316,7 @@ class ServiceApplication(ProcessApplication[UUID]):
         It reads the whole log: only for reports and audits that must read everything —
         list and lookup queries read a read model (:mod:`servicekit.projection`), and an
         invariant is never checked against it."""
-        topics = [get_topic(c) for c in event_classes]
+        topics = [t for c in event_classes for t in stored_topics(c)]
         start = 1
         while True:
             batch = self.recorder.select_notifications(start=start, limit=1000, topics=topics)
@@ -315,7 +331,7 @@ class ServiceApplication(ProcessApplication[UUID]):
         ``notification_id`` were stored: what a reader who has read the notification log (or
         the topic the relay fills from it) that far has seen. Scans the log up to there, the
         store filtering by topic."""
-        topics = [get_topic(c) for c in _event_classes(*aggregate_classes)]
+        topics = [t for c in _event_classes(*aggregate_classes) for t in stored_topics(c)]
         versions: dict[UUID, int] = {}
         start = 1
         while start <= notification_id:
@@ -361,6 +377,26 @@ class ServiceApplication(ProcessApplication[UUID]):
         if not isinstance(aggregate, kind):
             raise NotFound(f"no {label} with id {aggregate_id}")
         return aggregate
+
+
+def stored_topics(cls: type[Any]) -> list[str]:
+    """The topics ``cls``'s events may be stored under: its own, and those of an earlier name
+    registered with ``eventsourcing.utils.register_topic`` (a renamed or moved class, or an
+    event class nested in one), so a scan filtered by topic still finds events stored before
+    the rename."""
+    from eventsourcing.utils import _topic_cache  # the registry register_topic writes
+
+    topic = get_topic(cls)
+    found = [topic]
+    for old, target in list(_topic_cache.items()):
+        if old in found or not isinstance(target, type):
+            continue
+        current = get_topic(target)
+        if current == topic and old != topic:
+            found.append(old)
+        elif topic.startswith(current + ".") and old != current:
+            found.append(old + topic[len(current) :])
+    return found
 
 
 def _event_classes(*aggregate_classes: type[Any]) -> list[type[Any]]:

@@ -9,11 +9,9 @@ state, so no rule is ever checked against stale state.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from servicekit.projection import ReadModelStore, notifications_of
@@ -36,17 +34,6 @@ S = TypeVar("S", bound=ServiceApplication)
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def retried(handler: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """Run the handler again when a concurrent command saved the same aggregates first
-    (``ServiceApplication.retrying``): it gets them afresh and re-checks its rules."""
-
-    @functools.wraps(handler)
-    def run(store: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return store.retrying(lambda: handler(store, *args, **kwargs))
-
-    return run
 
 
 class CatalogStore(ServiceApplication):

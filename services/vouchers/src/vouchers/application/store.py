@@ -10,15 +10,13 @@ state, so no rule is ever checked against stale state.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import hmac
 import os
 import secrets
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from servicekit.domain import NotFound
@@ -45,19 +43,6 @@ R = TypeVar("R")
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def retried(
-    handler: Callable[Concatenate[VouchersStore, P], R],
-) -> Callable[Concatenate[VouchersStore, P], R]:
-    """Run the handler again when a concurrent command saved the same aggregates first
-    (``ServiceApplication.retrying``): it gets them afresh and re-checks its rules."""
-
-    def run(store: VouchersStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return store.retrying(lambda: handler(store, *args, **kwargs))
-
-    functools.update_wrapper(run, handler)
-    return run
 
 
 class VouchersStore(ServiceApplication):

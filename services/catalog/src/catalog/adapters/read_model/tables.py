@@ -8,20 +8,16 @@ and fills it again from the log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from servicekit.projection import UtcDateTime
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     column,
     table,
 )
@@ -31,23 +27,6 @@ PROJECTION = "catalog-search"
 # Bump when a table changes: a read model of another version is dropped and rebuilt from the log.
 SCHEMA_VERSION = 4
 SCHEMA_ROW = f"{PROJECTION}:schema-version"  # where the kit records the version
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes stored as naive UTC (SQLite keeps no zone), read back as aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the read model")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 metadata = MetaData()

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from servicekit.store import retried
+
 from catalog.application import commands as cmd
-from catalog.application.store import CatalogStore, retried
+from catalog.application.store import CatalogStore
 
 
 @retried

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from servicekit.store import retried
+
 from catalog.application import commands as cmd
-from catalog.application.store import CatalogStore, now_utc, retried
+from catalog.application.store import CatalogStore, now_utc
 from catalog.domain.bookability import check_may_publish
 from catalog.domain.offering import Offering, price_effective_from
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
+from servicekit.store import retried
 
 from catalog.application import commands as cmd
 from catalog.application.contact_persons import SealedOnce, checked_person
-from catalog.application.store import CatalogStore, retried
+from catalog.application.store import CatalogStore
 from catalog.domain.contacts import Address, check_address, check_email, check_phone, check_website
 from catalog.domain.errors import AlreadyRegistered
 from catalog.domain.provider import Provider, tax_identity_entries

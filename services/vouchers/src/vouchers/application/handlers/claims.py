@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from servicekit.store import retried
+
 from vouchers.application import commands as cmd
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 
 
 @retried

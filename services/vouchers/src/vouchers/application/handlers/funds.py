@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from servicekit.store import retried
+
 from vouchers.application import commands as cmd
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 from vouchers.domain.fund import Fund
 
 

@@ -9,10 +9,11 @@ from functools import partial
 from uuid import UUID
 
 import structlog
+from servicekit.store import retried
 
 from vouchers.application import commands as cmd
 from vouchers.application import views
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 from vouchers.domain import issuing
 from vouchers.domain.codes import new_code
 

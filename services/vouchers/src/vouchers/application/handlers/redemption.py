@@ -11,9 +11,10 @@ from uuid import UUID
 
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
+from servicekit.store import retried
 
 from vouchers.application import commands as cmd
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 from vouchers.domain import redemption
 from vouchers.domain.codes import voucher_id_for
 from vouchers.domain.errors import NotAffiliated

@@ -8,9 +8,10 @@ from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
+from servicekit.store import retried
 
 from vouchers.application import commands as cmd
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 from vouchers.domain.errors import AlreadyApplied
 from vouchers.domain.household_application import HouseholdApplication, HouseholdIndexEntry
 from vouchers.domain.round import Round

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from servicekit.store import retried
+
 from vouchers.application import commands as cmd
 from vouchers.application.handlers.shops import affiliation, programme_shops
-from vouchers.application.store import VouchersStore, retried
+from vouchers.application.store import VouchersStore
 from vouchers.domain.fund import Fund
 from vouchers.domain.round import Round
 from vouchers.domain.rules import EntitlementRules
