@@ -14,7 +14,6 @@ from benecomune_contracts import VOUCHERS_TOPIC, EventEnvelope, dead_letter_topi
 from benecomune_contracts.chain import GENESIS_HASH
 from benecomune_contracts.vouchers import FundAllocated
 from notifications.application.app import NotificationsApplication
-from notifications.domain.notice import Notice
 from notifications.service import DEFINITION
 from notifications.settings import NotificationsSettings
 from servicekit.service import ServiceRuntime
@@ -121,7 +120,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_processed(
             await asyncio.wait_for(task, timeout=15)
 
     notice, later = app.notices_for("operator")
-    assert isinstance(notice, Notice.Recorded) and isinstance(later, Notice.Recorded)
+    assert (notice.template, later.template) == ("fund_allocated", "fund_allocated")
     assert notice.params["amount_cents"] == "50000"
     assert notice.correlation_id == "corr-dlq-test"
 

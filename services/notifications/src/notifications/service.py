@@ -3,8 +3,8 @@
 from benecomune_contracts import NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC, WALLET_TOPIC
 from servicekit.service import ServiceDefinition
 
+from notifications.adapters.contract_mapping import to_contract
 from notifications.application.app import NotificationsApplication
-from notifications.contract_mapping import to_contract
 from notifications.entrypoints import http_api
 from notifications.settings import NotificationsSettings
 

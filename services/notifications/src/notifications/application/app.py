@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from benecomune_contracts.vouchers import (
@@ -17,8 +18,11 @@ from benecomune_contracts.wallet import CreditExpiring
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
+from servicekit.projection import ReadModelStore, read_model_url
 from servicekit.store import ServiceApplication
 
+from notifications.adapters.contract_mapping import to_contract
+from notifications.adapters.read_model import InboxNotice, InboxReadModel
 from notifications.domain.applicant import Applicant
 from notifications.domain.notice import Notice, notice_id_for
 
@@ -40,7 +44,12 @@ def merchant(merchant_id: str) -> str:
     return f"merchant:{merchant_id}"
 
 
+_INBOX_LOCK = threading.Lock()
+
+
 class NotificationsApplication(ServiceApplication):
+    contract_mapper = staticmethod(to_contract)
+
     @singledispatchmethod
     def policy(self, event: Any, processing: Any) -> None:
         """Events nobody needs to hear about are tracked and otherwise ignored."""
@@ -179,23 +188,29 @@ class NotificationsApplication(ServiceApplication):
             )
         )
 
-    def notices_for(self, recipient: str, limit: int = 50) -> list[Notice.Recorded]:
-        """The newest notices of a recipient (a scan of the log; a read model comes with the
-        inbox features)."""
-        found: list[Notice.Recorded] = []
-        last = self.recorder.max_notification_id() or 0
-        stop = 0
-        while last > stop and len(found) < limit:
-            start = max(1, last - 499)
-            batch = self.recorder.select_notifications(start=start, limit=500, stop=last)
-            for notification in reversed(batch):
-                domain_event = self.mapper.to_domain_event(notification)
-                if (
-                    isinstance(domain_event, Notice.Recorded)
-                    and domain_event.recipient == recipient
-                ):
-                    found.append(domain_event)
-                    if len(found) == limit:
-                        break
-            last = start - 1
-        return found
+    # --- the inbox (read side) ----------------------------------------------------------------
+
+    @property
+    def inbox(self) -> InboxReadModel:
+        model: InboxReadModel | None = self.__dict__.get("_inbox")
+        if model is None:
+            with _INBOX_LOCK:
+                model = self.__dict__.get("_inbox")
+                if model is None:
+                    url, schema = read_model_url(self.settings, "notifications-read.sqlite")
+                    model = self.__dict__["_inbox"] = InboxReadModel(url, schema)
+        return model
+
+    def read_model_stores(self) -> list[ReadModelStore]:
+        return [self.inbox]
+
+    def notices_for(self, recipient: str, limit: int = 50) -> list[InboxNotice]:
+        """The newest notices of a recipient, newest first (caught up with the log first)."""
+        self.catch_up_read_models()
+        return self.inbox.newest(recipient, limit)
+
+    def close(self) -> None:
+        model: InboxReadModel | None = self.__dict__.get("_inbox")
+        if model is not None:
+            model.close()
+        super().close()

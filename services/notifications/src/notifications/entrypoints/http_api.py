@@ -51,10 +51,10 @@ def inbox(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you can read only your own inbox")
     return [
         NoticeView(
-            notice_id=notice.originator_id,
+            notice_id=notice.notice_id,
             template=notice.template,
             text=render(notice.template, notice.params, lang),
-            recorded_at=notice.timestamp,
+            recorded_at=notice.recorded_at,
             source_event_id=notice.source_event_id,
             correlation_id=notice.correlation_id,
         )
