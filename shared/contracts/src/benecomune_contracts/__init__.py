@@ -7,7 +7,7 @@ check that a change to a published event does not break consumers.
 Importing this package registers every contract (see :func:`all_contracts`).
 """
 
-from benecomune_contracts import catalog, notifications, vouchers, wallet
+from benecomune_contracts import booking, catalog, notifications, vouchers, wallet
 from benecomune_contracts._version import __version__
 from benecomune_contracts.asyncapi import build_asyncapi
 from benecomune_contracts.base import (
@@ -96,6 +96,7 @@ __all__ = [
     "UtcDatetime",
     "__version__",
     "all_contracts",
+    "booking",
     "build_asyncapi",
     "catalog",
     "check_published",

@@ -94,6 +94,7 @@ class AftercareState(BookingState):
         source: str
         request_id: str
         hold_id: str | None
+        hold_request_id: str
         provider_id: str
         amount_cents: int
         at: datetime
@@ -105,6 +106,7 @@ class AftercareState(BookingState):
         source: str,
         request_id: str,
         hold_id: str | None,
+        hold_request_id: str,
         provider_id: str,
         amount_cents: int,
         at: datetime,
@@ -181,12 +183,15 @@ class AftercareState(BookingState):
 
     class Cancelled(Aggregate.Event):
         client_request_id: str
+        beneficiary_id: str
         by: str
         fee_cents: int
         at: datetime
 
     @event(Cancelled)
-    def _cancelled(self, client_request_id: str, by: str, fee_cents: int, at: datetime) -> None:
+    def _cancelled(
+        self, client_request_id: str, beneficiary_id: str, by: str, fee_cents: int, at: datetime
+    ) -> None:
         self.requests[client_request_id] = f"cancel:{by}"
         if all(c.stage == "cancelled" for c in self.components):
             self.status = "cancelled"
@@ -240,13 +245,20 @@ class AftercareState(BookingState):
     class Rescheduled(Aggregate.Event):
         index: int
         attempt: int
+        provider_id: str
         slot_id: str
         starts_at: datetime
         at: datetime
 
     @event(Rescheduled)
     def _rescheduled(
-        self, index: int, attempt: int, slot_id: str, starts_at: datetime, at: datetime
+        self,
+        index: int,
+        attempt: int,
+        provider_id: str,
+        slot_id: str,
+        starts_at: datetime,
+        at: datetime,
     ) -> None:
         component = self.component(index)
         assert component.reschedule is not None

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from booking.domain.booking_saga import TIMINGS, BookingSaga, Timings
-from booking.domain.components import Component, request_id_for
+from booking.domain.components import Component, check_slot_times, request_id_for
 from booking.domain.errors import InvalidAmount, InvalidBooking, InvalidTransition, RequestReused
 from booking.domain.funding import CO_PAYMENT, apportion, percent_of
 
@@ -112,10 +112,13 @@ class Booking(BookingSaga):
                 continue  # refused, or the participant's hold expired: nothing to take
             cents = settlement.get(source, 0)
             if cents:
-                request_id = request_id_for(self.id, f"c{c.index}:{source}:capture")
-                self._funds_capture_requested(
-                    c.index, source, request_id, funds.hold_id, c.provider_id, cents, now
+                request_id = request_id_for(
+                    self.id, f"c{c.index}:{self.funds_step(source)}:capture"
                 )
+                self._funds_capture_requested(
+                    c.index, source, request_id, funds.hold_id, funds.request_id,
+                    c.provider_id, cents, now,
+                )  # fmt: skip
             else:
                 self._request_funds_release(c, funds, now)
         if settlement.get(CO_PAYMENT):
@@ -217,7 +220,8 @@ class Booking(BookingSaga):
                 self._fail_reschedule(c, "cancelled", now)
             self._slot_release_requested(c.index, c.slot.request_id, c.slot.slot_id, now)
             self._settle(c, "cancellation", fee["by_source"], now)
-        self._cancelled(client_request_id, by, sum(f["fee_cents"] for f in fees), now)
+        fee_total = sum(f["fee_cents"] for f in fees)
+        self._cancelled(client_request_id, self.beneficiary_id, by, fee_total, now)
 
     def no_show(self, index: int, provider_id: str, now: datetime) -> None:
         component = self.check_provider(index, provider_id)
@@ -258,8 +262,7 @@ class Booking(BookingSaga):
             h.slot_id == slot_id for h in component.old_slots
         ):
             raise InvalidBooking("move to a slot the component has not held before")
-        if not now < starts_at < ends_at:
-            raise InvalidBooking("the new slot must start in the future and end after it starts")
+        check_slot_times(starts_at, ends_at, now)
         if ends_at + timings.confirmation_window > self.funds_expire_at:
             raise InvalidBooking(
                 "the new slot ends after the money is held until: cancel and book again"
@@ -279,8 +282,9 @@ class Booking(BookingSaga):
         assert component.reschedule is not None
         old, new = component.slot, component.reschedule.hold
         self._rescheduled(
-            component.index, component.reschedule.attempt, new.slot_id, new.starts_at, now
-        )
+            component.index, component.reschedule.attempt, component.provider_id, new.slot_id,
+            new.starts_at, now,
+        )  # fmt: skip
         self._slot_release_requested(component.index, old.request_id, old.slot_id, now)
         self._slot_confirm_requested(component.index, new.request_id, new.slot_id, now)
 

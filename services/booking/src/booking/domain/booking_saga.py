@@ -71,6 +71,7 @@ class BookingSaga(AftercareState):
         split: dict[str, int],
         confirm_taxable: bool,
         now: datetime,
+        fingerprint: str = "",
         timings: Timings = TIMINGS,
     ) -> Any:
         """A new booking, with its hold requests sent: one slot hold per component and one
@@ -108,6 +109,7 @@ class BookingSaga(AftercareState):
             ],
             split=split,
             confirm_taxable=confirm_taxable,
+            fingerprint=fingerprint,
             answers_due=answers_due,
             hold_expires_at=hold_expires_at,
             funds_expire_at=funds_expire_at,
@@ -127,11 +129,16 @@ class BookingSaga(AftercareState):
             for source, cents in c.shares.items():
                 if source == CO_PAYMENT or not cents:
                     continue
-                request_id = request_id_for(self.id, f"c{c.index}:{source}:hold")
+                request_id = request_id_for(self.id, f"c{c.index}:{self.funds_step(source)}:hold")
                 self._funds_hold_requested(
                     c.index, source, request_id, cents, c.spec.category, c.provider_id,
                     self.for_member_id, self.confirm_taxable, self.funds_expire_at, now,
                 )  # fmt: skip
+
+    def funds_step(self, source: str) -> str:
+        """A source's short name in request ids (``f1``, ``f2``...: its place in the split):
+        account ids may hold characters a request id does not."""
+        return f"f{list(self.split).index(source) + 1}"
 
     # --- finding what an answer is about --------------------------------------------------------
 
@@ -283,7 +290,8 @@ class BookingSaga(AftercareState):
                     c.spec.offering_id, c.spec.starts_at, due, now,
                 )  # fmt: skip
         if all(c.acceptance == "accepted" for c in self.components):
-            self._confirmed(sum(c.spec.price_cents for c in self.components), now)
+            total = sum(c.spec.price_cents for c in self.components)
+            self._confirmed(self.beneficiary_id, total, now)
             for c in self.components:
                 self._slot_confirm_requested(c.index, c.slot.request_id, c.slot.slot_id, now)
 
@@ -326,8 +334,12 @@ class BookingSaga(AftercareState):
             self._request_funds_release(component, item, now)
 
     def _request_funds_release(self, component: Component, funds: FundsHold, now: datetime) -> None:
-        request_id = request_id_for(self.id, f"c{component.index}:{funds.source}:release")
-        self._funds_release_requested(component.index, funds.source, request_id, funds.hold_id, now)
+        request_id = request_id_for(
+            self.id, f"c{component.index}:{self.funds_step(funds.source)}:release"
+        )
+        self._funds_release_requested(
+            component.index, funds.source, request_id, funds.hold_id, funds.request_id, now
+        )
 
     def _check_compensated(self, now: datetime) -> None:
         if self.status != "compensating":
@@ -338,7 +350,7 @@ class BookingSaga(AftercareState):
         )
         if slots_done and funds_done:
             assert self.reason_code is not None
-            self._compensated(self.reason_code, now)
+            self._compensated(self.beneficiary_id, self.reason_code, now)
 
     # --- hooks the after-care part defines ------------------------------------------------------
 

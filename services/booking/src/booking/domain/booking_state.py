@@ -38,6 +38,7 @@ class BookingState(Aggregate):
         components: list[dict[str, Any]]
         split: dict[str, int]
         confirm_taxable: bool
+        fingerprint: str
         answers_due: datetime
         hold_expires_at: datetime
         funds_expire_at: datetime
@@ -60,6 +61,7 @@ class BookingState(Aggregate):
         components: list[dict[str, Any]],
         split: dict[str, int],
         confirm_taxable: bool,
+        fingerprint: str,
         answers_due: datetime,
         hold_expires_at: datetime,
         funds_expire_at: datetime,
@@ -73,6 +75,7 @@ class BookingState(Aggregate):
         self.package_id = package_id
         self.split = dict(split)
         self.confirm_taxable = confirm_taxable
+        self.fingerprint = fingerprint  # what the request asked, to recognise a retry
         self.hold_expires_at = hold_expires_at
         self.funds_expire_at = funds_expire_at
         self.requested_at = at
@@ -285,11 +288,12 @@ class BookingState(Aggregate):
         self._log("provider_declined", at, index, detail=reason)
 
     class Confirmed(Aggregate.Event):
+        beneficiary_id: str
         total_cents: int
         at: datetime
 
     @event(Confirmed)
-    def _confirmed(self, total_cents: int, at: datetime) -> None:
+    def _confirmed(self, beneficiary_id: str, total_cents: int, at: datetime) -> None:
         self.status = "confirmed"
         for component in self.components:
             component.stage = "booked"
@@ -373,11 +377,18 @@ class BookingState(Aggregate):
         source: str
         request_id: str
         hold_id: str | None
+        hold_request_id: str
         at: datetime
 
     @event(FundsReleaseRequested)
     def _funds_release_requested(
-        self, index: int, source: str, request_id: str, hold_id: str | None, at: datetime
+        self,
+        index: int,
+        source: str,
+        request_id: str,
+        hold_id: str | None,
+        hold_request_id: str,
+        at: datetime,
     ) -> None:
         self.component(index).funds[source].status = "release_requested"
         self._log("funds_release_requested", at, index, source)
@@ -404,11 +415,12 @@ class BookingState(Aggregate):
         self._log("funds_released", at, index, source, how)
 
     class Compensated(Aggregate.Event):
+        beneficiary_id: str
         reason_code: str
         at: datetime
 
     @event(Compensated)
-    def _compensated(self, reason_code: str, at: datetime) -> None:
+    def _compensated(self, beneficiary_id: str, reason_code: str, at: datetime) -> None:
         self.status = "compensated"
         for component in self.components:
             component.stage = "compensated"

@@ -17,6 +17,7 @@ MAX_COMPONENTS = 10
 MAX_ACCEPTANCE_HOURS = 72
 MAX_FREE_UNTIL_HOURS = 24 * 30
 MAX_DAYS_AHEAD = 365
+MAX_SLOT_DAYS = 31
 
 SlotStatus = Literal[
     "requested",
@@ -122,14 +123,7 @@ class ComponentSpec:
 
     def check(self, now: datetime) -> None:
         check_cents(self.price_cents, "a component's price")
-        if self.starts_at.utcoffset() is None or self.ends_at.utcoffset() is None:
-            raise InvalidBooking("slot times must carry their time zone")
-        if self.starts_at <= now:
-            raise InvalidBooking(f"the slot of {self.offering_id} has already started")
-        if self.starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
-            raise InvalidBooking(f"a slot is booked at most {MAX_DAYS_AHEAD} days ahead")
-        if self.ends_at <= self.starts_at:
-            raise InvalidBooking(f"the slot of {self.offering_id} ends before it starts")
+        check_slot_times(self.starts_at, self.ends_at, now)
         if self.instant and self.acceptance_hours:
             raise InvalidBooking("an instant offering needs no acceptance deadline")
         if not self.instant and not 1 <= self.acceptance_hours <= MAX_ACCEPTANCE_HOURS:
@@ -156,6 +150,18 @@ class ComponentSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComponentSpec:
         return cls(**{**data, "policy": CancellationPolicy(**data["policy"])})
+
+
+def check_slot_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """A slot starts in the future, at most a year ahead, and lasts at most a month."""
+    if starts_at.utcoffset() is None or ends_at.utcoffset() is None:
+        raise InvalidBooking("slot times must carry their time zone")
+    if starts_at <= now:
+        raise InvalidBooking("the slot has already started")
+    if starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidBooking(f"a slot is booked at most {MAX_DAYS_AHEAD} days ahead")
+    if not starts_at < ends_at <= starts_at + timedelta(days=MAX_SLOT_DAYS):
+        raise InvalidBooking(f"a slot ends after it starts, within {MAX_SLOT_DAYS} days")
 
 
 @dataclass

@@ -1,0 +1,119 @@
+"""The booking application: the store of bookings, the policy for the participants' answers,
+the deadlines job and the queries. Commands are the small handlers of
+:mod:`booking.application.handlers`; lists are answered by :mod:`booking.application.views`."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from benecomune_contracts import catalog, wallet
+from eventsourcing.dispatch import singledispatchmethod
+from servicekit.domain import NotFound
+from servicekit.messages import Processing
+from servicekit.projection import ReadModelStore
+from servicekit.settings import ServiceSettings
+from servicekit.store import ServiceApplication
+
+from booking.adapters.contract_mapping import to_contract
+from booking.adapters.read_model import open_read_model
+from booking.application import participants, views
+from booking.application.offerings import FactsFromRequest, OfferingFacts
+from booking.domain.booking import Booking
+from booking.domain.links import Delegation
+
+
+class BookingApplication(ServiceApplication):
+    contract_mapper = to_contract
+
+    def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
+        super().__init__(settings, env)
+        # Where offerings' facts come from: the request today, the catalog's events later.
+        self.offerings: OfferingFacts = FactsFromRequest()
+        self._read_model: ReadModelStore | None = None
+        self._read_model_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
+        super().close()
+
+    # --- the read model -----------------------------------------------------------------------
+
+    @property
+    def read_model(self) -> ReadModelStore:
+        if self._read_model is None:
+            with self._read_model_lock:
+                if self._read_model is None:
+                    self._read_model = open_read_model(self.settings)
+        return self._read_model
+
+    def read_model_stores(self) -> list[ReadModelStore]:
+        return [self.read_model]
+
+    def fresh_read_model(self) -> ReadModelStore:
+        self.catch_up_read_models()
+        return self.read_model
+
+    # --- aggregates ---------------------------------------------------------------------------
+
+    def get_booking(self, booking_id: UUID) -> Booking:
+        return self.get_aggregate(booking_id, Booking, "booking")
+
+    def is_delegate(self, beneficiary_id: str, subject_id: str) -> bool:
+        """Whether ``subject_id`` is the beneficiary's current delegate (the wallet says)."""
+        try:
+            record = self.get_aggregate(
+                Delegation.create_id(beneficiary_id), Delegation, "delegation"
+            )
+        except NotFound:
+            return False
+        return record.is_delegate(subject_id)
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def bookings_of_beneficiary(
+        self, beneficiary_id: str, caller: str, page: views.Page
+    ) -> list[views.BookingRow]:
+        return views.bookings_of_beneficiary(self.fresh_read_model(), beneficiary_id, caller, page)
+
+    def bookings_of_social_workers(self, page: views.Page) -> list[views.BookingRow]:
+        return views.bookings_requested_by_social_workers(self.fresh_read_model(), page)
+
+    def provider_queue(
+        self, provider_id: str, queue: views.Queue, page: views.Page
+    ) -> list[views.BookingRow]:
+        return views.provider_queue(self.fresh_read_model(), provider_id, queue, page)
+
+    def operator_view(
+        self, view: views.OperatorView, now: datetime, page: views.Page
+    ) -> list[views.BookingRow]:
+        return views.operator_view(self.fresh_read_model(), view, now, page)
+
+    def bookings_with_deadlines_due(self, now: datetime) -> list[UUID]:
+        return views.bookings_with_deadlines_due(self.fresh_read_model(), now)
+
+    # --- the participants' answers (the kit's consumer) ----------------------------------------
+
+    @singledispatchmethod
+    def policy(self, message: Any, processing: Any) -> None:
+        """Events the booking does not act on are tracked and otherwise ignored."""
+
+    @policy.register(catalog.SlotHeld)
+    @policy.register(catalog.SlotHoldRefused)
+    @policy.register(catalog.SlotHoldConfirmed)
+    @policy.register(catalog.SlotReleased)
+    @policy.register(wallet.FundsHeld)
+    @policy.register(wallet.HoldRefused)
+    @policy.register(wallet.HoldCaptured)
+    @policy.register(wallet.HoldReleased)
+    @policy.register(wallet.HoldExpired)
+    def _(self, message: Any, processing: Processing) -> None:
+        participants.apply_answer(self, message, processing)
+
+    @policy.register(wallet.DelegateNamed)
+    @policy.register(wallet.DelegateRevoked)
+    def _(self, message: Any, processing: Processing) -> None:
+        participants.delegation(self, message, processing)

@@ -1,0 +1,197 @@
+"""What the booking API answers: a booking with its timeline, list rows, the cancellation
+preview. Built from the aggregate (a booking by id) or from the read model's rows (lists)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from booking.application.views import BookingRow
+from booking.domain.booking import Booking
+from booking.domain.components import REASONS, Component
+
+
+class Accepted(BaseModel):
+    booking_id: UUID
+    status: str
+    location: str = Field(description="Where to follow the booking: GET it until it settles")
+
+
+class Reason(BaseModel):
+    code: str
+    it: str
+    en: str
+    detail: str | None = None
+
+
+class FundsView(BaseModel):
+    source: str
+    amount_cents: int
+    status: str
+
+
+class ComponentView(BaseModel):
+    index: int
+    offering_id: str
+    provider_id: str
+    slot_id: str
+    starts_at: datetime
+    ends_at: datetime
+    price_cents: int
+    category: str
+    instant: bool
+    acceptance: str
+    stage: str
+    slot_status: str
+    shares: dict[str, int] = Field(description="What each source pays for it, in cents")
+    funds: list[FundsView]
+    settlement: dict[str, int] = Field(description="What each source finally pays")
+    co_payment_due_cents: int
+    co_payment_paid: bool
+    moving_to_slot: str | None
+    cancellation: dict[str, int]
+
+
+class TimelineLine(BaseModel):
+    at: datetime
+    step: str
+    component: int | None
+    source: str | None
+    detail: str | None
+
+
+class DeadlineView(BaseModel):
+    key: str
+    due_at: datetime
+    fired: bool
+
+
+class BookingView(BaseModel):
+    booking_id: UUID
+    status: Literal[
+        "requested", "confirmed", "compensating", "compensated", "cancelled", "completed"
+    ]
+    beneficiary_id: str
+    for_member_id: str | None
+    requested_by: str
+    package_id: str | None
+    total_cents: int
+    split: dict[str, int]
+    reason: Reason | None
+    components: list[ComponentView]
+    deadlines: list[DeadlineView]
+    timeline: list[TimelineLine]
+    requested_at: datetime
+    updated_at: datetime
+
+
+def _component(c: Component) -> ComponentView:
+    return ComponentView(
+        index=c.index,
+        offering_id=c.spec.offering_id,
+        provider_id=c.provider_id,
+        slot_id=c.slot.slot_id,
+        starts_at=c.slot.starts_at,
+        ends_at=c.slot.ends_at,
+        price_cents=c.spec.price_cents,
+        category=c.spec.category,
+        instant=c.spec.instant,
+        acceptance=c.acceptance,
+        stage=c.stage,
+        slot_status=c.slot.status,
+        shares=c.shares,
+        funds=[
+            FundsView(source=f.source, amount_cents=f.amount_cents, status=f.status)
+            for f in c.funds.values()
+        ],
+        settlement=c.settlement,
+        co_payment_due_cents=c.co_payment_due_cents,
+        co_payment_paid=c.co_payment_paid,
+        moving_to_slot=c.reschedule.hold.slot_id if c.reschedule is not None else None,
+        cancellation=c.spec.policy.as_dict(),
+    )
+
+
+def booking_view(b: Booking) -> BookingView:
+    reason = None
+    if b.reason_code is not None:
+        it, en = REASONS[b.reason_code]
+        reason = Reason(code=b.reason_code, it=it, en=en, detail=b.reason_detail)
+    return BookingView(
+        booking_id=b.id,
+        status=b.status,  # type: ignore[arg-type]
+        beneficiary_id=b.beneficiary_id,
+        for_member_id=b.for_member_id,
+        requested_by=b.requester["role"],
+        package_id=b.package_id,
+        total_cents=sum(b.split.values()),
+        split=b.split,
+        reason=reason,
+        components=[_component(c) for c in b.components],
+        deadlines=[
+            DeadlineView(key=k, due_at=d["due_at"], fired=d["fired"])
+            for k, d in b.deadlines.items()
+        ],
+        timeline=[TimelineLine(**line) for line in b.timeline],
+        requested_at=b.requested_at,
+        updated_at=b.updated_at,
+    )
+
+
+class ComponentSummary(BaseModel):
+    index: int
+    provider_id: str
+    offering_id: str
+    slot_id: str
+    starts_at: datetime
+    price_cents: int
+    acceptance: str
+    stage: str
+
+
+class BookingSummary(BaseModel):
+    booking_id: UUID
+    status: str
+    beneficiary_id: str
+    requested_by: str
+    reason_code: str | None
+    total_cents: int
+    disputed_components: int
+    created_at: datetime
+    updated_at: datetime
+    components: list[ComponentSummary]
+
+
+def summary(row: BookingRow) -> BookingSummary:
+    return BookingSummary(
+        booking_id=row.booking_id,
+        status=row.status,
+        beneficiary_id=row.beneficiary_id,
+        requested_by=row.requested_by,
+        reason_code=row.reason_code,
+        total_cents=row.total_cents,
+        disputed_components=row.disputed,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        components=[ComponentSummary(**vars(c)) for c in row.components],
+    )
+
+
+class ComponentFee(BaseModel):
+    index: int
+    fee_cents: int
+    by_source: dict[str, int]
+
+
+class CancellationPreview(BaseModel):
+    """What cancelling now would cost; before confirmation it is free (nothing was booked)."""
+
+    booking_id: UUID
+    status: str
+    by: Literal["family", "provider"]
+    fee_cents: int
+    components: list[ComponentFee]
+    at: datetime
