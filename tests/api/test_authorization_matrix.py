@@ -21,7 +21,7 @@ from servicekit.auth import PARTY_ROLES, ROLES, DevIssuer, authenticated_princip
 from servicekit.http import create_http_app
 from servicekit.service import ServiceRuntime
 
-SERVICES = ["catalog", "wallet", "vouchers", "notifications"]
+SERVICES = ["catalog", "wallet", "vouchers", "notifications", "booking"]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 PARAM = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
 
