@@ -13,6 +13,7 @@ from benecomune_contracts import booking as c
 
 from booking.domain.aftercare_state import AftercareState as A
 from booking.domain.booking_state import BookingState as S
+from booking.domain.compensation_state import CompensationState as C
 from booking.domain.funding import account_of, kind_of
 
 
@@ -86,7 +87,7 @@ def _(e: S.SlotConfirmRequested) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: S.SlotReleaseRequested) -> ContractEvent:
+def _(e: C.SlotReleaseRequested) -> ContractEvent:
     return c.SlotReleaseRequested(
         booking_id=str(e.originator_id),
         component=e.index,
@@ -133,7 +134,7 @@ def _(e: A.FundsCaptureRequested) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: S.FundsReleaseRequested) -> ContractEvent:
+def _(e: C.FundsReleaseRequested) -> ContractEvent:
     source, account = _funds(e.source)
     return c.FundsReleaseRequested(
         booking_id=str(e.originator_id),
@@ -172,7 +173,7 @@ def _(e: S.Confirmed) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: S.Compensated) -> ContractEvent:
+def _(e: C.Compensated) -> ContractEvent:
     return c.BookingCompensated(
         booking_id=str(e.originator_id),
         beneficiary_id=e.beneficiary_id,

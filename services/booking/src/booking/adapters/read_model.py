@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from booking.domain.aftercare_state import AftercareState as A
 from booking.domain.booking_state import BookingState as S
+from booking.domain.compensation_state import CompensationState as C
 
 NAME = "booking"
 VERSION = 1
@@ -182,16 +183,16 @@ class BookingProjection(Projection):
         )
 
     @apply.register
-    def _(self, e: S.CompensationStarted, connection: Connection) -> None:
+    def _(self, e: C.CompensationStarted, connection: Connection) -> None:
         self._booking(connection, e, status="compensating", reason_code=e.reason_code)
 
     @apply.register
-    def _(self, e: S.Compensated, connection: Connection) -> None:
+    def _(self, e: C.Compensated, connection: Connection) -> None:
         self._booking(connection, e, status="compensated")
         self._stage_all(connection, e, "compensated")
 
     @apply.register
-    def _(self, e: S.DeadlineFired, connection: Connection) -> None:
+    def _(self, e: C.DeadlineFired, connection: Connection) -> None:
         connection.execute(
             delete(deadlines).where(
                 deadlines.c.booking_id == str(e.originator_id), deadlines.c.key == e.key

@@ -9,11 +9,11 @@ from datetime import datetime
 from eventsourcing.domain import event
 from servicekit.domain import Aggregate
 
-from booking.domain.booking_state import BookingState
+from booking.domain.compensation_state import CompensationState
 from booking.domain.components import Reschedule, SlotHold
 
 
-class AftercareState(BookingState):
+class AftercareState(CompensationState):
     class Delivered(Aggregate.Event):
         index: int
         provider_id: str
