@@ -8,6 +8,9 @@ from datetime import timedelta
 import pytest
 from booking.domain.booking import Booking
 from booking.domain.errors import InvalidAmount, InvalidTransition, RequestReused
+from booking.domain.funding import Offer, default_split
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ..stories import CO_PAY, NOW, VOUCHER, WALLET, confirmed, events, hold_id, spec, steps
 
@@ -218,3 +221,53 @@ def test_the_provider_marks_the_co_payment_paid() -> None:
     booking.confirm_delivery(1, "beneficiary", STARTED)
     booking.mark_co_payment_paid(1, "p-1", STARTED)
     assert booking.component(1).co_payment_paid
+
+
+def test_a_hold_the_wallet_let_expire_pays_nothing_and_the_component_still_settles() -> None:
+    booking = delivered(confirmed(split={WALLET: 6_000, CO_PAY: 4_000}))
+    booking.funds_released(hold_id(booking.component(1).funds[WALLET].request_id), "expired", NOW)
+    booking.confirm_delivery(1, "beneficiary", STARTED)
+    assert booking.component(1).settled
+    captured = [e for e in booking.collect_events() if type(e).__name__ == "ComponentCaptured"]
+    assert captured[-1].settlement == {WALLET: 0, CO_PAY: 4_000}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    prices=st.lists(st.integers(1, 50_000), min_size=1, max_size=4),
+    voucher=st.integers(0, 100_000),
+    credit=st.integers(0, 100_000),
+    outcome=st.sampled_from(["confirm", "dispute_half", "cancel_late"]),
+)
+def test_whatever_happens_each_source_pays_at_most_its_split_and_the_shares_add_up(
+    prices: list[int], voucher: int, credit: int, outcome: str
+) -> None:
+    total = sum(prices)
+    split = default_split(total, [Offer(VOUCHER, voucher), Offer(WALLET, credit)])
+    specs = [spec(n, provider=f"p-{n}", price=p) for n, p in enumerate(prices, start=1)]
+    booking = confirmed(*specs, split=split)
+    for c in booking.components:
+        if outcome == "cancel_late":
+            continue
+        delivered(booking, c.index)
+        if outcome == "confirm":
+            booking.confirm_delivery(c.index, "beneficiary", STARTED)
+        else:
+            booking.dispute(c.index, "half", STARTED)
+            decision = "partial_capture" if c.spec.price_cents > 1 else "refund"
+            booking.resolve(c.index, decision, c.spec.price_cents // 2 or None, None, STARTED)  # type: ignore[arg-type]
+    if outcome == "cancel_late":
+        booking.cancel("c-1", "family", NOW + timedelta(days=4, hours=12))
+    for c in booking.components:
+        answer_captures(booking, c.index)
+    paid: dict[str, int] = {}
+    for c in booking.components:
+        assert c.settled
+        assert sum(c.settlement.values()) <= c.spec.price_cents
+        for source, cents in c.settlement.items():
+            assert 0 <= cents <= c.shares[source]
+            paid[source] = paid.get(source, 0) + cents
+    assert all(paid[s] <= split[s] for s in paid)
+    if outcome == "confirm":
+        assert paid == split
+        assert booking.status == "completed"
