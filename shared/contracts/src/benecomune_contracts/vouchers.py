@@ -1,6 +1,14 @@
 """Public events of the vouchers service ("Cura Italia" spending vouchers), topic
 ``benecomune.vouchers``.
 
+A round issues **food** vouchers (buoni spesa, spent at affiliated shops' tills) or, when its
+``RoundServicesCovered`` says so, **service** vouchers (buoni servizio) for care services of
+the catalog's categories it covers, spent at accredited providers through a booking: the
+booking saga asks (``FundsHoldRequested`` with ``source="voucher"`` on ``benecomune.booking``)
+and the vouchers service answers ``ServiceVoucherHeld`` or ``ServiceVoucherHoldRefused``, then
+``ServiceVoucherCaptured`` (a redemption, with the provider's ``MerchantCredited``) or
+``ServiceVoucherReleased``; a capture or release it cannot do is ``ServiceVoucherRequestRefused``.
+
 The vouchers topic is a ledger: it is kept forever and an auditor replays it to check every
 euro cent of public money (issued ≤ allocated, redeemed ≤ issued, reimbursed ≤ redeemed).
 
@@ -38,6 +46,12 @@ FundSourceKind = Literal["state_transfer", "donation"]
 """Where money of a voucher fund comes from: a State transfer or a donation."""
 ReturnReason = Literal["expired", "revoked"]
 GoodsCategory = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
+ServiceCategory = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$"),
+    Field(description="A welfare category of the catalog's offerings, e.g. elderly_care."),
+]
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 # Typed texts are one line with nothing invisible (benecomune_contracts.text). Not trimmed here:
 # a ledger event's hash covers its text exactly as it was published.
 SourceReference = Annotated[
@@ -155,6 +169,20 @@ class RoundClosed(LedgerEvent):
 
     round_id: Identifier
     closed_at: UtcDatetime
+
+
+@contract
+class RoundServicesCovered(LedgerEvent):
+    """The round issues service vouchers (buoni servizio), for the catalog's offerings of these
+    categories at the accredited providers of its municipality; it follows the round's
+    ``RoundOpened`` in the same transaction. A round without it issues food vouchers."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.RoundServicesCovered.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    round_id: Identifier
+    service_categories: list[ServiceCategory] = Field(min_length=1)
+    covered_at: UtcDatetime
 
 
 # --- Applications (pseudonymous: no names, fiscal codes or incomes) ----------------------------
@@ -287,6 +315,111 @@ class VoucherRedeemed(LedgerEvent):
 
 
 @contract
+class ServiceVoucherHeld(LedgerEvent):
+    """Part of a service voucher's balance was held for a booking (``request_id``, the saga's
+    ``FundsHoldRequested``), for the provider, until ``expires_at``: it is not spent yet (the
+    balance ``remaining_cents`` is unchanged), but no longer available (``held_cents``, the
+    voucher's holds after this one, never exceeds the balance)."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherHeld.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    hold_id: Identifier
+    request_id: Identifier
+    booking_id: Identifier
+    provider_id: Identifier
+    category: ServiceCategory
+    amount_cents: PositiveCents
+    held_cents: PositiveCents
+    remaining_cents: Cents
+    expires_at: UtcDatetime
+    held_at: UtcDatetime
+
+
+@contract
+class ServiceVoucherCaptured(LedgerEvent):
+    """A hold was captured on delivery: ``amount_cents`` (at most the hold's) is a redemption
+    ``redemption_id`` credited to the provider's account in the round (its
+    ``MerchantCredited``), exactly as a sale at a till; the rest of the hold
+    (``released_cents``) is available again. One capture per hold."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherCaptured.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    hold_id: Identifier
+    request_id: Identifier
+    booking_id: Identifier
+    redemption_id: Identifier
+    provider_id: Identifier
+    category: ServiceCategory
+    amount_cents: PositiveCents
+    released_cents: Cents
+    held_cents: Cents = Field(description="What the voucher still holds for other bookings.")
+    remaining_cents: Cents
+    captured_at: UtcDatetime
+
+
+@contract
+class ServiceVoucherReleased(LedgerEvent):
+    """A hold gave all its money back: the booking released it (``request_id``), or it lapsed
+    at its deadline uncaptured (``lapsed``, no request)."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherReleased.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    round_id: Identifier
+    hold_id: Identifier
+    request_id: Identifier | None = None
+    booking_id: Identifier
+    amount_cents: PositiveCents
+    held_cents: Cents = Field(description="What the voucher still holds for other bookings.")
+    lapsed: bool = False
+    released_at: UtcDatetime
+
+
+@contract
+class ServiceVoucherHoldRefused(ContractEvent):
+    """A booking's hold on a voucher was refused: nothing was held. ``reason_code``:
+    unknown_voucher, not_a_service_voucher, not_the_holder, booking_unknown,
+    category_not_covered, provider_not_accredited, provider_suspended, voucher_not_spendable,
+    insufficient_balance, invalid_amount."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherHoldRefused.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier = Field(description="The voucher id the booking named.")
+    booking_id: Identifier
+    request_id: Identifier
+    provider_id: Identifier
+    amount_cents: PositiveCents
+    reason_code: ReasonCode
+    refused_at: UtcDatetime
+
+
+@contract
+class ServiceVoucherRequestRefused(ContractEvent):
+    """A booking's capture or release of a voucher hold could not be done (nothing moved):
+    ``reason_code`` no_such_hold, hold_closed, capture_over_hold, not_the_provider,
+    provider_suspended."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherRequestRefused.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    voucher_id: Identifier
+    booking_id: Identifier
+    request_id: Identifier
+    hold_request_id: Identifier
+    request: Literal["capture", "release"]
+    reason_code: ReasonCode
+    refused_at: UtcDatetime
+
+
+@contract
 class VoucherRedemptionVoided(LedgerEvent):
     type_name: ClassVar[str] = "benecomune.vouchers.VoucherRedemptionVoided.v1"
     topic: ClassVar[str] = VOUCHERS_TOPIC.name
@@ -337,6 +470,22 @@ class MerchantAffiliated(LedgerEvent):
     goods_categories: list[GoodsCategory]
     excluded_categories: list[GoodsCategory]
     affiliated_at: UtcDatetime
+
+
+@contract
+class ProviderAccountOpened(LedgerEvent):
+    """An accredited care provider joined a services round: its account there is credited
+    with the service vouchers its bookings capture, as a shop's with its sales (suspended,
+    reinstated, credited and claimed by the same events as a shop's account)."""
+
+    type_name: ClassVar[str] = "benecomune.vouchers.ProviderAccountOpened.v1"
+    topic: ClassVar[str] = VOUCHERS_TOPIC.name
+
+    account_id: Identifier
+    round_id: Identifier
+    provider_id: Identifier
+    service_categories: list[ServiceCategory]
+    opened_at: UtcDatetime
 
 
 @contract
