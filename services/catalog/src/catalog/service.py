@@ -1,6 +1,6 @@
 """The catalog service as the kit runs it."""
 
-from benecomune_contracts import CATALOG_TOPIC
+from benecomune_contracts import BOOKING_TOPIC, CATALOG_TOPIC
 from servicekit.service import ServiceDefinition
 
 from catalog.adapters.contract_mapping import to_contract
@@ -13,11 +13,14 @@ DEFINITION = ServiceDefinition(
     title="Benecomune — catalog",
     description=(
         "Providers and their accreditation, offerings with price history, time slots held for "
-        "bookings, multi-provider packages, merchants for vouchers, and search."
+        "bookings (by HTTP, or by the booking saga's events), multi-provider packages, "
+        "merchants for vouchers, and search."
     ),
     settings_class=CatalogSettings,
     application_class=CatalogApplication,
     routers=http_api.routers,
     publishes_to=CATALOG_TOPIC.name,
     to_contract=to_contract,
+    # The booking saga's requests: slot holds, confirmations and releases.
+    consumes=[BOOKING_TOPIC.name],
 )

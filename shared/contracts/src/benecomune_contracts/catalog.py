@@ -9,6 +9,15 @@ legal names, personal fiscal codes (a sole trader's is a person's), contacts and
 that hold a slot stay in the catalog. The one exception is a merchant's VAT number (partita IVA),
 a public business registration the vouchers service needs to reimburse the shop.
 
+**The booking saga.** The catalog consumes ``benecomune.booking``: a ``SlotHoldRequested``
+is answered ``SlotHeld`` or ``SlotHoldRefused`` (with a reason code), a ``SlotConfirmRequested``
+``SlotHoldConfirmed``, a ``SlotReleaseRequested`` ``SlotReleased``, once per request. Those
+answers name the booking in ``holder`` (``booking:<booking id>``): a booking believes only the
+answers whose holder is itself. Other callers' holds (the HTTP API's) carry no holder, and the
+HTTP API refuses request ids starting with ``booking:``. An offering's booking terms (instant
+or the provider's acceptance deadline, its cancellation policy) come with ``OfferingPublished``
+and stay fixed while it is published.
+
 **One definition of every field.** The constrained types below (a title, a certification, a
 request id, a code...) are exported: the catalog's HTTP models and domain declare their fields
 with them (or narrower), so nothing the catalog's API accepts can fail to map to its contract
@@ -27,6 +36,7 @@ from benecomune_contracts.text import PlainText, ShortText
 from benecomune_contracts.topics import CATALOG_TOPIC
 
 __all__ = [
+    "BookingHolder",
     "Certification",
     "Code",
     "DeliveryMode",
@@ -34,6 +44,7 @@ __all__ = [
     "MerchantAffiliated",
     "OfferingPriceChanged",
     "OfferingPublished",
+    "OfferingTerms",
     "OfferingWithdrawn",
     "PackageComposed",
     "PackagePart",
@@ -82,6 +93,17 @@ Title = PlainText
 Certification = ShortText
 """A quality certification's name (e.g. ``UNI/PdR 58:2019``): one line, 1-100 characters."""
 Places = Annotated[int, Field(strict=True, gt=0, description="A number of places (people).")]
+BookingHolder = Annotated[
+    str,
+    StringConstraints(pattern=r"^booking:[0-9a-f-]{36}$"),
+    Field(
+        description="booking:<booking id>: the booking the places are held for (the booking "
+        "saga's own hold). Absent when another caller holds them: such answers are not a "
+        "booking's."
+    ),
+]
+MAX_ACCEPTANCE_HOURS = 72
+MAX_FREE_UNTIL_HOURS = 24 * 30
 
 
 # --- Providers ---------------------------------------------------------------------------------
@@ -145,6 +167,26 @@ class MerchantAffiliated(ContractEvent):
 # --- Offerings ---------------------------------------------------------------------------------
 
 
+class OfferingTerms(BaseModel):
+    """How an offering is booked: instantly (accepted when its slot is held) or on the
+    provider's acceptance within ``acceptance_hours``, and its cancellation policy: free until
+    ``free_until_hours`` before the slot, then ``fee_percent`` of the price; a no-show costs
+    ``no_show_fee_percent``. A provider's cancellation is always free for the family."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    instant: bool
+    acceptance_hours: int = Field(
+        strict=True,
+        ge=0,
+        le=MAX_ACCEPTANCE_HOURS,
+        description="Hours the provider has to accept a booking; 0 for an instant offering.",
+    )
+    free_until_hours: int = Field(strict=True, ge=0, le=MAX_FREE_UNTIL_HOURS)
+    fee_percent: int = Field(strict=True, ge=0, le=100)
+    no_show_fee_percent: int = Field(strict=True, ge=0, le=100)
+
+
 @contract
 class OfferingPublished(ContractEvent):
     """An offering entered the marketplace at the price given."""
@@ -162,6 +204,12 @@ class OfferingPublished(ContractEvent):
     unit: PriceUnit
     municipalities: list[IstatCode]
     published_at: UtcDatetime
+    terms: OfferingTerms | None = Field(
+        default=None,
+        description="How it is booked and cancelled; fixed while the offering is published. "
+        "Absent in events published before terms existed: then not instant, 24 hours to "
+        "accept, free cancellation until 48 hours before, then 50 %, a no-show 100 %.",
+    )
 
 
 @contract
@@ -225,11 +273,16 @@ class SlotHeld(ContractEvent):
     quantity: Places
     expires_at: UtcDatetime
     held_at: UtcDatetime
+    holder: BookingHolder | None = None
 
 
 @contract
 class SlotHoldRefused(ContractEvent):
-    """A hold was refused (not enough places left); the same request id stays refused."""
+    """A hold was refused; the same request id stays refused. ``reason``: not_enough_places;
+    for a booking's hold also offering_withdrawn, not_bookable (a draft offering, a provider
+    not accredited), slot_started, slot_mismatch (not the offering or provider the booking
+    named), unknown_slot, hold_expired (its expiry passed before it was handled),
+    released_first (its release arrived before it), request_mismatch."""
 
     type_name: ClassVar[str] = "benecomune.catalog.SlotHoldRefused.v1"
     topic: ClassVar[str] = CATALOG_TOPIC.name
@@ -239,6 +292,7 @@ class SlotHoldRefused(ContractEvent):
     quantity: Places
     reason: Code
     refused_at: UtcDatetime
+    holder: BookingHolder | None = None
 
 
 @contract
@@ -252,12 +306,14 @@ class SlotHoldConfirmed(ContractEvent):
     request_id: RequestId
     quantity: Places
     confirmed_at: UtcDatetime
+    holder: BookingHolder | None = None
 
 
 @contract
 class SlotReleased(ContractEvent):
     """Places held or confirmed for a request were given back (quantity 0: the request was
-    released before any hold arrived, and a late hold with its id will be refused)."""
+    released before any hold arrived, and a late hold with its id will be refused; or, for a
+    booking, its hold had been refused and nothing was held)."""
 
     type_name: ClassVar[str] = "benecomune.catalog.SlotReleased.v1"
     topic: ClassVar[str] = CATALOG_TOPIC.name
@@ -266,6 +322,7 @@ class SlotReleased(ContractEvent):
     request_id: RequestId
     quantity: Annotated[int, Field(strict=True, ge=0)]
     released_at: UtcDatetime
+    holder: BookingHolder | None = None
 
 
 # --- Packages ----------------------------------------------------------------------------------

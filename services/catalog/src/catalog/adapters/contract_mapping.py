@@ -1,7 +1,9 @@
 """Which domain events leave the catalog, and as what. Explicit on purpose: a new domain event
 stays private until someone maps it here. Applications, drafts, certifications, contact updates,
-tax-identity index entries and who holds a slot stay inside the service; legal names, personal
-fiscal codes and contacts (the contact person's sealed data above all) never leave it."""
+tax-identity index entries and who holds a slot stay inside the service — except a booking
+saga's holds, whose answers name the booking (``holder``, so a booking believes only its own);
+legal names, personal fiscal codes and contacts (the contact person's sealed data above all)
+never leave it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ from benecomune_contracts import catalog as c
 from catalog.domain.offering import Offering
 from catalog.domain.package import Package, PackagePart
 from catalog.domain.provider import Provider
-from catalog.domain.slot import Slot
+from catalog.domain.slot import Slot, is_booking_holder
+from catalog.domain.unknown_slots import UnknownSlotRequest
+
+
+def _booking(holder: str | None) -> str | None:
+    """The holder, if the places are a booking's; other callers' names stay here."""
+    return holder if is_booking_holder(holder) else None
 
 
 @singledispatch
@@ -68,6 +76,7 @@ def _(e: Offering.Published) -> ContractEvent:
         unit=e.unit,  # type: ignore[arg-type]
         municipalities=e.municipalities,
         published_at=e.timestamp,
+        terms=c.OfferingTerms(**e.terms),
     )
 
 
@@ -114,6 +123,7 @@ def _(e: Slot.Held) -> ContractEvent:
         quantity=e.quantity,
         expires_at=e.expires_at,
         held_at=e.timestamp,
+        holder=_booking(e.holder),
     )
 
 
@@ -123,8 +133,9 @@ def _(e: Slot.HoldRefused) -> ContractEvent:
         slot_id=str(e.originator_id),
         request_id=e.request_id,
         quantity=e.quantity,
-        reason="not_enough_places",
+        reason=e.code,
         refused_at=e.timestamp,
+        holder=_booking(e.holder),
     )
 
 
@@ -135,6 +146,7 @@ def _(e: Slot.HoldConfirmed) -> ContractEvent:
         request_id=e.request_id,
         quantity=e.quantity,
         confirmed_at=e.timestamp,
+        holder=_booking(e.holder),
     )
 
 
@@ -145,6 +157,30 @@ def _(e: Slot.Released) -> ContractEvent:
         request_id=e.request_id,
         quantity=e.quantity,
         released_at=e.timestamp,
+        holder=_booking(e.holder),
+    )
+
+
+@to_contract.register
+def _(e: UnknownSlotRequest.HoldRefused) -> ContractEvent:
+    return c.SlotHoldRefused(
+        slot_id=e.slot_id,
+        request_id=e.request_id,
+        quantity=e.quantity,
+        reason=e.code,
+        refused_at=e.timestamp,
+        holder=_booking(e.holder),
+    )
+
+
+@to_contract.register
+def _(e: UnknownSlotRequest.Released) -> ContractEvent:
+    return c.SlotReleased(
+        slot_id=e.slot_id,
+        request_id=e.request_id,
+        quantity=0,
+        released_at=e.timestamp,
+        holder=_booking(e.holder),
     )
 
 

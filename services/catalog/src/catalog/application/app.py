@@ -3,6 +3,9 @@
 its handler (:mod:`catalog.application.handlers`) or its view (:mod:`catalog.application.views`).
 Nothing else happens here: to change a rule, look in ``catalog.domain``; to change what a
 command fetches or saves, in its handler.
+
+Its policy takes the booking saga's requests from ``benecomune.booking`` (slot holds,
+confirmations, releases) to the slots' handlers; every other event there is tracked and ignored.
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from benecomune_contracts import booking
+from eventsourcing.dispatch import singledispatchmethod
+from servicekit.messages import Processing
+
+from catalog.adapters.contract_mapping import to_contract
 from catalog.adapters.read_model import ProviderPage, ProviderQuery, SearchPage, SearchQuery
 from catalog.application import commands as cmd
 from catalog.application import views
@@ -24,6 +32,8 @@ from catalog.domain.slot import Hold
 
 
 class CatalogApplication(CatalogStore):
+    contract_mapper = to_contract
+
     # --- providers and merchants --------------------------------------------------------------
 
     def register_provider(self, command: cmd.RegisterProvider, by: str | None = None) -> str:
@@ -68,8 +78,10 @@ class CatalogApplication(CatalogStore):
     def draft_offering(self, provider_id: str, command: cmd.DraftOffering) -> UUID:
         return offerings.draft_offering(self, provider_id, command)
 
-    def publish_offering(self, offering_id: UUID) -> None:
-        offerings.publish_offering(self, offering_id)
+    def publish_offering(
+        self, offering_id: UUID, command: cmd.PublishOffering | None = None
+    ) -> None:
+        offerings.publish_offering(self, offering_id, command)
 
     def change_price(
         self, offering_id: UUID, command: cmd.ChangePrice, now: datetime | None = None
@@ -113,6 +125,24 @@ class CatalogApplication(CatalogStore):
 
     def slots(self, offering_id: UUID, from_day: date, now: datetime | None = None) -> list[Any]:
         return views.slots(self, offering_id, from_day, now)
+
+    # --- the booking saga's requests (by event) -----------------------------------------------
+
+    @singledispatchmethod
+    def policy(self, message: Any, processing: Any) -> None:
+        """Booking events that ask nothing of the catalog are tracked and ignored."""
+
+    @policy.register
+    def _(self, request: booking.SlotHoldRequested, processing: Processing) -> None:
+        slots.booking_hold(self, request, processing)
+
+    @policy.register
+    def _(self, request: booking.SlotConfirmRequested, processing: Processing) -> None:
+        slots.booking_confirm(self, request, processing)
+
+    @policy.register
+    def _(self, request: booking.SlotReleaseRequested, processing: Processing) -> None:
+        slots.booking_release(self, request, processing)
 
     # --- packages -----------------------------------------------------------------------------
 

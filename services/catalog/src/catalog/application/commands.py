@@ -27,13 +27,30 @@ from pydantic import (
 
 from catalog.domain.offering import MAX_PRICE_CENTS, DeliveryMode, PriceUnit, WelfareCategory
 from catalog.domain.provider import ProviderKind
+from catalog.domain.slot import BOOKING_HOLDER
+from catalog.domain.terms import BookingTerms
 from catalog.domain.texts import Description, Reason
 
 Code = contract.Code
 Istat = contract.IstatCode
 ProviderId = Annotated[Identifier, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:@/-]+$"
-RequestId = Annotated[contract.RequestId, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+
+
+def _not_a_bookings(request_id: str) -> str:
+    if request_id.startswith(BOOKING_HOLDER):
+        raise ValueError(
+            f"request ids starting with '{BOOKING_HOLDER}' are the booking saga's own (its "
+            "holds come by event, on the booking topic): use another request id"
+        )
+    return request_id
+
+
+RequestId = Annotated[
+    contract.RequestId,
+    StringConstraints(pattern=REQUEST_ID_PATTERN),
+    AfterValidator(_not_a_bookings),
+]
 Title = contract.Title
 Certification = contract.Certification
 Text = PlainText
@@ -151,6 +168,42 @@ class AffiliateMerchant(Command):
     goods_categories: list[Code] = Field(min_length=1, max_length=50)
 
 
+class TermsInput(Command):
+    """How the offering is booked and cancelled (all optional: the defaults below)."""
+
+    instant: bool = Field(
+        default=False, description="Accepted as soon as the slot is held, without the provider"
+    )
+    acceptance_hours: int | None = Field(
+        default=None,
+        ge=0,
+        le=contract.MAX_ACCEPTANCE_HOURS,
+        strict=True,
+        description="Hours the provider has to accept a booking (1-72); default 24, or 0 for "
+        "an instant offering",
+    )
+    free_until_hours: int = Field(
+        default=48,
+        ge=0,
+        le=contract.MAX_FREE_UNTIL_HOURS,
+        strict=True,
+        description="Free cancellation until this many hours before the slot",
+    )
+    fee_percent: int = Field(
+        default=50, ge=0, le=100, strict=True, description="The fee after that, in percent"
+    )
+    no_show_fee_percent: int = Field(default=100, ge=0, le=100, strict=True)
+
+    def terms(self) -> BookingTerms:
+        return BookingTerms.of(
+            self.instant,
+            self.acceptance_hours,
+            self.free_until_hours,
+            self.fee_percent,
+            self.no_show_fee_percent,
+        )
+
+
 class DraftOffering(Command):
     title_it: Title
     title_en: Title | None = None
@@ -163,12 +216,20 @@ class DraftOffering(Command):
     municipalities: Municipalities = Field(
         default_factory=list, description="Default: all the provider serves"
     )
+    terms: TermsInput = Field(default_factory=TermsInput)
 
     def titles(self) -> dict[str, str]:
         return bilingual(self.title_it, self.title_en)
 
     def descriptions(self) -> dict[str, str]:
         return bilingual(self.description_it, self.description_en)
+
+
+class PublishOffering(Command):
+    terms: TermsInput | None = Field(
+        default=None,
+        description="Booking terms to publish with, instead of the draft's; fixed once published",
+    )
 
 
 class ChangePrice(Command):

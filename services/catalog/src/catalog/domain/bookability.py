@@ -25,6 +25,19 @@ def check_bookable(offering: Offering, provider: Provider) -> None:
         raise NotBookable(f"offering {offering.id} is {offering.status}: it cannot be booked")
 
 
+def booking_refusal(offering: Offering, provider: Provider) -> tuple[str, str] | None:
+    """Why a booking's hold of the offering is refused, as (code, reason); None: bookable.
+    The same rules as :func:`check_bookable`, told as a refusal the booking saga hears."""
+    if offering.status == "withdrawn":
+        return "offering_withdrawn", f"offering {offering.id} was withdrawn by its provider"
+    if offering.status != "published" or not provider.bookable:
+        try:
+            check_bookable(offering, provider)
+        except NotBookable as refusal:
+            return NotBookable.code, str(refusal)
+    return None
+
+
 def check_may_publish(provider: Provider) -> None:
     """Only an accredited provider publishes offerings."""
     if not provider.bookable:

@@ -1,6 +1,6 @@
 """Refusals of the catalog domain, with messages a provider or an operator can act on."""
 
-from servicekit.domain import Conflict, DomainError, Gone
+from servicekit.domain import Conflict, DomainError, Forbidden, Gone
 
 
 class InvalidProvider(DomainError):
@@ -72,3 +72,17 @@ class RequestMismatch(Conflict):
     """A request id was reused with different parameters."""
 
     code = "request_mismatch"
+
+
+class BookingHoldNotYours(Forbidden):
+    """A booking's hold is the booking saga's: it is confirmed and released by the booking's
+    events only (a provider declines or cancels through the booking service)."""
+
+    code = "booking_hold"
+
+
+class InvalidBookingRequest(DomainError):
+    """A booking's request the catalog cannot read as one (its request id does not name its
+    booking): the consumer sends it to the dead-letter topic."""
+
+    code = "invalid_booking_request"

@@ -3,14 +3,15 @@ after-school month, a tele-assistance package), with its price history.
 
 Lifecycle: draft → published → withdrawn. A price change never rewrites the past: the history
 keeps every price with the moment it became valid, so a booking reads the price it saw
-(:meth:`Offering.price_at`).
+(:meth:`Offering.price_at`). Its booking terms (:mod:`catalog.domain.terms`) are set while it is
+a draft and fixed once it is published.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from benecomune_contracts.catalog import Title
 from eventsourcing.domain import event
@@ -18,6 +19,7 @@ from servicekit.domain import Aggregate
 
 from catalog.domain.errors import InvalidOffering, InvalidPrice, InvalidTransition
 from catalog.domain.slot import MAX_DAYS_AHEAD
+from catalog.domain.terms import DEFAULT_TERMS, BookingTerms
 from catalog.domain.texts import Description, Reason, checked_text
 
 WelfareCategory = Literal[
@@ -102,6 +104,13 @@ class Offering(Aggregate):
         price_cents: int
         unit: str
         municipalities: list[str]
+        terms: dict[str, Any]  # v2: BookingTerms.as_dict()
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["terms"] = DEFAULT_TERMS.as_dict()
 
     # Events that leave the service carry what their contract needs (the relay maps one event
     # at a time, without the aggregate's state).
@@ -114,6 +123,13 @@ class Offering(Aggregate):
         price_cents: int
         unit: str
         municipalities: list[str]
+        terms: dict[str, Any]  # v2, as Drafted's
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["terms"] = DEFAULT_TERMS.as_dict()
 
     class PriceChanged(Aggregate.Event):
         price_cents: int
@@ -137,8 +153,10 @@ class Offering(Aggregate):
         price_cents: int,
         unit: str,
         municipalities: list[str],
+        terms: dict[str, Any],
     ) -> None:
         self.provider_id = provider_id
+        self.terms = BookingTerms.from_dict(terms)
         self.title = dict(title)
         self.description = dict(description)
         self.category = category
@@ -158,6 +176,7 @@ class Offering(Aggregate):
         price_cents: int,
         unit: str,
         municipalities: list[str],
+        terms: BookingTerms = DEFAULT_TERMS,
     ) -> Offering:
         """A new offering, not yet visible. Municipalities must already be checked against the
         territory and the provider's own (the application does both)."""
@@ -171,6 +190,7 @@ class Offering(Aggregate):
                 f"delivery mode must be one of {', '.join(DELIVERY_MODES)}, got {delivery_mode!r}"
             )
         check_price(price_cents, unit)
+        terms.check()
         if not municipalities:
             raise InvalidOffering("an offering is served in at least one municipality")
         return cls(
@@ -182,6 +202,7 @@ class Offering(Aggregate):
             price_cents=price_cents,
             unit=unit,
             municipalities=sorted(set(municipalities)),
+            terms=terms.as_dict(),
         )
 
     @property
@@ -205,8 +226,16 @@ class Offering(Aggregate):
             raise InvalidPrice(f"offering {self.id} had no price at {moment.isoformat()}")
         return price
 
-    def publish(self) -> None:
+    def publish(self, terms: BookingTerms | None = None) -> None:
+        """Publish with the draft's terms, or with ``terms`` given now."""
+        if terms is not None:
+            terms.check()
         if self.status == "published":
+            if terms is not None and terms != self.terms:
+                raise InvalidTransition(
+                    "a published offering's booking terms are fixed (bookings were made on "
+                    "them): withdraw it and publish a new offering with the new terms"
+                )
             return  # publishing twice changes nothing
         if self.status != "draft":
             raise InvalidTransition(f"a {self.status} offering cannot be published again")
@@ -220,6 +249,7 @@ class Offering(Aggregate):
             price.price_cents,
             price.unit,
             self.municipalities,
+            (terms or self.terms).as_dict(),
         )
 
     def change_price(self, price_cents: int, unit: str, effective_from: datetime) -> None:
@@ -257,8 +287,10 @@ class Offering(Aggregate):
         price_cents: int,
         unit: str,
         municipalities: list[str],
+        terms: dict[str, Any],
     ) -> None:
         self.status = "published"
+        self.terms = BookingTerms.from_dict(terms)
 
     @event(PriceChanged)
     def _change_price(

@@ -42,6 +42,20 @@ MAX_SLOT_HOURS = 24 * 31
 MAX_DAYS_AHEAD = 2 * 365
 MIN_HOLD_SECONDS = 30
 MAX_HOLD_SECONDS = 7 * 24 * 3600
+FULL = "not_enough_places"
+RELEASED_FIRST = "released first"  # a release's tombstone: nothing was held
+LATE_HOLD = "released before it arrived"  # the hold that came after its tombstone
+
+
+BOOKING_HOLDER = "booking:"  # a booking saga's holds: booking:<booking id>
+
+
+def booking_holder(booking_id: str) -> str:
+    return f"{BOOKING_HOLDER}{booking_id}"
+
+
+def is_booking_holder(holder: str | None) -> bool:
+    return holder is not None and holder.startswith(BOOKING_HOLDER)
 
 
 def slot_id_for(offering_id: UUID, starts_at: datetime) -> UUID:
@@ -100,6 +114,13 @@ class Slot(Aggregate):
         quantity: int
         holder: str
         reason: str
+        code: str  # v2: the reason's code (every v1 refusal was for places)
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["code"] = FULL
 
     class HoldConfirmed(Aggregate.Event):
         request_id: str
@@ -197,7 +218,7 @@ class Slot(Aggregate):
             )
         available = self.available_at(now)
         if quantity > available:
-            self._refuse(request_id, quantity, holder, f"only {available} places left")
+            self._refuse(request_id, quantity, holder, f"only {available} places left", FULL)
         else:
             self._hold(
                 request_id, quantity, holder, now + hold_for, self.offering_id, self.provider_id
@@ -263,8 +284,39 @@ class Slot(Aggregate):
     ) -> None:
         self.holds[(holder, request_id)] = Hold(request_id, quantity, holder, "held", expires_at)
 
+    def refuse(self, request_id: str, quantity: int, holder: str, code: str, reason: str) -> Hold:
+        """Record a refusal decided outside the slot (its offering cannot be booked...) for a
+        request not answered yet; the hold that came after its release's tombstone is refused
+        as ``released_first``; otherwise the first answer stands."""
+        known = self.holds.get((holder, request_id))
+        if known is None:
+            self._refuse(request_id, quantity, holder, reason, code)
+        elif self.is_tombstone(known):
+            self._refuse(request_id, quantity, holder, LATE_HOLD, "released_first")
+        return self.holds[(holder, request_id)]
+
+    @staticmethod
+    def is_tombstone(hold: Hold) -> bool:
+        """A release that came before its hold: the hold, when it comes, is refused."""
+        return hold.status == "released" and hold.reason == RELEASED_FIRST
+
+    def release_answered(self, request_id: str, holder: str) -> Hold | None:
+        """Release for a caller that hears an answer to every release (the booking saga):
+        places held or confirmed go back; a release before the hold leaves a tombstone; a
+        refused hold's release gives back nothing (quantity 0) but is answered. Once: None
+        when this release was answered already."""
+        check_request_id(request_id)
+        hold = self.holds.get((holder, request_id))
+        if hold is None or hold.status in ("held", "confirmed"):
+            self._release(request_id, hold.quantity if hold is not None else 0, holder)
+        elif hold.status == "refused" and hold.reason != LATE_HOLD:
+            self._release(request_id, 0, holder)
+        else:
+            return None
+        return self.holds[(holder, request_id)]
+
     @event(HoldRefused)
-    def _refuse(self, request_id: str, quantity: int, holder: str, reason: str) -> None:
+    def _refuse(self, request_id: str, quantity: int, holder: str, reason: str, code: str) -> None:
         self.holds[(holder, request_id)] = Hold(
             request_id, quantity, holder, "refused", None, reason
         )
@@ -278,7 +330,7 @@ class Slot(Aggregate):
         key = self._key(request_id, holder)
         hold = self.holds.get(key)
         if hold is None:
-            self.holds[key] = Hold(request_id, 0, key[0], "released", None, "released first")
+            self.holds[key] = Hold(request_id, 0, key[0], "released", None, RELEASED_FIRST)
         else:
             hold.status = "released"
 

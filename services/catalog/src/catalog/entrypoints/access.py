@@ -29,10 +29,10 @@ from servicekit.http import application_of
 
 from catalog.application import commands as cmd
 from catalog.application.app import CatalogApplication
-from catalog.domain.errors import HoldNotFound
+from catalog.domain.errors import BookingHoldNotYours, HoldNotFound
 from catalog.domain.offering import Offering
 from catalog.domain.provider import Provider
-from catalog.domain.slot import Slot
+from catalog.domain.slot import BOOKING_HOLDER, Slot, is_booking_holder
 
 OPERATOR_ONLY = ("operator",)
 # Who sees every provider, accredited or not, and their histories.
@@ -148,9 +148,24 @@ HOLDER_QUERY = Query(
 def settled_holder(
     slot_id: UUID, request_id: str, holder: str | None, app: CatalogApplication, p: Principal
 ) -> str:
-    """Whose hold a confirmation or release settles. A caller settles its own (a request id is
-    its holder's own: someone else's same id is never touched); the slot's provider or the
-    operator settle anyone's, the holder named or the only one with that request id."""
+    """Whose hold a confirmation or release settles, never a booking's (403 ``booking_hold``:
+    the booking saga settles those by event)."""
+    whose = _settled_holder(slot_id, request_id, holder, app, p)
+    if is_booking_holder(whose):
+        raise BookingHoldNotYours(
+            f"the hold {request_id} is booking {whose.removeprefix(BOOKING_HOLDER)}'s: it is "
+            "confirmed or released by the booking service (a provider declines or cancels "
+            "there)"
+        )
+    return whose
+
+
+def _settled_holder(
+    slot_id: UUID, request_id: str, holder: str | None, app: CatalogApplication, p: Principal
+) -> str:
+    """A caller settles its own (a request id is its holder's own: someone else's same id is
+    never touched); the slot's provider or the operator settle anyone's, the holder named or
+    the only one with that request id."""
     slot = app.get_slot(slot_id)
     if holder is None or holder == p.subject:
         if (p.subject, request_id) in slot.holds or not may_settle_others(p, slot):

@@ -36,11 +36,14 @@ def price_at(
 @router.post("/{offering_id}/publication", summary="Publish an offering")
 def publish(
     offering_id: UUID,
+    command: cmd.PublishOffering | None = None,
     app: CatalogApplication = Depends(catalog_app),
     principal: Principal = Depends(require_roles("operator", "provider")),
 ) -> OfferingView:
+    """With the draft's booking terms, or the ``terms`` given; they are fixed once published
+    (publishing again with other terms is 409)."""
     owned_offering(offering_id, app, principal)
-    app.publish_offering(offering_id)
+    app.publish_offering(offering_id, command)
     return OfferingView.of(app.get_offering(offering_id))
 
 

@@ -162,6 +162,18 @@ class PriceView(BaseModel):
     unit: str
 
 
+class TermsView(BaseModel):
+    """How the offering is booked: ``instant`` (accepted when the slot is held) or within
+    ``acceptance_hours`` by the provider; free cancellation until ``free_until_hours`` before
+    the slot, then ``fee_percent``; a no-show ``no_show_fee_percent``."""
+
+    instant: bool
+    acceptance_hours: int
+    free_until_hours: int
+    fee_percent: int
+    no_show_fee_percent: int
+
+
 class OfferingView(BaseModel):
     offering_id: UUID
     provider_id: str
@@ -174,6 +186,7 @@ class OfferingView(BaseModel):
     unit: str
     municipalities: list[str]
     price_history: list[PriceView]
+    terms: TermsView
 
     @classmethod
     def of(cls, o: Offering) -> OfferingView:
@@ -189,6 +202,7 @@ class OfferingView(BaseModel):
             unit=o.current_price.unit,
             municipalities=o.municipalities,
             price_history=[PriceView(**vars(p)) for p in o.prices],
+            terms=TermsView(**o.terms.as_dict()),
         )
 
 

@@ -11,6 +11,7 @@ from catalog.application import commands as cmd
 from catalog.application.store import CatalogStore, now_utc
 from catalog.domain.bookability import check_may_publish
 from catalog.domain.offering import Offering, price_effective_from
+from catalog.domain.terms import BookingTerms
 
 
 def draft_offering(store: CatalogStore, provider_id: str, command: cmd.DraftOffering) -> UUID:
@@ -28,16 +29,24 @@ def draft_offering(store: CatalogStore, provider_id: str, command: cmd.DraftOffe
         price_cents=command.price_cents,
         unit=command.unit,
         municipalities=municipalities,
+        terms=command.terms.terms(),
     )
     store.save(offering)
     return offering.id
 
 
+def publish_offering(
+    store: CatalogStore, offering_id: UUID, command: cmd.PublishOffering | None
+) -> None:
+    terms = command.terms.terms() if command is not None and command.terms is not None else None
+    _publish(store, offering_id, terms)
+
+
 @retried
-def publish_offering(store: CatalogStore, offering_id: UUID) -> None:
+def _publish(store: CatalogStore, offering_id: UUID, terms: BookingTerms | None) -> None:
     offering = store.get_offering(offering_id)
     check_may_publish(store.get_provider(offering.provider_id))
-    offering.publish()
+    offering.publish(terms)
     store.save(offering)
 
 
