@@ -52,5 +52,10 @@ def readable_booking(app: BookingApplication, booking_id: UUID, principal: Princ
     return booking
 
 
+def scope_of(principal: Principal) -> str | None:
+    """A provider sees only its own components of a booking (None: the whole booking)."""
+    return principal.subject_id if principal.role == "provider" else None
+
+
 def location(booking_id: UUID) -> str:
     return f"/bookings/{booking_id}"

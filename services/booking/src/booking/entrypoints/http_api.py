@@ -28,6 +28,7 @@ from booking.entrypoints.access import (
     location,
     page_of,
     readable_booking,
+    scope_of,
 )
 from booking.entrypoints.responses import (
     Accepted,
@@ -94,7 +95,7 @@ def get_booking(
     app: BookingApplication = Depends(booking_app),
     principal: Principal = Depends(require_roles(*READERS)),
 ) -> BookingView:
-    return booking_view(readable_booking(app, booking_id, principal))
+    return booking_view(readable_booking(app, booking_id, principal), scope_of(principal))
 
 
 @bookings.get(
@@ -136,7 +137,8 @@ def cancel(
     principal: Principal = Depends(require_roles(*FAMILY, "provider")),
 ) -> BookingView:
     caller = caller_of(principal)
-    return booking_view(handlers.cancel(app, booking_id, command, caller, now_utc()))
+    booking = handlers.cancel(app, booking_id, command, caller, now_utc())
+    return booking_view(booking, scope_of(principal))
 
 
 @bookings.post(
@@ -198,7 +200,7 @@ def provider_queue(
     principal: Principal = Depends(require_roles("provider", "operator")),
 ) -> list[BookingSummary]:
     principal.require_subject("provider", provider_id, exempt_roles=("operator",))
-    return [summary(r) for r in app.provider_queue(provider_id, queue, page)]
+    return [summary(r, provider_id) for r in app.provider_queue(provider_id, queue, page)]
 
 
 def _provider_route(name: str) -> str:
@@ -216,7 +218,7 @@ def accept(
     booking = handlers.provider_command(
         app, booking_id, index, caller_of(principal), lambda b, i, p: b.accept(i, p, now)
     )
-    return booking_view(booking)
+    return booking_view(booking, scope_of(principal))
 
 
 @providers.post(_provider_route("decline"), summary="Decline a component")
@@ -235,7 +237,7 @@ def decline(
         caller_of(principal),
         lambda b, i, p: b.decline(i, p, command.note, now),
     )
-    return booking_view(booking)
+    return booking_view(booking, scope_of(principal))
 
 
 @providers.post(_provider_route("delivered"), summary="Mark a component delivered")
@@ -254,7 +256,7 @@ def delivered(
         caller_of(principal),
         lambda b, i, p: b.deliver(i, p, command.note, now),
     )
-    return booking_view(booking)
+    return booking_view(booking, scope_of(principal))
 
 
 @providers.post(_provider_route("no-show"), summary="Mark that nobody came (fee per policy)")
@@ -268,7 +270,7 @@ def no_show(
     booking = handlers.provider_command(
         app, booking_id, index, caller_of(principal), lambda b, i, p: b.no_show(i, p, now)
     )
-    return booking_view(booking)
+    return booking_view(booking, scope_of(principal))
 
 
 @providers.post(
@@ -288,7 +290,7 @@ def co_payment_paid(
         caller_of(principal),
         lambda b, i, p: b.mark_co_payment_paid(i, p, now),
     )
-    return booking_view(booking)
+    return booking_view(booking, scope_of(principal))
 
 
 # --- the operator -----------------------------------------------------------------------------

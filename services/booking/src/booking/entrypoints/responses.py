@@ -115,7 +115,19 @@ def _component(c: Component) -> ComponentView:
     )
 
 
-def booking_view(b: Booking) -> BookingView:
+def _deadline_index(key: str) -> int | None:
+    """The component a deadline is about (``acceptance:2``, ``reschedule:2:1``), if any."""
+    part = key.partition(":")[2].partition(":")[0]
+    return int(part) if part.isdigit() else None
+
+
+def booking_view(b: Booking, provider_id: str | None = None) -> BookingView:
+    """The booking as the caller may see it: whole for the family, the operator and the
+    auditor; for a provider (``provider_id``) only its own components, and the totals, split,
+    deadlines and timeline of those (a line about the whole booking without its detail,
+    which may be another provider's words)."""
+    if provider_id is not None:
+        return _provider_view(b, provider_id)
     reason = None
     if b.reason_code is not None:
         it, en = REASONS[b.reason_code]
@@ -136,6 +148,44 @@ def booking_view(b: Booking) -> BookingView:
             for k, d in b.deadlines.items()
         ],
         timeline=[TimelineLine(**line) for line in b.timeline],
+        requested_at=b.requested_at,
+        updated_at=b.updated_at,
+    )
+
+
+def _provider_view(b: Booking, provider_id: str) -> BookingView:
+    mine = [c for c in b.components if c.provider_id == provider_id]
+    own = {c.index for c in mine}
+    split: dict[str, int] = {}
+    for c in mine:
+        for source, cents in c.shares.items():
+            split[source] = split.get(source, 0) + cents
+    reason = None
+    if b.reason_code is not None:
+        it, en = REASONS[b.reason_code]
+        reason = Reason(code=b.reason_code, it=it, en=en)
+    timeline = [
+        TimelineLine(**(line if line["component"] is not None else {**line, "detail": None}))
+        for line in b.timeline
+        if line["component"] is None or line["component"] in own
+    ]
+    return BookingView(
+        booking_id=b.id,
+        status=b.status,  # type: ignore[arg-type]
+        beneficiary_id=b.beneficiary_id,
+        for_member_id=b.for_member_id,
+        requested_by=b.requester["role"],
+        package_id=b.package_id,
+        total_cents=sum(c.spec.price_cents for c in mine),
+        split=split,
+        reason=reason,
+        components=[_component(c) for c in mine],
+        deadlines=[
+            DeadlineView(key=k, due_at=d["due_at"], fired=d["fired"])
+            for k, d in b.deadlines.items()
+            if _deadline_index(k) is None or _deadline_index(k) in own
+        ],
+        timeline=timeline,
         requested_at=b.requested_at,
         updated_at=b.updated_at,
     )
@@ -165,18 +215,22 @@ class BookingSummary(BaseModel):
     components: list[ComponentSummary]
 
 
-def summary(row: BookingRow) -> BookingSummary:
+def summary(row: BookingRow, provider_id: str | None = None) -> BookingSummary:
+    """A list row; for a provider, only its components and their total."""
+    parts = [c for c in row.components if provider_id is None or c.provider_id == provider_id]
     return BookingSummary(
         booking_id=row.booking_id,
         status=row.status,
         beneficiary_id=row.beneficiary_id,
         requested_by=row.requested_by,
         reason_code=row.reason_code,
-        total_cents=row.total_cents,
-        disputed_components=row.disputed,
+        total_cents=row.total_cents if provider_id is None else sum(c.price_cents for c in parts),
+        disputed_components=row.disputed
+        if provider_id is None
+        else sum(c.stage == "disputed" for c in parts),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        components=[ComponentSummary(**vars(c)) for c in row.components],
+        components=[ComponentSummary(**vars(c)) for c in parts],
     )
 
 
