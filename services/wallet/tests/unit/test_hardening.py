@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 from benecomune_auditor.store_reader import store_records
 from benecomune_auditor.wallet import audit_wallet, figures_from_store
-from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 from servicekit.http import create_http_app
 from servicekit.service import ServiceRuntime
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
-from wallet.application.requests import HoldRequest
 from wallet.audit_hook import WalletLedgerStore
 from wallet.domain.errors import InvalidHoldExpiry, InvalidPlanPeriod
 from wallet.domain.fringe import FringeYear
@@ -27,6 +25,7 @@ from wallet.domain.wallet import Wallet
 from wallet.service import DEFINITION
 from wallet.settings import WalletSettings
 
+from .booking_messages import AT, Booking, hold_requested
 from .ledger_check import assert_ledger_sound
 from .test_http_api import Api, plan_body
 from .test_wallet_flows import NOW, hold, make_plan
@@ -229,17 +228,10 @@ def test_a_hold_past_its_expiry_or_its_plan_is_refused_and_the_last_minute_is_no
 def test_a_hold_requested_by_event_with_a_past_expiry_is_recorded_as_refused(
     app: WalletApplication,
 ) -> None:
-    plan_id = make_plan(app, year=this_year(), employees={"e1": False})
+    plan_id = make_plan(app, employees={"e1": False})
     wallet_id = app.grant(plan_id, cmd.Grant(employee_id="e1"))
-    late = HoldRequest(
-        wallet_id=wallet_id,
-        request_id="late",
-        provider_id="coop-1",
-        category="services_no_cap",
-        amount_cents=1_000,
-        expires_at=datetime.now(UTC) - timedelta(hours=1),
-    )
-    assert app.process_message(late, [Tracking("booking#0", 1)])
+    late = hold_requested(wallet_id, amount=1_000, expires_at=AT - timedelta(hours=1))
+    assert Booking(app).send(late)
     refused = list(app.events.get(wallet_id))[-1]
     assert isinstance(refused, Wallet.HoldRefused)
     assert refused.reason_code == "invalid_hold_expiry"

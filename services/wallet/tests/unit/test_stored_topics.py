@@ -19,6 +19,7 @@ from wallet.domain.family import Family
 from wallet.domain.fringe import FringeYear
 from wallet.domain.loads import EmployeeLoad
 from wallet.domain.plan import Plan
+from wallet.domain.refusals import RequestRefusal
 from wallet.domain.wallet import Wallet
 
 from .test_wallet_flows import hold, make_plan
@@ -52,6 +53,7 @@ STORED_TOPICS: dict[type[Any], tuple[str, ...]] = {
     BonusYear: ("Opened", "Recorded"),
     Family: ("Opened", "MemberNamed", "MemberRemoved", "DelegateNamed", "DelegateRevoked"),
     EmployeeLoad: ("Recorded",),
+    RequestRefusal: ("Refused",),
 }
 AGGREGATE_TOPICS = {
     Plan: "wallet.domain.plan:Plan",
@@ -60,6 +62,7 @@ AGGREGATE_TOPICS = {
     BonusYear: "wallet.domain.bonus:BonusYear",
     Family: "wallet.domain.family:Family",
     EmployeeLoad: "wallet.domain.loads:EmployeeLoad",
+    RequestRefusal: "wallet.domain.refusals:RequestRefusal",
 }
 
 

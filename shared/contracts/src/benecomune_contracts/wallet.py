@@ -34,7 +34,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from benecomune_contracts.base import Cents, Identifier, PositiveCents, UtcDatetime
+from benecomune_contracts.base import Cents, ContractEvent, Identifier, PositiveCents, UtcDatetime
 from benecomune_contracts.chain import LedgerEvent, ledger_hash
 from benecomune_contracts.registry import contract
 from benecomune_contracts.topics import WALLET_TOPIC
@@ -70,6 +70,7 @@ __all__ = [
     "PlanCreditAllocated",
     "PlanCreditReturned",
     "Refunded",
+    "RequestRefused",
     "Transfer",
     "WalletLedgerEvent",
     "WalletOpened",
@@ -359,6 +360,46 @@ class HoldExpired(WalletLedgerEvent):
     hold_id: Identifier
     amount_cents: PositiveCents
     expired_at: UtcDatetime
+
+
+@contract
+class RequestRefused(ContractEvent):
+    """A request the booking saga sent by event (``FundsHoldRequested``,
+    ``FundsCaptureRequested`` or ``FundsReleaseRequested`` with ``source="wallet"``) that the
+    wallet refused without a wallet's ledger stream to record it on: a hold for a wallet it
+    does not know, or in a category it has no account for, and every refused capture or
+    release. Nothing moved. A hold refused by a wallet it knows is ``HoldRefused`` instead
+    (on that wallet's stream). One answer per request id, like ``FundsHeld`` and the others.
+
+    ``reason_code``: wallet_not_found, category_not_allowed (holds); hold_not_found,
+    hold_mismatch, provider_mismatch, hold_not_open (with ``hold_status``: captured, released
+    or expired), capture_exceeds_hold, invalid_amount (captures and releases). Not a ledger
+    event: it carries no transfers and no chain."""
+
+    type_name: ClassVar[str] = "benecomune.wallet.RequestRefused.v1"
+    topic: ClassVar[str] = WALLET_TOPIC.name
+
+    request_id: Identifier = Field(description="The refused request's id (booking:<id>:<step>).")
+    request: Literal["hold", "capture", "release"]
+    booking_id: Identifier | None = Field(default=None, description="The booking that asked.")
+    wallet_id: Identifier = Field(description="The wallet the request named (account_id).")
+    hold_id: Identifier | None = Field(
+        default=None, description="The hold a capture or release was for, when the wallet has it."
+    )
+    hold_request_id: Identifier | None = Field(
+        default=None, description="The request id of that hold (captures and releases)."
+    )
+    hold_status: Literal["held", "captured", "released", "expired"] | None = Field(
+        default=None,
+        description="What became of the hold (e.g. released or expired: its money went back "
+        "already, HoldReleased or HoldExpired said so).",
+    )
+    amount_cents: Cents | None = Field(
+        default=None, description="The amount asked (a hold or a capture)."
+    )
+    reason_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
+    reason: Annotated[str, StringConstraints(max_length=300)]
+    refused_at: UtcDatetime
 
 
 @contract

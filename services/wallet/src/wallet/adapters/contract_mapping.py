@@ -1,38 +1,25 @@
 """Which domain events leave the wallet service, and as what. Every event of the ledger streams
 (plans, wallets, fringe years, bonus years, families) maps to a LedgerEvent carrying its
 transfers: the hash chain is computed over exactly this public form. Employees, their family
-members and delegates appear only as pseudonymous ids. The application names this mapper and
-its ledger aggregates (``WalletApplication.contract_mapper``, ``ledger_aggregates``): the kit
-registers the chain's mapping when the application starts."""
+members and delegates appear only as pseudonymous ids. A request of the booking saga refused
+with no wallet stream to record it on leaves as ``RequestRefused`` (no ledger event). The
+application names this mapper and its ledger aggregates (``WalletApplication.contract_mapper``,
+``ledger_aggregates``): the kit registers the chain's mapping when the application starts.
+Fringe years, bonus years and families are mapped in ``contract_mapping_people.py``."""
 
 from __future__ import annotations
-
-from functools import singledispatch
-from typing import Any
 
 from benecomune_contracts import ContractEvent
 from benecomune_contracts import wallet as c
 
-from wallet.domain.bonus import BonusYear
-from wallet.domain.family import Family
-from wallet.domain.fringe import FringeYear
+import wallet.adapters.contract_mapping_people  # noqa: F401  (registers its mappings)
+from wallet.adapters.ledger_form import chain_fields as _chain
+from wallet.adapters.ledger_form import to_contract
 from wallet.domain.plan import Plan
+from wallet.domain.refusals import RequestRefusal
 from wallet.domain.wallet import Wallet
 
-
-def _chain(e: Any) -> dict[str, Any]:
-    return {
-        "stream_id": str(e.originator_id),
-        "sequence": e.originator_version,
-        "prev_hash": e.prev_hash,
-        "event_hash": e.event_hash,
-        "transfers": [c.Transfer.model_validate(t) for t in e.transfers],
-    }
-
-
-@singledispatch
-def to_contract(event: object) -> ContractEvent | None:
-    return None  # private: anything not mapped below
+__all__ = ["to_contract"]
 
 
 @to_contract.register
@@ -253,57 +240,6 @@ def _(e: Wallet.CreditCarriedIn) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: FringeYear.Opened) -> ContractEvent:
-    return c.FringeYearOpened(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        cap_cents=e.cap_cents,
-        with_children=e.with_children,
-        opened_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: FringeYear.Recorded) -> ContractEvent:
-    return c.FringeRecorded(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        hold_id=str(e.hold_id),
-        direction=e.direction,  # type: ignore[arg-type]
-        amount_cents=e.amount_cents,
-        total_cents=e.total_cents,
-        recorded_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: FringeYear.CapWarning) -> ContractEvent:
-    return c.FringeCapWarning(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        cap_cents=e.cap_cents,
-        total_cents=e.total_cents,
-        requested_cents=e.requested_cents,
-        warned_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: FringeYear.BecameTaxable) -> ContractEvent:
-    return c.FringeTaxable(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        cap_cents=e.cap_cents,
-        taxable_cents=e.taxable_cents,
-        confirmed_at=e.timestamp,
-    )
-
-
-@to_contract.register
 def _(e: Plan.BonusConversionAllowed) -> ContractEvent:
     return c.BonusConversionAllowed(
         **_chain(e),
@@ -356,72 +292,17 @@ def _(e: Wallet.CreditExpiring) -> ContractEvent:
 
 
 @to_contract.register
-def _(e: BonusYear.Opened) -> ContractEvent:
-    return c.BonusYearOpened(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        limit_cents=e.limit_cents,
-        opened_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: BonusYear.Recorded) -> ContractEvent:
-    return c.BonusRecorded(
-        **_chain(e),
-        employee_id=e.employee_id,
-        year=e.year,
-        wallet_id=str(e.wallet_id),
-        plan_id=str(e.plan_id),
+def _(e: RequestRefusal.Refused) -> ContractEvent:
+    return c.RequestRefused(
+        request_id=e.request_id,
+        request=e.request,  # type: ignore[arg-type]
+        booking_id=e.booking_id,
+        wallet_id=e.wallet_id,
+        hold_id=e.hold_id,
+        hold_request_id=e.hold_request_id,
+        hold_status=e.hold_status,  # type: ignore[arg-type]
         amount_cents=e.amount_cents,
-        total_cents=e.total_cents,
-        recorded_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: Family.Opened) -> ContractEvent:
-    return c.FamilyOpened(**_chain(e), employee_id=e.employee_id, opened_at=e.timestamp)
-
-
-@to_contract.register
-def _(e: Family.MemberNamed) -> ContractEvent:
-    return c.FamilyMemberNamed(
-        **_chain(e),
-        employee_id=e.employee_id,
-        member_id=e.member_id,
-        relationship=e.relationship,  # type: ignore[arg-type]
-        named_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: Family.MemberRemoved) -> ContractEvent:
-    return c.FamilyMemberRemoved(
-        **_chain(e),
-        employee_id=e.employee_id,
-        member_id=e.member_id,
-        removed_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: Family.DelegateNamed) -> ContractEvent:
-    return c.DelegateNamed(
-        **_chain(e),
-        employee_id=e.employee_id,
-        delegate_id=e.delegate_id,
-        replaced_delegate_id=e.replaced_delegate_id,
-        named_at=e.timestamp,
-    )
-
-
-@to_contract.register
-def _(e: Family.DelegateRevoked) -> ContractEvent:
-    return c.DelegateRevoked(
-        **_chain(e),
-        employee_id=e.employee_id,
-        delegate_id=e.delegate_id,
-        revoked_at=e.timestamp,
+        reason_code=e.reason_code,
+        reason=e.reason,
+        refused_at=e.timestamp,
     )

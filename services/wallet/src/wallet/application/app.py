@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
+from benecomune_contracts import booking
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.batching import UnitOfWork
 from servicekit.domain import NotFound
@@ -29,7 +30,12 @@ from wallet.application.figures import PayrollLine, PlanFigures
 from wallet.application.handlers import bonus, employees, family, holds, jobs, plans, saga
 from wallet.application.handlers.bonus import BonusConversion
 from wallet.application.handlers.bulk_loads import LoadReport, load_employees
-from wallet.application.requests import CaptureRequest, HoldRequest, ReleaseRequest
+from wallet.application.requests import (
+    CaptureRequest,
+    HoldRequest,
+    ReleaseRequest,
+    from_booking,
+)
 from wallet.application.views import ALL, Page
 from wallet.domain.bonus import DEFAULT_YEARLY_LIMIT_CENTS, BonusYear, yearly_limits
 from wallet.domain.family import Family
@@ -226,16 +232,25 @@ class WalletApplication(ServiceApplication):
         """Events the wallet does not act on are tracked and otherwise ignored."""
 
     @policy.register
-    def _(self, request: HoldRequest, processing: Processing) -> None:
-        saga.hold_requested(self, request, processing)
+    def _(self, message: booking.FundsHoldRequested, processing: Processing) -> None:
+        self._booking_request(message, processing)
 
     @policy.register
-    def _(self, request: CaptureRequest, processing: Processing) -> None:
-        saga.capture_requested(self, request, processing)
+    def _(self, message: booking.FundsCaptureRequested, processing: Processing) -> None:
+        self._booking_request(message, processing)
 
     @policy.register
-    def _(self, request: ReleaseRequest, processing: Processing) -> None:
-        saga.release_requested(self, request, processing)
+    def _(self, message: booking.FundsReleaseRequested, processing: Processing) -> None:
+        self._booking_request(message, processing)
+
+    def _booking_request(self, message: Any, processing: Processing) -> None:
+        request = from_booking(message)  # None: a service voucher's, not the wallet's
+        if isinstance(request, HoldRequest):
+            saga.hold_requested(self, request, processing)
+        elif isinstance(request, CaptureRequest):
+            saga.capture_requested(self, request, processing)
+        elif isinstance(request, ReleaseRequest):
+            saga.release_requested(self, request, processing)
 
     # --- reads by id ----------------------------------------------------------------------------
 

@@ -119,3 +119,41 @@ class LoadIdReused(Conflict):
     """A client's load id names an earlier load of a different file."""
 
     code = "load_id_reused"
+
+
+# --- requests by event (the booking saga) -----------------------------------------------------
+
+
+class WalletNotFound(NotFound):
+    code = "wallet_not_found"
+
+
+class HoldOutlivesPlan(InvalidHoldExpiry):
+    """A hold would outlive what its plan allows (its end, plus the settlement grace for a
+    booking's hold)."""
+
+    code = "hold_outlives_plan"
+
+
+class HoldMismatch(Conflict):
+    """A capture or release named a hold id that is not the hold of the request it named."""
+
+    code = "hold_mismatch"
+
+
+class ProviderMismatch(Conflict):
+    """A capture would pay a provider other than the one the hold was made for."""
+
+    code = "provider_mismatch"
+
+
+class NotWalletHolder(Forbidden):
+    """A booking's beneficiary is not the employee whose wallet it names."""
+
+    code = "not_wallet_holder"
+
+
+class HoldsAwaitSettlement(InvalidTransition):
+    """A plan cannot close while bookings' holds are open in its settlement grace."""
+
+    code = "holds_await_settlement"

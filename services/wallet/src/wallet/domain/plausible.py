@@ -4,7 +4,7 @@
 * A plan's year is within the current year - 1 .. + 1 (a late plan for last year, next year's
   prepared in advance); its period lasts at most two years (731 days) and contains the year.
 * A hold expires strictly after now, within a year (366 days) and no later than the end of the
-  last day of its plan (UTC).
+  last day of its plan (UTC) — plus a grace for a booking's hold (``settlement.py``).
 * A report (the payroll) is asked for a year from 2020 to the current year + 1.
 """
 
@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from wallet.domain.errors import InvalidHoldExpiry, InvalidPlanPeriod, ReportYearOutOfRange
+from wallet.domain.errors import (
+    HoldOutlivesPlan,
+    InvalidHoldExpiry,
+    InvalidPlanPeriod,
+    ReportYearOutOfRange,
+)
 
 PLAN_YEARS_BACK = 1
 PLAN_YEARS_AHEAD = 1
@@ -46,7 +51,10 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, UTC)
 
 
-def check_hold_expiry(expires_at: datetime, now: datetime, plan_ends_on: date) -> None:
+def check_hold_expiry(
+    expires_at: datetime, now: datetime, plan_ends_on: date, grace: timedelta = timedelta(0)
+) -> None:
+    """``grace``: how long past its plan's end the hold may run (none but for a booking's)."""
     if expires_at.tzinfo is None:
         raise InvalidHoldExpiry("a hold's expiry must give its time zone")
     if expires_at <= now:
@@ -55,11 +63,15 @@ def check_hold_expiry(expires_at: datetime, now: datetime, plan_ends_on: date) -
             f"{now.isoformat()}",
             now=now.isoformat(),
         )
-    latest = min(now + timedelta(days=MAX_HOLD_DAYS), end_of(plan_ends_on))
+    by_plan = end_of(plan_ends_on) + grace
+    latest = min(now + timedelta(days=MAX_HOLD_DAYS), by_plan)
     if expires_at > latest:
-        raise InvalidHoldExpiry(
+        # a booking's hold (with a grace) past it: the service would fall after the plan
+        error = HoldOutlivesPlan if grace and latest == by_plan else InvalidHoldExpiry
+        within = f"{grace.days} days after its plan ends" if grace else "before its plan ends"
+        raise error(
             f"a hold must expire by {latest.isoformat()} (within {MAX_HOLD_DAYS} days and "
-            f"before its plan ends on {plan_ends_on}), not {expires_at.isoformat()}",
+            f"{within} on {plan_ends_on}), not {expires_at.isoformat()}",
             latest_expires_at=latest.isoformat(),
         )
 

@@ -11,7 +11,7 @@ a command touches no more aggregates than it must, and a test passes in-memory o
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -53,12 +53,14 @@ def hold(
     fringe_of: FringeOf,
     delegate_id: str | None = None,
     on_the_spot: bool = False,
+    grace: timedelta = timedelta(0),
 ) -> UUID | OverFringeCap:
     """Reserve money for a pending booking. ``delegate_id``: the employee's delegate holds,
     and must still be the delegate. The same request id gives the same hold, made once. A hold
-    expires in the future, within a year and its plan (``on_the_spot``: a spend's hold,
-    captured at once). A fringe hold crossing the year's cap unconfirmed is refused with the
-    warning recorded (``OverFringeCap``); confirmed, the whole year becomes taxable."""
+    expires in the future, within a year and its plan, plus ``grace`` (a booking's hold: see
+    ``settlement.py``; ``on_the_spot``: a spend's hold, captured at once). A fringe hold
+    crossing the year's cap unconfirmed is refused with the warning recorded
+    (``OverFringeCap``); confirmed, the whole year becomes taxable."""
     member_id = terms.for_member_id
     family = family_of() if delegate_id is not None or member_id is not None else None
     if delegate_id is not None:
@@ -70,7 +72,7 @@ def hold(
         return existing
     wallet.check_hold(terms.category, terms.amount_cents, at.date())
     if not on_the_spot:
-        check_hold_expiry(terms.expires_at, at, wallet.expires_on)
+        check_hold_expiry(terms.expires_at, at, wallet.expires_on, grace)
     if member_id is not None:
         check_member(family, wallet.employee_id, member_id)
     fringe = fringe_of() if terms.category == FRINGE else None

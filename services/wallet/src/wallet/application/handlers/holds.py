@@ -3,7 +3,7 @@ the application runs these group-committed (``WalletApplication.run_batched``)."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from servicekit.batching import UnitOfWork
@@ -19,10 +19,11 @@ def hold(
     ctx: WalletContext,
     uow: UnitOfWork,
     wallet_id: UUID,
-    command: cmd.HoldFunds,
+    command: spending.HoldTerms,
     at: datetime,
     delegate_id: str | None = None,
     on_the_spot: bool = False,
+    grace: timedelta = timedelta(0),
 ) -> UUID | OverFringeCap:
     wallet = uow.get(wallet_id, Wallet, "wallet")
     return spending.hold(
@@ -33,6 +34,7 @@ def hold(
         fringe_of=_fringe(ctx, uow, wallet),
         delegate_id=delegate_id,
         on_the_spot=on_the_spot,
+        grace=grace,
     )
 
 

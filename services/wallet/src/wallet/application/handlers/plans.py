@@ -12,6 +12,7 @@ from servicekit.domain import NotFound
 
 from wallet.application import commands as cmd
 from wallet.application.context import WalletContext, wallet_for
+from wallet.domain import settlement
 from wallet.domain.fringe import FringeYear
 from wallet.domain.plan import Plan
 from wallet.domain.wallet import Wallet
@@ -46,11 +47,13 @@ def allow_bonus_conversion(ctx: WalletContext, uow: UnitOfWork, plan_id: UUID) -
 def close_plan(
     ctx: WalletContext, plan_id: UUID, command: cmd.ClosePlan, today: date
 ) -> dict[str, int]:
-    """End a plan (on or after its end date): each wallet is settled in its own transaction
+    """End a plan (on or after its end date, once no booking's hold is open in its settlement
+    grace: ``domain/settlement.py``): each wallet is settled in its own transaction
     (``Plan.settle_wallet``), then the plan closes. Re-running after a crash finishes the
     job: settled wallets are skipped."""
     plan = ctx.get_aggregate(plan_id, Plan, "plan")
     plan.check_closable(today)
+    settlement.check_no_holds_in_grace(plan.ends_on, _wallets(ctx, plan), today)
     next_plan = None
     if command.next_plan_id is not None:
         next_plan = ctx.get_aggregate(UUID(command.next_plan_id), Plan, "plan")
@@ -69,6 +72,16 @@ def close_plan(
         "carried_over_cents": carried,
         "unallocated_returned_cents": returned,
     }
+
+
+def _wallets(ctx: WalletContext, plan: Plan) -> list[Wallet]:
+    found = []
+    for employee_id in plan.employees:
+        try:
+            found.append(ctx.get_aggregate(Wallet.id_for(plan.id, employee_id), Wallet, "wallet"))
+        except NotFound:
+            continue
+    return found
 
 
 def settle_wallet(
