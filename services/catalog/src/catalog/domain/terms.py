@@ -43,9 +43,10 @@ class BookingTerms:
         """Checked terms; without ``acceptance_hours``, 0 for an instant offering, else 24."""
         if acceptance_hours is None:
             acceptance_hours = 0 if instant else DEFAULT_ACCEPTANCE_HOURS
-        terms = cls(instant, acceptance_hours, free_until_hours, fee_percent, no_show_fee_percent)
-        terms.check()
-        return terms
+        return cls(instant, acceptance_hours, free_until_hours, fee_percent, no_show_fee_percent)
+
+    def __post_init__(self) -> None:
+        self.check()
 
     def check(self) -> None:
         for name, value in asdict(self).items():
