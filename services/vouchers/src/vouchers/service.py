@@ -1,6 +1,6 @@
 """The vouchers service as the kit runs it."""
 
-from benecomune_contracts import CATALOG_TOPIC, VOUCHERS_TOPIC
+from benecomune_contracts import BOOKING_TOPIC, CATALOG_TOPIC, VOUCHERS_TOPIC
 from servicekit.service import PeriodicJob, ServiceDefinition
 
 from vouchers.adapters.contract_mapping import to_contract
@@ -16,9 +16,11 @@ DEFINITION = ServiceDefinition(
     application_class=VouchersApplication,
     routers=http_api.routers,
     publishes_to=VOUCHERS_TOPIC.name,
-    # Shops the catalogue admits to the voucher programme join the rounds of their
-    # municipalities without an operator affiliating them round by round.
-    consumes=[CATALOG_TOPIC.name],
+    # Shops the catalogue admits to the voucher programme join the food rounds of their
+    # municipalities without an operator affiliating them round by round, accredited care
+    # providers the services rounds; the booking saga holds, captures and releases service
+    # vouchers.
+    consumes=[CATALOG_TOPIC.name, BOOKING_TOPIC.name],
     to_contract=to_contract,
     # Expired vouchers give their value back to the round (and so to the waitlist) without
     # waiting for an operator; hourly is enough for validities counted in days.

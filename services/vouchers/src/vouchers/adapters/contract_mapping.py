@@ -16,6 +16,7 @@ from typing import Any
 from benecomune_contracts import ContractEvent
 from benecomune_contracts import vouchers as c
 
+from vouchers.adapters import service_vouchers
 from vouchers.domain.fund import Fund
 from vouchers.domain.household_application import HouseholdApplication
 from vouchers.domain.merchant import MerchantAccount
@@ -37,7 +38,8 @@ def _chain(e: Any) -> dict[str, Any]:
 
 @singledispatch
 def to_contract(event: object) -> ContractEvent | None:
-    return None  # private: household index entries, anything not mapped below
+    # private: household index entries, anything not mapped below or in service_vouchers
+    return service_vouchers.to_contract(event)
 
 
 @to_contract.register

@@ -15,174 +15,42 @@ queries had: submission order, allocation order, the order of affiliations.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import singledispatchmethod
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from servicekit.projection import Projection
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from vouchers.adapters.read_model_tables import (
+    EPOCH,
+    applications,
+    delegations,
+    from_micros,
+    funds,
+    merchant_accounts,
+    metadata,
+    micros,
+    programme_providers,
+    programme_shops,
+    rounds,
+    spending_by_day,
+    spending_by_merchant,
+    vouchers,
+)
 from vouchers.domain.fund import Fund
 from vouchers.domain.household_application import HouseholdApplication
 from vouchers.domain.merchant import MerchantAccount
+from vouchers.domain.programme_provider import ProgrammeProvider
 from vouchers.domain.programme_shop import ProgrammeShop
 from vouchers.domain.round import Round
 from vouchers.domain.voucher import Voucher
 
 NAME = "vouchers"
 # Bump when a table or a handler changes: the tables are then dropped and filled again.
-VERSION = 2  # 2: vouchers in issue order (seq), indexed by round
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def micros(moment: datetime) -> int:
-    """A moment as microseconds since 1970 (UTC): exact, and ordered as the moments are."""
-    return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
-
-
-metadata = MetaData()
-
-applications = Table(
-    "applications",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("application_id", String(36), nullable=False, unique=True),
-    Column("round_id", String(36), nullable=False),
-    Column("household_id", String(36), nullable=False, index=True),
-    Column("applicant", String(140), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("submitted_at", BigInteger, nullable=False),  # micros(), see above
-    Column("members", Integer, nullable=False),
-    Column("minors", Integer, nullable=False),
-    Column("isee_cents", BigInteger, nullable=False),
-    Column("other_support", Boolean, nullable=False),
-    Column("entitlement_cents", BigInteger, nullable=False, default=0),
-    Column("voucher_values", Text, nullable=False, default="[]"),  # JSON list of cents
-    Column("priority", Integer, nullable=False, default=0),
-    Column("waitlist_rank", Integer, nullable=True),
-    Column("reason", Text, nullable=True),  # in clear: rejections recorded before 2026-11-25
-    Column("sealed_reason", Text, nullable=True),
-    Column("voucher_ids", Text, nullable=False, default="[]"),  # JSON list of ids
-    Column("sealed_personal_data", Text, nullable=False),
-    Column("sealed_codes", Text, nullable=False, default=""),
-    Index("ix_applications_applicant", "applicant", "seq"),
-    Index("ix_applications_round", "round_id", "seq"),
-    Index("ix_applications_round_status", "round_id", "status", "seq"),
-    # The ranking: priority, then need (lower ISEE first), then submission time.
-    Index(
-        "ix_applications_ranking",
-        "round_id",
-        "status",
-        "priority",
-        "isee_cents",
-        "submitted_at",
-        "seq",
-    ),
-)
-
-vouchers = Table(
-    "vouchers",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("voucher_id", String(36), nullable=False, unique=True),
-    Column("round_id", String(36), nullable=False),
-    Column("application_id", String(36), nullable=False, index=True),
-    Column("household_id", String(36), nullable=False),
-    Column("holder", String(140), nullable=False, index=True),
-    Column("value_cents", BigInteger, nullable=False),
-    Column("remaining_cents", BigInteger, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("expires_at", String(40), nullable=False),  # ISO 8601, as the event has it
-    Column("delegate_id", String(140), nullable=True, index=True),
-    Index("ix_vouchers_round_status", "round_id", "status", "seq"),
-)
-
-# Who was named delegate of which voucher, in the order first named: "vouchers delegated to".
-delegations = Table(
-    "voucher_delegations",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("voucher_id", String(36), nullable=False),
-    Column("delegate_id", String(140), nullable=False),
-    UniqueConstraint("voucher_id", "delegate_id", name="uq_voucher_delegations"),
-)
-
-funds = Table(
-    "funds",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("fund_id", String(36), nullable=False, unique=True),
-    Column("municipality_istat", String(6), nullable=False, index=True),
-)
-
-rounds = Table(
-    "rounds",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("round_id", String(36), nullable=False, unique=True),
-    Column("fund_id", String(36), nullable=False),
-    Column("fund_seq", Integer, nullable=False),
-    Column("municipality_istat", String(6), nullable=False, index=True),
-    Column("opens_at", BigInteger, nullable=False),  # micros()
-    Column("closed", Boolean, nullable=False, default=False),
-)
-
-merchant_accounts = Table(
-    "merchant_accounts",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", String(36), nullable=False, unique=True),
-    Column("round_id", String(36), nullable=False, index=True),
-    Column("merchant_id", String(64), nullable=False, index=True),
-)
-
-programme_shops = Table(
-    "programme_shops",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("shop_id", String(36), nullable=False, unique=True),
-    Column("merchant_id", String(64), nullable=False),
-)
-
-# Redeemed cents net of voids, per municipality and calendar day (the territory's zone) and
-# per municipality and shop (in the order each shop first redeemed).
-spending_by_day = Table(
-    "spending_by_day",
-    metadata,
-    Column("municipality_istat", String(6), primary_key=True),
-    Column("day", String(10), primary_key=True),
-    Column("cents", BigInteger, nullable=False),
-)
-spending_by_merchant = Table(
-    "spending_by_merchant",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("municipality_istat", String(6), nullable=False),
-    Column("merchant_id", String(64), nullable=False),
-    Column("cents", BigInteger, nullable=False),
-    UniqueConstraint("municipality_istat", "merchant_id", name="uq_spending_by_merchant"),
-)
+VERSION = 3  # 2: vouchers in issue order (seq), indexed by round; 3: service vouchers
 
 
 class VouchersProjection(Projection):
@@ -303,6 +171,24 @@ class VouchersProjection(Projection):
         self._spent(connection, e.round_id, e.merchant_id, e.timestamp, e.amount_cents)
 
     @apply.register
+    def _(self, e: Voucher.Held, connection: Connection) -> None:
+        self._voucher(connection, e.originator_id, held_cents=e.held_cents)
+
+    @apply.register
+    def _(self, e: Voucher.HoldCaptured, connection: Connection) -> None:
+        self._voucher(
+            connection,
+            e.originator_id,
+            remaining_cents=e.remaining_cents,
+            held_cents=e.held_cents,
+        )
+        self._spent(connection, e.round_id, e.provider_id, e.timestamp, e.amount_cents)
+
+    @apply.register
+    def _(self, e: Voucher.HoldReleased, connection: Connection) -> None:
+        self._voucher(connection, e.originator_id, held_cents=e.held_cents)
+
+    @apply.register
     def _(self, e: Voucher.RedemptionVoided, connection: Connection) -> None:
         self._voucher(
             connection,
@@ -388,7 +274,46 @@ class VouchersProjection(Projection):
         )
 
     @apply.register
+    def _(self, e: MerchantAccount.ProviderOpened, connection: Connection) -> None:
+        connection.execute(
+            insert(merchant_accounts).values(
+                account_id=str(e.originator_id),
+                round_id=str(e.round_id),
+                merchant_id=e.merchant_id,
+            )
+        )
+
+    @apply.register
+    def _(self, e: ProgrammeProvider.Accredited, connection: Connection) -> None:
+        connection.execute(
+            insert(programme_providers).values(
+                provider_key=str(e.originator_id), provider_id=e.provider_id
+            )
+        )
+
+    @apply.register
     def _(self, e: ProgrammeShop.Joined, connection: Connection) -> None:
         connection.execute(
             insert(programme_shops).values(shop_id=str(e.originator_id), merchant_id=e.merchant_id)
         )
+
+
+__all__ = [
+    "EPOCH",
+    "NAME",
+    "VERSION",
+    "VouchersProjection",
+    "applications",
+    "delegations",
+    "from_micros",
+    "funds",
+    "merchant_accounts",
+    "metadata",
+    "micros",
+    "programme_providers",
+    "programme_shops",
+    "rounds",
+    "spending_by_day",
+    "spending_by_merchant",
+    "vouchers",
+]

@@ -14,14 +14,23 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from benecomune_contracts import catalog
+from benecomune_contracts import booking, catalog
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
 
 from vouchers.application import commands as cmd
 from vouchers.application import figures, views
 from vouchers.application.figures import FundFigures, MerchantFigures
-from vouchers.application.handlers import claims, issuing, redemption, review, rounds, shops
+from vouchers.application.handlers import (
+    bookings,
+    claims,
+    issuing,
+    providers,
+    redemption,
+    review,
+    rounds,
+    shops,
+)
 from vouchers.application.handlers import funds as fund_handlers
 from vouchers.application.handlers import personal_data as household_data
 from vouchers.application.handlers.personal_data import Sealed
@@ -178,23 +187,45 @@ class VouchersApplication(VouchersStore):
     ) -> None:
         claims.pay_claim(self, round_id, merchant_id, claim_id, payment_reference)
 
-    # --- the catalogue's events ---------------------------------------------------------------
+    # --- the catalogue's and the booking saga's events ----------------------------------------
 
     @singledispatchmethod
     def policy(self, message: Any, processing: Any) -> None:
-        """Catalogue events the vouchers service does not act on are tracked and ignored."""
+        """Events the vouchers service does not act on are tracked and ignored."""
 
     @policy.register
     def _(self, message: catalog.MerchantAffiliated, processing: Processing) -> None:
         shops.shop_admitted(self, message, processing)
 
     @policy.register
+    def _(self, message: catalog.ProviderAccredited, processing: Processing) -> None:
+        providers.provider_accredited(self, message, processing)
+
+    @policy.register
     def _(self, message: catalog.ProviderSuspended, processing: Processing) -> None:
-        shops.shop_suspended(self, message, processing)
+        shops.shop_suspended(self, message, processing)  # its accounts, shop's or provider's
+        providers.provider_suspended(self, message, processing)
 
     @policy.register
     def _(self, message: catalog.ProviderReinstated, processing: Processing) -> None:
         shops.shop_reinstated(self, message, processing)
+        providers.provider_reinstated(self, message, processing)
+
+    @policy.register
+    def _(self, message: booking.BookingRequested, processing: Processing) -> None:
+        bookings.booking_requested(self, message, processing)
+
+    @policy.register
+    def _(self, message: booking.FundsHoldRequested, processing: Processing) -> None:
+        bookings.hold_requested(self, message, processing)
+
+    @policy.register
+    def _(self, message: booking.FundsCaptureRequested, processing: Processing) -> None:
+        bookings.capture_requested(self, message, processing)
+
+    @policy.register
+    def _(self, message: booking.FundsReleaseRequested, processing: Processing) -> None:
+        bookings.release_requested(self, message, processing)
 
     # --- figures ------------------------------------------------------------------------------
 

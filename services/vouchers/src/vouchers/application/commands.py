@@ -11,7 +11,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from servicekit.italian_ids import FiscalCode, VatNumber
 
 from vouchers.domain.fund import SourceKind
-from vouchers.domain.round import MAX_VALIDITY_DAYS
+from vouchers.domain.round import MAX_VALIDITY_DAYS, RoundKind
+
+ServiceCategory = Literal[
+    "services_no_cap", "education_childcare", "elderly_care", "transport", "fringe_purchase"
+]
 
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
 # Text people type (names, titles, references, an address): one line, trimmed, and nothing
@@ -65,11 +69,26 @@ class OpenRound(Command):
     excluded_categories: list[Category] = Field(
         default_factory=lambda: ["alcohol", "tobacco", "phone_top_up", "gambling"]
     )
+    kind: RoundKind = Field(
+        default="food",
+        description="food: vouchers spent at affiliated shops' tills (buoni spesa); services: "
+        "vouchers a booking holds for care services of the catalog (buoni servizio)",
+    )
+    service_categories: list[ServiceCategory] = Field(
+        default_factory=list,
+        max_length=5,
+        description="The catalog's welfare categories a services round pays for (at least one; "
+        "none for a food round)",
+    )
 
     @model_validator(mode="after")
     def _closes_after_opening(self) -> OpenRound:
         if self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
+        if self.kind == "services" and not self.service_categories:
+            raise ValueError("a services round names the service_categories it covers")
+        if self.kind == "food" and self.service_categories:
+            raise ValueError("a food round covers no service_categories (kind services does)")
         return self
 
 

@@ -102,7 +102,7 @@ def figures_upto(
     store.check_reaches(notification_id)
     versions = store.versions_upto(notification_id, Fund, Round, MerchantAccount)
     accounts_of: dict[UUID, list[UUID]] = {}
-    for e in store.events_of(MerchantAccount.Affiliated):
+    for e in opened_accounts(store):
         if e.originator_id in versions:
             accounts_of.setdefault(e.round_id, []).append(e.originator_id)
     funds: list[FundFigures] = []
@@ -136,11 +136,13 @@ def funds(store: VouchersStore, municipality_istat: str | None = None) -> list[F
 def merchant_accounts(store: VouchersStore, round_id: UUID) -> list[MerchantAccount]:
     """The round's shop accounts, in the order they joined."""
     if store.ledger_only:  # an audit reads the log (see VouchersStore.__init__)
-        ids = [
-            e.originator_id
-            for e in store.events_of(MerchantAccount.Affiliated)
-            if e.round_id == round_id
-        ]
+        ids = [e.originator_id for e in opened_accounts(store) if e.round_id == round_id]
     else:
         ids = views.merchant_account_ids(store.fresh_read_model(), round_id=round_id)
     return [store.get_aggregate(i, MerchantAccount, "merchant account") for i in ids]
+
+
+def opened_accounts(store: VouchersStore) -> list[Any]:
+    """Every account's first event, in the order they were stored: a shop's affiliation or a
+    care provider's account in a services round."""
+    return list(store.events_of(MerchantAccount.Affiliated, MerchantAccount.ProviderOpened))

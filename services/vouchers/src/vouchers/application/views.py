@@ -59,6 +59,7 @@ class VoucherRow:
     status: VoucherStatus
     expires_at: datetime
     delegate_id: str | None
+    held_cents: int = 0  # held by bookings (service vouchers)
 
     def may_be_spent_by(self, beneficiary: str) -> bool:
         return beneficiary in (self.holder, self.delegate_id)
@@ -100,6 +101,7 @@ def _voucher(r: Any) -> VoucherRow:
         status=r.status,
         expires_at=datetime.fromisoformat(r.expires_at),
         delegate_id=r.delegate_id,
+        held_cents=r.held_cents,
     )
 
 
@@ -252,6 +254,11 @@ def merchant_account_ids(
     if merchant_id is not None:
         query = query.where(m.c.merchant_id == merchant_id)
     return _ids(model, query)
+
+
+def programme_provider_ids(model: ReadModelStore) -> list[UUID]:
+    p = rm.programme_providers
+    return _ids(model, select(p.c.provider_key).order_by(p.c.seq))
 
 
 def programme_shop_ids(model: ReadModelStore) -> list[UUID]:

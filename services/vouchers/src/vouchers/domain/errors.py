@@ -84,3 +84,58 @@ class VoidRefused(DomainError):
 
 class MerchantSuspended(DomainError):
     code = "merchant_suspended"
+
+
+# --- service vouchers held by bookings: each code is also the reason a refusal names ---------
+
+
+class NotAServiceVoucher(DomainError):
+    """A food voucher named by a booking: only a services round's vouchers are held."""
+
+    code = "not_a_service_voucher"
+
+
+class ServiceVoucherAtTill(DomainError):
+    """A service voucher at a shop's till: it is spent through a booking."""
+
+    code = "service_voucher_at_till"
+
+
+class NotTheHolder(DomainError):
+    """The booking is not for the voucher's holder."""
+
+    code = "not_the_holder"
+
+
+class CategoryNotCovered(DomainError):
+    code = "category_not_covered"
+
+
+class ProviderNotAccredited(DomainError):
+    """The provider has no account in the voucher's round (not accredited there)."""
+
+    code = "provider_not_accredited"
+
+
+class NoSuchHold(DomainError):
+    code = "no_such_hold"
+
+
+class HoldClosed(DomainError):
+    """The hold was already captured, released or lapsed."""
+
+    code = "hold_closed"
+
+
+class CaptureOverHold(DomainError):
+    code = "capture_over_hold"
+
+
+class NotTheProvider(DomainError):
+    code = "not_the_provider"
+
+
+class VoucherHeld(Conflict):
+    """The voucher holds money for a booking: it cannot be revoked until the holds end."""
+
+    code = "voucher_held"

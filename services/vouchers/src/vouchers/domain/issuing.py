@@ -114,6 +114,7 @@ def issue_to_household(
             holder=application.applicant,
             value_cents=value,
             expires_at=expires_at,
+            kind=round_.kind,
         )
         for code, value in zip(codes, application.voucher_values, strict=True)
     ]

@@ -1,6 +1,11 @@
 """A merchant's account in a round: affiliation, what the municipality owes it for redemptions,
 and its reimbursement claims (claimed → approved → paid). Reimbursed never exceeds redeemed:
-a claim takes only redeemed, not yet claimed, not voided credits."""
+a claim takes only redeemed, not yet claimed, not voided credits.
+
+In a services round the account is an accredited care provider's, opened by
+``MerchantAccount.open_for_provider`` (``ProviderOpened``: no VAT number, no goods, the round's
+service categories): credited with the service vouchers its bookings capture, suspended,
+reinstated and claimed like a shop's."""
 
 from __future__ import annotations
 
@@ -39,8 +44,11 @@ def check_period(period_from: date, period_to: date) -> None:
 
 
 class MerchantAccount(ChainedAggregate):
-    # Class-level default: accounts snapshotted before suspensions existed read as active.
+    # Class-level defaults: accounts snapshotted before suspensions existed read as active,
+    # and every account opened before service vouchers is a shop's.
     suspended: bool = False
+    provider: bool = False
+    service_categories: tuple[str, ...] = ()
 
     class Affiliated(ChainedAggregate.Created):
         round_id: UUID
@@ -48,6 +56,17 @@ class MerchantAccount(ChainedAggregate):
         vat_number: str
         goods_categories: list[str]
         excluded_categories: list[str]
+
+    class ProviderOpened(ChainedAggregate.Created):
+        """A care provider's account in a services round (no VAT number, no goods)."""
+
+        round_id: UUID
+        merchant_id: str
+        service_categories: list[str]
+
+        def apply(self, account: MerchantAccount) -> None:
+            account.provider = True
+            account.service_categories = tuple(self.service_categories)
 
     class Suspended(ChainedAggregate.Event):
         merchant_id: str
@@ -94,15 +113,15 @@ class MerchantAccount(ChainedAggregate):
         self,
         round_id: UUID,
         merchant_id: str,
-        vat_number: str,
-        goods_categories: list[str],
-        excluded_categories: list[str],
+        vat_number: str | None = None,
+        goods_categories: list[str] | None = None,
+        excluded_categories: list[str] | None = None,
     ) -> None:
         self.round_id = round_id
         self.merchant_id = merchant_id
         self.vat_number = vat_number
-        self.goods_categories = goods_categories
-        self.excluded_categories = excluded_categories
+        self.goods_categories = goods_categories or []
+        self.excluded_categories = excluded_categories or []
         # Only totals and claims live in the state: a shop's thousands of redemptions stay in
         # its event history (read when it claims or voids), so the till's path loads little.
         # claim id -> amount, status, period, payment due / reference
@@ -113,14 +132,22 @@ class MerchantAccount(ChainedAggregate):
         self.reimbursed_cents = 0
 
     @staticmethod
-    def create_id(
-        round_id: UUID,
-        merchant_id: str,
-        vat_number: str,
-        goods_categories: list[str],
-        excluded_categories: list[str],
-    ) -> UUID:
+    def create_id(round_id: UUID, merchant_id: str, **_: Any) -> UUID:
         return MerchantAccount.id_for(round_id, merchant_id)
+
+    @classmethod
+    def open_for_provider(
+        cls, round_id: UUID, provider_id: str, service_categories: list[str]
+    ) -> MerchantAccount:
+        """An accredited provider's account in a services round."""
+        account: MerchantAccount = cls._create(
+            cls.ProviderOpened,
+            id=cls.id_for(round_id, provider_id),
+            round_id=round_id,
+            merchant_id=provider_id,
+            service_categories=list(service_categories),
+        )
+        return account
 
     @staticmethod
     @functools.lru_cache(maxsize=4096)

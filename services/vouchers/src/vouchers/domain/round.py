@@ -25,6 +25,15 @@ from vouchers.domain.money import MAX_VOUCHERS_PER_HOUSEHOLD, check_amount, chec
 from vouchers.domain.rules import EntitlementRules
 
 ReturnReason = Literal["expired", "revoked"]
+RoundKind = Literal["food", "services"]
+# The catalog's welfare categories a services round may cover (a food round covers none).
+SERVICE_CATEGORIES = (
+    "services_no_cap",
+    "education_childcare",
+    "elderly_care",
+    "transport",
+    "fringe_purchase",
+)
 
 # Plausible dates for a round. An operator may record a round that opened a little while ago
 # (the call was published before it was typed in), but not one of years past (2019, 2020: a
@@ -36,6 +45,10 @@ MAX_VALIDITY_DAYS = 730
 
 
 class Round(ChainedAggregate):
+    # Class-level defaults: rounds recorded before service vouchers read as food rounds.
+    kind: RoundKind = "food"
+    service_categories: tuple[str, ...] = ()
+
     # 2: counts of the households served and vouchers issued instead of the lists of their ids
     # (the read model knows a round's vouchers); older snapshots are upcast (upcast_v1_v2).
     class_version = 2
@@ -70,6 +83,11 @@ class Round(ChainedAggregate):
 
     class Closed(ChainedAggregate.Event):
         pass
+
+    class ServicesCovered(ChainedAggregate.Event):
+        """The round issues service vouchers for these catalog categories."""
+
+        service_categories: list[str]
 
     @event(Opened)
     def __init__(
@@ -116,12 +134,17 @@ class Round(ChainedAggregate):
         validity_days: int,
         excluded_categories: list[str],
         now: datetime,
+        service_categories: list[str] | None = None,
     ) -> Round:
+        """A food round, or a services round when ``service_categories`` names the catalog
+        categories its vouchers pay for."""
         check_amount(budget_cents)
         cls.check_dates(opens_at, closes_at, validity_days, now)
         check_denominations(denominations_cents)
         cls.check_rules(rules, denominations_cents)
-        return cls(
+        if service_categories is not None:
+            cls.check_service_categories(service_categories)
+        round_ = cls(
             fund_id,
             municipality_istat,
             title,
@@ -133,6 +156,25 @@ class Round(ChainedAggregate):
             validity_days,
             sorted(set(excluded_categories)),
         )
+        if service_categories is not None:
+            round_._cover_services(sorted(set(service_categories)))
+        return round_
+
+    @staticmethod
+    def check_service_categories(categories: list[str]) -> None:
+        if not categories:
+            raise InvalidRules("a services round covers at least one category of the catalog")
+        unknown = sorted(set(categories) - set(SERVICE_CATEGORIES))
+        if unknown:
+            raise InvalidRules(
+                f"unknown service categories: {', '.join(unknown)} "
+                f"(the catalog's are {', '.join(SERVICE_CATEGORIES)})",
+                unknown=unknown,
+            )
+
+    def covers(self, category: str) -> bool:
+        """Whether the round's service vouchers pay for offerings of this category."""
+        return self.kind == "services" and category in self.service_categories
 
     @staticmethod
     def check_dates(
@@ -250,3 +292,8 @@ class Round(ChainedAggregate):
     @event(Closed)
     def _close(self) -> None:
         self.closed = True
+
+    @event(ServicesCovered)
+    def _cover_services(self, service_categories: list[str]) -> None:
+        self.kind = "services"
+        self.service_categories = tuple(service_categories)

@@ -1,20 +1,36 @@
-"""A voucher: a value in cents a household spends at affiliated shops, in parts, until it
-expires. Its id is derived from its code (see codes.py); the code itself is not stored."""
+"""A voucher: a value in cents a household spends in parts until it expires. Its id is derived
+from its code (see codes.py); the code itself is not stored.
+
+A food voucher (``kind`` food) is spent at affiliated shops' tills. A service voucher (of a
+services round) is never spent at a till: a booking **holds** part of it for a provider (the
+balance stays, what is available drops), then **captures** the hold on delivery (a redemption
+credited to the provider, at most the hold; the rest is available again) or **releases** it.
+A hold keeps its value until its own deadline, even past the voucher's expiry: a voucher with
+open holds does not expire; once its last hold ends, the next expiry run returns the rest. A
+hold still open at its deadline lapses (released, ``lapsed``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 from eventsourcing.domain import event
 from servicekit.chain import ChainedAggregate
 
+from vouchers.domain import voucher_holds as holds
 from vouchers.domain.errors import (
+    CaptureOverHold,
+    HoldClosed,
     InsufficientBalance,
     InvalidAmount,
+    NoSuchHold,
+    NotAServiceVoucher,
+    NotTheProvider,
     RequestReused,
+    ServiceVoucherAtTill,
     VoidRefused,
+    VoucherHeld,
     VoucherNotSpendable,
 )
 from vouchers.domain.money import check_amount
@@ -30,6 +46,8 @@ class Voucher(ChainedAggregate):
         holder: str
         value_cents: int
         expires_at: datetime
+        # "services" for a services round's voucher; absent from vouchers issued before.
+        kind: str
 
     class DelegateNamed(ChainedAggregate.Event):
         delegate_id: str
@@ -60,6 +78,12 @@ class Voucher(ChainedAggregate):
         amount_cents: int
         reason_code: str
 
+    # A booking's holds (declared with their apply() in voucher_holds.py), named here: each is
+    # Voucher.<Name>, the topic stores hold.
+    Held: TypeAlias = holds.Held
+    HoldCaptured: TypeAlias = holds.HoldCaptured
+    HoldReleased: TypeAlias = holds.HoldReleased
+
     @event(Issued)
     def __init__(
         self,
@@ -69,6 +93,7 @@ class Voucher(ChainedAggregate):
         holder: str,
         value_cents: int,
         expires_at: datetime,
+        kind: str = "food",
     ) -> None:
         self.round_id = round_id
         self.application_id = application_id
@@ -81,6 +106,10 @@ class Voucher(ChainedAggregate):
         self.delegate_id: str | None = None
         # redemption id -> merchant, amount, when, voided
         self.redemptions: dict[str, dict[str, Any]] = {}
+        self.kind = kind
+        # hold id -> request, booking, provider, category, amount, deadline, status
+        self.holds: dict[str, dict[str, Any]] = {}
+        self.held_cents = 0
 
     @classmethod
     def issue(
@@ -93,6 +122,7 @@ class Voucher(ChainedAggregate):
         holder: str,
         value_cents: int,
         expires_at: datetime,
+        kind: str = "food",
     ) -> Voucher:
         """A new voucher whose id is derived from its code (codes.voucher_id_for)."""
         check_amount(value_cents)
@@ -105,6 +135,7 @@ class Voucher(ChainedAggregate):
             holder=holder,
             value_cents=value_cents,
             expires_at=expires_at,
+            kind=kind,
         )
         return voucher
 
@@ -138,6 +169,10 @@ class Voucher(ChainedAggregate):
         if known is not None:
             self.check_same_sale(known, amount_cents, goods_category)
             return False
+        if self.kind == "services":
+            raise ServiceVoucherAtTill(
+                "a service voucher is not spent at a till: it pays for a booked care service"
+            )
         check_amount(amount_cents)
         self.check_spendable(now)
         if amount_cents > self.remaining_cents:
@@ -175,6 +210,8 @@ class Voucher(ChainedAggregate):
             raise VoidRefused("no such redemption by this merchant on this voucher")
         if redemption["voided"]:
             raise VoidRefused("the redemption was already voided")
+        if redemption.get("captured"):
+            raise VoidRefused("a booking's capture is not voided at a till")
         if self.status != "active":
             raise VoidRefused(f"the voucher is {self.status}")
         amount: int = redemption["amount_cents"]
@@ -182,7 +219,8 @@ class Voucher(ChainedAggregate):
         return amount
 
     def due_to_expire(self, now: datetime) -> bool:
-        return self.status == "active" and now >= self.expires_at
+        """Past its date and holding nothing for a booking (a hold keeps its value)."""
+        return self.status == "active" and now >= self.expires_at and not self.held_cents
 
     def expire(self, now: datetime) -> int:
         if not self.due_to_expire(now):
@@ -194,9 +232,134 @@ class Voucher(ChainedAggregate):
     def revoke(self, reason_code: str) -> int:
         if self.status != "active":
             raise VoucherNotSpendable(f"the voucher is already {self.status}")
+        self.check_holds_nothing()
         amount = self.remaining_cents
         self._revoke(self.round_id, amount, reason_code)
         return amount
+
+    def check_holds_nothing(self) -> None:
+        if self.held_cents:
+            raise VoucherHeld(
+                f"the voucher holds {self.held_cents} cents for bookings: it can be revoked "
+                "once they are captured or released",
+                held_cents=self.held_cents,
+            )
+
+    # --- held by bookings (service vouchers) ----------------------------------------------------
+
+    def check_is_service_voucher(self) -> None:
+        if self.kind != "services":
+            raise NotAServiceVoucher("a food voucher is spent at a shop, not held by a booking")
+
+    @property
+    def available_cents(self) -> int:
+        """What a new hold may take: the balance less what bookings hold."""
+        return self.remaining_cents - self.held_cents
+
+    def hold(
+        self,
+        hold_id: str,
+        *,
+        request_id: str,
+        booking_id: str,
+        provider_id: str,
+        category: str,
+        amount_cents: int,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Hold ``amount_cents`` for a booking's provider until ``expires_at``: not spent, no
+        longer available. Never more than is available."""
+        self.check_is_service_voucher()
+        check_amount(amount_cents)
+        self.check_spendable(now)
+        if amount_cents > self.available_cents:
+            raise InsufficientBalance(
+                f"the voucher has {self.available_cents} cents available; "
+                f"{amount_cents} were asked",
+                remaining_cents=self.available_cents,
+                requested_cents=amount_cents,
+            )
+        self.trigger_event(
+            self.Held,
+            round_id=self.round_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            booking_id=booking_id,
+            provider_id=provider_id,
+            category=category,
+            amount_cents=amount_cents,
+            held_cents=self.held_cents + amount_cents,
+            remaining_cents=self.remaining_cents,
+            expires_at=expires_at,
+        )
+
+    def open_hold(self, hold_id: str) -> dict[str, Any]:
+        hold = self.holds.get(hold_id)
+        if hold is None:
+            raise NoSuchHold("the voucher has no such hold")
+        if hold["status"] != "held":
+            raise HoldClosed(f"the hold is already {hold['status']}")
+        return hold
+
+    def capture(
+        self,
+        hold_id: str,
+        *,
+        request_id: str,
+        redemption_id: UUID,
+        provider_id: str,
+        amount_cents: int,
+    ) -> None:
+        """Spend at most the hold for its provider (a redemption); the rest is available."""
+        hold = self.open_hold(hold_id)
+        if provider_id != hold["provider_id"]:
+            raise NotTheProvider(f"the hold is for provider {hold['provider_id']}")
+        check_amount(amount_cents)
+        if amount_cents > hold["amount_cents"]:
+            raise CaptureOverHold(
+                f"the hold is of {hold['amount_cents']} cents; {amount_cents} were asked",
+                held_cents=hold["amount_cents"],
+            )
+        self.trigger_event(
+            self.HoldCaptured,
+            round_id=self.round_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            booking_id=hold["booking_id"],
+            redemption_id=redemption_id,
+            provider_id=provider_id,
+            category=hold["category"],
+            amount_cents=amount_cents,
+            released_cents=hold["amount_cents"] - amount_cents,
+            held_cents=self.held_cents - hold["amount_cents"],
+            remaining_cents=self.remaining_cents - amount_cents,
+        )
+
+    def release(self, hold_id: str, request_id: str | None, *, lapsed: bool = False) -> int:
+        """Give the whole hold back; returns its amount."""
+        hold = self.open_hold(hold_id)
+        amount: int = hold["amount_cents"]
+        self.trigger_event(
+            self.HoldReleased,
+            round_id=self.round_id,
+            hold_id=hold_id,
+            request_id=request_id,
+            booking_id=hold["booking_id"],
+            amount_cents=amount,
+            held_cents=self.held_cents - amount,
+            lapsed=lapsed,
+        )
+        return amount
+
+    def lapse_holds(self, now: datetime) -> int:
+        """Release the holds past their deadline that no booking captured or released."""
+        due = [
+            hold_id
+            for hold_id, hold in self.holds.items()
+            if hold["status"] == "held" and now >= hold["expires_at"]
+        ]
+        return sum(self.release(hold_id, None, lapsed=True) for hold_id in due)
 
     @event(DelegateNamed)
     def _name_delegate(self, delegate_id: str) -> None:

@@ -41,7 +41,9 @@ class ClaimView(BaseModel):
 class MerchantAccountView(BaseModel):
     merchant_id: str
     round_id: UUID
-    vat_number: str
+    vat_number: str | None = Field(
+        description="A shop's VAT number; none for a care provider's account (services round)"
+    )
     goods_categories: list[str]
     excluded_categories: list[str]
     redeemed_cents: int = Field(description="Net of voids")

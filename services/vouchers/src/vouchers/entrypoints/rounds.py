@@ -14,7 +14,7 @@ from vouchers.application import views
 from vouchers.application.app import VouchersApplication
 from vouchers.application.commands import EntitlementRulesInput, OpenRound
 from vouchers.domain.household_application import Status
-from vouchers.domain.round import Round
+from vouchers.domain.round import Round, RoundKind
 from vouchers.entrypoints.deps import READERS, clear_errors, parse_id, vouchers_app
 from vouchers.entrypoints.views import ApplicationView, application_view
 
@@ -42,6 +42,8 @@ class RoundView(BaseModel):
     denominations_cents: list[int]
     validity_days: int
     excluded_categories: list[str]
+    kind: RoundKind
+    service_categories: list[str]
     households_served: int
     vouchers_issued: int
 
@@ -85,6 +87,8 @@ def round_view(round_: Round) -> RoundView:
         denominations_cents=round_.denominations_cents,
         validity_days=round_.validity_days,
         excluded_categories=round_.excluded_categories,
+        kind=round_.kind,
+        service_categories=list(round_.service_categories),
         households_served=round_.households_served,
         vouchers_issued=round_.vouchers_issued,
     )

@@ -20,6 +20,11 @@ Then it checks the money rules, naming the events involved in any violation:
   says remains is what the voucher's own history leaves;
 * **reimbursed ≤ redeemed** — reimbursed ≤ approved ≤ claimed ≤ redeemed for every shop, a claim
   takes only credited, not voided, not yet claimed redemptions, for exactly their sum;
+* **held ≤ balance, captured ≤ held, no capture without hold** — a booking's hold on a service
+  voucher (buoni servizio, of a services round) takes at most what is available, for a category
+  its round covers and an accredited provider of the round; a capture (a redemption credited
+  to the provider, counted in redeemed like a sale) or release ends an open hold, once, a
+  capture taking at most the hold; a service voucher is never spent at a till;
 * **the streams agree with each other** — every voucher a round committed was issued for that
   household and the values add up to the commitment; every redemption (and void) on a voucher
   is credited (and debited) to an affiliated shop of the round, for the same amount, and vice
@@ -36,7 +41,8 @@ through the store hook the service names (:mod:`benecomune_auditor.service_hooks
 One concern a module: :mod:`.naming` (how events, trails and violations are named),
 :mod:`.entities` (what the tally keeps), :mod:`.tally` (funds, rounds and applications, and the
 dispatch of every event), :mod:`.voucher_rules` (issue, spend, void, expire),
-:mod:`.shop_rules` (shops' accounts and claims), :mod:`.end_checks` (the checks across
+:mod:`.shop_rules` (shops' accounts and claims), :mod:`.service_rules` (service vouchers
+held, captured and released by bookings), :mod:`.end_checks` (the checks across
 streams), :mod:`.tally_figures` (the figures the tally adds up), :mod:`.comparison` (the
 service's figures and the comparison) and :mod:`.result` (the audit: JSON, CSV, summary).
 """

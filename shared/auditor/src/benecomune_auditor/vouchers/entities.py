@@ -12,6 +12,7 @@ __all__ = [
     "Commitment",
     "Credit",
     "FundTally",
+    "HoldTally",
     "HouseholdTally",
     "MerchantTally",
     "Redemption",
@@ -58,6 +59,8 @@ class RoundTally:
     title: str = ""
     budget_cents: int = 0
     excluded_categories: frozenset[str] = frozenset()
+    kind: str = "food"  # "services" once its RoundServicesCovered is read
+    service_categories: frozenset[str] = frozenset()
     issued_cents: int = 0  # committed to served households
     returned_cents: int = 0
     closed: bool = False
@@ -85,6 +88,17 @@ class Redemption:
 
 
 @dataclass(slots=True)
+class HoldTally:
+    """A booking's hold on a service voucher, until captured or released."""
+
+    amount_cents: int
+    provider_id: str
+    event: EventRef
+    ended: EventRef | None = None  # captured or released
+    redemption_id: str | None = None  # captured: the redemption it became
+
+
+@dataclass(slots=True)
 class VoucherTally:
     voucher_id: str
     round_id: str = ""
@@ -97,6 +111,8 @@ class VoucherTally:
     ended: tuple[int, EventRef] | None = None  # expired or revoked: the amount returned
     issued: EventRef | None = None
     expires_at: datetime | None = None
+    held_cents: int = 0  # held by bookings' open holds (service vouchers)
+    holds: dict[str, HoldTally] | None = None  # by hold id; None until the first
 
 
 @dataclass(slots=True)
@@ -135,8 +151,9 @@ class MerchantTally:
     claimed_trail: Trail = field(default_factory=Trail)
     approved_trail: Trail = field(default_factory=Trail)
     reimbursed_trail: Trail = field(default_factory=Trail)
-    affiliated: EventRef | None = None
+    affiliated: EventRef | None = None  # a shop's affiliation, or a provider's account opened
     suspended: EventRef | None = None  # while suspended: the suspension
+    provider: bool = False  # a care provider's account in a services round
 
     @property
     def outstanding_cents(self) -> int:

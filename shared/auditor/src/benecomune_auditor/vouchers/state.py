@@ -56,6 +56,8 @@ class TallyState:
         self.rejections: dict[str, EventRef] = {}
         # application id -> (its round, its status so far): what the round's counts hold
         self.application_status: dict[str, tuple[str, str]] = {}
+        # (round, provider) -> the provider's account in a services round
+        self.provider_accounts: dict[tuple[str, str], str] = {}
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
 

@@ -15,7 +15,8 @@ from benecomune_contracts.chain import LedgerEvent
 from benecomune_auditor.records import AuditRecord
 from benecomune_auditor.vouchers.end_checks import EndChecks
 from benecomune_auditor.vouchers.entities import Commitment, FundTally, SourceLine
-from benecomune_auditor.vouchers.naming import EventRef, euro, short_type
+from benecomune_auditor.vouchers.naming import EventRef, Violation, euro, short_type
+from benecomune_auditor.vouchers.service_rules import ServiceRules
 from benecomune_auditor.vouchers.shop_rules import ShopRules
 from benecomune_auditor.vouchers.state import ISSUED, Fields
 from benecomune_auditor.vouchers.voucher_rules import VoucherRules
@@ -25,7 +26,7 @@ __all__ = ["VouchersTally"]
 _Handler = Callable[[Fields, EventRef], None]
 
 
-class VouchersTally(VoucherRules, ShopRules, EndChecks):
+class VouchersTally(VoucherRules, ShopRules, ServiceRules, EndChecks):
     """Feed it the sound events of the vouchers topic (see
     :func:`benecomune_auditor.replay.replay`); :meth:`finish` runs the checks across streams."""
 
@@ -57,6 +58,12 @@ class VouchersTally(VoucherRules, ShopRules, EndChecks):
             c.ReimbursementClaimed: self._claimed,
             c.ReimbursementApproved: self._claim_approved,
             c.ReimbursementPaid: self._claim_paid,
+            # service vouchers (buoni servizio): .service_rules
+            c.RoundServicesCovered: self._round_services_covered,
+            c.ProviderAccountOpened: self._provider_account_opened,
+            c.ServiceVoucherHeld: self._voucher_held,
+            c.ServiceVoucherCaptured: self._voucher_captured,
+            c.ServiceVoucherReleased: self._voucher_released,
         }
         # Per type: its handler, the short type name its refs carry, and whether it is a
         # ledger event (named by its stream and sequence) or an application's (by its id).
@@ -88,6 +95,11 @@ class VouchersTally(VoucherRules, ShopRules, EndChecks):
                 record.position, f.get("application_id") or "", None, short, record.origin
             )
         handler(f, ref)
+
+    def finish(self) -> list[Violation]:
+        if not self._finished:
+            self._check_service_vouchers()
+        return super().finish()
 
     def broken(self, record: AuditRecord) -> None:
         if isinstance(record.event, LedgerEvent):

@@ -130,6 +130,13 @@ class VoucherRules(TallyState):
                     voucher.ended[1] if voucher.ended else None,
                     ref,
                 )
+            elif voucher.held_cents:
+                self._violate(
+                    "held ≤ balance",
+                    f"voucher {f['voucher_id']}",
+                    f"ended while holding {euro(voucher.held_cents)} for bookings",
+                    ref,
+                )
             elif f["amount_cents"] != voucher.remaining_cents:
                 self._violate(
                     "redeemed ≤ issued",

@@ -64,6 +64,8 @@ def revoke_application(
     """Revoke every voucher of a household (e.g. a false declaration); their unspent value
     returns to the round, and serves its waitlist. Returns the cents returned."""
     application = store.get_application(application_id)
+    for voucher_id in application.voucher_ids:  # all or none: a held one stops them all
+        store.get_voucher(UUID(voucher_id)).check_holds_nothing()
     returned = sum(
         revoke_voucher(store, UUID(voucher_id), command.reason_code)
         for voucher_id in application.voucher_ids
@@ -95,8 +97,13 @@ def expire_vouchers(store: VouchersStore, round_id: UUID, now: datetime) -> int:
 
 @retried
 def expire_voucher(store: VouchersStore, voucher_id: UUID, round_id: UUID, now: datetime) -> int:
+    """Expire the voucher if it is due; first, the booking holds on it past their deadline
+    lapse (a voucher with holds open does not expire: they keep their value)."""
     voucher = store.get_voucher(voucher_id)
+    lapsed = voucher.lapse_holds(now) if voucher.held_cents else 0
     if not voucher.due_to_expire(now):
+        if lapsed:
+            store.save(voucher)
         return 0
     round_ = store.get_round(round_id)
     amount = issuing.expire(voucher, round_, now)

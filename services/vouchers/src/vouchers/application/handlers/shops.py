@@ -15,7 +15,7 @@ from servicekit.messages import Processing
 from vouchers.application import commands as cmd
 from vouchers.application import views
 from vouchers.application.store import VouchersStore
-from vouchers.domain.errors import AlreadyApplied, NotAffiliated
+from vouchers.domain.errors import AlreadyApplied, InvalidTransition, NotAffiliated
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.domain.programme_shop import ProgrammeShop
 from vouchers.domain.round import Round
@@ -27,6 +27,11 @@ def affiliate_merchant(
     store: VouchersStore, round_id: UUID, command: cmd.AffiliateMerchant
 ) -> UUID:
     round_ = store.get_round(round_id)
+    if round_.kind != "food":
+        raise InvalidTransition(
+            "a services round's vouchers are spent at the catalogue's accredited providers, "
+            "through bookings: no shop is affiliated to it"
+        )
     account = MerchantAccount(
         round_id=round_.id,
         merchant_id=command.merchant_id,
@@ -116,9 +121,9 @@ def programme_shops(store: VouchersStore) -> list[ProgrammeShop]:
 
 
 def open_rounds(store: VouchersStore) -> list[Round]:
-    """Rounds not closed (a closed round takes no new shops)."""
+    """Food rounds not closed (a closed round takes no new shops, a services round none)."""
     rounds = (store.get_round(i) for i in views.round_ids(store.fresh_read_model()))
-    return [r for r in rounds if not r.closed]
+    return [r for r in rounds if not r.closed and r.kind == "food"]
 
 
 def is_affiliated(store: VouchersStore, round_id: UUID, merchant_id: str) -> bool:
