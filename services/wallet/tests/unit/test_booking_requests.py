@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from benecomune_auditor.store_reader import store_records
+from benecomune_auditor.wallet import audit_wallet, figures_from_store
 from benecomune_contracts import BOOKING_TOPIC
 from benecomune_contracts import booking as b
 from benecomune_contracts import wallet as c
 from wallet.application import commands as cmd
 from wallet.application.app import WalletApplication
+from wallet.audit_hook import WalletLedgerStore
 from wallet.service import DEFINITION
 
 from .booking_messages import (
@@ -261,3 +264,22 @@ def test_a_beneficiary_named_by_the_request_must_hold_the_wallet(app: WalletAppl
     refused, held = answers(app, since)
     assert isinstance(refused, c.HoldRefused) and refused.reason_code == "not_wallet_holder"
     assert isinstance(held, c.FundsHeld)
+
+
+def test_the_auditors_replay_of_a_ledger_with_the_sagas_answers_is_sound(
+    app: WalletApplication,
+) -> None:
+    wallet_id = funded_wallet(app)
+    booking = Booking(app)
+    booking.send(hold_requested(wallet_id))
+    booking.send(hold_requested("not-a-wallet-id", step="c2:f1:hold"))
+    booking.send(capture_requested(wallet_id, amount=25_000))
+    booking.send(capture_requested(wallet_id, step="c1:f1:capture-2", amount=12_000))
+    audit = audit_wallet(
+        store_records(WalletLedgerStore(app)),
+        source="store",
+        figures=lambda upto: figures_from_store(WalletLedgerStore(app), upto),
+    )
+    assert audit.ok, "\n".join(audit.summary_lines())
+    assert audit.differences == []
+    assert audit.tally.balances["provider:coop-1:payable"] == 12_000
