@@ -12,7 +12,9 @@ from booking.settings import BookingSettings
 def app(tmp_path: Path) -> Iterator[BookingApplication]:
     """A booking application on an embedded store of its own, closed afterwards."""
     application = BookingApplication(
-        BookingSettings(data_dir=tmp_path / "data", keys_dir=tmp_path / "keys")
+        BookingSettings(
+            data_dir=tmp_path / "data", keys_dir=tmp_path / "keys", request_facts_fallback=True
+        )
     )
     yield application
     application.close()

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 from benecomune_contracts import booking as contract
-from benecomune_contracts import catalog, wallet
+from benecomune_contracts import wallet
 from booking.adapters.contract_mapping import to_contract
 from booking.application.app import BookingApplication
 from booking.service import DEFINITION
@@ -22,6 +22,8 @@ from fastapi.testclient import TestClient
 from servicekit.auth import DevIssuer
 from servicekit.http import create_http_app
 from servicekit.service import ServiceRuntime
+
+from ..answers import funds_held, slot_held
 
 CHAIN: dict[str, Any] = {"sequence": 2, "prev_hash": "0" * 64, "event_hash": "0" * 64}
 
@@ -50,24 +52,17 @@ class Api:
         return events
 
     def hold_everything(self) -> None:
-        now = datetime.now(UTC)
         for ask in self.published(contract.SlotHoldRequested):
-            self.feed(catalog.SlotHeld(
-                slot_id=ask.slot_id, offering_id=ask.offering_id, provider_id=ask.provider_id,
-                request_id=ask.request_id, quantity=1, expires_at=ask.expires_at, held_at=now,
-            ))  # fmt: skip
+            self.feed(slot_held(ask))
         for a in self.published(contract.FundsHoldRequested):
-            self.feed(wallet.FundsHeld(
-                stream_id=a.account_id, **CHAIN, transfers=[], wallet_id=a.account_id,
-                employee_id="b-1", hold_id=f"h-{a.component}", request_id=a.request_id,
-                provider_id=a.provider_id, category="elderly_care", amount_cents=a.amount_cents,
-                expires_at=a.expires_at, held_at=now,
-            ))  # fmt: skip
+            self.feed(funds_held(a))
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    settings = BookingSettings(data_dir=tmp_path / "data", keys_dir=tmp_path / "keys")
+    settings = BookingSettings(
+        data_dir=tmp_path / "data", keys_dir=tmp_path / "keys", request_facts_fallback=True
+    )
     runtime = ServiceRuntime(DEFINITION, settings)
     with TestClient(create_http_app(runtime, with_workers=False)) as client:
         application = runtime.application

@@ -19,6 +19,8 @@ from booking.application.views import Page
 from booking.domain.booking import Booking
 from eventsourcing.persistence import Tracking
 
+from ..answers import funds_held, slot_held
+
 BENEFICIARY = Caller("beneficiary", "beneficiary:b-1", "b-1")
 PROVIDER = Caller("provider", "provider:p-1", "p-1")
 _positions = count(1)
@@ -68,21 +70,9 @@ def at() -> datetime:
 
 def hold_everything(app: BookingApplication, booking_id: UUID) -> None:
     for ask in published(app, contract.SlotHoldRequested):
-        feed(app, catalog.SlotHeld(
-            slot_id=ask.slot_id, offering_id=ask.offering_id, provider_id=ask.provider_id,
-            request_id=ask.request_id, quantity=1, expires_at=ask.expires_at, held_at=at(),
-        ))  # fmt: skip
+        feed(app, slot_held(ask))
     for ask in published(app, contract.FundsHoldRequested):
         feed(app, funds_held(ask))
-
-
-def funds_held(ask: contract.FundsHoldRequested) -> wallet.FundsHeld:
-    return wallet.FundsHeld(
-        stream_id=ask.account_id, sequence=2, prev_hash="0" * 64, event_hash="0" * 64,
-        transfers=[], wallet_id=ask.account_id, employee_id="b-1", hold_id=f"h-{ask.component}",
-        request_id=ask.request_id, provider_id=ask.provider_id, category="elderly_care",
-        amount_cents=ask.amount_cents, expires_at=ask.expires_at, held_at=at(),
-    )  # fmt: skip
 
 
 CHAIN: dict[str, Any] = {"sequence": 3, "prev_hash": "0" * 64, "event_hash": "0" * 64}

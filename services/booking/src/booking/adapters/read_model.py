@@ -34,7 +34,7 @@ from booking.domain.booking_state import BookingState as S
 from booking.domain.compensation_state import CompensationState as C
 
 NAME = "booking"
-VERSION = 1
+VERSION = 2  # 2: stuck_reason
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -61,6 +61,8 @@ bookings = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("disputed", Integer, nullable=False, default=0),
+    # a capture or release a participant refused, still holding the money: "<request>:<code>"
+    Column("stuck_reason", String(80), nullable=True),
 )
 
 components = Table(
@@ -185,6 +187,10 @@ class BookingProjection(Projection):
     @apply.register
     def _(self, e: C.CompensationStarted, connection: Connection) -> None:
         self._booking(connection, e, status="compensating", reason_code=e.reason_code)
+
+    @apply.register
+    def _(self, e: C.FundsRequestRefused, connection: Connection) -> None:
+        self._booking(connection, e, stuck_reason=f"{e.request}_refused:{e.reason_code}"[:80])
 
     @apply.register
     def _(self, e: C.Compensated, connection: Connection) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from benecomune_contracts import catalog, wallet
+from benecomune_contracts import catalog, vouchers, wallet
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.domain import NotFound
 from servicekit.messages import Processing
@@ -19,8 +19,8 @@ from servicekit.store import ServiceApplication
 
 from booking.adapters.contract_mapping import to_contract
 from booking.adapters.read_model import open_read_model
-from booking.application import participants, views
-from booking.application.offerings import FactsFromRequest, OfferingFacts
+from booking.application import funds_answers, participants, views
+from booking.application.offerings import CatalogFacts, OfferingFacts
 from booking.domain.booking import Booking
 from booking.domain.links import Delegation
 
@@ -30,8 +30,11 @@ class BookingApplication(ServiceApplication):
 
     def __init__(self, settings: ServiceSettings, env: dict[str, Any] | None = None) -> None:
         super().__init__(settings, env)
-        # Where offerings' facts come from: the request today, the catalog's events later.
-        self.offerings: OfferingFacts = FactsFromRequest()
+        # Where offerings' facts come from: the catalog's events (the request's as a fallback
+        # only where the settings trust them).
+        self.offerings: OfferingFacts = CatalogFacts(
+            self, request_fallback=getattr(settings, "request_facts_fallback", False)
+        )
         self._read_model: ReadModelStore | None = None
         self._read_model_lock = threading.Lock()
 
@@ -105,13 +108,32 @@ class BookingApplication(ServiceApplication):
     @policy.register(catalog.SlotHoldRefused)
     @policy.register(catalog.SlotHoldConfirmed)
     @policy.register(catalog.SlotReleased)
+    def _(self, message: Any, processing: Processing) -> None:
+        participants.apply_slot_answer(self, message, processing)
+
+    @policy.register(catalog.OfferingPublished)
+    @policy.register(catalog.OfferingPriceChanged)
+    @policy.register(catalog.OfferingWithdrawn)
+    @policy.register(catalog.SlotOpened)
+    def _(self, message: Any, processing: Processing) -> None:
+        participants.record_offering(self, message, processing)
+
     @policy.register(wallet.FundsHeld)
     @policy.register(wallet.HoldRefused)
+    @policy.register(wallet.RequestRefused)
     @policy.register(wallet.HoldCaptured)
     @policy.register(wallet.HoldReleased)
     @policy.register(wallet.HoldExpired)
     def _(self, message: Any, processing: Processing) -> None:
-        participants.apply_answer(self, message, processing)
+        funds_answers.apply_wallet_answer(self, message, processing)
+
+    @policy.register(vouchers.ServiceVoucherHeld)
+    @policy.register(vouchers.ServiceVoucherHoldRefused)
+    @policy.register(vouchers.ServiceVoucherCaptured)
+    @policy.register(vouchers.ServiceVoucherReleased)
+    @policy.register(vouchers.ServiceVoucherRequestRefused)
+    def _(self, message: Any, processing: Processing) -> None:
+        funds_answers.apply_voucher_answer(self, message, processing)
 
     @policy.register(wallet.DelegateNamed)
     @policy.register(wallet.DelegateRevoked)

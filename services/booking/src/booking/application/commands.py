@@ -39,21 +39,28 @@ class CancellationPolicyInput(Command):
 
 
 class ComponentInput(Command):
-    """One offering at one slot. Today its facts (price, provider, category, acceptance,
-    policy) come with the request; later from the catalog's events."""
+    """One offering at one slot. Its facts (provider, price, tax category, instant or the
+    provider's acceptance hours, cancellation policy, the slot's times) are the catalog's, as
+    the booking service learned them from the catalog's events: send the ids only. A price
+    sent along is the one the caller saw: a booking is refused (409 ``price_changed``) if the
+    catalog's is now another. The other facts are read only for an offering the catalog has
+    not published to the booking service, and only where the service is set to trust them
+    (``BOOKING_REQUEST_FACTS_FALLBACK``, tests and demos)."""
 
     offering_id: Id
-    provider_id: Id
     slot_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    price_cents: Cents
-    category: Category
-    instant: bool = False
-    acceptance_hours: int = Field(
-        default=24, ge=0, le=72, strict=True, description="0 for an instant offering"
+    provider_id: Id | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    price_cents: Cents | None = Field(
+        default=None, description="The price the caller saw: refused if it is no longer so"
     )
-    cancellation: CancellationPolicyInput = Field(default_factory=CancellationPolicyInput)
+    category: Category | None = None
+    instant: bool | None = None
+    acceptance_hours: int | None = Field(
+        default=None, ge=0, le=72, strict=True, description="0 for an instant offering"
+    )
+    cancellation: CancellationPolicyInput | None = None
     order: int = Field(default=1, ge=1, le=10, strict=True)
 
 

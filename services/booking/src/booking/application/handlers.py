@@ -118,7 +118,7 @@ def request_booking(
                 )
             return existing
         beneficiary_id, requester = requester_of(app, command, caller)
-        specs = [app.offerings.spec_for(item) for item in command.components]
+        specs = [app.offerings.spec_for(item, now) for item in command.components]
         wallet = command.funding.wallet
         booking: Booking = Booking.request(
             client_request_id=command.request_id,

@@ -49,6 +49,7 @@ class BookingRow:
     reason_code: str | None
     total_cents: int
     disputed: int
+    stuck_reason: str | None
     created_at: datetime
     updated_at: datetime
     components: list[ComponentRow]
@@ -85,6 +86,7 @@ def _rows(store: ReadModelStore, query: Select[Any], page: Page) -> list[Booking
             reason_code=r.reason_code,
             total_cents=r.total_cents,
             disputed=r.disputed,
+            stuck_reason=r.stuck_reason,
             created_at=rm.from_micros(r.created_at),
             updated_at=rm.from_micros(r.updated_at),
             components=parts[r.booking_id],
@@ -125,14 +127,16 @@ def operator_view(
     store: ReadModelStore, view: OperatorView, now: datetime, page: Page
 ) -> list[BookingRow]:
     """``disputed``: bookings with a disputed component; ``stuck``: bookings waiting for a
-    participant's answer (holds, releases, captures) for more than an hour."""
+    participant's answer (holds, releases, captures) for more than an hour, and at once those
+    whose capture or release a participant refused while still holding the money."""
     b, c = rm.bookings, rm.components
     if view == "disputed":
         return _rows(store, select(b).where(b.c.disputed > 0), page)
     old = b.c.updated_at < rm.micros(now - STUCK_AFTER)
     settling = exists().where(c.c.booking_id == b.c.booking_id, c.c.stage == "settling")
     waiting = or_(b.c.status.in_(("requested", "compensating")), settling)
-    return _rows(store, select(b).where(old, waiting), page)
+    refused = b.c.stuck_reason.is_not(None)
+    return _rows(store, select(b).where(or_(and_(old, waiting), refused)), page)
 
 
 def bookings_with_deadlines_due(store: ReadModelStore, now: datetime) -> list[UUID]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from booking.domain.booking_saga import TIMINGS, BookingSaga, Timings
-from booking.domain.components import Component, check_slot_times, request_id_for
+from booking.domain.components import Component, FundsHold, check_slot_times, request_id_for
 from booking.domain.errors import InvalidAmount, InvalidBooking, InvalidTransition, RequestReused
 from booking.domain.funding import CO_PAYMENT, apportion, percent_of
 
@@ -125,23 +125,55 @@ class Booking(BookingSaga):
             self._co_payment_due(c.index, c.provider_id, settlement[CO_PAYMENT], why, now)
         self._check_settled(c, now)
 
-    def funds_captured(self, hold_id: str, amount_cents: int, now: datetime) -> None:
-        found = self.find_funds(hold_id=hold_id)
+    def funds_captured(
+        self, hold_id: str, amount_cents: int, now: datetime, source: str | None = None
+    ) -> None:
+        found = self.find_funds(hold_id=hold_id, source=source)
         if found is None or found[1].status != "capture_requested":
             return
         component, funds = found
         self._funds_captured(component.index, funds.source, amount_cents, now)
         self._check_settled(component, now)
 
-    def funds_released(self, hold_id: str, how: str, now: datetime) -> None:
+    def funds_released(
+        self, hold_id: str, how: str, now: datetime, source: str | None = None
+    ) -> None:
         """The participant released the hold (asked, or at its own expiry)."""
-        found = self.find_funds(hold_id=hold_id)
+        found = self.find_funds(hold_id=hold_id, source=source)
         if found is None or found[1].status in ("released", "refused", "captured"):
             return
-        component, funds = found
+        self._release_done(found[0], found[1], how, now)
+
+    def _release_done(
+        self, component: Component, funds: FundsHold, how: str, now: datetime
+    ) -> None:
         self._funds_released(component.index, funds.source, how, now)
         self._check_compensated(now)
         self._check_settled(component, now)
+
+    def funds_request_refused(
+        self,
+        hold_request_id: str,
+        request: Literal["capture", "release"],
+        reason_code: str,
+        not_held: bool,
+        now: datetime,
+        source: str | None = None,
+    ) -> None:
+        """The participant refused a capture or a release of the hold ``hold_request_id``.
+        ``not_held``: it holds nothing any more (the hold was released or lapsed, its money went
+        back; or it never knew it): the source pays nothing, as if released, and the booking
+        goes on. Otherwise the money stays held and the booking cannot settle by itself: the
+        component's funds are marked refused with the reason, and the operator sees the
+        booking as stuck (``GET /operator/bookings?view=stuck``) at once."""
+        found = self.find_funds(request_id=hold_request_id, source=source)
+        if found is None or found[1].status != f"{request}_requested":
+            return  # answered before, or not ours
+        component, funds = found
+        if not_held:
+            self._release_done(component, funds, f"not_held:{reason_code}", now)
+        else:
+            self._funds_request_refused(component.index, funds.source, request, reason_code, now)
 
     def _check_settled(self, c: Component, now: datetime) -> None:
         if not c.settlement or c.settled:

@@ -150,10 +150,18 @@ class BookingSaga(AftercareState):
         return None
 
     def find_funds(
-        self, *, request_id: str | None = None, hold_id: str | None = None
+        self,
+        *,
+        request_id: str | None = None,
+        hold_id: str | None = None,
+        source: str | None = None,
     ) -> tuple[Component, FundsHold] | None:
+        """The funds hold an answer names (by the hold's request id or the participant's hold
+        id), of ``source`` only when given (hold ids of two participants may be alike)."""
         for component in self.components:
             for funds in component.funds.values():
+                if source is not None and funds.source != source:
+                    continue
                 if (request_id is not None and funds.request_id == request_id) or (
                     hold_id is not None and funds.hold_id == hold_id
                 ):
@@ -193,8 +201,10 @@ class BookingSaga(AftercareState):
             self.compensate("slot_unavailable", reason, now)
         self._check_compensated(now)
 
-    def funds_held(self, request_id: str, hold_id: str | None, now: datetime) -> None:
-        found = self.find_funds(request_id=request_id)
+    def funds_held(
+        self, request_id: str, hold_id: str | None, now: datetime, source: str | None = None
+    ) -> None:
+        found = self.find_funds(request_id=request_id, source=source)
         if found is None or found[1].status not in ("requested", "release_pending"):
             return
         component, funds = found
@@ -204,8 +214,10 @@ class BookingSaga(AftercareState):
         elif self.status == "requested":
             self._advance(now)
 
-    def funds_hold_refused(self, request_id: str, reason_code: str, now: datetime) -> None:
-        found = self.find_funds(request_id=request_id)
+    def funds_hold_refused(
+        self, request_id: str, reason_code: str, now: datetime, source: str | None = None
+    ) -> None:
+        found = self.find_funds(request_id=request_id, source=source)
         if found is None or found[1].status not in ("requested", "release_pending"):
             return
         component, funds = found

@@ -98,6 +98,9 @@ class BookingState(Aggregate):
         self._deadline("hold_expiry", hold_expires_at)
         self.requests: dict[str, str] = {}  # a client's request id → what it asked
         self.held_counter = 0
+        # captures or releases a participant refused while still holding the money: the
+        # booking cannot settle by itself, the operator sees it stuck with the reason
+        self.stuck: list[dict[str, Any]] = []
         self.timeline: list[dict[str, Any]] = []
         self._log("requested", at, detail=f"{len(components)} component(s)")
 

@@ -101,6 +101,24 @@ class CompensationState(BookingState):
         self.component(index).funds[source].status = "released"
         self._log("funds_released", at, index, source, how)
 
+    class FundsRequestRefused(Aggregate.Event):
+        index: int
+        source: str
+        request: str  # "capture" or "release"
+        reason_code: str
+        at: datetime
+
+    @event(FundsRequestRefused)
+    def _funds_request_refused(
+        self, index: int, source: str, request: str, reason_code: str, at: datetime
+    ) -> None:
+        funds = self.component(index).funds[source]
+        funds.status = "capture_refused" if request == "capture" else "release_refused"
+        self.stuck.append(
+            {"index": index, "source": source, "request": request, "reason_code": reason_code}
+        )
+        self._log(f"funds_{request}_refused", at, index, source, reason_code)
+
     class Compensated(Aggregate.Event):
         beneficiary_id: str
         reason_code: str

@@ -37,6 +37,8 @@ FundsStatus = Literal[
     "released",
     "capture_requested",
     "captured",
+    "capture_refused",  # the participant refused the capture and still holds the money
+    "release_refused",  # the participant refused the release and still holds the money
 ]
 Acceptance = Literal["instant", "awaiting", "requested", "accepted", "declined"]
 Stage = Literal[

@@ -208,6 +208,11 @@ class BookingSummary(BaseModel):
     beneficiary_id: str
     requested_by: str
     reason_code: str | None
+    stuck_reason: str | None = Field(
+        default=None,
+        description="A capture or release a participant refused while holding the money "
+        "(<request>_refused:<reason code>): the operator's to settle",
+    )
     total_cents: int
     disputed_components: int
     created_at: datetime
@@ -224,6 +229,7 @@ def summary(row: BookingRow, provider_id: str | None = None) -> BookingSummary:
         beneficiary_id=row.beneficiary_id,
         requested_by=row.requested_by,
         reason_code=row.reason_code,
+        stuck_reason=row.stuck_reason,
         total_cents=row.total_cents if provider_id is None else sum(c.price_cents for c in parts),
         disputed_components=row.disputed
         if provider_id is None
