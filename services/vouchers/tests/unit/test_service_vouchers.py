@@ -235,9 +235,7 @@ def test_a_hold_keeps_its_value_past_the_vouchers_expiry_which_returns_the_rest_
     assert v.expire(after_expiry) == 6_000  # the rest returns to the round
 
 
-def test_a_hold_nobody_ends_lapses_at_its_deadline(
-    round_: Round, account: MerchantAccount
-) -> None:
+def test_a_hold_nobody_ends_lapses_at_its_deadline(round_: Round, account: MerchantAccount) -> None:
     v = voucher(round_)
     hold(v, round_, account, 4_000, expires_at=NOW + timedelta(days=2))
     assert v.lapse_holds(NOW + timedelta(days=1)) == 0

@@ -21,7 +21,9 @@ def redeem(
 ) -> bool:
     """Spend ``amount_cents`` of the voucher at the shop, which is credited as much. The shop
     must be active and sell these goods, which the round must not exclude. False (and no
-    change) when this redemption was already made: a till's retry never spends twice."""
+    change) when this redemption was already made: a till's retry never spends twice. A
+    service voucher is never spent at a till (a booking holds and captures it)."""
+    voucher.check_spent_at_till()
     account.check_active()
     account.check_goods(goods_category)
     if not voucher.redeem(redemption_id, account.merchant_id, amount_cents, goods_category, now):

@@ -169,10 +169,7 @@ class Voucher(ChainedAggregate):
         if known is not None:
             self.check_same_sale(known, amount_cents, goods_category)
             return False
-        if self.kind == "services":
-            raise ServiceVoucherAtTill(
-                "a service voucher is not spent at a till: it pays for a booked care service"
-            )
+        self.check_spent_at_till()
         check_amount(amount_cents)
         self.check_spendable(now)
         if amount_cents > self.remaining_cents:
@@ -246,6 +243,12 @@ class Voucher(ChainedAggregate):
             )
 
     # --- held by bookings (service vouchers) ----------------------------------------------------
+
+    def check_spent_at_till(self) -> None:
+        if self.kind == "services":
+            raise ServiceVoucherAtTill(
+                "a service voucher is not spent at a till: it pays for a booked care service"
+            )
 
     def check_is_service_voucher(self) -> None:
         if self.kind != "services":
