@@ -145,6 +145,7 @@ class ServiceRules(TallyState):
             hold.redemption_id = redemption_id
             voucher.held_cents -= hold.amount_cents
         # A redemption, as at a till: the end checks match it with the provider's credit.
+        self.captured_redemptions.add(redemption_id)
         voucher.remaining_cents -= amount
         voucher.redemptions[redemption_id] = Redemption(
             f["provider_id"], amount, f["category"], ref
@@ -174,10 +175,10 @@ class ServiceRules(TallyState):
         services = {r.round_id for r in self.rounds.values() if r.kind == "services"}
         if not services:
             return
+        captured = self.captured_redemptions
         for voucher in self.vouchers.values():
             if voucher.round_id not in services or not voucher.redemptions:
                 continue
-            captured = {h.redemption_id for h in (voucher.holds or {}).values()}
             for redemption_id, redemption in voucher.redemptions.items():
                 if redemption_id not in captured and self._checking(voucher.voucher_id):
                     self._violate(

@@ -58,6 +58,7 @@ class TallyState:
         self.application_status: dict[str, tuple[str, str]] = {}
         # (round, provider) -> the provider's account in a services round
         self.provider_accounts: dict[tuple[str, str], str] = {}
+        self.captured_redemptions: set[str] = set()  # redemptions that captured a hold
         self.violations: list[Violation] = []
         self.tainted: set[str] = set()
 
