@@ -106,6 +106,14 @@ def test_a_capture_refused_because_the_hold_lapsed_pays_nothing_and_settles(
     assert b.component(1).settlement["wallet:w-1"] == 6_000
     [captured] = published(app, contract.ComponentCaptured)
     assert {p.source: p.amount_cents for p in captured.paid} == {"wallet": 0, "co_payment": 4_000}
+    # the provider's statement: nothing through the platform, the co-payment due
+    now = datetime.now(UTC)
+    [line] = app.provider_statement("p-1", now - timedelta(days=1), now + timedelta(days=9), Page())
+    assert (line.captured_cents, line.co_payment_due_cents, line.co_payment_paid) == (
+        0,
+        4_000,
+        False,
+    )
 
 
 def test_a_release_refused_for_a_hold_the_wallet_never_had_completes_compensation(
@@ -151,3 +159,6 @@ def test_a_service_voucher_is_held_captured_and_paid_to_the_provider(
     assert app.get_booking(booking.id).status == "completed"
     [captured] = published(app, contract.ComponentCaptured)
     assert {p.source: p.amount_cents for p in captured.paid} == {"voucher": 10_000}
+    now = datetime.now(UTC)
+    [line] = app.provider_statement("p-1", now - timedelta(days=1), now + timedelta(days=9), Page())
+    assert (line.captured_cents, line.co_payment_due_cents) == (10_000, 0)

@@ -34,7 +34,7 @@ from booking.domain.booking_state import BookingState as S
 from booking.domain.compensation_state import CompensationState as C
 
 NAME = "booking"
-VERSION = 2  # 2: stuck_reason
+VERSION = 3  # 2: stuck_reason; 3: what each component paid its provider
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -77,6 +77,11 @@ components = Table(
     Column("price_cents", BigInteger, nullable=False),
     Column("acceptance", String(20), nullable=False),
     Column("stage", String(20), nullable=False),
+    # the provider's statement: what the sources paid (co-payment apart), what the family owes
+    Column("captured_cents", BigInteger, nullable=False, default=0),
+    Column("co_payment_due_cents", BigInteger, nullable=False, default=0),
+    Column("co_payment_paid", Integer, nullable=False, default=0),
+    Column("settled_at", BigInteger, nullable=True, index=True),
     PrimaryKeyConstraint("booking_id", "idx"),
 )
 
@@ -151,6 +156,9 @@ class BookingProjection(Projection):
                     "price_cents": c["price_cents"],
                     "acceptance": "awaiting",
                     "stage": "booking",
+                    "captured_cents": 0,
+                    "co_payment_due_cents": 0,
+                    "co_payment_paid": 0,
                 }
                 for index, c in enumerate(e.components, start=1)
             ],
@@ -243,7 +251,17 @@ class BookingProjection(Projection):
             )
             .values(stage="captured")
         )
-        self._booking(connection, e)
+        paid = sum(cents for source, cents in e.settlement.items() if source != "co_payment")
+        self._component(connection, e, captured_cents=paid, settled_at=micros(e.at))
+
+    @apply.register
+    def _(self, e: A.CoPaymentDue, connection: Connection) -> None:
+        due = components.c.co_payment_due_cents + e.amount_cents
+        self._component(connection, e, co_payment_due_cents=due)
+
+    @apply.register
+    def _(self, e: A.CoPaymentPaid, connection: Connection) -> None:
+        self._component(connection, e, co_payment_paid=1)
 
     @apply.register
     def _(self, e: A.ComponentCancelled, connection: Connection) -> None:

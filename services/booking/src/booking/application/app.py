@@ -90,6 +90,11 @@ class BookingApplication(ServiceApplication):
     ) -> list[views.BookingRow]:
         return views.provider_queue(self.fresh_read_model(), provider_id, queue, page)
 
+    def provider_statement(
+        self, provider_id: str, since: datetime, until: datetime, page: views.Page
+    ) -> list[views.StatementLine]:
+        return views.provider_statement(self.fresh_read_model(), provider_id, since, until, page)
+
     def operator_view(
         self, view: views.OperatorView, now: datetime, page: views.Page
     ) -> list[views.BookingRow]:

@@ -149,3 +149,44 @@ def bookings_with_deadlines_due(store: ReadModelStore, now: datetime) -> list[UU
     )
     with store.engine.connect() as connection:
         return [UUID(r) for r in connection.execute(query).scalars()]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    booking_id: UUID
+    index: int
+    offering_id: str
+    settled_at: datetime | None
+    captured_cents: int
+    co_payment_due_cents: int
+    co_payment_paid: bool
+
+
+def provider_statement(
+    store: ReadModelStore, provider_id: str, since: datetime, until: datetime, page: Page
+) -> list[StatementLine]:
+    """The provider's components settled in [since, until) (what the sources paid it, the
+    co-payment the family owes it), and any co-payment still unpaid, whenever due."""
+    c = rm.components
+    in_period = and_(c.c.settled_at >= rm.micros(since), c.c.settled_at < rm.micros(until))
+    unpaid = and_(c.c.co_payment_due_cents > 0, c.c.co_payment_paid == 0)
+    query = (
+        select(c)
+        .where(c.c.provider_id == provider_id, or_(in_period, unpaid))
+        .order_by(c.c.settled_at, c.c.booking_id, c.c.idx)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    with store.engine.connect() as connection:
+        return [
+            StatementLine(
+                booking_id=UUID(r.booking_id),
+                index=r.idx,
+                offering_id=r.offering_id,
+                settled_at=rm.from_micros(r.settled_at) if r.settled_at is not None else None,
+                captured_cents=r.captured_cents,
+                co_payment_due_cents=r.co_payment_due_cents,
+                co_payment_paid=bool(r.co_payment_paid),
+            )
+            for r in connection.execute(query)
+        ]

@@ -5,7 +5,7 @@ the operator's view of stuck and disputed bookings. Routes translate HTTP into t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -36,7 +36,9 @@ from booking.entrypoints.responses import (
     BookingView,
     CancellationPreview,
     ComponentFee,
+    Statement,
     booking_view,
+    statement,
     summary,
 )
 
@@ -201,6 +203,27 @@ def provider_queue(
 ) -> list[BookingSummary]:
     principal.require_subject("provider", provider_id, exempt_roles=("operator",))
     return [summary(r, provider_id) for r in app.provider_queue(provider_id, queue, page)]
+
+
+@providers.get(
+    "/providers/{provider_id}/statement",
+    summary="A provider's statement: captured per component in a period, co-payments due",
+)
+def provider_statement(
+    provider_id: Annotated[str, Path(max_length=128)],
+    since: Annotated[
+        datetime | None, Query(alias="from", description="default: 31 days ago")
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    page: Page = Depends(page_of),
+    app: BookingApplication = Depends(booking_app),
+    principal: Principal = Depends(require_roles("provider", "operator", "auditor")),
+) -> Statement:
+    principal.require_subject("provider", provider_id, exempt_roles=("operator", "auditor"))
+    end = until if until is not None and until.tzinfo is not None else now_utc()
+    start = since if since is not None and since.tzinfo is not None else end - timedelta(days=31)
+    lines = app.provider_statement(provider_id, start, end, page)
+    return statement(provider_id, start, end, lines)
 
 
 def _provider_route(name: str) -> str:

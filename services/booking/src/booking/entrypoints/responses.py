@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from booking.application.views import BookingRow
+from booking.application.views import BookingRow, StatementLine
 from booking.domain.booking import Booking
 from booking.domain.components import REASONS, Component
 
@@ -255,3 +255,38 @@ class CancellationPreview(BaseModel):
     fee_cents: int
     components: list[ComponentFee]
     at: datetime
+
+
+class StatementLineView(BaseModel):
+    booking_id: UUID
+    index: int
+    offering_id: str
+    settled_at: datetime | None
+    captured_cents: int = Field(description="What the vouchers and the welfare credit paid")
+    co_payment_due_cents: int = Field(description="What the family owes (paid outside)")
+    co_payment_paid: bool
+
+
+class Statement(BaseModel):
+    provider_id: str
+    since: datetime
+    until: datetime
+    captured_cents: int = Field(description="Paid through the platform in the period")
+    co_payment_due_cents: int = Field(description="Co-payments listed and still unpaid")
+    lines: list[StatementLineView]
+
+
+def statement(
+    provider_id: str, since: datetime, until: datetime, lines: list[StatementLine]
+) -> Statement:
+    views = [StatementLineView(**vars(line)) for line in lines]
+    return Statement(
+        provider_id=provider_id,
+        since=since,
+        until=until,
+        captured_cents=sum(
+            v.captured_cents for v in views if v.settled_at is not None and v.settled_at >= since
+        ),
+        co_payment_due_cents=sum(v.co_payment_due_cents for v in views if not v.co_payment_paid),
+        lines=views,
+    )
