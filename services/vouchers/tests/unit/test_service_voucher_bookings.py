@@ -316,7 +316,7 @@ def test_captures_and_releases_that_cannot_be_done_are_refused_once(
     assert [(r.request, r.reason_code) for r in refusals] == [
         ("capture", "no_such_hold"),
         ("capture", "capture_over_hold"),
-        ("capture", "hold_closed"),
+        ("capture", "hold_released"),
     ]
     assert [type(a).__name__ for a in answers(app, mark)] == [
         "ServiceVoucherRequestRefused",

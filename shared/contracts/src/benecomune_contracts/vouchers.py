@@ -404,8 +404,9 @@ class ServiceVoucherHoldRefused(ContractEvent):
 @contract
 class ServiceVoucherRequestRefused(ContractEvent):
     """A booking's capture or release of a voucher hold could not be done (nothing moved):
-    ``reason_code`` no_such_hold, hold_closed, capture_over_hold, not_the_provider,
-    provider_suspended."""
+    ``reason_code`` no_such_hold (nothing was ever held), hold_captured, hold_released or
+    hold_lapsed (the hold already ended: nothing is held any more), capture_over_hold,
+    not_the_provider, provider_suspended, provider_not_accredited."""
 
     type_name: ClassVar[str] = "benecomune.vouchers.ServiceVoucherRequestRefused.v1"
     topic: ClassVar[str] = VOUCHERS_TOPIC.name

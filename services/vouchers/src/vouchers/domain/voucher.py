@@ -302,7 +302,7 @@ class Voucher(ChainedAggregate):
         if hold is None:
             raise NoSuchHold("the voucher has no such hold")
         if hold["status"] != "held":
-            raise HoldClosed(f"the hold is already {hold['status']}")
+            raise HoldClosed(f"the hold is already {hold['status']}", status=hold["status"])
         return hold
 
     def capture(

@@ -25,7 +25,7 @@ from vouchers.application.handlers.redemption import redemption_id_for
 from vouchers.application.store import VouchersStore
 from vouchers.domain import booking_holds
 from vouchers.domain.booking_holds import VoucherBooking, hold_id_for
-from vouchers.domain.errors import MerchantSuspended, NoSuchHold, NotAffiliated
+from vouchers.domain.errors import HoldClosed, MerchantSuspended, NoSuchHold, NotAffiliated
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.domain.voucher import Voucher
 
@@ -48,6 +48,8 @@ def reason_of(refusal: DomainError) -> str:
         return "provider_suspended"
     if isinstance(refusal, NotAffiliated):
         return "provider_not_accredited"
+    if isinstance(refusal, HoldClosed):  # hold_captured, hold_released or hold_lapsed
+        return f"hold_{refusal.fields['status']}"
     return refusal.code
 
 
