@@ -240,6 +240,11 @@ def test_a_booking_holds_captures_and_releases_service_vouchers_through_kafka_au
             interval=1,
             what="the vouchers service's answers on its topic",
         )
+        mine = {v["voucher_id"]: v for v in call("GET", f"{vouchers_url}/vouchers/mine", holder)}
+        assert [(mine[v]["remaining_cents"], mine[v]["held_cents"]) for v in (first, second)] == [
+            (5_000, 0),
+            (10_000, 0),
+        ]
         accounts = call("GET", f"{vouchers_url}/rounds/{round_id}/merchants", operator)
         assert [(a["merchant_id"], a["redeemed_cents"]) for a in accounts] == [(PROVIDER, 5_000)]
 

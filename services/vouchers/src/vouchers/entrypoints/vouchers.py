@@ -33,6 +33,11 @@ class VoucherView(BaseModel):
     round_id: UUID
     value_cents: int
     remaining_cents: int
+    held_cents: int = Field(
+        default=0,
+        description="Held for bookings (service vouchers): part of the balance, "
+        "not available until captured or released",
+    )
     status: Status
     expires_at: datetime
     spendable: bool = Field(description="Active and not past its expiry")
@@ -67,6 +72,7 @@ def voucher_view(
         "round_id": voucher.round_id,
         "value_cents": voucher.value_cents,
         "remaining_cents": voucher.remaining_cents,
+        "held_cents": voucher.held_cents,
         "status": voucher.status,
         "expires_at": voucher.expires_at,
         "spendable": voucher.status == "active" and datetime.now(UTC) < voucher.expires_at,
@@ -95,6 +101,15 @@ def history_of(app: VouchersApplication, voucher: Voucher) -> list[VoucherEntry]
                 merchant_id=e.merchant_id,
                 redemption_id=e.redemption_id,
                 goods_category=e.goods_category,
+            )
+        elif isinstance(e, Voucher.HoldCaptured):  # a booking's capture: spent at a provider
+            balance = e.remaining_cents
+            entry.update(
+                kind="redeemed",
+                amount_cents=e.amount_cents,
+                merchant_id=e.provider_id,
+                redemption_id=e.redemption_id,
+                goods_category=e.category,
             )
         elif isinstance(e, Voucher.RedemptionVoided):
             balance += e.amount_cents
