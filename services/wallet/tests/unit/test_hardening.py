@@ -307,3 +307,14 @@ def test_the_history_shows_the_balance_and_what_is_available_on_every_line(api: 
         0,
         60_000,
     )
+
+
+def test_a_date_given_as_a_number_is_refused_saying_how_to_write_it(api: Api) -> None:
+    # 0 would be read as 1 January 1970, and a Unix time as some day nobody meant.
+    body = {**plan_body(this_year()), "starts_on": 0, "ends_on": 1_893_456_000}
+    r = api.call("POST", "/plans", "employer", "acme", json=body)
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_failed"
+    fields = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert "YYYY-MM-DD" in fields["body.starts_on"] and "YYYY-MM-DD" in fields["body.ends_on"]
+    assert api.call("GET", "/plans", "employer", "acme").json() == []

@@ -14,10 +14,10 @@ from typing import Annotated
 
 from benecomune_contracts import catalog as contract
 from benecomune_contracts.base import Cents, Identifier
+from benecomune_contracts.dates import IsoDate, IsoMoment
 from benecomune_contracts.text import SINGLE_LINE, PlainText
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -73,7 +73,7 @@ def _in_utc(value: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Moment = Annotated[IsoMoment, AfterValidator(_in_utc)]
 """A timezone-aware moment, given in any offset, kept in UTC."""
 
 
@@ -262,8 +262,8 @@ class WeeklyTime(Command):
 class OpenWeeklySlots(Command):
     """Weekly availability between two dates (local time of the territory), minus exceptions."""
 
-    from_date: date
-    to_date: date
+    from_date: IsoDate
+    to_date: IsoDate
     weekly: list[WeeklyTime] = Field(min_length=1, max_length=50)
     except_dates: list[date] = Field(default_factory=list, max_length=366)
     capacity: Places

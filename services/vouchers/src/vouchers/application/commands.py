@@ -3,11 +3,11 @@ checks its own invariants. Money is integer cents; times are timezone-aware."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
+from benecomune_contracts.dates import IsoDate, IsoMoment
 from benecomune_contracts.text import SINGLE_LINE, NoteText, PlainText, ShortText
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.italian_ids import FiscalCode, VatNumber
 
 from vouchers.domain.fund import SourceKind
@@ -53,8 +53,8 @@ class EntitlementRulesInput(Command):
 class OpenRound(Command):
     fund_id: str
     title: Text
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: IsoMoment
+    closes_at: IsoMoment
     budget_cents: int = Field(gt=0, strict=True)
     rules: EntitlementRulesInput
     denominations_cents: list[int] | None = Field(
@@ -150,8 +150,8 @@ class NameDelegate(Command):
 
 
 class ClaimReimbursement(Command):
-    period_from: date
-    period_to: date
+    period_from: IsoDate
+    period_to: IsoDate
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ClaimReimbursement:
@@ -164,7 +164,7 @@ class ClaimReimbursement(Command):
 
 
 class ApproveClaim(Command):
-    payment_due_on: date
+    payment_due_on: IsoDate
 
 
 class PayClaim(Command):

@@ -3,10 +3,10 @@ checks its own rules. Money is integer cents; times are timezone-aware."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from benecomune_contracts.dates import IsoDate, IsoMoment
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from servicekit.italian_ids import FiscalCode, VatNumber
 
 from wallet.domain.accounts import Category
@@ -33,8 +33,8 @@ class Command(BaseModel):
 class CreatePlan(Command):
     vat_number: VatNumber
     year: int = Field(ge=2000, le=2100)
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     budget_cents: int = Field(gt=0, strict=True)
     credit_per_employee_cents: int = Field(ge=0, strict=True)
     categories: list[SpendingCategory] = Field(min_length=1)
@@ -79,7 +79,7 @@ class HoldFunds(Command):
     provider_id: PartyId
     category: SpendingCategory
     amount_cents: int = Field(gt=0, strict=True)
-    expires_at: AwareDatetime
+    expires_at: IsoMoment
     confirm_taxable: bool = Field(
         default=False,
         description="The employee accepts that crossing the fringe cap makes the whole "
