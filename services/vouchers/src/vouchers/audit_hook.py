@@ -11,10 +11,9 @@ publishes, and the service's figures at a notification id, the same JSON as its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from benecomune_contracts import ContractEvent
+from servicekit.audit_hook import LedgerStoreForAudit
 
 from vouchers.application.app import VouchersApplication
 from vouchers.settings import VouchersSettings
@@ -22,28 +21,11 @@ from vouchers.settings import VouchersSettings
 __all__ = ["HOOK", "VouchersAuditHook", "VouchersLedgerStore"]
 
 
-class VouchersLedgerStore:
+class VouchersLedgerStore(LedgerStoreForAudit):
     """The vouchers store as the auditor reads it (``benecomune_auditor.service_hooks``'s
-    ``LedgerStore``)."""
+    ``LedgerStore``): the kit's reading of the log, and this service's figures."""
 
-    def __init__(self, app: VouchersApplication) -> None:
-        self.app = app
-        self.to_contract = _contract_mapper(app)
-
-    def max_notification_id(self) -> int | None:
-        last: int | None = self.app.recorder.max_notification_id()
-        return last
-
-    def select_notifications(
-        self, start: int, limit: int, stop: int | None = None
-    ) -> Sequence[Any]:
-        return self.app.recorder.select_notifications(start=start, limit=limit, stop=stop)
-
-    def contract_of(self, notification: Any) -> ContractEvent | None:
-        contract: ContractEvent | None = self.to_contract(
-            self.app.mapper.to_domain_event(notification)
-        )
-        return contract
+    app: VouchersApplication
 
     def figures_at(self, upto: int | None) -> dict[str, Any]:
         """Every fund's and shop account's figures once the events up to notification ``upto``
@@ -63,9 +45,6 @@ class VouchersLedgerStore:
                     merchants.append(_merchant(app.merchant_figures(round_id, account.merchant_id)))
         return {"funds": funds, "merchants": merchants}
 
-    def close(self) -> None:
-        self.app.close()
-
 
 def _merchant(figures: Any) -> dict[str, Any]:
     return {
@@ -76,15 +55,6 @@ def _merchant(figures: Any) -> dict[str, Any]:
         "approved_cents": figures.approved_cents,
         "reimbursed_cents": figures.reimbursed_cents,
     }
-
-
-def _contract_mapper(app: VouchersApplication) -> Callable[[Any], Any]:
-    """The mapping the service's relay publishes with: the one its application declares."""
-    if app.contract_mapper is not None:
-        return app.contract_mapper
-    from vouchers.adapters.contract_mapping import to_contract
-
-    return to_contract
 
 
 class VouchersAuditHook:

@@ -11,10 +11,9 @@ as its ``GET /audit/figures?upto=N``. Nothing here imports the auditor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from benecomune_contracts import ContractEvent
+from servicekit.audit_hook import LedgerStoreForAudit
 
 from wallet.application.app import WalletApplication
 from wallet.settings import WalletSettings
@@ -22,28 +21,11 @@ from wallet.settings import WalletSettings
 __all__ = ["HOOK", "WalletAuditHook", "WalletLedgerStore"]
 
 
-class WalletLedgerStore:
+class WalletLedgerStore(LedgerStoreForAudit):
     """The wallet store as the auditor reads it (``benecomune_auditor.service_hooks``'s
-    ``LedgerStore``)."""
+    ``LedgerStore``): the kit's reading of the log, and this service's figures."""
 
-    def __init__(self, app: WalletApplication) -> None:
-        self.app = app
-        self.to_contract = _contract_mapper(app)
-
-    def max_notification_id(self) -> int | None:
-        last: int | None = self.app.recorder.max_notification_id()
-        return last
-
-    def select_notifications(
-        self, start: int, limit: int, stop: int | None = None
-    ) -> Sequence[Any]:
-        return self.app.recorder.select_notifications(start=start, limit=limit, stop=stop)
-
-    def contract_of(self, notification: Any) -> ContractEvent | None:
-        contract: ContractEvent | None = self.to_contract(
-            self.app.mapper.to_domain_event(notification)
-        )
-        return contract
+    app: WalletApplication
 
     def figures_at(self, upto: int | None) -> dict[str, Any]:
         """Every plan's statement and payroll line once the events up to notification ``upto``
@@ -67,21 +49,9 @@ class WalletLedgerStore:
         ]
         return {"plans": plans, "payroll": lines}
 
-    def close(self) -> None:
-        self.app.close()
-
 
 def _payroll(line: Any) -> dict[str, Any]:
     return {"employee_id": line.employee_id, "year": line.year, "taxable_cents": line.taxable_cents}
-
-
-def _contract_mapper(app: WalletApplication) -> Callable[[Any], Any]:
-    """The mapping the service's relay publishes with: the one its application declares."""
-    if app.contract_mapper is not None:
-        return app.contract_mapper
-    from wallet.adapters.contract_mapping import to_contract
-
-    return to_contract
 
 
 class WalletAuditHook:

@@ -98,6 +98,7 @@ ResultT = TypeVar("ResultT")
 StoreT = TypeVar("StoreT", bound="ServiceApplication")
 P = ParamSpec("P")
 _BATCHER_LOCK = threading.Lock()
+_READ_MODEL_LOCK = threading.Lock()
 
 
 class DateAsISO(Transcoding):
@@ -244,9 +245,44 @@ class ServiceApplication(ProcessApplication[UUID]):
 
     # --- read models (servicekit.projection) ---------------------------------------------------
 
+    def open_read_model(self) -> ReadModelStore | None:
+        """A new connection to the service's read model (its tables, created when missing); a
+        service with list or lookup queries overrides this. None: the service has none."""
+        return None
+
+    @property
+    def read_model(self) -> ReadModelStore:
+        """The service's read model, opened once (on first use) and closed with the store."""
+        model: ReadModelStore | None = self.__dict__.get("_read_model")
+        if model is None:
+            with _READ_MODEL_LOCK:
+                model = self.__dict__.get("_read_model")
+                if model is None:
+                    model = self.open_read_model()
+                    if model is None:
+                        raise TypeError(f"{type(self).__name__} has no read model")
+                    self.__dict__["_read_model"] = model
+        return model
+
+    def fresh_read_model(self) -> ReadModelStore:
+        """The read model caught up with every event stored so far (by this process or any
+        other): a query on it sees the writes made before it."""
+        self.catch_up_read_models()
+        return self.read_model
+
     def read_model_stores(self) -> list[ReadModelStore]:
-        """The service's read models; a service with list or lookup queries overrides this."""
-        return []
+        """The service's read models (its one, if it has one)."""
+        if "_read_model" not in self.__dict__ and type(self).open_read_model is (
+            ServiceApplication.open_read_model
+        ):
+            return []
+        return [self.read_model]
+
+    def close(self) -> None:
+        model: ReadModelStore | None = self.__dict__.pop("_read_model", None)
+        if model is not None:
+            model.close()
+        super().close()
 
     def catch_up_read_models(self) -> int:
         """Project what was stored since each read model's position (on start, before

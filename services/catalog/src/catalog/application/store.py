@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-from servicekit.projection import ReadModelStore, notifications_of
+from servicekit.projection import notifications_of
 from servicekit.settings import ServiceSettings
 from servicekit.store import ServiceApplication
 from servicekit.vault import PersonalDataVault
@@ -44,14 +44,10 @@ class CatalogStore(ServiceApplication):
             raise TypeError("the catalog application needs CatalogSettings")
         self.catalog_settings = settings
         super().__init__(settings, env)
-        self._read_model: ReadModel | None = None
-        self._read_model_lock = threading.Lock()
         self._vault: PersonalDataVault | None = None
         self._vault_lock = threading.Lock()
 
     def close(self) -> None:
-        if self._read_model is not None:
-            self._read_model.close()
         if self._vault is not None:
             self._vault.close()
         super().close()
@@ -67,19 +63,15 @@ class CatalogStore(ServiceApplication):
 
     # --- the read model -----------------------------------------------------------------------
 
+    def open_read_model(self) -> ReadModel:
+        return ReadModel(
+            self.catalog_settings.read_model_database_url(),
+            schema=self.catalog_settings.read_model_schema(),
+        )
+
     @property
     def read_model(self) -> ReadModel:
-        if self._read_model is None:
-            with self._read_model_lock:
-                if self._read_model is None:
-                    self._read_model = ReadModel(
-                        self.catalog_settings.read_model_database_url(),
-                        schema=self.catalog_settings.read_model_schema(),
-                    )
-        return self._read_model
-
-    def read_model_stores(self) -> list[ReadModelStore]:
-        return [self.read_model]
+        return cast(ReadModel, super().read_model)
 
     def catch_up(self) -> int:
         """Project the events saved since the read model's position (this process's and any
@@ -88,8 +80,7 @@ class CatalogStore(ServiceApplication):
 
     def fresh_read_model(self) -> ReadModel:
         """The read model, caught up: a query on it sees every write made before it."""
-        self.catch_up()
-        return self.read_model
+        return cast(ReadModel, super().fresh_read_model())
 
     def _notifications(self, start: int, limit: int) -> list[tuple[int, object]]:
         return notifications_of(self)(start, limit)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from typing import Any, cast
 
 from benecomune_contracts.vouchers import (
     ApplicationRejected,
@@ -18,7 +17,7 @@ from benecomune_contracts.wallet import CreditExpiring
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.dispatch import singledispatchmethod
 from servicekit.messages import Processing
-from servicekit.projection import ReadModelStore, read_model_url
+from servicekit.projection import read_model_url
 from servicekit.store import ServiceApplication
 
 from notifications.adapters.contract_mapping import to_contract
@@ -42,9 +41,6 @@ def beneficiary(beneficiary_id: str) -> str:
 
 def merchant(merchant_id: str) -> str:
     return f"merchant:{merchant_id}"
-
-
-_INBOX_LOCK = threading.Lock()
 
 
 class NotificationsApplication(ServiceApplication):
@@ -190,27 +186,10 @@ class NotificationsApplication(ServiceApplication):
 
     # --- the inbox (read side) ----------------------------------------------------------------
 
-    @property
-    def inbox(self) -> InboxReadModel:
-        model: InboxReadModel | None = self.__dict__.get("_inbox")
-        if model is None:
-            with _INBOX_LOCK:
-                model = self.__dict__.get("_inbox")
-                if model is None:
-                    url, schema = read_model_url(self.settings, "notifications-read.sqlite")
-                    model = self.__dict__["_inbox"] = InboxReadModel(url, schema)
-        return model
-
-    def read_model_stores(self) -> list[ReadModelStore]:
-        return [self.inbox]
+    def open_read_model(self) -> InboxReadModel:
+        url, schema = read_model_url(self.settings, "notifications-read.sqlite")
+        return InboxReadModel(url, schema)
 
     def notices_for(self, recipient: str, limit: int = 50) -> list[InboxNotice]:
         """The newest notices of a recipient, newest first (caught up with the log first)."""
-        self.catch_up_read_models()
-        return self.inbox.newest(recipient, limit)
-
-    def close(self) -> None:
-        model: InboxReadModel | None = self.__dict__.get("_inbox")
-        if model is not None:
-            model.close()
-        super().close()
+        return cast(InboxReadModel, self.fresh_read_model()).newest(recipient, limit)

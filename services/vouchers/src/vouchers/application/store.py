@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
@@ -65,39 +64,20 @@ class VouchersStore(ServiceApplication):
         # The auditor's ledger-only application creates no read model either: the few
         # lookups it makes read the log (``funds``, ``merchant_accounts``).
         self.ledger_only = not personal_data
-        self._read_model: ReadModelStore | None = None
-        self._read_model_lock = threading.Lock()
         if personal_data:
             self.vault = PersonalDataVault.from_settings(settings)
             self._pepper = self._load_pepper()
 
-    def close(self) -> None:
-        if self._read_model is not None:
-            self._read_model.close()
-        super().close()
-
     # --- read model (adapters/read_model.py; queries in application/views.py) -----------------
 
-    @property
-    def read_model(self) -> ReadModelStore:
+    def open_read_model(self) -> ReadModelStore | None:
         if self.ledger_only:
-            raise RuntimeError("the ledger-only application has no read model")
-        if self._read_model is None:
-            with self._read_model_lock:
-                if self._read_model is None:
-                    url, schema = read_model_url(self.settings, "vouchers-read.sqlite")
-                    projection = VouchersProjection(self.territory.zoneinfo)
-                    self._read_model = ReadModelStore(projection, url, schema)
-        return self._read_model
+            return None  # the auditor's ledger-only application: nothing beside the store
+        url, schema = read_model_url(self.settings, "vouchers-read.sqlite")
+        return ReadModelStore(VouchersProjection(self.territory.zoneinfo), url, schema)
 
     def read_model_stores(self) -> list[ReadModelStore]:
-        return [] if self.ledger_only else [self.read_model]
-
-    def fresh_read_model(self) -> ReadModelStore:
-        """The read model, caught up with every event stored so far (by this process or any
-        other): what each query reads, so that it sees the writes made before it."""
-        self.catch_up_read_models()
-        return self.read_model
+        return [] if self.ledger_only else super().read_model_stores()
 
     def ranking(self, round_id: UUID) -> list[ApplicationRow]:
         """Approved and waitlisted applications in the order they are served

@@ -6,7 +6,6 @@ the read model (``views``, ``adapters/read_model.py``) and the aggregates it nam
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -69,13 +68,6 @@ class WalletApplication(ServiceApplication):
             )
         except (TypeError, ValueError) as error:
             raise ValueError(f"territory {self.territory.id}: {error}") from None
-        self._read_model: ReadModelStore | None = None
-        self._read_model_lock = threading.Lock()
-
-    def close(self) -> None:
-        if self._read_model is not None:
-            self._read_model.close()
-        super().close()
 
     # --- running handlers -----------------------------------------------------------------------
 
@@ -100,22 +92,8 @@ class WalletApplication(ServiceApplication):
 
     # --- the read model (adapters/read_model.py; its queries: views.py) ---------------------------
 
-    @property
-    def read_model(self) -> ReadModelStore:
-        if self._read_model is None:
-            with self._read_model_lock:
-                if self._read_model is None:
-                    self._read_model = open_read_model(self.settings)
-        return self._read_model
-
-    def read_model_stores(self) -> list[ReadModelStore]:
-        return [self.read_model]
-
-    def fresh_read_model(self) -> ReadModelStore:
-        """The read model, caught up with every event stored so far (by this process or any
-        other): a query on it sees the writes made before it."""
-        self.catch_up_read_models()
-        return self.read_model
+    def open_read_model(self) -> ReadModelStore:
+        return open_read_model(self.settings)
 
     # --- plans and employees (handlers/plans.py, employees.py, bulk_loads.py) ---------------------
 
