@@ -3,9 +3,10 @@ real processes (API, relay and consumer each), set up through their HTTP APIs as
 the providers and an employer would, and talk only through Kafka.
 
 (a) an employee books a package of three providers' offerings (one instant, two accepted by
-their providers on the booking API), paid with welfare credit and a co-payment: confirmed,
-delivered, confirmed by the family and captured; the wallet shows the capture, each provider's
-statement what the credit paid and the co-payment due;
+their providers on the booking API), paid with a service voucher, welfare credit and a
+co-payment (the vouchers service runs too): confirmed, delivered, confirmed by the family and
+captured; the wallet shows the capture, the voucher its redemptions credited to the providers,
+each provider's statement what the voucher and credit paid and the co-payment due;
 (b) a provider declines: everything is released, the slots are bookable again and the wallet's
 hold is released;
 (c) 50 concurrent bookings for the last place of a slot: exactly one is confirmed, the others
@@ -106,6 +107,46 @@ class Stack:
         )  # fmt: skip
         return str(report["loaded"][0]["wallet_id"])
 
+    # --- the vouchers service: a services round, a voucher for the employee -------------------
+
+    def services_round(self) -> str:
+        now = datetime.now(UTC).replace(microsecond=0)
+        fund = self.ok("vouchers", "POST", "/funds", "operator", json={
+            "municipality_istat": "096004", "source_kind": "state_transfer",
+            "source_reference": "DGR 12/2026 buoni servizio", "amount_cents": 500_000,
+        })  # fmt: skip
+        return str(self.ok("vouchers", "POST", "/rounds", "operator", json={
+            "fund_id": fund["fund_id"], "title": "Buoni servizio anziani",
+            "opens_at": (now - timedelta(days=1)).isoformat(),
+            "closes_at": (now + timedelta(days=20)).isoformat(), "budget_cents": 200_000,
+            "rules": {"base_cents": 10_000, "per_extra_member_cents": 0,
+                      "per_minor_cents": 0, "cap_cents": 10_000},
+            "denominations_cents": [10_000], "kind": "services",
+            "service_categories": [CATEGORY],
+        })["round_id"])  # fmt: skip
+
+    def round_accounts(self, round_id: str) -> dict[str, Any]:
+        accounts = self.ok("vouchers", "GET", f"/rounds/{round_id}/merchants", "operator")
+        return {a["merchant_id"]: a for a in accounts}
+
+    def service_voucher(self, round_id: str) -> str:
+        """The employee applies, a social worker approves, the round issues: the voucher."""
+        fiscal = "RSSNNA40A41A859" + fiscal_code_check_character("RSSNNA40A41A859")
+        application = self.ok("vouchers", "POST", "/applications", "beneficiary", EMPLOYEE, json={
+            "round_id": round_id,
+            "applicant": {"fiscal_code": fiscal, "first_name": "Anna", "last_name": "Rossi"},
+            "address": "Via Italia 1, Biella", "isee_cents": 600_000,
+            "other_public_support": False, "self_declaration": True,
+        })  # fmt: skip
+        path = f"/applications/{application['application_id']}/approve"
+        self.ok("vouchers", "POST", path, "social_worker")
+        self.ok("vouchers", "POST", f"/rounds/{round_id}/issue", "operator")
+        [voucher] = self.my_vouchers()
+        return str(voucher["voucher_id"])
+
+    def my_vouchers(self) -> list[Any]:
+        return list(self.ok("vouchers", "GET", "/vouchers/mine", "beneficiary", EMPLOYEE))
+
     def wallet(self, wallet_id: str) -> Any:
         return self.ok("wallet", "GET", f"/wallets/{wallet_id}", "operator")
 
@@ -138,6 +179,14 @@ def stack(stack_config: StackConfig, tmp_path: Path) -> Iterator[Stack]:
         yield Stack(urls, DevIssuer("biella", stack_config.keys_dir))
 
 
+@pytest.fixture
+def full_stack(stack_config: StackConfig, tmp_path: Path) -> Iterator[Stack]:
+    """The vouchers service too (service vouchers)."""
+    services = ("catalog", "wallet", "vouchers", "booking")
+    with serving(stack_config, tmp_path, *services) as urls:
+        yield Stack(urls, DevIssuer("biella", stack_config.keys_dir))
+
+
 def known_to_booking(stack: Stack, offering_id: str, slot_id: str) -> None:
     """Wait until the booking service has the catalog's offering and slot: a request whose
     split cannot pay any price answers 422 ``offering_unknown`` until then, ``invalid_split``
@@ -156,17 +205,28 @@ def statuses(view: Any) -> list[str]:
     return [c["stage"] for c in view["components"]]
 
 
-def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(stack: Stack) -> None:
+def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(
+    full_stack: Stack,
+) -> None:
+    stack = full_stack
     wallet_id = stack.employee_wallet()
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
-    parts = []
+    round_id = stack.services_round()
     offers: list[tuple[str, int, dict[str, Any]]] = [
         ("coop-nurse", 4_500, {"instant": True}),
         ("coop-physio", 6_000, {"acceptance_hours": 24}),
         ("coop-meals", 2_500, {"acceptance_hours": 12}),
     ]
-    for n, (provider, price, terms) in enumerate(offers):
+    for n, (provider, _, _) in enumerate(offers):
         stack.provider(provider, f"0261847{n + 1:03d}")
+    wait_until(
+        lambda: set(stack.round_accounts(round_id)) == {p for p, _, _ in offers},
+        timeout=SETTLE, what="the accredited providers in the services round",
+    )  # fmt: skip
+    voucher_id = stack.service_voucher(round_id)
+
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=60)
+    parts = []
+    for n, (provider, price, terms) in enumerate(offers):
         parts.append(
             (
                 provider,
@@ -177,8 +237,9 @@ def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(stack:
         known_to_booking(stack, offering_id, slot_id)
 
     split = [
-        {"source": "wallet", "account_id": wallet_id, "amount_cents": 10_000},
-        {"source": "co_payment", "amount_cents": 3_000},
+        {"source": "voucher", "account_id": voucher_id, "amount_cents": 5_000},
+        {"source": "wallet", "account_id": wallet_id, "amount_cents": 6_000},
+        {"source": "co_payment", "amount_cents": 2_000},
     ]
     components = [
         {"offering_id": o, "slot_id": s, "order": n + 1} for n, (_, o, s) in enumerate(parts)
@@ -191,7 +252,8 @@ def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(stack:
     view = stack.until(booking_id, "the providers asked", lambda v: [
         c["acceptance"] for c in v["components"]
     ] == ["accepted", "requested", "requested"])  # fmt: skip
-    assert view["total_cents"] == 13_000 and view["split"]["co_payment"] == 3_000
+    assert view["total_cents"] == 13_000 and view["split"]["co_payment"] == 2_000
+    assert stack.my_vouchers()[0]["held_cents"] == 5_000
     for provider, _, _ in parts:
         pending = stack.ok("booking", "GET", f"/providers/{provider}/bookings?queue=pending",
                            "provider", provider)  # fmt: skip
@@ -203,7 +265,7 @@ def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(stack:
     stack.until(booking_id, "confirmed, slots confirmed", lambda v: v["status"] == "confirmed"
                 and all(c["slot_status"] == "confirmed" for c in v["components"]))  # fmt: skip
     held = stack.wallet(wallet_id)
-    assert held["held_cents"] == 10_000
+    assert held["held_cents"] == 6_000
 
     # the slots start; each provider marks its component delivered, the family confirms
     for index, (provider, _, _) in enumerate(parts, start=1):
@@ -216,20 +278,29 @@ def test_a_package_of_three_providers_is_confirmed_delivered_and_captured(stack:
     done = stack.until(booking_id, "completed", lambda v: v["status"] == "completed")
     assert statuses(done) == ["captured", "captured", "captured"]
     paid = {c["provider_id"]: c["settlement"] for c in done["components"]}
-    assert sum(s.get(f"wallet:{wallet_id}", 0) for s in paid.values()) == 10_000
-    assert sum(s.get("co_payment", 0) for s in paid.values()) == 3_000
+    voucher = f"voucher:{voucher_id}"
+    assert sum(s.get(voucher, 0) for s in paid.values()) == 5_000
+    assert sum(s.get(f"wallet:{wallet_id}", 0) for s in paid.values()) == 6_000
+    assert sum(s.get("co_payment", 0) for s in paid.values()) == 2_000
 
     # the wallet: the holds captured, nothing held any more, the credit spent
     after = stack.wallet(wallet_id)
     assert after["held_cents"] == 0
-    assert after["total_cents"] == 50_000 - 10_000
+    assert after["total_cents"] == 50_000 - 6_000
+    # the voucher: its share redeemed, credited to each provider's account in the round
+    [left] = stack.my_vouchers()
+    assert (left["remaining_cents"], left["held_cents"]) == (5_000, 0)
+    accounts = stack.round_accounts(round_id)
+    assert {p: a["redeemed_cents"] for p, a in accounts.items()} == {
+        p: paid[p].get(voucher, 0) for p, _, _ in parts
+    }
     for provider, _, _ in parts:
         captures = stack.ok("wallet", "GET", f"/providers/{provider}/captures", "operator")
         share = paid[provider].get(f"wallet:{wallet_id}", 0)
         assert sum(c.get("amount_cents", 0) for c in captures) == share, captures
         statement = stack.ok("booking", "GET", f"/providers/{provider}/statement", "provider",
                              provider)  # fmt: skip
-        assert statement["captured_cents"] == share
+        assert statement["captured_cents"] == share + paid[provider].get(voucher, 0)
         assert statement["co_payment_due_cents"] == paid[provider].get("co_payment", 0)
 
 

@@ -3,10 +3,13 @@ knows it, the page of a list, and the booking a caller may read (403 for someone
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query, Request
+from pydantic import BeforeValidator
 from servicekit.auth import Principal
 from servicekit.http import application_of
 
@@ -17,6 +20,18 @@ from booking.domain.booking import Booking
 
 FAMILY = ("beneficiary", "social_worker")
 READERS = ("beneficiary", "social_worker", "provider", "operator", "auditor")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+# A date in a query, as OpenAPI documents it (pydantic alone would take "0" as a Unix time).
+QueryDate = Annotated[date, BeforeValidator(_iso_date)]
 
 BOOKING_ACCEPTED = {
     202: {

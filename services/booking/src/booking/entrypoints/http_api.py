@@ -5,7 +5,7 @@ the operator's view of stuck and disputed bookings. Routes translate HTTP into t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from booking.entrypoints.access import (
     BOOKING_ACCEPTED,
     FAMILY,
     READERS,
+    QueryDate,
     booking_app,
     caller_of,
     location,
@@ -211,19 +212,24 @@ def provider_queue(
 )
 def provider_statement(
     provider_id: Annotated[str, Path(max_length=128)],
-    since: Annotated[
-        datetime | None, Query(alias="from", description="default: 31 days ago")
+    first: Annotated[
+        QueryDate | None, Query(alias="from", description="default: 30 days before")
     ] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    last: Annotated[
+        QueryDate | None, Query(alias="to", description="included; default: today")
+    ] = None,
     page: Page = Depends(page_of),
     app: BookingApplication = Depends(booking_app),
     principal: Principal = Depends(require_roles("provider", "operator", "auditor")),
 ) -> Statement:
     principal.require_subject("provider", provider_id, exempt_roles=("operator", "auditor"))
-    end = until if until is not None and until.tzinfo is not None else now_utc()
-    start = since if since is not None and since.tzinfo is not None else end - timedelta(days=31)
-    lines = app.provider_statement(provider_id, start, end, page)
-    return statement(provider_id, start, end, lines)
+    last_day = last or now_utc().date()
+    first_day = first or last_day - timedelta(days=30)
+    since = datetime.combine(first_day, time.min, UTC)
+    until = datetime.combine(last_day + timedelta(days=1), time.min, UTC)
+    return statement(
+        provider_id, since, until, app.provider_statement(provider_id, since, until, page)
+    )
 
 
 def _provider_route(name: str) -> str:
