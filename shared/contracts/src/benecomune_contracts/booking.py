@@ -16,10 +16,20 @@ vouchers (funds) and the providers. It speaks to them **only through these event
   ``ComponentDelivered``, ``ComponentDisputed``, ``ComponentCaptured`` (what each source paid
   for it), ``CoPaymentDue``.
 
-The participants answer with their own events: the catalog's ``SlotHeld``,
-``SlotHoldRefused``, ``SlotHoldConfirmed`` and ``SlotReleased``, the wallet's ``FundsHeld``,
-``HoldRefused``, ``HoldCaptured``, ``HoldReleased`` and ``HoldExpired`` (idempotent by the
-request id).
+The participants answer with their own events, once per request id: the catalog's
+``SlotHeld``, ``SlotHoldRefused``, ``SlotHoldConfirmed`` and ``SlotReleased`` (naming the
+booking in ``holder``); the wallet's ``FundsHeld``, ``HoldRefused``, ``HoldCaptured``,
+``HoldReleased``, ``HoldExpired`` and ``RequestRefused``; the vouchers service's
+``ServiceVoucherHeld``, ``ServiceVoucherHoldRefused``, ``ServiceVoucherCaptured``,
+``ServiceVoucherReleased`` and ``ServiceVoucherRequestRefused``. The booking believes an answer
+only if it is for itself: the catalog's holder (when given) is the booking and the request one
+of its slot requests, for the slot it asked; a funds answer names the account (wallet or
+voucher) the booking asked that request of, and the booking when the contract carries it. A
+refused capture or release of a hold the participant no longer has (released, lapsed, never
+held) pays nothing; one of a hold still open leaves the booking stuck for the operator. The
+offerings' facts a booking keeps (price in force, provider, category, terms, the slot's times)
+come from the catalog's ``OfferingPublished``, ``OfferingPriceChanged``,
+``OfferingWithdrawn`` and ``SlotOpened``.
 
 **No personal data.** Beneficiaries, family members and providers are pseudonymous ids; a
 provider's note, a family's dispute and a social worker's consent stay in the booking service.
