@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benecomune_contracts import booking as contract
 from benecomune_contracts import catalog
 from booking.application.app import BookingApplication
 from booking.service import DEFINITION
@@ -119,3 +120,28 @@ def test_unknown_or_withdrawn_offerings_and_made_up_facts_are_refused(strict: Ap
     strict.feed(catalog.OfferingWithdrawn(offering_id="o-1", provider_id="p-1", withdrawn_at=at()))
     r = book(strict, {"offering_id": "o-1", "slot_id": "s-1"})
     assert r.status_code == 410 and r.json()["code"] == "offering_withdrawn"
+
+
+def test_a_move_goes_to_a_slot_of_the_same_offering_at_the_catalogs_times(strict: Api) -> None:
+    publish(strict, 1, "p-1", 4_500, instant=True, acceptance_hours=0)
+    publish(strict, 2, "p-2", 4_500)
+    later = STARTS + timedelta(days=1)
+    strict.feed(catalog.SlotOpened(
+        slot_id="s-1b", offering_id="o-1", provider_id="p-1", starts_at=later,
+        ends_at=later + timedelta(hours=1), capacity=1, opened_at=at(),
+    ))  # fmt: skip
+    r = book(strict, {"offering_id": "o-1", "slot_id": "s-1"})
+    assert r.status_code == 202, r.text
+    strict.hold_everything()
+    path = r.headers["Location"]
+    assert strict.call("GET", path, "beneficiary", "b-1").json()["status"] == "confirmed"
+    wrong = {"request_id": "m-0", "component": 1, "slot_id": "s-2"}
+    moved = strict.call("POST", f"{path}/reschedule", "beneficiary", "b-1", json=wrong)
+    assert moved.status_code == 422 and moved.json()["code"] == "offering_mismatch"
+    move = {"request_id": "m-1", "component": 1, "slot_id": "s-1b"}
+    moved = strict.call("POST", f"{path}/reschedule", "beneficiary", "b-1", json=move)
+    assert moved.status_code == 202, moved.text
+    [asked] = [a for a in strict.published(contract.SlotHoldRequested) if a.slot_id == "s-1b"]
+    assert asked.offering_id == "o-1"
+    view = strict.call("GET", path, "beneficiary", "b-1").json()
+    assert view["components"][0]["moving_to_slot"] == "s-1b"

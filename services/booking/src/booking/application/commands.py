@@ -116,11 +116,15 @@ class Cancel(Command):
 
 
 class Reschedule(Command):
+    """Another slot of the component's offering: its times are the catalog's (sent times are
+    read only where the service trusts request facts, for a slot the catalog has not
+    published to it)."""
+
     request_id: ClientRequestId
     component: Index
     slot_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
 
 
 class Note(Command):

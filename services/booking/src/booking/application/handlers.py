@@ -202,10 +202,16 @@ def reschedule(
 ) -> Booking:
     def do(b: Booking) -> Booking:
         family_role(b, caller, app.is_delegate)
+        asked = f"reschedule:{command.component}:{command.slot_id}"
+        if b.check_request(command.request_id, asked):  # a retry: done once already
+            return b
+        component = b.check_component(command.component)
+        starts_at, ends_at = app.offerings.slot_times(
+            component.spec.offering_id, command.slot_id, (command.starts_at, command.ends_at)
+        )
         b.reschedule(
-            command.component, command.request_id, command.slot_id, command.starts_at,
-            command.ends_at, now,
-        )  # fmt: skip
+            command.component, command.request_id, command.slot_id, starts_at, ends_at, now
+        )
         return b
 
     return change(app, booking_id, do)

@@ -52,9 +52,21 @@ class OfferingFacts(Protocol):
         """The component as the booking will hold it; a domain error if it cannot be."""
         ...
 
+    def slot_times(
+        self, offering_id: str, slot_id: str, asked: tuple[datetime | None, datetime | None]
+    ) -> tuple[datetime, datetime]:
+        """When a slot of the offering starts and ends (a move to it); a domain error if the
+        slot is not the offering's."""
+        ...
+
 
 class FactsFromRequest:
     """The facts as the caller sent them (the domain checks them when the booking is made)."""
+
+    def slot_times(
+        self, offering_id: str, slot_id: str, asked: tuple[datetime | None, datetime | None]
+    ) -> tuple[datetime, datetime]:
+        return _asked_times(slot_id, asked)
 
     def spec_for(self, item: ComponentInput, now: datetime) -> ComponentSpec:
         if (
@@ -92,6 +104,15 @@ class FactsFromRequest:
         )
 
 
+def _asked_times(
+    slot_id: str, asked: tuple[datetime | None, datetime | None]
+) -> tuple[datetime, datetime]:
+    starts, ends = asked
+    if starts is None or ends is None:
+        raise OfferingUnknown(f"slot {slot_id} is not in the catalog", slot_id=slot_id)
+    return starts, ends
+
+
 class CatalogFacts:
     """The catalog's facts as the booking service's consumer recorded them; the request's
     only as the fallback described above."""
@@ -99,6 +120,21 @@ class CatalogFacts:
     def __init__(self, app: BookingApplication, request_fallback: bool = False) -> None:
         self.app = app
         self.fallback = FactsFromRequest() if request_fallback else None
+
+    def slot_times(
+        self, offering_id: str, slot_id: str, asked: tuple[datetime | None, datetime | None]
+    ) -> tuple[datetime, datetime]:
+        try:
+            slot = self.app.get_aggregate(SlotRecord.create_id(slot_id), SlotRecord, "slot")
+        except NotFound:
+            if self.fallback is not None:
+                return _asked_times(slot_id, asked)
+            raise OfferingUnknown(
+                f"slot {slot_id} is not (yet) in the catalog", slot_id=slot_id
+            ) from None
+        if slot.offering_id != offering_id:
+            raise OfferingMismatch(f"slot {slot_id} is not a slot of {offering_id}")
+        return slot.starts_at, slot.ends_at
 
     def spec_for(self, item: ComponentInput, now: datetime) -> ComponentSpec:
         try:
