@@ -4,7 +4,6 @@ the deadlines job and the queries. Commands are the small handlers of
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,30 +34,11 @@ class BookingApplication(ServiceApplication):
         self.offerings: OfferingFacts = CatalogFacts(
             self, request_fallback=getattr(settings, "request_facts_fallback", False)
         )
-        self._read_model: ReadModelStore | None = None
-        self._read_model_lock = threading.Lock()
-
-    def close(self) -> None:
-        if self._read_model is not None:
-            self._read_model.close()
-        super().close()
 
     # --- the read model -----------------------------------------------------------------------
 
-    @property
-    def read_model(self) -> ReadModelStore:
-        if self._read_model is None:
-            with self._read_model_lock:
-                if self._read_model is None:
-                    self._read_model = open_read_model(self.settings)
-        return self._read_model
-
-    def read_model_stores(self) -> list[ReadModelStore]:
-        return [self.read_model]
-
-    def fresh_read_model(self) -> ReadModelStore:
-        self.catch_up_read_models()
-        return self.read_model
+    def open_read_model(self) -> ReadModelStore:
+        return open_read_model(self.settings)
 
     # --- aggregates ---------------------------------------------------------------------------
 
