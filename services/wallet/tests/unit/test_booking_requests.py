@@ -248,19 +248,15 @@ def test_a_request_for_a_service_voucher_is_not_the_wallets(app: WalletApplicati
 
 
 def test_a_beneficiary_named_by_the_request_must_hold_the_wallet(app: WalletApplication) -> None:
-    """The booking's request may name its beneficiary (an optional field): the wallet then
-    holds only for the employee whose wallet it is."""
-
-    class NamingTheBeneficiary(b.FundsHoldRequested):
-        beneficiary_id: str | None = None
-
+    """The booking's request names its beneficiary (an optional field of the contract): the
+    wallet then holds only for the employee whose wallet it is."""
     wallet_id = funded_wallet(app)
     booking = Booking(app)
     since = last_id(app)
     fields = hold_requested(wallet_id).model_dump()
-    booking.send(NamingTheBeneficiary(**{**fields, "beneficiary_id": "someone-else"}))
+    booking.send(b.FundsHoldRequested(**{**fields, "beneficiary_id": "someone-else"}))
     ok = {**fields, "request_id": fields["request_id"] + "-2", "beneficiary_id": "e1"}
-    booking.send(NamingTheBeneficiary(**ok))
+    booking.send(b.FundsHoldRequested(**ok))
     refused, held = answers(app, since)
     assert isinstance(refused, c.HoldRefused) and refused.reason_code == "not_wallet_holder"
     assert isinstance(held, c.FundsHeld)

@@ -188,6 +188,11 @@ class FundsHoldRequested(_BookingEvent):
     for_member_id: Identifier | None = Field(
         default=None, description="The employee's family member the booking is for."
     )
+    beneficiary_id: Identifier | None = Field(
+        default=None,
+        description="Whose booking it is (pseudonymous): the wallet refuses a hold of a wallet "
+        "this beneficiary does not hold (not_wallet_holder); absent from older requests.",
+    )
     confirm_taxable: bool = False
     expires_at: UtcDatetime
     requested_at: UtcDatetime

@@ -110,6 +110,7 @@ def _(e: S.FundsHoldRequested) -> ContractEvent:
         category=e.category,
         provider_id=e.provider_id,
         for_member_id=e.for_member_id,
+        beneficiary_id=getattr(e, "beneficiary_id", None),  # absent in events stored before
         confirm_taxable=e.confirm_taxable,
         expires_at=e.expires_at,
         requested_at=e.at,

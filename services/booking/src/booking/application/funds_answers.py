@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 # Refusals that mean the participant holds nothing for the request any more.
 WALLET_NOT_HELD = frozenset({"hold_not_found"})
-VOUCHER_NOT_HELD = frozenset({"no_such_hold"})
+VOUCHER_NOT_HELD = frozenset({"no_such_hold", "hold_released", "hold_lapsed"})
 
 
 def uuid_or_none(value: str | None) -> UUID | None:

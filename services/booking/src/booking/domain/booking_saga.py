@@ -133,6 +133,7 @@ class BookingSaga(AftercareState):
                 self._funds_hold_requested(
                     c.index, source, request_id, cents, c.spec.category, c.provider_id,
                     self.for_member_id, self.confirm_taxable, self.funds_expire_at, now,
+                    self.beneficiary_id,
                 )  # fmt: skip
 
     def funds_step(self, source: str) -> str:

@@ -177,6 +177,7 @@ class BookingState(Aggregate):
         confirm_taxable: bool
         expires_at: datetime
         at: datetime
+        beneficiary_id: str | None = None  # for the wallet to check it holds the wallet
 
     @event(FundsHoldRequested)
     def _funds_hold_requested(
@@ -191,6 +192,7 @@ class BookingState(Aggregate):
         confirm_taxable: bool,
         expires_at: datetime,
         at: datetime,
+        beneficiary_id: str | None = None,
     ) -> None:
         self.component(index).funds[source] = FundsHold(source, amount_cents, request_id)
         self._log("funds_hold_requested", at, index, source, f"{amount_cents} cents")
