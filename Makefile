@@ -4,7 +4,8 @@ PY_VERSION ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := shared/contracts shared/servicekit shared/auditor deploy/local shared/cli \
-	services/catalog services/booking services/vouchers services/wallet services/notifications
+	services/catalog services/booking services/vouchers services/wallet services/notifications \
+	services/portal
 # Compiled (Rust, built by maturin with cargo): the auditor's per-message check. Installed as a
 # wheel, not editable; the stamp depends on its sources, so an edit rebuilds it.
 COMPILED := shared/ledgercheck
@@ -12,7 +13,7 @@ COMPILED_SOURCES := $(COMPILED)/pyproject.toml $(COMPILED)/Cargo.toml $(COMPILED
 	$(wildcard $(COMPILED)/src/*.rs) $(COMPILED)/benecomune_ledgercheck.pyi
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit integration contracts bench kafka-jars clean
+.PHONY: install run test lint unit integration contracts bench kafka-jars clean chromium
 
 $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SOURCES)
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
@@ -20,10 +21,28 @@ $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SO
 	@command -v cargo >/dev/null || { echo "cargo (Rust) is needed to build $(COMPILED)" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt \
 		$(addprefix -e ,$(PACKAGES)) $(COMPILED) \
-		pytest pytest-asyncio hypothesis schemathesis ruff mypy honcho
+		pytest pytest-asyncio hypothesis schemathesis ruff mypy honcho playwright
 	touch $(STAMP)
 
-install: $(STAMP)
+# The portal's front-end assets (Bootstrap Italia, htmx, axe-core for the tests), pinned in
+# services/portal/package.json, fetched with npm once into a git-ignored folder (never a CDN at
+# runtime); its Babel catalogues compiled to .mo. Nothing is fetched when they are present.
+PORTAL := services/portal
+PORTAL_VENDOR := $(PORTAL)/src/portal/static/vendor
+$(PORTAL_VENDOR)/.installed: $(PORTAL)/package.json $(STAMP)
+	cd $(PORTAL) && npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(PORTAL_VENDOR) && mkdir -p $(PORTAL_VENDOR)/htmx $(PORTAL_VENDOR)/axe-core
+	cp -r $(PORTAL)/node_modules/bootstrap-italia/dist $(PORTAL_VENDOR)/bootstrap-italia
+	cp $(PORTAL)/node_modules/htmx.org/dist/htmx.min.js $(PORTAL_VENDOR)/htmx/
+	cp $(PORTAL)/node_modules/axe-core/axe.min.js $(PORTAL_VENDOR)/axe-core/
+	$(VENV)/bin/pybabel compile --statistics -d $(PORTAL)/src/portal/locale -D messages
+	touch $@
+
+# Debian's Chromium for the portal's browser tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+install: $(STAMP) $(PORTAL_VENDOR)/.installed chromium
 
 kafka-jars: $(STAMP)
 	$(VENV)/bin/benecomune stack fetch

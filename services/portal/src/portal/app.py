@@ -1,0 +1,103 @@
+"""The portal's web application: one territory per instance, its theme checked on start."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from servicekit.auth import DevIssuer, verifier_from_settings
+from servicekit.correlation import correlation_scope
+from servicekit.http import CORRELATION_HEADER
+from servicekit.territory import load_territory
+
+from portal import i18n
+from portal.clients.catalog import CatalogClient
+from portal.rendering import render
+from portal.routes import auth, public
+from portal.security import CSRF_COOKIE, CsrfError, principal, set_cookie
+from portal.settings import PortalSettings
+from portal.theming import check_palette, theme_css
+
+log = structlog.get_logger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    settings = settings or PortalSettings()
+    territory = load_territory(settings.territory, settings.territories_dir)
+    palette = check_palette(territory)  # refuses a palette under 4.5:1, naming the pair
+    issuer = DevIssuer(settings.territory, settings.keys_dir) if settings.dev_login else None
+    verifier = verifier_from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.catalog.close()
+
+    app = FastAPI(
+        title=f"Benecomune — {territory.name}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.territory = territory
+    app.state.theme_css = theme_css(palette)
+    app.state.issuer = issuer
+    app.state.verifier = verifier
+    app.state.catalog = CatalogClient(settings.catalog_url, settings.http_timeout_seconds)
+
+    @app.middleware("http")
+    async def visitor(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        with correlation_scope(request.headers.get(CORRELATION_HEADER)) as correlation_id:
+            request.state.language = i18n.choose_language(
+                territory,
+                request.cookies.get(i18n.LANGUAGE_COOKIE),
+                request.headers.get("accept-language"),
+            )
+            request.state.user = principal(request, verifier)
+            response = await call_next(request)
+            new_csrf = getattr(request.state, "new_csrf", None)
+            if new_csrf is not None:
+                set_cookie(request, response, CSRF_COOKIE, new_csrf)
+            response.headers[CORRELATION_HEADER] = correlation_id
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            if not request.url.path.startswith(("/static", "/healthz", "/readyz")):
+                log.info(
+                    "http_request",
+                    method=request.method,
+                    path=request.url.path,
+                    status=response.status_code,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+            return response
+
+    @app.exception_handler(CsrfError)
+    async def csrf_refused(request: Request, error: CsrfError) -> Response:
+        return render(request, "error.html", {"problem": "csrf"}, status=403)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        ready = (VENDOR_DIR / "bootstrap-italia").is_dir()
+        body = '{"status":"ready"}' if ready else '{"status":"assets missing: make install"}'
+        return Response(body, status_code=200 if ready else 503, media_type="application/json")
+
+    app.include_router(public.router)
+    app.include_router(auth.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""HTTP clients of the services' APIs, one module per service (the portal imports no service)."""
