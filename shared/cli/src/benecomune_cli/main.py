@@ -8,6 +8,7 @@ import sys
 import typer
 
 from benecomune_cli import audit, demo, stack, tokens
+from benecomune_cli import audit_bookings as _audit_bookings  # noqa: F401  (audit bookings)
 
 app = typer.Typer(
     name="benecomune",
