@@ -1,0 +1,183 @@
+"""Fixtures of the browser tests: the real catalog (``python -m catalog api`` on a free loopback
+port, its own store and keys in a temporary directory, seeded through its HTTP API as the
+operator and a provider would), the portal for Biella and for Matera (uvicorn in a thread, each
+on a free port), and Debian's headless Chromium driven by Playwright. All are stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from portal.app import VENDOR_DIR, create_app
+from portal.settings import PortalSettings
+from servicekit.auth import DevIssuer
+
+CHROMIUM = Path(os.environ.get("BENECOMUNE_CHROMIUM", "/usr/bin/chromium"))
+AXE = VENDOR_DIR / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("portal-browser")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    url: str
+    offering_ids: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def catalog(state_dir: Path) -> Iterator[Catalog]:
+    from benecomune_cli.demo_catalog import PROVIDERS, CatalogDemo
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "BENECOMUNE_TERRITORY": "biella",
+        "BENECOMUNE_DATA_DIR": str(state_dir / "catalog"),
+        "BENECOMUNE_KEYS_DIR": str(state_dir / "keys"),
+        "BENECOMUNE_PERIODIC_JOBS_ENABLED": "false",
+        "CATALOG_HTTP_PORT": str(port),
+        "CATALOG_LOG_LEVEL": "WARNING",
+    }
+    log = (state_dir / "catalog.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catalog", "api"], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url)
+        issuer = DevIssuer("biella", state_dir / "keys")
+        with httpx.Client(base_url=url, timeout=10) as client:
+            demo = CatalogDemo(client, issuer)
+            demo.onboard(PROVIDERS[0])  # the home-care cooperative: two offerings with slots
+        yield Catalog(url=url, offering_ids=dict(demo.offering_ids))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+class ServerThread:
+    """A portal served by uvicorn in a thread of the test process."""
+
+    def __init__(self, settings: PortalSettings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        wait_until_up(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def portals(state_dir: Path, catalog: Catalog) -> Iterator[dict[str, str]]:
+    """The portal's URL per territory: Biella's calls the catalog, Matera's only renders."""
+    urls: dict[str, str] = {}
+    servers = [
+        ServerThread(
+            PortalSettings(
+                territory=territory, keys_dir=state_dir / "keys", catalog_url=catalog.url
+            )
+        )
+        for territory in ("biella", "matera")
+    ]
+    for territory, server in zip(("biella", "matera"), servers, strict=True):
+        server.__enter__()
+        urls[territory] = server.url
+    try:
+        yield urls
+    finally:
+        for server in servers:
+            server.__exit__()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make install` fetches the portal's assets")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="it-IT")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = page.evaluate(
+        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
+            .violations.map(v => ({id: v.id, help: v.help,
+                                   nodes: v.nodes.map(n => n.target.join(' '))}))""",
+        WCAG_TAGS,
+    )
+    return violations
+
+
+def assert_accessible(page: Any) -> None:
+    violations = axe_violations(page)
+    assert violations == [], f"axe-core on {page.url}: {violations}"

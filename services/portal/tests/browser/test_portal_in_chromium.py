@@ -1,0 +1,119 @@
+"""The portal in real headless Chromium: each territory's look, the marketplace search (with
+htmx and without JavaScript), an offering's free slots, the language switch, login and logout;
+axe-core finds no WCAG 2.1 A/AA violation on any page visited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Catalog, assert_accessible, axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def computed(page: Any, selector: str, prop: str) -> str:
+    value: str = page.eval_on_selector(
+        selector, "(el, prop) => getComputedStyle(el).getPropertyValue(prop)", prop
+    )
+    return value.strip()
+
+
+def test_biella_and_matera_have_their_own_look(page: Any, portals: dict[str, str]) -> None:
+    looks = {}
+    for territory, expected in (("biella", "rgb(0, 103, 107)"), ("matera", "rgb(122, 75, 18)")):
+        page.goto(portals[territory] + "/")
+        assert page.title().endswith(f"Benecomune {territory.capitalize()}")
+        assert (
+            page.locator(".it-brand-title").inner_text() == f"Benecomune {territory.capitalize()}"
+        )
+        header = computed(page, ".it-header-center-wrapper", "background-color")
+        button = computed(page, ".bc-hero .btn-primary", "background-color")
+        assert header == expected and button == expected
+        assert page.locator("img.bc-brand-logo").evaluate("img => img.naturalWidth") > 0
+        assert_accessible(page)
+        looks[territory] = header
+    assert looks["biella"] != looks["matera"]
+    assert "rgb(0, 102, 204)" not in looks.values()  # never the government blue
+
+
+def test_the_search_finds_an_offering_and_shows_its_free_slots(
+    page: Any, portals: dict[str, str], catalog: Catalog
+) -> None:
+    page.goto(portals["biella"] + "/search")
+    assert_accessible(page)
+    page.get_by_label("Parole").fill("assistenza domiciliare")
+    page.get_by_label("Dove").select_option("at_home")
+    page.evaluate("window.samePage = true")  # gone if the browser loaded a new page
+    page.get_by_role("button", name="Cerca", exact=True).click()
+    page.wait_for_url("**/search?q=assistenza*delivery_mode=at_home*")
+    results = page.locator("#results")
+    expect(results.locator("h2")).to_have_text("1 servizio trovato")
+    link = results.get_by_role("link", name="Assistenza domiciliare per anziani")
+    # htmx swapped the results in place, in a live region, and put the query in the address.
+    assert page.evaluate("window.samePage") is True
+    assert results.get_attribute("aria-live") == "polite"
+    assert link.is_visible()
+    assert_accessible(page)
+    link.click()
+    page.wait_for_url(f"**/offerings/{catalog.offering_ids['home-care']}")
+    assert page.locator("h1").inner_text() == "Assistenza domiciliare per anziani"
+    assert page.get_by_role("heading", name="Posti liberi").is_visible()
+    assert page.locator("table tbody tr").count() > 0
+    assert_accessible(page)
+
+
+def test_the_search_works_without_javascript(browser: Any, portals: dict[str, str]) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="it-IT")
+    try:
+        page = context.new_page()
+        page.goto(portals["biella"] + "/search")
+        page.get_by_label("Parole").fill("infermiere")
+        page.get_by_role("button", name="Cerca", exact=True).click()
+        page.wait_for_url("**/search?q=infermiere*")
+        expect(page.locator("#results h2")).to_have_text("1 servizio trovato")
+        assert page.get_by_role("link", name="Infermiere a domicilio").is_visible()
+    finally:
+        context.close()
+
+
+def test_the_language_switch_changes_the_texts(page: Any, portals: dict[str, str]) -> None:
+    page.goto(portals["matera"] + "/")
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.locator("h1").inner_text() == "Servizi di welfare a Matera"
+    page.get_by_role("button", name="English").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.locator("h1").inner_text() == "Welfare services in Matera"
+    assert page.get_by_role("link", name="Find a service").is_visible()
+    assert_accessible(page)
+    page.goto(portals["matera"] + "/login")  # the choice is kept across pages
+    assert page.locator("h1").inner_text() == "Log in"
+    page.get_by_role("button", name="Italiano").click()
+    page.wait_for_function("document.documentElement.lang === 'it'")
+    assert page.locator("h1").inner_text() == "Accedi"
+
+
+def test_a_demo_user_logs_in_and_out(page: Any, portals: dict[str, str]) -> None:
+    page.goto(portals["biella"] + "/")
+    page.get_by_role("link", name="Accedi").click()
+    page.wait_for_url("**/login")
+    assert_accessible(page)
+    page.get_by_role("button", name="Ente erogatore (coop-il-filo)").click()
+    signed_in = page.get_by_test_id("signed-in")
+    signed_in.wait_for()
+    assert "Ente erogatore" in signed_in.inner_text()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["bc_session"]["httpOnly"] and cookies["bc_session"]["sameSite"] == "Lax"
+    assert_accessible(page)
+    page.get_by_role("button", name="Esci").click()
+    page.get_by_role("link", name="Accedi").wait_for()
+    assert "bc_session" not in {c["name"] for c in page.context.cookies()}
+
+
+def test_axe_does_report_faults(page: Any) -> None:
+    """The accessibility check is not vacuous: a page with known faults has violations."""
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    found = {violation["id"] for violation in axe_violations(page)}
+    assert {"html-has-lang", "image-alt", "label"} <= found
