@@ -12,12 +12,19 @@ SERVICE_PORTS = {
     "booking": 8003,
     "vouchers": 8004,
     "notifications": 8005,
+    # The web portal (services/portal): a UI over the services' APIs, run beside them.
+    "portal": 8000,
 }
 
 
 def existing_services() -> list[str]:
     """Services with code to run; the packages later issues fill are skipped until then."""
     return [name for name in SERVICE_PORTS if importlib.util.find_spec(f"{name}.service")]
+
+
+def portal_installed() -> bool:
+    """The portal owns no data and is no kit service: it is started after the services."""
+    return importlib.util.find_spec("portal") is not None
 
 
 def service_port(name: str) -> int:

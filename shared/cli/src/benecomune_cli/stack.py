@@ -20,7 +20,12 @@ from devstack.kafka import KafkaBroker, fetch_jars
 from servicekit.settings import REPO_ROOT, ServiceSettings
 
 from benecomune_cli import demo, tokens
-from benecomune_cli.local_services import existing_services, service_port, service_url
+from benecomune_cli.local_services import (
+    existing_services,
+    portal_installed,
+    service_port,
+    service_url,
+)
 from benecomune_cli.supervisor import Supervisor
 
 app = typer.Typer(name="stack", no_args_is_help=True, help="Run the local stack.")
@@ -82,9 +87,17 @@ def run(
             supervisor.add(
                 name, [sys.executable, "-m", name, "serve"], env, VAR / "log" / f"{name}.log"
             )
+        if portal_installed():
+            portal_env = {
+                **os.environ,
+                "PORTAL_HTTP_PORT": str(service_port("portal")),
+                "PORTAL_CATALOG_URL": service_url("catalog"),
+            }
+            portal_cmd = [sys.executable, "-m", "portal", "serve"]
+            supervisor.add("portal", portal_cmd, portal_env, VAR / "log" / "portal.log")
         supervisor.start_all()
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        for name in services:
+        for name in [*services, *(["portal"] if portal_installed() else [])]:
             url = f"http://127.0.0.1:{service_port(name)}"
             if not _wait_ready(url, deadline):
                 raise typer.Exit(_fail(f"{name} did not become ready; see var/log/{name}.log"))
@@ -110,6 +123,11 @@ def _fail(message: str) -> int:
 
 def _print_welcome(services: list[str], settings: ServiceSettings) -> None:
     typer.echo("")
+    if portal_installed():
+        typer.echo(
+            f"The portal of {settings.territory}: {service_url('portal')} "
+            f"(demo users of every role at {service_url('portal')}/login)"
+        )
     typer.echo("Benecomune is running. OpenAPI docs:")
     for name in services:
         typer.echo(f"  {name:<14} http://127.0.0.1:{service_port(name)}/docs")
