@@ -1,6 +1,6 @@
 """The notifications service as the kit runs it."""
 
-from benecomune_contracts import NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC, WALLET_TOPIC
+from benecomune_contracts import BOOKING_TOPIC, NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC, WALLET_TOPIC
 from servicekit.service import ServiceDefinition
 
 from notifications.adapters.contract_mapping import to_contract
@@ -17,5 +17,5 @@ DEFINITION = ServiceDefinition(
     routers=lambda: [http_api.router],
     publishes_to=NOTIFICATIONS_TOPIC.name,
     to_contract=to_contract,
-    consumes=[VOUCHERS_TOPIC.name, WALLET_TOPIC.name],
+    consumes=[VOUCHERS_TOPIC.name, WALLET_TOPIC.name, BOOKING_TOPIC.name],
 )

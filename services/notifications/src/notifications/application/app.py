@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
+from benecomune_contracts.booking import (
+    BookingCancelled,
+    BookingCompensated,
+    BookingConfirmed,
+    BookingRequested,
+    ComponentDelivered,
+    ProviderAcceptanceRequested,
+)
 from benecomune_contracts.vouchers import (
     ApplicationRejected,
     ApplicationServed,
@@ -23,6 +32,7 @@ from servicekit.store import ServiceApplication
 from notifications.adapters.contract_mapping import to_contract
 from notifications.adapters.read_model import InboxNotice, InboxReadModel
 from notifications.domain.applicant import Applicant
+from notifications.domain.booking_party import BookingParty
 from notifications.domain.notice import Notice, notice_id_for
 
 # The territory's operator sees money arriving in its funds.
@@ -41,6 +51,10 @@ def beneficiary(beneficiary_id: str) -> str:
 
 def merchant(merchant_id: str) -> str:
     return f"merchant:{merchant_id}"
+
+
+def provider(provider_id: str) -> str:
+    return f"provider:{provider_id}"
 
 
 class NotificationsApplication(ServiceApplication):
@@ -161,6 +175,51 @@ class NotificationsApplication(ServiceApplication):
                 "claim": event.claim_id,
             },
         )
+
+    # --- bookings: the family (beneficiary:<id>) and the providers (provider:<id>) -----------
+
+    @policy.register
+    def _(self, event: BookingRequested, processing: Processing) -> None:
+        """Remember whose booking it is: its delivered components' notices go to them."""
+        if BookingParty.id_for(event.booking_id) not in self.repository:
+            processing.collect_events(BookingParty(event.booking_id, event.beneficiary_id))
+
+    @policy.register
+    def _(self, event: BookingConfirmed, processing: Processing) -> None:
+        params = {"amount_cents": str(event.total_cents), "booking": event.booking_id}
+        self.notice(processing, beneficiary(event.beneficiary_id), "booking_confirmed", params)
+
+    @policy.register
+    def _(self, event: BookingCompensated, processing: Processing) -> None:
+        params = {"reason_code": event.reason_code, "booking": event.booking_id}
+        self.notice(processing, beneficiary(event.beneficiary_id), "booking_compensated", params)
+
+    @policy.register
+    def _(self, event: BookingCancelled, processing: Processing) -> None:
+        params = {"amount_cents": str(event.fee_cents), "booking": event.booking_id}
+        template = "booking_cancelled" if event.by == "family" else "booking_cancelled_by_provider"
+        self.notice(processing, beneficiary(event.beneficiary_id), template, params)
+
+    @policy.register
+    def _(self, event: ComponentDelivered, processing: Processing) -> None:
+        try:
+            party: BookingParty = self.repository.get(BookingParty.id_for(event.booking_id))
+        except AggregateNotFoundError:
+            return  # a booking requested before this service followed bookings
+        params = {"component": str(event.component), "booking": event.booking_id}
+        params |= self.local("due", event.confirmation_due)
+        self.notice(processing, beneficiary(party.beneficiary_id), "component_delivered", params)
+
+    @policy.register
+    def _(self, event: ProviderAcceptanceRequested, processing: Processing) -> None:
+        params = {"booking": event.booking_id, "component": str(event.component)}
+        params |= self.local("starts", event.starts_at) | self.local("due", event.due_at)
+        self.notice(processing, provider(event.provider_id), "acceptance_requested", params)
+
+    def local(self, name: str, moment: datetime) -> dict[str, str]:
+        """``<name>_on`` and ``<name>_time`` of a moment, in the territory's time zone."""
+        there = moment.astimezone(self.territory.zoneinfo)
+        return {f"{name}_on": there.date().isoformat(), f"{name}_time": f"{there:%H:%M}"}
 
     def notice(
         self, processing: Processing, recipient: str, template: str, params: dict[str, str]

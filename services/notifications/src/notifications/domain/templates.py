@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from notifications.domain.booking_templates import BOOKING_TEMPLATES, reason_text
+
 TEMPLATES: dict[str, dict[str, str]] = {
     "fund_allocated": {
         "it": "Nuovo fondo di {amount} assegnato al comune {municipality} ({source}).",
@@ -60,6 +62,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Your welfare credit of {amount} expires on {expires_on} (within "
         "{threshold_days} days): use it by then, or it goes back to your employer.",
     },
+    **BOOKING_TEMPLATES,
 }
 
 ENGLISH_MONTHS = [
@@ -100,7 +103,9 @@ def render(template: str, params: dict[str, str], language: str) -> str:
     values = dict(params)
     if "amount_cents" in values:
         values["amount"] = format_euros(int(values["amount_cents"]), language)
-    for name in ("expires_on", "payment_due_on"):
+    if template == "booking_compensated":
+        values["reason"] = reason_text(values.get("reason_code", ""), language)
+    for name in ("expires_on", "payment_due_on", "due_on", "starts_on"):
         if name in values:
             values[name] = format_date(values[name], language)
     return text.format(**values)
