@@ -23,10 +23,13 @@ import uvicorn
 from portal.app import VENDOR_DIR, create_app
 from portal.settings import PortalSettings
 from servicekit.auth import DevIssuer
+from servicekit.settings import REPO_ROOT
 
 CHROMIUM = Path(os.environ.get("BENECOMUNE_CHROMIUM", "/usr/bin/chromium"))
 AXE = VENDOR_DIR / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# A screenshot of every page checked, on every run (git-ignored, like the rest of var/).
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 
 
 def free_port() -> int:
@@ -178,6 +181,9 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return violations
 
 
-def assert_accessible(page: Any) -> None:
+def assert_accessible(page: Any, name: str) -> None:
+    """No WCAG 2.1 A/AA violation on the page; its screenshot saved as ``name``.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"portal-{name}.png"), full_page=True)
     violations = axe_violations(page)
     assert violations == [], f"axe-core on {page.url}: {violations}"

@@ -33,7 +33,7 @@ def test_biella_and_matera_have_their_own_look(page: Any, portals: dict[str, str
         button = computed(page, ".bc-hero .btn-primary", "background-color")
         assert header == expected and button == expected
         assert page.locator("img.bc-brand-logo").evaluate("img => img.naturalWidth") > 0
-        assert_accessible(page)
+        assert_accessible(page, f"{territory}-home-it")
         looks[territory] = header
     assert looks["biella"] != looks["matera"]
     assert "rgb(0, 102, 204)" not in looks.values()  # never the government blue
@@ -43,7 +43,7 @@ def test_the_search_finds_an_offering_and_shows_its_free_slots(
     page: Any, portals: dict[str, str], catalog: Catalog
 ) -> None:
     page.goto(portals["biella"] + "/search")
-    assert_accessible(page)
+    assert_accessible(page, "biella-search-it")
     page.get_by_label("Parole").fill("assistenza domiciliare")
     page.get_by_label("Dove").select_option("at_home")
     page.evaluate("window.samePage = true")  # gone if the browser loaded a new page
@@ -56,13 +56,13 @@ def test_the_search_finds_an_offering_and_shows_its_free_slots(
     assert page.evaluate("window.samePage") is True
     assert results.get_attribute("aria-live") == "polite"
     assert link.is_visible()
-    assert_accessible(page)
+    assert_accessible(page, "biella-search-results-it")
     link.click()
     page.wait_for_url(f"**/offerings/{catalog.offering_ids['home-care']}")
     assert page.locator("h1").inner_text() == "Assistenza domiciliare per anziani"
     assert page.get_by_role("heading", name="Posti liberi").is_visible()
     assert page.locator("table tbody tr").count() > 0
-    assert_accessible(page)
+    assert_accessible(page, "biella-offering-it")
 
 
 def test_the_search_works_without_javascript(browser: Any, portals: dict[str, str]) -> None:
@@ -87,7 +87,7 @@ def test_the_language_switch_changes_the_texts(page: Any, portals: dict[str, str
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.locator("h1").inner_text() == "Welfare services in Matera"
     assert page.get_by_role("link", name="Find a service").is_visible()
-    assert_accessible(page)
+    assert_accessible(page, "matera-home-en")
     page.goto(portals["matera"] + "/login")  # the choice is kept across pages
     assert page.locator("h1").inner_text() == "Log in"
     page.get_by_role("button", name="Italiano").click()
@@ -98,15 +98,15 @@ def test_the_language_switch_changes_the_texts(page: Any, portals: dict[str, str
 def test_a_demo_user_logs_in_and_out(page: Any, portals: dict[str, str]) -> None:
     page.goto(portals["biella"] + "/")
     page.get_by_role("link", name="Accedi").click()
-    page.wait_for_url("**/login")
-    assert_accessible(page)
+    page.wait_for_url("**/login?next=/")
+    assert_accessible(page, "biella-login-it")
     page.get_by_role("button", name="Ente erogatore (coop-il-filo)").click()
     signed_in = page.get_by_test_id("signed-in")
     signed_in.wait_for()
     assert "Ente erogatore" in signed_in.inner_text()
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["bc_session"]["httpOnly"] and cookies["bc_session"]["sameSite"] == "Lax"
-    assert_accessible(page)
+    assert_accessible(page, "biella-home-signed-in-it")
     page.get_by_role("button", name="Esci").click()
     page.get_by_role("link", name="Accedi").wait_for()
     assert "bc_session" not in {c["name"] for c in page.context.cookies()}

@@ -118,3 +118,26 @@ def test_the_territory_theme_and_logo_are_served(client: TestClient) -> None:
     assert "--bs-primary: #00676B;" in css.text
     assert client.get("/logo.svg").headers["content-type"] == "image/svg+xml"
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_htmx_gets_the_results_alone_and_history_gets_the_page(client: TestClient) -> None:
+    partial = client.get("/search?q=x", headers={"HX-Request": "true"})
+    assert "<html" not in partial.text and "alert" in partial.text
+    assert "HX-Request" in partial.headers["vary"]
+    restored = client.get(
+        "/search?q=x", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restored.text
+
+
+def test_login_comes_back_to_the_page_it_was_asked_from(client: TestClient) -> None:
+    page = client.get("/search?q=casa")
+    assert 'href="/login?next=/search%3Fq%3Dcasa"' in page.text
+    login = client.get("/login?next=/search%3Fq%3Dcasa")
+    assert 'name="next" value="/search?q=casa"' in login.text
+    done = client.post(
+        "/login",
+        data={"role": "auditor", "csrf_token": csrf_of(client, "/login"), "next": "/search?q=casa"},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/search?q=casa"

@@ -40,7 +40,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
         {
             "demo_users": demo_users(state.territory.id) if state.settings.dev_login else [],
             "oidc": state.settings.oidc_configured,
-            "next": safe_next(next),
+            "next": "/" if safe_next(next).startswith("/login") else safe_next(next),
         },
     )
 

@@ -121,10 +121,17 @@ async def search(
         "categories": CATEGORIES,
         "delivery_modes": DELIVERY_MODES,
     }
-    # htmx asks for the results alone (swapped in place, announced by aria-live).
-    partial = request.headers.get("HX-Request") == "true"
+    # htmx asks for the results alone (swapped in place, announced by aria-live); restoring a
+    # page from history (htmx 2.0's HX-History-Restore-Request) needs the whole page.
+    partial = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
     template = "_results.html" if partial else "search.html"
-    return render(request, template, context, status=503 if unavailable and not partial else 200)
+    status = 503 if unavailable and not partial else 200
+    response = render(request, template, context, status=status)
+    response.headers["Vary"] = "HX-Request, HX-History-Restore-Request, Accept-Language, Cookie"
+    return response
 
 
 @router.get("/offerings/{offering_id}", include_in_schema=False)
