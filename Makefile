@@ -30,6 +30,7 @@ $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SO
 PORTAL := services/portal
 PORTAL_VENDOR := $(PORTAL)/src/portal/static/vendor
 $(PORTAL_VENDOR)/.installed: $(PORTAL)/package.json $(STAMP)
+	@command -v npm >/dev/null || { echo "npm (Node 20) is needed for the portal's assets" >&2; exit 1; }
 	cd $(PORTAL) && npm install --no-audit --no-fund --ignore-scripts --loglevel=error
 	rm -rf $(PORTAL_VENDOR) && mkdir -p $(PORTAL_VENDOR)/htmx $(PORTAL_VENDOR)/axe-core
 	cp -r $(PORTAL)/node_modules/bootstrap-italia/dist $(PORTAL_VENDOR)/bootstrap-italia
