@@ -50,8 +50,13 @@ class SearchFilters:
 
 
 class CatalogClient:
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def close(self) -> None:
         await self._client.aclose()
