@@ -117,3 +117,28 @@ def test_axe_does_report_faults(page: Any) -> None:
     page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
     found = {violation["id"] for violation in axe_violations(page)}
     assert {"html-has-lang", "image-alt", "label"} <= found
+
+
+@pytest.mark.parametrize("territory", ["biella", "matera"])
+@pytest.mark.parametrize(("locale", "lang"), [("it-IT", "it"), ("en-GB", "en")])
+def test_every_page_is_accessible_in_both_languages_and_themes(
+    browser: Any, portals: dict[str, str], catalog: Catalog, territory: str, locale: str, lang: str
+) -> None:
+    """The browser's language (Accept-Language, from the context's locale) picks the texts;
+    axe-core finds nothing on any public page, for both themes."""
+    context = browser.new_context(locale=locale)
+    try:
+        page = context.new_page()
+        offering = catalog.offering_ids["home-care"]
+        for name, path in [
+            ("home", "/"),
+            ("search", "/search?q=domicilio"),
+            ("offering", f"/offerings/{offering}"),
+            ("login", "/login"),
+            ("not-found", "/offerings/00000000-0000-4000-8000-000000000000"),
+        ]:
+            page.goto(portals[territory] + path)
+            assert page.locator("html").get_attribute("lang") == lang
+            assert_accessible(page, f"{territory}-{name}-{lang}")
+    finally:
+        context.close()
