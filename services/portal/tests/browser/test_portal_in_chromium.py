@@ -126,7 +126,7 @@ def test_every_page_is_accessible_in_both_languages_and_themes(
 ) -> None:
     """The browser's language (Accept-Language, from the context's locale) picks the texts;
     axe-core finds nothing on any public page, for both themes."""
-    context = browser.new_context(locale=locale)
+    context = browser.new_context(locale=locale, bypass_csp=True)  # to inject axe-core
     try:
         page = context.new_page()
         offering = catalog.offering_ids["home-care"]
@@ -140,5 +140,32 @@ def test_every_page_is_accessible_in_both_languages_and_themes(
             page.goto(portals[territory] + path)
             assert page.locator("html").get_attribute("lang") == lang
             assert_accessible(page, f"{territory}-{name}-{lang}")
+    finally:
+        context.close()
+
+
+def test_the_content_security_policy_refuses_nothing_the_pages_need(
+    browser: Any, portals: dict[str, str]
+) -> None:
+    """No inline script or style, no other origin: the pages and htmx work under the CSP."""
+    context = browser.new_context(locale="it-IT")  # the CSP enforced (no axe-core here)
+    try:
+        page = context.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+        page.goto(portals["matera"] + "/")
+        page.goto(portals["biella"] + "/search")
+        assert "default-src 'self'" in page.evaluate(
+            "async () => (await fetch('/')).headers.get('content-security-policy')"
+        )
+        page.evaluate("window.samePage = true")
+        page.get_by_label("Parole").fill("infermiere")
+        page.get_by_role("button", name="Cerca", exact=True).click()
+        page.wait_for_url("**/search?q=infermiere*")
+        expect(page.locator("#results h2")).to_have_text("1 servizio trovato")
+        assert page.evaluate("window.samePage") is True  # htmx ran under the CSP
+        page.get_by_role("link", name="Infermiere a domicilio").click()
+        page.get_by_role("heading", name="Posti liberi").wait_for()
+        assert refused == [], refused
     finally:
         context.close()
