@@ -169,3 +169,20 @@ def test_the_content_security_policy_refuses_nothing_the_pages_need(
         assert refused == [], refused
     finally:
         context.close()
+
+
+def test_the_search_with_the_keyboard_alone_keeps_the_focus(
+    page: Any, portals: dict[str, str]
+) -> None:
+    """Skip link, type, Enter: the results change in place and the focus stays in the field."""
+    page.goto(portals["biella"] + "/search")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Vai al contenuto"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("fisioterapia")  # no such offering in this catalogue
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=fisioterapia*")
+    expect(page.locator("#results h2")).to_have_text("0 servizi trovati")
+    assert page.evaluate("document.activeElement.id") == "q"
