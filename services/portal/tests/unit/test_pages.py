@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from portal.app import create_app
+from portal.clients.catalog import CatalogClient
 from portal.routes.public import euro_to_cents, safe_next
 from portal.security import CSRF_COOKIE, SESSION_COOKIE
 
@@ -141,3 +143,34 @@ def test_login_comes_back_to_the_page_it_was_asked_from(client: TestClient) -> N
         follow_redirects=False,
     )
     assert done.headers["location"] == "/search?q=casa"
+
+
+def test_many_results_are_paged_keeping_the_filters(tmp_path: Path) -> None:
+    def catalog(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        item = {
+            "offering_id": "5f0c7a35-9d7e-4a53-8f51-3d2c8f1f2b11",
+            "title_it": f"Servizio {page}",
+            "title_en": f"Service {page}",
+            "description_it": "d",
+            "description_en": "d",
+            "category": "elderly_care",
+            "delivery_mode": "at_home",
+            "price_cents": 1000,
+            "unit": "hour",
+        }
+        return httpx.Response(
+            200, json={"total": 45, "page": page, "page_size": 20, "items": [item]}
+        )
+
+    app = create_app(portal_settings(tmp_path))
+    app.state.catalog = CatalogClient("http://catalog.test", transport=httpx.MockTransport(catalog))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        first = client.get("/search?q=casa&delivery_mode=at_home")
+        assert "45 servizi trovati" in first.text and "Servizio 1" in first.text
+        assert "Pagina precedente" not in first.text
+        assert 'href="/search?q=casa&amp;municipality=&amp;category=&amp;delivery_mode=at_home' in (
+            first.text
+        )
+        last = client.get("/search?q=casa&page=3")
+        assert "Pagina precedente" in last.text and "Pagina successiva" not in last.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
@@ -113,7 +114,23 @@ async def search(
     except CatalogUnavailable:
         result = {"total": 0, "page": page, "page_size": 20, "items": []}
         unavailable = True
+    page_size = int(result.get("page_size") or 20)
+    query = {
+        "q": filters.q,
+        "municipality": filters.municipality or "",
+        "category": filters.category or "",
+        "delivery_mode": filters.delivery_mode or "",
+        "min_price": min_price,
+        "max_price": max_price,
+    }
+    pages = {
+        "previous": urlencode({**query, "page": page - 1}) if page > 1 else None,
+        "next": urlencode({**query, "page": page + 1})
+        if page * page_size < int(result.get("total") or 0)
+        else None,
+    }
     context = {
+        "pages": pages,
         "filters": filters,
         "form": {"min_price": min_price, "max_price": max_price},
         "result": result,
