@@ -56,15 +56,24 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("portal-browser")
 
 
+PACKAGE_PROVIDERS = ("coop-il-filo", "coop-mucrone", "telecura-biellese")
+
+
 @dataclass(frozen=True)
 class Catalog:
     url: str
     offering_ids: dict[str, str]
+    package_id: str
 
 
 @pytest.fixture(scope="module")
 def catalog(state_dir: Path) -> Iterator[Catalog]:
-    from benecomune_cli.demo_catalog import PROVIDERS, CatalogDemo
+    from benecomune_cli.demo_catalog import (
+        PROTECTED_DISCHARGE,
+        PROTECTED_DISCHARGE_PARTS,
+        PROVIDERS,
+        CatalogDemo,
+    )
 
     port = free_port()
     env = {
@@ -86,8 +95,13 @@ def catalog(state_dir: Path) -> Iterator[Catalog]:
         issuer = DevIssuer("biella", state_dir / "keys")
         with httpx.Client(base_url=url, timeout=10) as client:
             demo = CatalogDemo(client, issuer)
-            demo.onboard(PROVIDERS[0])  # the home-care cooperative: two offerings with slots
-        yield Catalog(url=url, offering_ids=dict(demo.offering_ids))
+            # The home-care cooperative, the meals one and the tele-assistance company, each
+            # with its offerings and slots; then the package of the three.
+            for provider in PROVIDERS:
+                if provider.provider_id in PACKAGE_PROVIDERS:
+                    demo.onboard(provider)
+            package_id = demo.compose_package(PROTECTED_DISCHARGE, PROTECTED_DISCHARGE_PARTS)
+        yield Catalog(url=url, offering_ids=dict(demo.offering_ids), package_id=package_id)
     finally:
         process.terminate()
         try:

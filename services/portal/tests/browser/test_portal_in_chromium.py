@@ -4,6 +4,7 @@ axe-core finds no WCAG 2.1 A/AA violation on any page visited."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -50,8 +51,12 @@ def test_the_search_finds_an_offering_and_shows_its_free_slots(
     page.get_by_role("button", name="Cerca", exact=True).click()
     page.wait_for_url("**/search?q=assistenza*delivery_mode=at_home*")
     results = page.locator("#results")
-    expect(results.locator("h2")).to_have_text("1 servizio trovato")
     link = results.get_by_role("link", name="Assistenza domiciliare per anziani")
+    link.wait_for()
+    expect(results.locator("h2")).to_have_text(re.compile(r"^\d+ serviz(io|i) trovat[oi]$"))
+    # Only offerings delivered at home: the filter went to the catalog.
+    for where in results.locator(".card-body p.mb-0").all_inner_texts():
+        assert "A domicilio" in where
     # htmx swapped the results in place, in a live region, and put the query in the address.
     assert page.evaluate("window.samePage") is True
     assert results.get_attribute("aria-live") == "polite"
@@ -134,6 +139,7 @@ def test_every_page_is_accessible_in_both_languages_and_themes(
             ("home", "/"),
             ("search", "/search?q=domicilio"),
             ("offering", f"/offerings/{offering}"),
+            ("package", f"/packages/{catalog.package_id}"),
             ("login", "/login"),
             ("not-found", "/offerings/00000000-0000-4000-8000-000000000000"),
         ]:
@@ -186,3 +192,17 @@ def test_the_search_with_the_keyboard_alone_keeps_the_focus(
     page.wait_for_url("**/search?q=fisioterapia*")
     expect(page.locator("#results h2")).to_have_text("0 servizi trovati")
     assert page.evaluate("document.activeElement.id") == "q"
+
+
+def test_a_package_shows_each_part_with_its_free_slots(
+    page: Any, portals: dict[str, str], catalog: Catalog
+) -> None:
+    page.goto(portals["biella"] + "/")
+    page.get_by_role("link", name="Dimissioni protette: 30 giorni a casa dopo il ricovero").click()
+    page.wait_for_url(f"**/packages/{catalog.package_id}")
+    parts = page.locator("main ol > li")
+    expect(parts).to_have_count(3)
+    assert parts.nth(0).locator("h3").inner_text() == "Infermiere a domicilio"  # in order
+    assert "facoltativo" in parts.nth(2).inner_text()  # the meals
+    assert page.get_by_text("Primi posti liberi:").count() == 3
+    assert_accessible(page, "biella-package-it")

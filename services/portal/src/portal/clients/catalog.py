@@ -23,7 +23,7 @@ class CatalogUnavailable(Exception):
 
 
 class OfferingNotFound(Exception):
-    """No such offering, or it was withdrawn."""
+    """No such offering (or package), or it was withdrawn."""
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,21 @@ class CatalogClient:
         if response.status_code != 200:
             raise CatalogUnavailable(f"catalog answered {response.status_code}")
         result: list[dict[str, Any]] = response.json()
+        return result
+
+    async def packages(self, token: str | None = None) -> list[dict[str, Any]]:
+        """The packages on offer (several providers' offerings sold together)."""
+        response = await self._get("/packages", token)
+        if response.status_code != 200:
+            raise CatalogUnavailable(f"catalog answered {response.status_code}")
+        result: list[dict[str, Any]] = response.json()
+        return result
+
+    async def package(self, package_id: str, token: str | None = None) -> dict[str, Any]:
+        response = await self._get(f"/packages/{package_id}", token)
+        if response.status_code in (404, 410, 422):
+            raise OfferingNotFound(package_id)
+        if response.status_code != 200:
+            raise CatalogUnavailable(f"catalog answered {response.status_code}")
+        result: dict[str, Any] = response.json()
         return result

@@ -4,6 +4,7 @@ htmx the search updates its results in place."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ from portal.security import bearer_token, check_csrf, set_cookie
 
 router = APIRouter()
 ONE_YEAR = 365 * 24 * 3600
+FIRST_SLOTS = 3  # free slots shown per part of a package
 
 
 def safe_next(target: str | None) -> str:
@@ -48,7 +50,12 @@ def euro_to_cents(value: str | None) -> int | None:
 
 @router.get("/", include_in_schema=False)
 async def home(request: Request) -> Response:
-    return render(request, "home.html")
+    token = bearer_token(request, request.app.state.verifier)
+    try:
+        packages = await request.app.state.catalog.packages(token)
+    except CatalogUnavailable:
+        packages = []  # the home page stands without the catalog
+    return render(request, "home.html", {"packages": packages})
 
 
 @router.get("/theme.css", include_in_schema=False)
@@ -164,3 +171,30 @@ async def offering(request: Request, offering_id: str) -> Response:
         return render(request, "error.html", {"problem": "unavailable"}, status=503)
     free = [slot for slot in slots if slot.get("available", 0) > 0]
     return render(request, "offering.html", {"offering": found, "slots": free})
+
+
+@router.get("/packages/{package_id}", include_in_schema=False)
+async def package(request: Request, package_id: str) -> Response:
+    """A package: its parts in order, each with its offering and the first free slots."""
+    catalog = request.app.state.catalog
+    token = bearer_token(request, request.app.state.verifier)
+    try:
+        found = await catalog.package(package_id, token)
+        parts = sorted(found.get("parts", []), key=lambda part: part.get("order", 0))
+        offerings = await asyncio.gather(
+            *(catalog.offering(part["offering_id"], token) for part in parts)
+        )
+        slots = await asyncio.gather(*(catalog.slots(part["offering_id"], token) for part in parts))
+    except OfferingNotFound:
+        return render(request, "error.html", {"problem": "not_found"}, status=404)
+    except CatalogUnavailable:
+        return render(request, "error.html", {"problem": "unavailable"}, status=503)
+    rows = [
+        {
+            "part": part,
+            "offering": offering,
+            "free": [slot for slot in listed if slot.get("available", 0) > 0][:FIRST_SLOTS],
+        }
+        for part, offering, listed in zip(parts, offerings, slots, strict=True)
+    ]
+    return render(request, "package.html", {"package": found, "rows": rows})
