@@ -39,7 +39,10 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
     territory = load_territory(settings.territory, settings.territories_dir)
     palette = check_palette(territory)  # refuses a palette under 4.5:1, naming the pair
-    issuer = DevIssuer(settings.territory, settings.keys_dir) if settings.dev_login else None
+    # The demo login only where the services trust the dev key: never beside a real identity
+    # provider (a JWKS URL or a public key file configured).
+    dev_login = settings.dev_login and not settings.jwks_url and not settings.jwt_public_key_file
+    issuer = DevIssuer(settings.territory, settings.keys_dir) if dev_login else None
     verifier = verifier_from_settings(settings)
 
     @asynccontextmanager

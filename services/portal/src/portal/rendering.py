@@ -67,7 +67,7 @@ def render(
         "user": request.state.user,
         "csrf_token": csrf_token(request),
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        "dev_login": state.settings.dev_login,
+        "dev_login": state.issuer is not None,
         "when": when,
         **(context or {}),
     }

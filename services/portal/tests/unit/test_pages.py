@@ -12,6 +12,7 @@ from portal.app import create_app
 from portal.clients.catalog import CatalogClient
 from portal.routes.public import euro_to_cents, safe_next
 from portal.security import CSRF_COOKIE, SESSION_COOKIE
+from servicekit.auth import DevIssuer
 
 from ..conftest import portal_settings
 
@@ -174,3 +175,18 @@ def test_many_results_are_paged_keeping_the_filters(tmp_path: Path) -> None:
         )
         last = client.get("/search?q=casa&page=3")
         assert "Pagina precedente" in last.text and "Pagina successiva" not in last.text
+
+
+def test_no_demo_login_beside_a_real_identity_provider(tmp_path: Path) -> None:
+    key = tmp_path / "idp.pem"
+    key.write_bytes(DevIssuer("biella", tmp_path / "idp").public_key_pem)
+    app = create_app(portal_settings(tmp_path, jwt_public_key_file=key))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get("/login")
+        assert "data-role=" not in page.text
+        refused = client.post(
+            "/login",
+            data={"role": "operator", "csrf_token": csrf_of(client, "/login")},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 400 and SESSION_COOKIE not in client.cookies

@@ -38,7 +38,7 @@ async def login_page(request: Request, next: str | None = None) -> Response:
         request,
         "login.html",
         {
-            "demo_users": demo_users(state.territory.id) if state.settings.dev_login else [],
+            "demo_users": demo_users(state.territory.id) if state.issuer is not None else [],
             "oidc": state.settings.oidc_configured,
             "next": "/" if safe_next(next).startswith("/login") else safe_next(next),
         },
