@@ -24,7 +24,7 @@ from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character
 from servicekit.settings import ServiceSettings
 
-from benecomune_cli import demo_catalog, demo_wallet
+from benecomune_cli import demo_booking, demo_catalog, demo_wallet
 from benecomune_cli.demo_api import DemoApi
 from benecomune_cli.demo_territory import BIELLA, SHOPS
 from benecomune_cli.local_services import service_url
@@ -364,6 +364,7 @@ def demo_loaders() -> dict[str, DemoLoad]:
         "catalog": demo_catalog.load,
         "vouchers": load_vouchers_demo,
         "wallet": demo_wallet.load,
+        "booking": demo_booking.load,  # after the catalogue's and the wallet's: it uses them
     }
 
 
