@@ -40,8 +40,8 @@ from .support import ServiceProcess, StackConfig, ready, wait_until
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SERVICES = ("catalog", "wallet", "vouchers", "booking")
-BOOKINGS = 300
-KILLS_PER_SERVICE = 5  # 20 kills in all
+# (bookings, kills per service) by store: the full run on SQLite; on PostgreSQL a shorter one
+RUNS = {"sqlite": (300, 5), "postgres": (120, 2)}
 BENEFICIARIES = [f"fam{n}" for n in range(10)]
 PROVIDERS = [f"coop-{n}" for n in range(6)]
 LATE_PROVIDER = "coop-late"  # never answers: its bookings' acceptance deadline fires
@@ -130,7 +130,14 @@ class Processes:
 
 
 @pytest.fixture
-def processes(stack_config: StackConfig, tmp_path: Path) -> Iterator[Processes]:
+def processes(
+    stack_config: StackConfig, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Processes]:
+    """The four services on SQLite, or on PostgreSQL (each its own schema of a throw-away
+    database) when parametrized so."""
+    if request.param == "postgres":
+        stack_config.store = "postgres"
+        stack_config.postgres = request.getfixturevalue("postgres_settings")
     procs = Processes(stack_config, tmp_path)
     try:
         procs.start()
@@ -147,10 +154,12 @@ def chaos_seed() -> int:
 def set_up(stack: Stack, t0: datetime) -> tuple[list[Offer], list[Offer], dict[str, Any]]:
     """Providers, offerings and slots in the catalog; wallets and service vouchers for the
     families. Returns the regular offers, the late ones, and the families' accounts."""
+    wallets = stack.employee_wallets(BENEFICIARIES)
+    # The round before the accreditations: a provider accredited at the very moment a services
+    # round is opened may miss it (a race of the vouchers service, reported apart).
+    round_id = stack.services_round()
     for n, provider in enumerate([*PROVIDERS, LATE_PROVIDER]):
         stack.provider(provider, f"0361847{n + 1:03d}")
-    wallets = stack.employee_wallets(BENEFICIARIES)
-    round_id = stack.services_round()
     wait_until(
         lambda: set(stack.round_accounts(round_id)) == {*PROVIDERS, LATE_PROVIDER},
         timeout=90,
@@ -227,10 +236,10 @@ def funding(rng: random.Random, total: int, wallet_id: str, voucher_id: str) -> 
 
 
 def make_bookings(
-    stack: Stack, chaos: Chaos, offers: list[Offer], late: list[Offer], accounts: Any
+    stack: Stack, chaos: Chaos, offers: list[Offer], late: list[Offer], accounts: Any, count: int
 ) -> None:
     rng = random.Random(chaos.seed + 1)
-    for n in range(BOOKINGS):
+    for n in range(count):
         family = rng.choice(BENEFICIARIES)
         size = rng.choices([1, 2, 3], [70, 20, 10])[0]
         providers = rng.sample(PROVIDERS, size)
@@ -316,9 +325,13 @@ def audit(ledger: str, config: StackConfig, url: str) -> Any:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "processes", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_bookings_settle_exactly_while_every_participant_is_killed(
     processes: Processes, stack_config: StackConfig
 ) -> None:
+    bookings, kills_per_service = RUNS[stack_config.store]
     seed = chaos_seed()
     print(f"\nbooking chaos seed: {seed} (replay with BENECOMUNE_CHAOS_SEED={seed})", flush=True)
     began = time.monotonic()
@@ -337,14 +350,13 @@ def test_bookings_settle_exactly_while_every_participant_is_killed(
         except BaseException as error:  # reported by the main thread
             failures.append(error)
 
-    booker = threading.Thread(
-        target=guarded, args=(make_bookings, stack, chaos, offers, late, accounts), daemon=True
-    )
+    work = (make_bookings, stack, chaos, offers, late, accounts, bookings)
+    booker = threading.Thread(target=guarded, args=work, daemon=True)
     provider_bot = threading.Thread(
         target=guarded, args=(answer_providers, stack, chaos, stop), daemon=True
     )
     kills: Counter[str] = Counter()
-    victims = [s for s in SERVICES for _ in range(KILLS_PER_SERVICE)]
+    victims = [s for s in SERVICES for _ in range(kills_per_service)]
     chaos.rng.shuffle(victims)
     fault_began = time.monotonic()
     try:
@@ -411,14 +423,15 @@ def test_bookings_settle_exactly_while_every_participant_is_killed(
     )
     shapes = Counter(len(v["components"]) for v in views.values())
     print(
-        f"booking chaos seed {seed}: {len(views)} bookings ({dict(sorted(shapes.items()))} by "
-        f"components); outcomes {dict(sorted(outcomes.items()))}; kills {dict(kills)}; "
+        f"booking chaos ({stack_config.store}) seed {seed}: {len(views)} bookings "
+        f"({dict(sorted(shapes.items()))} by components); "
+        f"outcomes {dict(sorted(outcomes.items()))}; kills {dict(kills)}; "
         f"provider answers {dict(chaos.answers)}; set-up {set_up_seconds:.0f}s, faults "
         f"{fault_seconds:.0f}s, quiescence {quiet_seconds:.0f}s, total "
         f"{time.monotonic() - began:.0f}s"
     )
-    assert sum(kills.values()) >= 15 and set(kills) == set(SERVICES), dict(kills)
-    assert len(views) >= BOOKINGS
+    assert sum(kills.values()) == len(SERVICES) * kills_per_service, dict(kills)
+    assert len(views) >= bookings
     assert outcomes["confirmed"] > 0 and any(o.startswith("compensated") for o in outcomes)
 
 
