@@ -29,6 +29,9 @@ DEFINITION = ServiceDefinition(
             "expire_vouchers",
             lambda app, now: app.expire_due_vouchers(now),
             every_seconds=3600,
-        )
+        ),
+        # An accreditation consumed while a services round was being opened can miss it
+        # (neither transaction sees the other's change): the provider's account is opened here.
+        PeriodicJob("join_open_rounds", lambda app, now: app.join_open_rounds(), every_seconds=60),
     ],
 )

@@ -361,3 +361,19 @@ def test_a_service_voucher_is_refused_at_a_till_a_shops_or_a_providers(
     with pytest.raises(ServiceVoucherAtTill):  # nor does a provider's till take it
         redeem(app, codes[0], 1_000, merchant_id=PROVIDER, goods="elderly_care")
     assert app.get_voucher(UUID(voucher_id)).remaining_cents == 10_000
+
+
+def test_a_provider_whose_accreditation_missed_a_round_being_opened_joins_it_by_the_job(
+    app: VouchersApplication,
+) -> None:
+    """The accreditation and the round's opening, concurrent, each saw nothing of the other:
+    the provider recorded, no account in the round. The periodic job opens it, once."""
+    from vouchers.domain.programme_provider import ProgrammeProvider
+
+    round_id = services_round(app)
+    app.save(ProgrammeProvider(PROVIDER, ["096004"]))  # as the concurrent accreditation left it
+    assert not app.is_affiliated(round_id, PROVIDER)
+
+    assert app.join_open_rounds() == 1
+    assert app.is_affiliated(round_id, PROVIDER)
+    assert app.join_open_rounds() == 0

@@ -119,6 +119,10 @@ class VouchersApplication(VouchersStore):
     def expire_due_vouchers(self, now: datetime | None = None) -> int:
         return issuing.expire_due_vouchers(self, now or now_utc())
 
+    def join_open_rounds(self) -> int:
+        """Accredited providers' missing accounts in open services rounds (a periodic job)."""
+        return providers.join_open_rounds(self)
+
     # --- vouchers -----------------------------------------------------------------------------
 
     def vouchers_delegated_to(self, delegate_id: str) -> list[VoucherRow]:

@@ -8,6 +8,7 @@ joining the rounds opened meanwhile."""
 from __future__ import annotations
 
 from benecomune_contracts import catalog
+from eventsourcing.persistence import IntegrityError
 from servicekit.domain import NotFound
 from servicekit.messages import Processing
 
@@ -48,6 +49,27 @@ def provider_reinstated(
     if provider is not None:
         provider.reinstate()
         processing.collect_events(provider, *joined_rounds(store, provider))
+
+
+def join_open_rounds(store: VouchersStore) -> int:
+    """Open every accredited provider's missing accounts in the open services rounds it serves;
+    how many were opened. An accreditation consumed while a services round is being opened
+    can miss it, each transaction not seeing the other's change yet (the consumer finds no
+    open round, the round no provider): this periodic job closes that gap. An account opened
+    meanwhile by another transaction (its id is the round's and provider's) is left alone."""
+    opened = 0
+    for provider in programme_providers(store):
+        if provider.suspended:
+            continue
+        accounts = joined_rounds(store, provider)
+        if not accounts:
+            continue
+        try:
+            store.save(*accounts)
+        except IntegrityError:
+            continue
+        opened += len(accounts)
+    return opened
 
 
 def joined_rounds(store: VouchersStore, provider: ProgrammeProvider) -> list[MerchantAccount]:
