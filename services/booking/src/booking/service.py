@@ -4,7 +4,6 @@ from benecomune_contracts import BOOKING_TOPIC, CATALOG_TOPIC, VOUCHERS_TOPIC, W
 from servicekit.service import PeriodicJob, ServiceDefinition
 
 import booking.entrypoints.http_api as http_api
-from booking.adapters.contract_mapping import to_contract
 from booking.application.app import BookingApplication
 from booking.application.handlers import fire_due_deadlines
 from booking.settings import BookingSettings
@@ -21,7 +20,6 @@ DEFINITION = ServiceDefinition(
     application_class=BookingApplication,
     routers=http_api.routers,
     publishes_to=BOOKING_TOPIC.name,
-    to_contract=to_contract,
     consumes=[CATALOG_TOPIC.name, WALLET_TOPIC.name, VOUCHERS_TOPIC.name],
     periodic=[
         # Deadlines are data: a booking's due deadlines fire once each, however often this runs.

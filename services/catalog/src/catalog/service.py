@@ -3,7 +3,6 @@
 from benecomune_contracts import BOOKING_TOPIC, CATALOG_TOPIC
 from servicekit.service import ServiceDefinition
 
-from catalog.adapters.contract_mapping import to_contract
 from catalog.application.app import CatalogApplication
 from catalog.entrypoints import http_api
 from catalog.settings import CatalogSettings
@@ -20,7 +19,6 @@ DEFINITION = ServiceDefinition(
     application_class=CatalogApplication,
     routers=http_api.routers,
     publishes_to=CATALOG_TOPIC.name,
-    to_contract=to_contract,
     # The booking saga's requests: slot holds, confirmations and releases.
     consumes=[BOOKING_TOPIC.name],
 )

@@ -3,7 +3,6 @@
 from benecomune_contracts import BOOKING_TOPIC, NOTIFICATIONS_TOPIC, VOUCHERS_TOPIC, WALLET_TOPIC
 from servicekit.service import ServiceDefinition
 
-from notifications.adapters.contract_mapping import to_contract
 from notifications.application.app import NotificationsApplication
 from notifications.entrypoints import http_api
 from notifications.settings import NotificationsSettings
@@ -16,6 +15,5 @@ DEFINITION = ServiceDefinition(
     application_class=NotificationsApplication,
     routers=lambda: [http_api.router],
     publishes_to=NOTIFICATIONS_TOPIC.name,
-    to_contract=to_contract,
     consumes=[VOUCHERS_TOPIC.name, WALLET_TOPIC.name, BOOKING_TOPIC.name],
 )

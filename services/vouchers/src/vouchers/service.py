@@ -3,7 +3,6 @@
 from benecomune_contracts import BOOKING_TOPIC, CATALOG_TOPIC, VOUCHERS_TOPIC
 from servicekit.service import PeriodicJob, ServiceDefinition
 
-from vouchers.adapters.contract_mapping import to_contract
 from vouchers.application.app import VouchersApplication
 from vouchers.entrypoints import http_api
 from vouchers.settings import VouchersSettings
@@ -21,7 +20,6 @@ DEFINITION = ServiceDefinition(
     # providers the services rounds; the booking saga holds, captures and releases service
     # vouchers.
     consumes=[CATALOG_TOPIC.name, BOOKING_TOPIC.name],
-    to_contract=to_contract,
     # Expired vouchers give their value back to the round (and so to the waitlist) without
     # waiting for an operator; hourly is enough for validities counted in days.
     periodic=[

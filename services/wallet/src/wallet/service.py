@@ -3,7 +3,6 @@
 from benecomune_contracts import BOOKING_TOPIC, WALLET_TOPIC
 from servicekit.service import PeriodicJob, ServiceDefinition
 
-from wallet.adapters.contract_mapping import to_contract
 from wallet.application.app import WalletApplication
 from wallet.entrypoints import http_api
 from wallet.settings import WalletSettings
@@ -19,7 +18,6 @@ DEFINITION = ServiceDefinition(
     application_class=WalletApplication,
     routers=http_api.routers,
     publishes_to=WALLET_TOPIC.name,
-    to_contract=to_contract,
     # The booking saga's requests: holds, captures and releases (source "wallet").
     consumes=[BOOKING_TOPIC.name],
     periodic=[

@@ -53,6 +53,8 @@ class ServiceDefinition:
     application_class: type[ServiceApplication]
     routers: Callable[[], Sequence[APIRouter]]
     publishes_to: str | None = None
+    # Only for an application class that declares no ``contract_mapper`` of its own (a
+    # service declares it on its application, where the store and the hash chain use it too).
     to_contract: ContractMapper | None = None
     consumes: Sequence[str] = field(default_factory=tuple)
     description: str = ""
@@ -68,9 +70,10 @@ class ServiceRuntime:
     @property
     def application(self) -> ServiceApplication:
         if self._application is None:
-            self._application = self.definition.application_class(self.settings)
-            # Commands whose events the relay could not publish are refused before storing.
-            self._application.contract_mapper = self.definition.to_contract
+            app = self.definition.application_class(self.settings)
+            if app.contract_mapper is None:  # the definition's, for a bare application
+                app.contract_mapper = self.definition.to_contract
+            self._application = app
         return self._application
 
     @property
@@ -79,11 +82,12 @@ class ServiceRuntime:
 
     def relay(self) -> OutboxRelay | None:
         d = self.definition
-        if d.publishes_to is None or d.to_contract is None:
+        mapper = self.application.contract_mapper
+        if d.publishes_to is None or mapper is None:
             return None
         return OutboxRelay(
             self.application,
-            d.to_contract,
+            mapper,
             topic=self.settings.topic(d.publishes_to),
             source=self.source,
             bootstrap=self.settings.kafka_bootstrap,
