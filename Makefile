@@ -26,7 +26,7 @@ $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SO
 
 # The portal's front-end assets (Bootstrap Italia, htmx, axe-core for the tests), pinned in
 # services/portal/package.json, fetched with npm once into a git-ignored folder (never a CDN at
-# runtime); its Babel catalogues compiled to .mo. Nothing is fetched when they are present.
+# runtime). Nothing is fetched when they are present.
 PORTAL := services/portal
 PORTAL_VENDOR := $(PORTAL)/src/portal/static/vendor
 $(PORTAL_VENDOR)/.installed: $(PORTAL)/package.json $(STAMP)
@@ -36,7 +36,6 @@ $(PORTAL_VENDOR)/.installed: $(PORTAL)/package.json $(STAMP)
 	cp -r $(PORTAL)/node_modules/bootstrap-italia/dist $(PORTAL_VENDOR)/bootstrap-italia
 	cp $(PORTAL)/node_modules/htmx.org/dist/htmx.min.js $(PORTAL_VENDOR)/htmx/
 	cp $(PORTAL)/node_modules/axe-core/axe.min.js $(PORTAL_VENDOR)/axe-core/
-	$(VENV)/bin/pybabel compile --statistics -d $(PORTAL)/src/portal/locale -D messages
 	touch $@
 
 # Debian's Chromium for the portal's browser tests (Playwright drives it; no browser download).

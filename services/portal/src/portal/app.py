@@ -6,9 +6,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from servicekit.auth import DevIssuer, verifier_from_settings
 from servicekit.correlation import correlation_scope
@@ -16,9 +18,23 @@ from servicekit.http import CORRELATION_HEADER
 from servicekit.territory import load_territory
 
 from portal import i18n
+from portal.access import LoginRequired, RoleRefused
+from portal.clients import Services
+from portal.clients.base import Problem, ServiceUnavailable
 from portal.clients.catalog import CatalogClient
 from portal.rendering import render
-from portal.routes import auth, public
+from portal.routes import (
+    auditor,
+    auth,
+    bookings,
+    employer,
+    household,
+    operator,
+    provider,
+    public,
+    shop,
+    social,
+)
 from portal.security import CSRF_COOKIE, CsrfError, principal, set_cookie
 from portal.settings import PortalSettings
 from portal.theming import check_palette, theme_css
@@ -49,6 +65,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.catalog.close()
+        await app.state.services.close()
 
     app = FastAPI(
         title=f"Benecomune — {territory.name}",
@@ -63,6 +80,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.state.issuer = issuer
     app.state.verifier = verifier
     app.state.catalog = CatalogClient(settings.catalog_url, settings.http_timeout_seconds)
+    app.state.services = Services.from_settings(settings)
 
     @app.middleware("http")
     async def visitor(
@@ -98,6 +116,31 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     async def csrf_refused(request: Request, error: CsrfError) -> Response:
         return render(request, "error.html", {"problem": "csrf"}, status=403)
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # a form posted after the session ended: back to its page
+            referer = urlsplit(request.headers.get("referer", ""))
+            back = referer.path if referer.netloc == request.url.netloc else "/"
+        return RedirectResponse(f"/login?{urlencode({'next': back})}", status_code=303)
+
+    @app.exception_handler(RoleRefused)
+    async def role_refused(request: Request, error: RoleRefused) -> Response:
+        return render(request, "error.html", {"problem": "forbidden"}, status=403)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def service_unavailable(request: Request, error: ServiceUnavailable) -> Response:
+        log.warning("service_unavailable", service=error.service, reason=str(error))
+        context = {"problem": "unavailable", "service": error.service}
+        return render(request, "error.html", context, status=503)
+
+    @app.exception_handler(Problem)
+    async def service_problem(request: Request, error: Problem) -> Response:
+        # A refusal no page handled itself: its title and detail, with the service's status.
+        status = error.status if error.status in (400, 403, 404, 409, 410, 422) else 400
+        context = {"problem": "refused", "refusal": error}
+        return render(request, "error.html", context, status=status)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -108,7 +151,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         body = '{"status":"ready"}' if ready else '{"status":"assets missing: make install"}'
         return Response(body, status_code=200 if ready else 503, media_type="application/json")
 
-    app.include_router(public.router)
-    app.include_router(auth.router)
+    for area in (public, auth, household, bookings, provider, shop, social, operator):
+        app.include_router(area.router)
+    for area in (employer, auditor):
+        app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,6 +1,7 @@
-"""Languages: Italian and English from Babel catalogues (``locale/<lang>/LC_MESSAGES/
-messages.po``, compiled to ``.mo`` by ``make install``; a missing or stale ``.mo`` is compiled
-in memory from its ``.po``).
+"""Languages: Italian and English from Babel catalogues, one ``.po`` file per area of the portal
+(``locale/<lang>/LC_MESSAGES/<area>.po``: ``messages.po`` for the common pages, ``wallet.po``,
+``booking.po``, ...), merged into one catalogue per language and compiled in memory on first use
+(a few milliseconds; no ``.mo`` to keep in step).
 
 Which language a page speaks: the user's choice (the ``bc_lang`` cookie, set by the language
 switch), then the browser's ``Accept-Language``, then the territory's default — always one the
@@ -25,25 +26,33 @@ LANGUAGE_COOKIE = "bc_lang"
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
 
 
-def catalogue_path(language: str, suffix: str = ".po") -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
+def catalogue_path(language: str, area: str = DOMAIN) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{area}.po"
+
+
+def catalogue_paths(language: str) -> list[Path]:
+    """Every area's catalogue of ``language``, the common one first."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda path: (path.stem != DOMAIN, path.stem))
 
 
 @cache
 def translations(language: str) -> Translations:
-    """The compiled catalogue of ``language`` (a supported one)."""
+    """The catalogue of ``language`` (a supported one): every area's ``.po`` merged."""
     if language not in SUPPORTED:
         raise ValueError(f"no catalogue for language {language!r}")
-    po, mo = catalogue_path(language), catalogue_path(language, ".mo")
-    if mo.is_file() and mo.stat().st_mtime >= po.stat().st_mtime:
-        with mo.open("rb") as file:
-            return Translations(file, domain=DOMAIN)
-    with po.open("rb") as file:
-        catalog = read_po(file, locale=language, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    merged: Translations | None = None
+    for path in catalogue_paths(language):
+        with path.open("rb") as file:
+            catalog = read_po(file, locale=language, domain=DOMAIN)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        compiled = Translations(buffer, domain=DOMAIN)
+        merged = compiled if merged is None else merged.merge(compiled)
+    if merged is None:
+        raise ValueError(f"no catalogue file for language {language!r} in {LOCALE_DIR}")
+    return merged
 
 
 def offered(territory: Territory) -> list[str]:

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portal import i18n, labels
+from portal import i18n, labels, navigation
 from portal.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -36,6 +36,7 @@ def environment(language: str) -> Environment:
         unit_labels=labels.UNIT_LABELS,
         role_labels=labels.ROLE_LABELS,
         language_names=i18n.LANGUAGE_NAMES,
+        navigation=navigation.entries,
     )
     env.filters["money"] = lambda cents: format_currency(cents / 100, "EUR", locale=language)
     return env

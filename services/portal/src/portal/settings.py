@@ -21,6 +21,10 @@ class PortalSettings(ServiceSettings):
     http_port: int = 8000
     # The services' HTTP APIs the portal calls (server side, with the user's token).
     catalog_url: str = "http://127.0.0.1:8001"
+    wallet_url: str = "http://127.0.0.1:8002"
+    booking_url: str = "http://127.0.0.1:8003"
+    vouchers_url: str = "http://127.0.0.1:8004"
+    notifications_url: str = "http://127.0.0.1:8005"
     http_timeout_seconds: float = 5.0
 
     # Development login: a page listing the demo users of each role, tokens minted with the

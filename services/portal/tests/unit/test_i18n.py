@@ -26,8 +26,12 @@ BIELLA = load_territory("biella", ServiceSettings().territories_dir)
 
 
 def catalogue(language: str) -> dict[object, object]:
-    with i18n.catalogue_path(language).open("rb") as file:
-        return {m.id: m.string for m in read_po(file, locale=language) if m.id}
+    """Every area's messages of ``language``, merged as the portal merges them."""
+    merged: dict[object, object] = {}
+    for path in i18n.catalogue_paths(language):
+        with path.open("rb") as file:
+            merged.update({m.id: m.string for m in read_po(file, locale=language) if m.id})
+    return merged
 
 
 def extracted() -> set[object]:
