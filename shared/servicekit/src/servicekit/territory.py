@@ -11,6 +11,11 @@ One instance of Benecomune serves one territory; its description lives in
 
 ``rules`` is typed for the defaults the platform already knows about and open to more: any other
 table under ``[rules]`` is kept as it is and can be read with :meth:`TerritoryRules.extra_table`.
+
+``demo_users`` (optional ``[[demo_users]]`` tables) lists the people of the territory's demo data a
+tester can log in as on the portal's development login: a role, the subject id the role acts
+for (none for operator, social worker and auditor), a name, and a note per language saying what
+they can do. A territory without demo data lists none.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pydantic import (
 __all__ = [
     "TERRITORY_ID_PATTERN",
     "Branding",
+    "DemoUser",
     "FringeBenefitRules",
     "Municipality",
     "Territory",
@@ -165,6 +171,42 @@ class TerritoryRules(BaseModel):
         return value
 
 
+class DemoUser(_Model):
+    """Someone of the demo data a tester may log in as (development login only)."""
+
+    role: NonEmptyStr
+    # The party the role acts for (``"<role>:<subject_id>"`` in a token); none for the roles that
+    # act for the territory itself.
+    subject_id: str | None = None
+    name: NonEmptyStr
+    # What this user can do, per language (two-letter code): ``note = { it = "...", en = "..." }``.
+    note: dict[str, NonEmptyStr] = Field(default_factory=dict)
+
+    @field_validator("subject_id")
+    @classmethod
+    def _no_empty_subject(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _role_and_subject_agree(self) -> DemoUser:
+        from servicekit.auth import subject_for  # auth imports this module: import it late
+
+        subject_for(self.role, self.subject_id)  # raises ValueError naming the problem
+        for language in self.note:
+            if not _LANGUAGE.fullmatch(language):
+                raise ValueError(
+                    f"a note's language must be a two-letter ISO 639-1 code, got {language!r}"
+                )
+        return self
+
+    def note_in(self, language: str, fallback: str | None = None) -> str:
+        """The note in ``language``, else in ``fallback``, else in any language, else empty."""
+        for wanted in (language, fallback):
+            if wanted is not None and wanted in self.note:
+                return self.note[wanted]
+        return next(iter(self.note.values()), "")
+
+
 class Territory(_Model):
     id: str = Field(pattern=TERRITORY_ID_PATTERN.pattern)
     name: NonEmptyStr
@@ -176,6 +218,7 @@ class Territory(_Model):
     currency: Literal["EUR"] = "EUR"
     timezone: str = "Europe/Rome"
     rules: TerritoryRules = Field(default_factory=TerritoryRules)
+    demo_users: list[DemoUser] = Field(default_factory=list)
 
     @field_validator("languages")
     @classmethod
@@ -207,6 +250,22 @@ class Territory(_Model):
                 raise ValueError(f"ISTAT code {municipality.istat_code} is listed twice")
             seen.add(municipality.istat_code)
         return value
+
+    @field_validator("demo_users")
+    @classmethod
+    def _distinct_demo_users(cls, value: list[DemoUser]) -> list[DemoUser]:
+        seen: set[tuple[str, str | None]] = set()
+        for user in value:
+            key = (user.role, user.subject_id)
+            if key in seen:
+                raise ValueError(f"demo user {user.role} {user.subject_id or ''} is listed twice")
+            seen.add(key)
+        return value
+
+    def demo_user(self, role: str, subject_id: str | None) -> DemoUser | None:
+        """The demo user with this role and subject id (None: no subject id), if listed."""
+        wanted = subject_id or None
+        return next((u for u in self.demo_users if u.role == role and u.subject_id == wanted), None)
 
     @property
     def default_language(self) -> str:

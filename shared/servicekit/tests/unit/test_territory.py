@@ -169,3 +169,73 @@ def test_a_duplicated_municipality_is_refused(tmp_path: Path) -> None:
     write_territory(tmp_path, "test", content)
     with pytest.raises(TerritoryConfigError, match="listed twice"):
         load_territory("test", tmp_path)
+
+
+def test_demo_users_are_optional_and_read_with_their_notes(tmp_path: Path) -> None:
+    plain = VALID.format(id="plain", code="096004", colour="#00676B")
+    directory = write_territory(tmp_path, "plain", plain).parent
+    assert load_territory("plain", directory).demo_users == []
+    listed = (
+        plain.replace('id = "plain"', 'id = "listed"')
+        + """
+[[demo_users]]
+role = "beneficiary"
+subject_id = "b-001"
+name = "Lucia Ferrero"
+note = { it = "Cittadina", en = "Citizen" }
+
+[[demo_users]]
+role = "auditor"
+name = "Revisore"
+"""
+    )
+    territory = load_territory("listed", write_territory(tmp_path, "listed", listed).parent)
+    lucia = territory.demo_user("beneficiary", "b-001")
+    assert lucia is not None and lucia.name == "Lucia Ferrero"
+    assert lucia.note_in("en") == "Citizen" and lucia.note_in("de", fallback="it") == "Cittadina"
+    auditor = territory.demo_user("auditor", "")
+    assert auditor is not None and auditor.subject_id is None and auditor.note_in("it") == ""
+    assert territory.demo_user("beneficiary", "b-002") is None
+    assert territory.demo_user("auditor", "someone") is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('role = "provider"\nname = "X"', "needs a subject id"),
+        ('role = "auditor"\nsubject_id = "a-1"\nname = "X"', "takes no subject id"),
+        ('role = "mayor"\nname = "X"', "unknown role"),
+        ('role = "merchant"\nsubject_id = "m 1"\nname = "X"', "must be 1-128"),
+        ('role = "operator"\nname = "X"\nnote = { italian = "x" }', "ISO 639-1"),
+    ],
+)
+def test_a_bad_demo_user_is_refused_naming_the_problem(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    content = VALID.format(id="bad", code="096004", colour="#00676B") + "\n[[demo_users]]\n" + entry
+    with pytest.raises(TerritoryConfigError, match=message) as refused:
+        load_territory("bad", write_territory(tmp_path, "bad", content).parent)
+    assert "demo_users.0" in str(refused.value)
+
+
+def test_a_demo_user_listed_twice_is_refused(tmp_path: Path) -> None:
+    twice = '\n[[demo_users]]\nrole = "operator"\nname = "A"\n' * 2
+    content = VALID.format(id="twice", code="096004", colour="#00676B") + twice
+    with pytest.raises(TerritoryConfigError, match="listed twice"):
+        load_territory("twice", write_territory(tmp_path, "twice", content).parent)
+
+
+def test_the_sample_territories_list_their_demo_users() -> None:
+    biella = load_territory("biella", TERRITORIES)
+    assert biella.demo_user("beneficiary", "b-biella-015") is not None
+    assert {u.subject_id for u in biella.demo_users if u.role == "provider"} == {
+        "coop-il-filo",
+        "coop-mucrone",
+        "telecura-biellese",
+    }
+    assert all(u.note_in("it") and u.note_in("en") for u in biella.demo_users)
+    assert load_territory("matera", TERRITORIES).demo_users
+    deployed = REPO_ROOT / "deploy" / "k8s" / "overlays" / "biella" / "territories" / "biella.toml"
+    assert deployed.read_text(encoding="utf-8") == (TERRITORIES / "biella.toml").read_text(
+        encoding="utf-8"
+    ), "the Kubernetes overlay's copy of biella.toml is out of step"
