@@ -1,44 +1,20 @@
-"""Real components for the integration tests: one Kafka broker (KRaft, JVM process from the
-Maven Central jars) for the whole session, and a throw-away PostgreSQL cluster when a test asks
-for it. Each test gets its own topic prefix, so tests never read each other's events."""
+"""Real components for the integration tests: the session's Kafka broker (``tests/conftest.py``),
+and a throw-away PostgreSQL cluster when a test asks for it. Each test gets its own topic prefix,
+so tests never read each other's events."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from devstack.kafka import KafkaBroker
-from devstack.ports import free_port
 
 if TYPE_CHECKING:
     from devstack.postgres import PostgresCluster
 
 from .support import StackConfig
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    existing = os.environ.get("BENECOMUNE_TEST_KAFKA")
-    if existing:  # a broker the developer already runs
-        yield existing
-        return
-    broker = KafkaBroker(
-        data_dir=tmp_path_factory.mktemp("kafka"),
-        port=free_port(),
-        controller_port=free_port(),
-    )
-    broker.fetch_jars()
-    broker.ensure_formatted()
-    broker.start()
-    try:
-        broker.wait_ready(timeout=90)
-        yield broker.bootstrap
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")

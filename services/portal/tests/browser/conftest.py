@@ -7,11 +7,8 @@ on a free port), and Debian's headless Chromium driven by Playwright. All are st
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,36 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from devstack import browser as browser_support
+from devstack.browser import ServerThread, chromium, wait_until_up
+from devstack.ports import free_port
 from portal.app import VENDOR_DIR, create_app
 from portal.settings import PortalSettings
 from servicekit.auth import DevIssuer
 from servicekit.settings import REPO_ROOT
 
-CHROMIUM = Path(os.environ.get("BENECOMUNE_CHROMIUM", "/usr/bin/chromium"))
 AXE = VENDOR_DIR / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # A screenshot of every page checked, on every run (git-ignored, like the rest of var/).
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up in {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -112,36 +90,16 @@ def catalog(state_dir: Path) -> Iterator[Catalog]:
         log.close()
 
 
-class ServerThread:
-    """A portal served by uvicorn in a thread of the test process."""
-
-    def __init__(self, settings: PortalSettings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        wait_until_up(self.url)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def portals(state_dir: Path, catalog: Catalog) -> Iterator[dict[str, str]]:
     """The portal's URL per territory: Biella's calls the catalog, Matera's only renders."""
     urls: dict[str, str] = {}
     servers = [
         ServerThread(
-            PortalSettings(
-                territory=territory, keys_dir=state_dir / "keys", catalog_url=catalog.url
+            create_app(
+                PortalSettings(
+                    territory=territory, keys_dir=state_dir / "keys", catalog_url=catalog.url
+                )
             )
         )
         for territory in ("biella", "matera")
@@ -160,20 +118,10 @@ def portals(state_dir: Path, catalog: Catalog) -> Iterator[dict[str, str]]:
 # it lives, and the asyncio tests collected after this module need that thread free again.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make install` fetches the portal's assets")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -189,14 +137,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = page.evaluate(
-        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
-            .violations.map(v => ({id: v.id, help: v.help,
-                                   nodes: v.nodes.map(n => n.target.join(' '))}))""",
-        WCAG_TAGS,
-    )
-    return violations
+    return browser_support.axe_violations(page, AXE)
 
 
 def assert_accessible(page: Any, name: str) -> None:
