@@ -1,4 +1,5 @@
-"""Chaos proof of the booking saga on the real broker: ≥ 300 bookings (single offerings and
+"""Chaos proof of the booking saga on the real broker: 150 bookings (300 with
+``BENECOMUNE_CHAOS_FULL=1``; single offerings and
 packages of two or three providers; paid by welfare credit, a service voucher, a co-payment or a
 mix; instant offerings and offerings the providers accept or decline at seeded random; some
 whose provider never answers and whose slot starts within the test, so the acceptance deadline
@@ -40,8 +41,15 @@ from .support import ServiceProcess, StackConfig, ready, wait_until
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SERVICES = ("catalog", "wallet", "vouchers", "booking")
-# (bookings, kills per service) by store: the full run on SQLite; on PostgreSQL a shorter one
-RUNS = {"sqlite": (300, 5), "postgres": (120, 2)}
+# (bookings, kills per service) by store. `make test` runs the short one, to keep within its time
+# budget beside the portal's browser journeys; BENECOMUNE_CHAOS_FULL=1 runs the long one (300
+# bookings and 20 kills on SQLite) before a release or after a change to the saga.
+FULL_RUN = os.environ.get("BENECOMUNE_CHAOS_FULL") == "1"
+RUNS = (
+    {"sqlite": (300, 5), "postgres": (120, 2)}
+    if FULL_RUN
+    else {"sqlite": (150, 3), "postgres": (60, 2)}
+)
 BENEFICIARIES = [f"fam{n}" for n in range(10)]
 PROVIDERS = [f"coop-{n}" for n in range(6)]
 LATE_PROVIDER = "coop-late"  # never answers: its bookings' acceptance deadline fires

@@ -91,7 +91,7 @@ def run(
             portal_env = {
                 **os.environ,
                 "PORTAL_HTTP_PORT": str(service_port("portal")),
-                "PORTAL_CATALOG_URL": service_url("catalog"),
+                **{f"PORTAL_{name.upper()}_URL": service_url(name) for name in services},
             }
             portal_cmd = [sys.executable, "-m", "portal", "serve"]
             supervisor.add("portal", portal_cmd, portal_env, VAR / "log" / "portal.log")
