@@ -3,8 +3,12 @@ what every service shares (the territory, the keys directory, token verification
 
 Production login goes through an OpenID Connect provider (SPID/CIE through a regional OIDC
 gateway): set ``PORTAL_OIDC_ISSUER_URL``, ``PORTAL_OIDC_CLIENT_ID`` and
-``PORTAL_OIDC_CLIENT_SECRET``, and ``PORTAL_DEV_LOGIN=false``. The development login (the demo
-users of each role, tokens from the territory's dev key) needs none of them.
+``PORTAL_OIDC_CLIENT_SECRET``, and ``PORTAL_DEV_LOGIN=false`` (see ``portal.oidc``); register
+``PORTAL_OIDC_REDIRECT_URL`` (``https://<portal>/login/callback``) at the provider. The
+services (and the portal) trust the provider's keys through ``BENECOMUNE_JWKS_URL``,
+``BENECOMUNE_JWT_ISSUER`` and ``BENECOMUNE_JWT_AUDIENCE``: the access token it issues must carry
+the ``role`` claim and ``sub`` as ``<role>:<id>`` (``servicekit.auth``). The development login
+(the demo users of the territory file, tokens from the territory's dev key) needs none of them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ class PortalSettings(ServiceSettings):
     oidc_issuer_url: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
+    # Where the provider sends the browser back (registered at the provider); unset: this
+    # portal's /login/callback as the request reached it (set it behind a proxy).
+    oidc_redirect_url: str | None = None
+    # Where the provider sends the browser after its logout; unset: this portal's home.
+    oidc_post_logout_redirect_url: str | None = None
+    oidc_scopes: str = "openid profile"
 
     @property
     def oidc_configured(self) -> bool:

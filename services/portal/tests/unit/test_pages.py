@@ -51,9 +51,12 @@ def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
 def test_login_sets_an_http_only_session_and_logout_ends_it(client: TestClient) -> None:
     token = csrf_of(client, "/login")
     signed_in = client.post(
-        "/login", data={"role": "provider", "csrf_token": token}, follow_redirects=False
+        "/login",
+        data={"role": "provider", "subject_id": "coop-il-filo", "csrf_token": token},
+        follow_redirects=False,
     )
-    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/provider/bookings"  # the role's home
     cookies = signed_in.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith(f"{SESSION_COOKIE}="))
     assert "HttpOnly" in session and "SameSite=lax" in session
