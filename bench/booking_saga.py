@@ -37,8 +37,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +52,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.kafka import KafkaBroker, kafka_version
 from devstack.ports import free_port
+from devstack.processes import serving
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character, vat_number_check_digit
 
@@ -99,26 +98,6 @@ def group_cpu_seconds(pgid: int) -> float:
 # -- the stack: broker and service processes ----------------------------------------------------
 
 
-@dataclass
-class Service:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def kafka_broker(root: Path) -> Iterator[KafkaBroker]:
     broker = KafkaBroker(root / "kafka", port=free_port(), controller_port=free_port())
@@ -135,52 +114,8 @@ def kafka_broker(root: Path) -> Iterator[KafkaBroker]:
         broker.stop()
 
 
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@contextlib.contextmanager
-def services(root: Path, bootstrap: str, idle_poll: float) -> Iterator[dict[str, Service]]:
-    """Each service's ``serve`` process on a free port of 127.0.0.1, ready."""
-    running: dict[str, Service] = {}
-    try:
-        for name in SERVICES:
-            port = free_port()
-            env = {
-                **os.environ,
-                "BENECOMUNE_KAFKA_BOOTSTRAP": bootstrap,
-                "BENECOMUNE_KAFKA_TOPIC_PREFIX": "bench.",
-                "BENECOMUNE_KEYS_DIR": str(root / "keys"),
-                "BENECOMUNE_STORE": "sqlite",
-                "BENECOMUNE_RELAY_IDLE_POLL_SECONDS": str(idle_poll),
-                f"{name.upper()}_DATA_DIR": str(root / "data" / name),
-                f"{name.upper()}_HTTP_PORT": str(port),
-                f"{name.upper()}_HTTP_HOST": "127.0.0.1",
-                f"{name.upper()}_CONSUMER_INSTANCE_ID": f"{name}-0",
-                f"{name.upper()}_LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1",
-            }
-            log = root / f"{name}.log"
-            with log.open("ab") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", name, "serve"], env=env, stdout=out,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
-            running[name] = Service(name, f"http://127.0.0.1:{port}", process, log)
-        deadline = time.monotonic() + SETTLE
-        for service in running.values():
-            while not ready(service.url):  # bounded by the deadline
-                if service.process.poll() is not None or time.monotonic() > deadline:
-                    tail = service.log.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"{service.name} did not start:\n{tail}")
-                time.sleep(0.1)
-        yield running
-    finally:
-        for service in running.values():
-            service.stop()
+def services(root: Path, bootstrap: str, idle_poll: float) -> Any:
+    return serving(SERVICES, root, bootstrap, idle_poll=idle_poll, ready_timeout=SETTLE)
 
 
 # -- (a) raw Kafka round trip -------------------------------------------------------------------

@@ -5,13 +5,19 @@ naming the service)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from servicekit.correlation import current_correlation_id
 from servicekit.http import CORRELATION_HEADER
+
+# Seconds this request of the portal spent waiting for the services (the ``Server-Timing``
+# header shows it beside the page's total, so the portal's own share is visible).
+SERVICE_SECONDS: ContextVar[list[float] | None] = ContextVar("service_seconds", default=None)
 
 
 class ServiceUnavailable(Exception):
@@ -101,12 +107,17 @@ class ServiceClient:
         correlation_id = current_correlation_id()
         if correlation_id:
             sent.setdefault(CORRELATION_HEADER, correlation_id)
+        started = time.perf_counter()
         try:
             response = await self._client.request(
                 method, path, params=params, json=json, content=content, headers=sent
             )
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.name, f"unreachable ({type(error).__name__})") from None
+        finally:
+            spent = SERVICE_SECONDS.get()
+            if spent is not None:
+                spent.append(time.perf_counter() - started)
         if response.status_code >= 500:
             raise ServiceUnavailable(self.name, f"answered {response.status_code}")
         return response

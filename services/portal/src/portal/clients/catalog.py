@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from portal.clients.base import ServiceClient, ServiceUnavailable
+
 CATEGORIES = (
     "services_no_cap",
     "education_childcare",
@@ -56,22 +58,16 @@ class CatalogClient:
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._service = ServiceClient("catalog", base_url, timeout, transport)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._service.close()
 
     async def _get(self, path: str, token: str | None, params: Any = None) -> httpx.Response:
-        headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         try:
-            response = await self._client.get(path, params=params, headers=headers)
-        except httpx.HTTPError as error:
-            raise CatalogUnavailable(f"catalog unreachable: {error}") from None
-        if response.status_code >= 500:
-            raise CatalogUnavailable(f"catalog answered {response.status_code}")
-        return response
+            return await self._service.request("GET", path, token, params=params)
+        except ServiceUnavailable as error:
+            raise CatalogUnavailable(str(error)) from None
 
     async def search(self, filters: SearchFilters, token: str | None = None) -> dict[str, Any]:
         response = await self._get("/search", token, filters.params())
