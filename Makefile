@@ -58,7 +58,7 @@ lint: install
 
 ## Lint, then all tests: unit and integration against the real Kafka broker and PostgreSQL.
 test: install kafka-jars lint
-	$(PY) -m pytest; rc=$$?; \
+	$(PY) -m pytest --durations=30; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $$rc
 
