@@ -105,7 +105,7 @@ def test_a_demo_user_logs_in_and_out(page: Any, portals: dict[str, str]) -> None
     page.get_by_role("link", name="Accedi").click()
     page.wait_for_url("**/login?next=/")
     assert_accessible(page, "biella-login-it")
-    page.get_by_role("button", name="Ente erogatore (coop-il-filo)").click()
+    page.get_by_role("button", name="Accedi come Il Filo Società Cooperativa Sociale ONLUS").click()
     signed_in = page.get_by_test_id("signed-in")
     signed_in.wait_for()
     assert "Ente erogatore" in signed_in.inner_text()

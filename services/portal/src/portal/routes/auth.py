@@ -74,12 +74,9 @@ def demo_users(territory: Territory, language: str) -> list[DemoLogin]:
 
 
 def demo_groups(users: list[DemoLogin]) -> list[tuple[str, list[DemoLogin]]]:
-    """The demo users by role, the roles in the platform's order."""
-    return [
-        (role, [user for user in users if user.role == role])
-        for role in ROLES
-        if any(user.role == role for user in users)
-    ]
+    """The demo users by role, the roles in the order the list first names them."""
+    roles = dict.fromkeys(user.role for user in users)
+    return [(role, [user for user in users if user.role == role]) for role in roles]
 
 
 def _next_or_empty(next_path: str | None) -> str:
