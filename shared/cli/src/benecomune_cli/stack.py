@@ -18,6 +18,7 @@ import httpx
 import typer
 from devstack.kafka import KafkaBroker, fetch_jars
 from servicekit.settings import REPO_ROOT, ServiceSettings
+from servicekit.territory import load_territory
 
 from benecomune_cli import demo, tokens
 from benecomune_cli.local_services import (
@@ -124,10 +125,14 @@ def _fail(message: str) -> int:
 def _print_welcome(services: list[str], settings: ServiceSettings) -> None:
     typer.echo("")
     if portal_installed():
-        typer.echo(
-            f"The portal of {settings.territory}: {service_url('portal')} "
-            f"(demo users of every role at {service_url('portal')}/login)"
-        )
+        portal = service_url("portal")
+        typer.echo(f"Open the portal of {settings.territory}: {portal}")
+        typer.echo(f"Log in at {portal}/login as one of the demo users:")
+        territory = load_territory(settings.territory, settings.territories_dir)
+        for user in territory.demo_users:
+            who = f"{user.role}:{user.subject_id}" if user.subject_id else user.role
+            typer.echo(f"  {who:<28} {user.name}")
+        typer.echo("")
     typer.echo("Benecomune is running. OpenAPI docs:")
     for name in services:
         typer.echo(f"  {name:<14} http://127.0.0.1:{service_port(name)}/docs")
