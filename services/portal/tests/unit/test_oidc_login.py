@@ -55,6 +55,7 @@ class FakeProvider:
     token_error: dict[str, str] | None = None
     down: bool = False
     end_session: bool = True
+    auth_method: str = "client_secret_basic"
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     token_requests: list[httpx.Request] = field(default_factory=list)
 
@@ -124,7 +125,7 @@ class FakeProvider:
                 "authorization_endpoint": f"{base}/auth",
                 "token_endpoint": f"{base}/token",
                 "jwks_uri": f"{base}/certs",
-                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                "token_endpoint_auth_methods_supported": [self.auth_method],
             }
             if self.end_session:
                 document["end_session_endpoint"] = f"{base}/logout"
@@ -138,10 +139,19 @@ class FakeProvider:
         return httpx.Response(404)
 
     def token(self, request: httpx.Request) -> httpx.Response:
-        expected = base64.b64encode(b"benecomune-portal:s3cret%3Awith%2Fodd%26chars").decode()
-        if request.headers.get("authorization") != f"Basic {expected}":
-            return httpx.Response(401, json={"error": "invalid_client"})
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if self.auth_method == "client_secret_basic":
+            pair = b"benecomune-portal:s3cret%3Awith%2Fodd%26chars"
+            authenticated = request.headers.get("authorization") == (
+                f"Basic {base64.b64encode(pair).decode()}"
+            )
+        else:
+            authenticated = "authorization" not in request.headers and (
+                form.get("client_id"),
+                form.get("client_secret"),
+            ) == (CLIENT_ID, CLIENT_SECRET)
+        if not authenticated:
+            return httpx.Response(401, json={"error": "invalid_client"})
         grant = self.codes.pop(form.get("code", ""), None)
         if self.token_error is not None:
             return httpx.Response(400, json=self.token_error)
@@ -243,6 +253,14 @@ def test_without_next_the_user_goes_to_the_roles_home(
     assert done.headers["location"] == "/auditor/monitor"
 
 
+def test_a_provider_taking_the_secret_in_the_form_gets_it_there(
+    portal: TestClient, provider: FakeProvider
+) -> None:
+    provider.auth_method = "client_secret_post"
+    done = finish(portal, provider.authorize(start(portal), ("provider", "telecura-biellese")))
+    assert done.status_code == 303 and SESSION_COOKIE in portal.cookies
+
+
 def test_logout_clears_the_session_and_ends_the_providers_session(
     portal: TestClient, provider: FakeProvider
 ) -> None:
@@ -340,6 +358,7 @@ def test_a_code_the_provider_does_not_accept_is_refused(
         ({"access_changes": {"role": None}}, "Il tuo account non ha un ruolo in questo portale"),
         ({"access_changes": {"aud": "benecomune:matera"}}, "non ha un ruolo in questo portale"),
         ({"access_changes": {"sub": "beneficiary:b-biella-999", "role": "operator"}}, "ruolo"),
+        ({"access_changes": {"groups": ["g"] * 1200}}, "troppo grande per essere conservato"),
     ],
     ids=[
         "forged-signature",
@@ -354,6 +373,7 @@ def test_a_code_the_provider_does_not_accept_is_refused(
         "access-without-role",
         "access-for-another-territory",
         "access-subject-and-role-disagree",
+        "access-too-large-for-a-cookie",
     ],
 )
 def test_a_token_that_does_not_verify_gives_no_session(

@@ -247,6 +247,11 @@ async def oidc_callback(
         )
     try:
         tokens = await client.exchange(code, flow, _redirect_uri(request))
+        if len(tokens.access_token) > MAX_COOKIE_CHARS:  # a browser would drop the cookie
+            raise OidcError(
+                N_("The identity provider's token is too large to keep in a session."),
+                f"access token of {len(tokens.access_token)} characters",
+            )
         role, seconds = await _verified_session(request.app.state.verifier, tokens.access_token)
     except OidcError as refused:
         return _refused(request, refused, flow.next)
