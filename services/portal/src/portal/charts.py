@@ -13,8 +13,8 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH = 640
-LABEL_WIDTH = 200  # the bars' labels, left of the bars
 VALUE_WIDTH = 130  # the value written after the longest bar
+LABEL_LINE = 18  # each bar's label, on its own line above the bar (long names fit)
 BAR_HEIGHT = 18
 BAR_GAP = 6
 GROUP_HEADING = 24  # the line naming a group above its bars
@@ -39,8 +39,9 @@ class Group:
 
 def _text(x: float, y: float, content: str, *, anchor: str = "start", bold: bool = False) -> str:
     weight = ' font-weight="bold"' if bold else ""
+    size = FONT_SIZE + 1 if bold else FONT_SIZE
     return (
-        f'<text x="{x:.0f}" y="{y:.0f}" font-size="{FONT_SIZE}" fill="{TEXT_COLOUR}" '
+        f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" fill="{TEXT_COLOUR}" '
         f'text-anchor="{anchor}"{weight}>{escape(content)}</text>'
     )
 
@@ -57,7 +58,7 @@ def bar_chart(
     bar is the largest value. ``value_text`` writes a value (money in the page's language);
     ``chart_id`` makes the title's and description's ids unique on the page."""
     largest = max((bar.value for group in groups for bar in group.bars), default=0)
-    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    span = WIDTH - VALUE_WIDTH
     parts: list[str] = []
     y = 0
     for group_index, group in enumerate(groups):
@@ -69,14 +70,15 @@ def bar_chart(
             if bar.value > 0:
                 length = max(length, 1)  # a figure above zero is never invisible
             fill = PALETTE[index % len(PALETTE)]
+            parts.append(_text(0, y + LABEL_LINE - 5, bar.label))
+            y += LABEL_LINE
             middle = y + BAR_HEIGHT / 2 + FONT_SIZE / 2 - 2
-            parts.append(_text(LABEL_WIDTH - 8, middle, bar.label, anchor="end"))
             parts.append(
-                f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT}" '
+                f'<rect x="0" y="{y}" width="{length}" height="{BAR_HEIGHT}" '
                 f'fill="{fill}"><title>{escape(bar.label)}: {escape(value_text(bar.value))}'
                 "</title></rect>"
             )
-            parts.append(_text(LABEL_WIDTH + length + 6, middle, value_text(bar.value)))
+            parts.append(_text(length + 6, middle, value_text(bar.value)))
             y += BAR_HEIGHT + BAR_GAP
         if group_index < len(groups) - 1:
             y += GROUP_GAP

@@ -41,7 +41,6 @@ LEDGER_LABELS = {
     "vouchers": N_("Shopping vouchers (funds, rounds, shops)"),
     "wallet": N_("Company welfare (plans, wallets, fringe benefits)"),
 }
-_audit_lock = asyncio.Lock()
 
 
 # --- fund monitor --------------------------------------------------------------------------
@@ -158,7 +157,10 @@ async def run_audit(
         return render(request, "auditor/audits.html", context, status=422)
     settings = request.app.state.settings
     service_url = getattr(settings, f"{ledger}_url")
-    async with _audit_lock:  # one replay at a time: each reads a whole topic
+    lock: asyncio.Lock | None = getattr(request.app.state, "audit_lock", None)
+    if lock is None:
+        lock = request.app.state.audit_lock = asyncio.Lock()
+    async with lock:  # one replay at a time: each reads a whole topic
         outcome = await asyncio.to_thread(
             auditor_api.run_audit,
             ledger,
