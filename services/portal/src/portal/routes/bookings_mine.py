@@ -36,13 +36,13 @@ STATUS_LABELS = {
     "cancelled": N_("Cancelled"),
     "completed": N_("Completed"),
 }
-STATUS_BADGES = {
-    "requested": "bg-warning text-dark",
-    "confirmed": "bg-success",
-    "compensating": "bg-danger",
-    "compensated": "bg-danger",
-    "cancelled": "bg-secondary",
-    "completed": "bg-success",
+STATUS_BADGES = {  # booking.css: colours with 4.5:1 contrast (and the words say it all)
+    "requested": "bc-badge-waiting",
+    "confirmed": "bc-badge-ok",
+    "compensating": "bc-badge-bad",
+    "compensated": "bc-badge-bad",
+    "cancelled": "bc-badge-neutral",
+    "completed": "bc-badge-ok",
 }
 STAGE_LABELS = {
     "booking": N_("Being booked"),
