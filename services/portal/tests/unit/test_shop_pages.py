@@ -206,7 +206,7 @@ def sale(page: str, **changes: str) -> dict[str, str]:
 def test_the_till_focuses_the_code_and_offers_the_shops_goods(shop: TestClient) -> None:
     page = shop.get("/shop/till")
     assert page.status_code == 200
-    code_input = re.search(r'<input [^>]*id="f-code"[^>]*>', page.text)
+    code_input = re.search(r'<input [^>]*data-testid="code"[^>]*>', page.text)
     assert code_input and "autofocus" in code_input.group(0)
     assert 'value="food"' in page.text and 'value="hygiene"' in page.text
     assert "Hygiene and cleaning" in page.text
@@ -251,7 +251,7 @@ def test_htmx_gets_the_answer_alone_announced_with_the_code_field_focused_next(
     assert answer.status_code == 200
     assert "<html" not in answer.text
     assert 'data-announce="Paid €12.50. Left on the voucher: €37.50."' in answer.text
-    code_input = re.search(r'<input [^>]*id="f-code"[^>]*>', answer.text)
+    code_input = re.search(r'<input [^>]*data-testid="code"[^>]*>', answer.text)
     assert code_input and "data-focus-after-swap" in code_input.group(0)
     assert 'value=""' in code_input.group(0)  # empty for the next customer
     assert request_id_of(answer.text) != form["request_id"]  # a new sale next
@@ -281,7 +281,7 @@ def test_a_scanned_url_is_sent_as_its_code(shop: TestClient, fake: FakeVouchers)
         ({"amount": "0,00"}, "amount", "more than zero"),
         ({"code": "ZZR8-1NAQ"}, "code", "16 characters and a check character"),
         ({"code": ""}, "code", "Type or scan the voucher"),
-        ({"goods_category": ""}, "goods", "Choose the goods sold"),
+        ({"goods_category": ""}, "goods_category", "Choose the goods sold"),
     ],
 )
 def test_a_bad_form_is_refused_by_field_and_calls_nothing(
@@ -290,7 +290,7 @@ def test_a_bad_form_is_refused_by_field_and_calls_nothing(
     form = sale(shop.get("/shop/till").text, **changes)
     refused = shop.post("/shop/till", data=form)
     assert refused.status_code == 422
-    assert f'id="f-{field}-error"' in refused.text and message in refused.text
+    assert f'data-testid="{field}-error"' in refused.text and message in refused.text
     assert fake.posts() == [] and fake.remaining == 5000
     if field == "amount":
         assert 'value="' + changes["amount"] + '"' in refused.text  # what was typed stays
@@ -308,7 +308,7 @@ def test_a_bad_form_is_refused_by_field_and_calls_nothing(
             "amount",
             "more than what is left on the voucher: €7.30",
         ),
-        (422, {"code": "excluded_goods", "detail": "no"}, "goods", "cannot be paid with"),
+        (422, {"code": "excluded_goods", "detail": "no"}, "goods_category", "cannot be paid with"),
     ],
 )
 def test_the_apis_refusals_are_told_by_field_and_nothing_changes(
@@ -322,7 +322,7 @@ def test_the_apis_refusals_are_told_by_field_and_nothing_changes(
     fake.refusal = (status, {"status": status, "title": "refused", **body})
     refused = shop.post("/shop/till", data=sale(shop.get("/shop/till").text))
     assert refused.status_code == 422
-    assert f'id="f-{field}-error"' in refused.text and message in refused.text
+    assert f'data-testid="{field}-error"' in refused.text and message in refused.text
     assert fake.remaining == 5000
     with_htmx = shop.post("/shop/till", data=sale(refused.text), headers={"HX-Request": "true"})
     assert with_htmx.status_code == 200 and message in with_htmx.text  # htmx swaps a 200
