@@ -80,10 +80,15 @@ def load_demo(urls: dict[str, str], issuer: DevIssuer) -> dict[str, list[str]]:
     return loaded
 
 
-def portal_settings(urls: dict[str, str], keys_dir: Path) -> PortalSettings:
+def portal_settings(
+    urls: dict[str, str], keys_dir: Path, bootstrap: str, topic_prefix: str
+) -> PortalSettings:
+    """Biella's portal on these services (and their topics, which the auditor's pages replay)."""
     return PortalSettings(
         territory="biella",
         keys_dir=keys_dir,
+        kafka_bootstrap=bootstrap,
+        kafka_topic_prefix=topic_prefix,
         **{f"{service}_url": url for service, url in urls.items()},  # type: ignore[arg-type]
     )
 
@@ -95,7 +100,8 @@ def stack(
     if os.environ.get("BENECOMUNE_PORTAL_TEST_STACK") == "local":
         urls = {name: f"http://127.0.0.1:{port}" for name, port in LOCAL_PORTS.items()}
         keys_dir = ServiceSettings().keys_dir
-        with ServerThread(create_app(portal_settings(urls, keys_dir))) as portal:
+        settings = portal_settings(urls, keys_dir, "127.0.0.1:9092", "")
+        with ServerThread(create_app(settings)) as portal:
             yield PortalStack(
                 urls, portal.url, DevIssuer("biella", keys_dir), "127.0.0.1:9092", "", {}
             )
@@ -111,7 +117,8 @@ def stack(
     with serving(config, root, *SERVICES) as urls:
         issuer = DevIssuer("biella", config.keys_dir)
         loaded = load_demo(urls, issuer)
-        with ServerThread(create_app(portal_settings(urls, config.keys_dir))) as portal:
+        settings = portal_settings(urls, config.keys_dir, bootstrap, config.topic_prefix)
+        with ServerThread(create_app(settings)) as portal:
             yield PortalStack(urls, portal.url, issuer, bootstrap, config.topic_prefix, loaded)
 
 
