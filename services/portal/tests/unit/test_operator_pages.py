@@ -194,6 +194,8 @@ def test_each_provider_has_the_action_its_status_allows(
     assert "/operator/providers/coop-elvo/suspension" in page.text
     assert "/operator/providers/coop-valle-cervo/reinstatement" in page.text
     assert "/operator/providers/coop-trama/suspension" not in page.text
+    assert 'name="csrf_token" value=""' not in page.text
+    assert page.text.count(f'name="csrf_token" value="{CSRF}"') >= 3
     only = portal.get("/operator/providers?status=applied")
     assert "coop-elvo" not in only.text
     sent = [r for s, m, p, _b, r in fake.sent if p == "/providers"]
@@ -266,6 +268,7 @@ def test_funds_and_rounds_are_listed(portal: TestClient, tmp_path: Path) -> None
     assert "318.345,00\xa0€" in page.text  # allocated, the Italian way
     assert "Buoni spesa alimentari — Città di Biella" in page.text
     assert "Domande aperte" in page.text
+    assert 'name="csrf_token" value=""' not in page.text
 
 
 ROUND_FORM = {

@@ -199,6 +199,9 @@ def test_the_pending_request_shows_its_deadline_in_local_time(
     assert "mercoledì 9 dicembre 2026, 16:30" in page.text
     assert "Europe/Rome" in page.text
     assert "Segna come erogato" in page.text  # the delivery, its slot started
+    # every form of the area carries the visitor's CSRF token (accept, decline, delivered)
+    assert page.text.count(f'name="csrf_token" value="{CSRF}"') >= 3 + 2  # + language, logout
+    assert 'name="csrf_token" value=""' not in page.text
     queues = [r.url.params["queue"] for s, _m, p, _b, r in fake.sent if p.endswith("/bookings")]
     assert sorted(queues) == ["pending", "to_deliver"]
     assert all(r.headers["authorization"] == f"Bearer {token}" for *_x, r in fake.sent)
