@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -269,8 +271,13 @@ def test_logout_clears_the_session_and_ends_the_providers_session(
     out = portal.post(
         "/logout", data={"csrf_token": portal.cookies[CSRF_COOKIE]}, follow_redirects=False
     )
-    assert out.status_code == 303
-    target = urlsplit(out.headers["location"])
+    # A page, not a redirect (the CSP's form-action 'self' would stop a form's redirect to the
+    # provider): it goes on by itself (meta refresh), with a link too.
+    assert out.status_code == 200 and "Sei uscito dal portale." in out.text
+    refresh = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', out.text)
+    link = re.search(r'<a href="([^"]+)">Esci anche da SPID o CIE</a>', out.text)
+    assert refresh and link and refresh.group(1) == link.group(1)
+    target = urlsplit(html.unescape(refresh.group(1)))
     assert f"{target.scheme}://{target.netloc}{target.path}" == (
         f"{ISSUER}/protocol/openid-connect/logout"
     )
@@ -278,6 +285,7 @@ def test_logout_clears_the_session_and_ends_the_providers_session(
     assert query["client_id"] == [CLIENT_ID] and query["post_logout_redirect_uri"] == [f"{PORTAL}/"]
     assert query["id_token_hint"] == [id_token]
     assert SESSION_COOKIE not in portal.cookies and ID_TOKEN_COOKIE not in portal.cookies
+    assert "signed-in" not in out.text  # the page itself is a visitor's
     assert "Accedi" in portal.get("/").text
 
 

@@ -93,6 +93,7 @@ def _login_page(
     *,
     error: str | None = None,
     provider_says: str | None = None,
+    provider_logout: str | None = None,
     status: int = 200,
 ) -> Response:
     state = request.app.state
@@ -103,6 +104,7 @@ def _login_page(
         "next": _next_or_empty(next_path),
         "error": error,
         "provider_says": provider_says,
+        "provider_logout": provider_logout,
     }
     response = render(request, "login.html", context, status=status)
     if status >= 400:
@@ -287,14 +289,22 @@ async def _verified_session(verifier: TokenVerifier, access_token: str) -> tuple
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
     check_csrf(request, csrf_token)
-    destination = "/"
+    provider_logout = None
     client = oidc_client(request)
     if client is not None:
         settings = request.app.state.settings
         back = settings.oidc_post_logout_redirect_url or str(request.base_url)
         hint = request.cookies.get(ID_TOKEN_COOKIE)
-        destination = await client.end_session_url(back, hint) or "/"
-    response = RedirectResponse(destination, status_code=303)
+        provider_logout = await client.end_session_url(back, hint)
+    response: Response
+    if provider_logout is None:
+        response = RedirectResponse("/", status_code=303)
+    else:
+        # Not a redirect: the CSP's form-action 'self' stops a form's redirect to another site.
+        # The page goes on to the provider by itself (meta refresh), with a link if it does not.
+        request.state.user = None
+        response = _login_page(request, provider_logout=provider_logout)
+        response.headers["Cache-Control"] = "no-store"
     for name in (SESSION_COOKIE, ID_TOKEN_COOKIE):
         _forget(request, response, name)
     return response
