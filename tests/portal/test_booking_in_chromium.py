@@ -220,6 +220,13 @@ def test_lucia_cancels_a_booking_with_the_fee_shown_first(
     providers_accept(stack, booking_id)
     wait_for(stack, booking_id, "confirmed", lambda v: v["status"] == "confirmed")
     login(page, "beneficiary", LUCIA)
+    with stack.api("catalog", "operator") as catalog:
+        package = catalog.get("/packages").json()[0]
+    page.goto(f"/packages/{package['package_id']}")
+    page.get_by_role("link", name="Prenota questo pacchetto").click()
+    page.wait_for_url(re.compile(r"/book/package/"))
+    assert page.locator("fieldset").count() == len(package["offering_ids"])
+    both_languages(page, stack, "package-slots")
     page.goto("/me/bookings")
     both_languages(page, stack, "mine")
     page.locator(f'a[href="/me/bookings/{booking_id}"]').click()

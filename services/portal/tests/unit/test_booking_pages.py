@@ -363,6 +363,17 @@ def test_an_offering_is_booked_in_four_steps_paid_as_typed(
     assert f'href="/me/bookings/{BOOKING_ID}/sent"' in confirmation.text  # reload without JS
 
 
+def test_the_co_payment_left_follows_the_amounts_as_they_are_typed(portal: TestClient) -> None:
+    sign_in(portal)
+    page = portal.get(f"{BASE}/funding?slot_1=s-1")
+    assert f'hx-post="{BASE}/funding/left"' in page.text
+    left = post(portal, f"{BASE}/funding/left", slot_1="s-1", wallet="12,50")
+    assert left.status_code == 200 and left.text.lstrip().startswith('<p id="co-payment"')
+    assert 'data-announce="Compartecipazione che resta, da pagare al fornitore: 22,50' in left.text
+    wrong = post(portal, f"{BASE}/funding/left", slot_1="s-1", wallet="troppo")
+    assert 'data-announce="Controlla gli importi segnalati qui sotto."' in wrong.text
+
+
 def test_no_slot_or_a_bad_amount_is_refused_by_field_and_nothing_is_booked(
     portal: TestClient, fake: FakeServices
 ) -> None:

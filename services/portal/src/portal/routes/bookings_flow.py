@@ -329,6 +329,21 @@ async def funding_chosen(request: Request, kind: str, target_id: str) -> Respons
     return _redirect(f"{flow.base}/summary?{new.query()}")
 
 
+@router.post("/book/{kind}/{target_id}/funding/left", include_in_schema=False)
+async def co_payment_left(request: Request, kind: str, target_id: str) -> Response:
+    """The co-payment left for the amounts typed so far (htmx, as the user types)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token") or ""))
+    session = signed_in(request, *FAMILY)
+    flow = await load_flow(request, session, kind, target_id)
+    choice = Choice.of(form)
+    if _slot_errors(flow, choice):
+        return _redirect(f"{flow.base}?{choice.query()}")
+    new, errors, _typed_text = read_amounts(flow, choice, form)
+    context = _context(flow, choice, shown=new, total=flow.total(choice), invalid=bool(errors))
+    return render(request, "booking/_co_payment.html", context)
+
+
 # --- step 3: the summary, and the booking -------------------------------------------------------
 
 
