@@ -365,3 +365,46 @@ def test_the_statement_shows_its_totals_and_period(
     assert sent.url.params["from"] == "2026-11-01" and sent.url.params["to"] == "2026-11-30"
     wrong = portal.get("/provider/statement?first=2026-12-01&last=2026-11-01")
     assert wrong.status_code == 422 and 'id="st-last-error"' in wrong.text
+
+
+def test_withdrawing_needs_the_box_ticked(
+    portal: TestClient, tmp_path: Path, fake: FakeServices
+) -> None:
+    sign_in(portal, tmp_path)
+    path = f"/provider/offerings/{OFFERING}/withdrawal"
+    unticked = portal.post(path, data={"csrf_token": CSRF, "reason": "Servizio chiuso"})
+    assert unticked.status_code == 422
+    assert f'id="withdraw-{OFFERING}-understood-error"' in unticked.text
+    assert "Servizio chiuso" in unticked.text
+    assert fake.posts() == []
+    fake.answers[("catalog", "POST", path.removeprefix("/provider"))] = lambda _r: httpx.Response(
+        200, json={}
+    )
+    done = portal.post(
+        path,
+        data={"csrf_token": CSRF, "reason": "Servizio chiuso", "understood": "yes"},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/provider/offerings?done=withdrawn"
+    assert fake.posts() == [
+        ("catalog", f"/offerings/{OFFERING}/withdrawal", {"reason": "Servizio chiuso"})
+    ]
+
+
+def test_a_co_payment_is_recorded_as_paid_and_the_period_kept(
+    portal: TestClient, tmp_path: Path, fake: FakeServices
+) -> None:
+    sign_in(portal, tmp_path)
+    page = portal.get("/provider/statement?first=2026-11-01&last=2026-11-30")
+    assert f"/provider/statement/{BOOKING}/1/co-payment-paid" in page.text
+    done = portal.post(
+        f"/provider/statement/{BOOKING}/1/co-payment-paid",
+        data={"csrf_token": CSRF, "first": "2026-11-01", "last": "2026-11-30"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == (
+        "/provider/statement?first=2026-11-01&last=2026-11-30&done=co_payment"
+    )
+    assert fake.posts() == [("booking", f"/bookings/{BOOKING}/components/1/co-payment-paid", None)]
+    assert "La quota è registrata come pagata" in portal.get(done.headers["location"]).text

@@ -86,3 +86,15 @@ async def open_slot(
         "capacity": capacity,
     }
     return await services.catalog.post(f"/offerings/{offering_id}/slots", token, json=body)
+
+
+async def withdraw(services: Services, token: str, offering_id: str, reason: str) -> Any:
+    return await services.catalog.post(
+        f"/offerings/{offering_id}/withdrawal", token, json={"reason": reason}
+    )
+
+
+async def co_payment_paid(services: Services, token: str, booking_id: str, index: int) -> Any:
+    return await services.booking.post(
+        f"/bookings/{booking_id}/components/{index}/co-payment-paid", token
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -29,6 +30,8 @@ NOTICES = {
         "The delivery was recorded: the family confirms it and the funds are captured."
     ),
     "slot": N_("The slot was opened: families can book it now."),
+    "withdrawn": N_("The offering was withdrawn: it can no longer be booked."),
+    "co_payment": N_("The co-payment is recorded as paid."),
 }
 ANSWERS = {"accept": "accepted", "decline": "declined", "delivered": "delivered"}
 MAX_NOTE = 2000
@@ -307,6 +310,50 @@ async def open_slot(
     return RedirectResponse("/provider/offerings?done=slot", status_code=303)
 
 
+@router.post("/provider/offerings/{offering_id}/withdrawal", include_in_schema=False)
+async def withdraw_offering(
+    request: Request,
+    offering_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+    understood: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Withdraw an offering for good (the catalog keeps it, with no slot to book): only with
+    the box ticked that says it cannot be undone."""
+    check_csrf(request, csrf_token)
+    session, provider_id = provider_of(request)
+    reason = reason.strip()
+    errors: dict[str, str] = {}
+    if understood != "yes":
+        errors["understood"] = N_("Tick the box: a withdrawn offering cannot be published again.")
+    if len(reason) > 500:
+        errors["reason"] = N_("The reason is too long: at most 500 characters.")
+    if errors:
+        return await offerings_page(
+            request,
+            session,
+            provider_id,
+            errors=errors,
+            typed={"reason": reason},
+            for_offering=offering_id,
+            status=422,
+        )
+    try:
+        await calls.withdraw(services_of(request), session.token, offering_id, reason)
+    except Problem as refused:
+        if refused.status not in (400, 403, 404, 409, 410, 422):
+            raise
+        return await offerings_page(
+            request,
+            session,
+            provider_id,
+            problem=refused,
+            for_offering=offering_id,
+            status=409,
+        )
+    return RedirectResponse("/provider/offerings?done=withdrawn", status_code=303)
+
+
 # --- statement ----------------------------------------------------------------------------------
 
 
@@ -347,5 +394,27 @@ async def provider_statement(request: Request, first: str = "", last: str = "") 
         "typed": {"first": first, "last": last},
         "errors": errors,
         "captured_listed": sum(int(line["captured_cents"]) for line in lines),
+        "notice": notice_of(request, request.query_params.get("done")),
     }
     return render(request, "provider/statement.html", context, status=422 if errors else 200)
+
+
+@router.post("/provider/statement/{booking_id}/{index}/co-payment-paid", include_in_schema=False)
+async def co_payment_paid(
+    request: Request,
+    booking_id: str,
+    index: int,
+    csrf_token: Annotated[str | None, Form()] = None,
+    first: Annotated[str, Form(max_length=20)] = "",
+    last: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The family paid the provider its co-payment (outside the platform): recorded; back to
+    the same period of the statement."""
+    check_csrf(request, csrf_token)
+    session, _provider_id = provider_of(request)
+    if not 1 <= index <= 10:
+        return render(request, "error.html", {"problem": "not_found"}, status=404)
+    await calls.co_payment_paid(services_of(request), session.token, booking_id, index)
+    period = {k: v for k, v in (("first", first), ("last", last)) if v}
+    query = urlencode({**period, "done": "co_payment"})
+    return RedirectResponse(f"/provider/statement?{query}", status_code=303)
