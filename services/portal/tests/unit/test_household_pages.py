@@ -523,3 +523,12 @@ def test_a_post_without_the_csrf_token_changes_nothing(
     refused = portal.post(f"{STEP}/summary", data={"csrf_token": "x" * 43, "action": "submit"})
     assert refused.status_code == 403
     assert fake.posts() == []
+
+
+def test_every_form_carries_the_csrf_token(portal: TestClient, tmp_path: Path) -> None:
+    sign_in(portal, tmp_path)
+    start(portal)
+    for path in ("/me/applications", f"{STEP}/household"):
+        page = portal.get(path)
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert tokens and set(tokens) == {CSRF}, path
