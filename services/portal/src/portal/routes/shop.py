@@ -9,6 +9,7 @@ own redemptions there): the list is the service's, the cookie only says which vo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -114,11 +115,12 @@ async def todays_sales(
     codes = remembered_codes(request)
     if taken and taken not in codes:
         codes = [taken, *codes]
-    for code in codes:
-        try:
-            voucher = await client.voucher(code)
-        except Problem:
+    read = await asyncio.gather(*(client.voucher(code) for code in codes), return_exceptions=True)
+    for code, voucher in zip(codes, read, strict=True):
+        if isinstance(voucher, Problem):
             continue
+        if isinstance(voucher, BaseException):
+            raise voucher
         history = voucher.get("history", [])
         voided = {h["redemption_id"] for h in history if h["kind"] == "voided"}
         for entry in history:
