@@ -259,7 +259,16 @@ def test_a_social_worker_books_for_a_citizen(page: Any, login: Any, stack: Porta
     page.locator('label[for="slot_1-1"]').click()
     page.get_by_role("button", name="Continua al pagamento").click()
     page.wait_for_url(re.compile(r"/funding\?"))
-    expect(page.get_by_text("un assistente sociale non può leggere")).to_be_visible()
+    # Lucia's food voucher does not pay for a care service: refused by its field.
+    with stack.api("vouchers", "beneficiary", LUCIA) as vouchers:
+        food = vouchers.get("/vouchers/mine").json()[0]["code"]
+    page.get_by_label("Codice del buono servizio del cittadino (facoltativo)").fill(food)
+    page.get_by_label("Da quel buono (euro)").fill("5,00")
+    page.get_by_role("button", name="Continua al riepilogo").click()
+    expect(page.get_by_text("Questo buono non paga questo servizio.")).to_be_visible()
+    check_page(page, "booking-social-funding-error-it")
+    page.get_by_label("Codice del buono servizio del cittadino (facoltativo)").fill("")
+    page.get_by_label("Da quel buono (euro)").fill("")
     page.get_by_role("button", name="Continua al riepilogo").click()
     page.wait_for_url(re.compile(r"/summary\?"))
     assert "Compartecipazione della famiglia" in page.locator("main").inner_text()

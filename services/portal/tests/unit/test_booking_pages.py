@@ -171,6 +171,20 @@ class FakeServices:
                 "service_categories": ["services_no_cap", "elderly_care"],
             }
             return httpx.Response(200, json=[services])
+        if host == "vouchers.test" and path == "/vouchers/4BMQ-GSAZ-3ABC-HGRK-E":
+            voucher = {
+                "voucher_id": VOUCHER_ID,
+                "round_id": ROUND_ID,
+                "remaining_cents": 2000,
+                "held_cents": 0,
+                "spendable": True,
+                "holder": "b-biella-001",
+                "delegate_id": None,
+            }
+            return httpx.Response(200, json=voucher)
+        if host == "vouchers.test" and path == f"/rounds/{ROUND_ID}":
+            paying = {"round_id": ROUND_ID, "kind": "services"}
+            return httpx.Response(200, json={**paying, "service_categories": ["services_no_cap"]})
         if host == "booking.test":
             return self.booking_api(request, path, method)
         return httpx.Response(404, json={"code": "not_found", "status": 404})
@@ -567,6 +581,38 @@ def test_a_social_worker_books_for_a_citizen_with_the_consent(
     assert body["beneficiary_id"] == "b-biella-001"
     assert body["consent_reference"] == "PG-2026-114"
     assert body["funding"]["split"] == [{"source": "co_payment", "amount_cents": 3500}]
+    assert not [r for r in fake.requests if r.url.host == "wallet.test"]
+
+
+def test_a_social_worker_pays_with_the_citizens_voucher_by_its_code(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal, "social_worker", None)
+    who = {"for": "b-biella-001", "consent": "PG-2026-114"}
+    page = portal.get(f"{BASE}/funding", params={"slot_1": "s-1", **who})
+    assert 'name="code"' in page.text and 'name="wallet"' not in page.text
+    wrong = post(portal, f"{BASE}/funding", slot_1="s-1", code="XXXX-0000", **who)
+    assert wrong.status_code == 422 and "Nessun buono ha questo codice." in wrong.text
+    sign_in(portal, "social_worker", None)
+    others = {"for": "b-biella-002", "consent": "PG-2026-115"}
+    code = "4bmq-gsaz-3abc-hgrk-e"
+    theirs = post(portal, f"{BASE}/funding", slot_1="s-1", code=code, **others)
+    assert theirs.status_code == 422 and "Questo buono non è del cittadino." in theirs.text
+    over = post(portal, f"{BASE}/funding", slot_1="s-1", code=code, voucher_amount="20,01", **who)
+    assert over.status_code == 422 and "più di quanto è disponibile" in text_of(over.text)
+    paid = post(portal, f"{BASE}/funding", slot_1="s-1", code=code, voucher_amount="10", **who)
+    assert paid.status_code == 303
+    summary = portal.get(paid.headers["location"])
+    text = text_of(summary.text)
+    assert "Buono servizio 10,00 €" in text and "Compartecipazione della famiglia 25,00 €" in text
+    form = summary_form(summary.text)
+    form.pop("csrf_token", None)
+    assert post(portal, f"{BASE}/summary", **form).status_code == 303
+    body = json.loads(fake.sent("/bookings")[0].content)
+    assert body["funding"]["split"] == [
+        {"source": "voucher", "account_id": VOUCHER_ID, "amount_cents": 1000},
+        {"source": "co_payment", "amount_cents": 2500},
+    ]
     assert not [r for r in fake.requests if r.url.host == "wallet.test"]
 
 

@@ -6,11 +6,14 @@ what the user's welfare credit (wallet) and service vouchers (vouchers) can pay.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from portal.clients import Services
 from portal.clients.base import Problem
+from portal.labels import N_
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,38 @@ async def voucher_by_code(services: Services, token: str, code: str) -> dict[str
     """A voucher a social worker was given the code of (its balance and holder)."""
     found: dict[str, Any] = await services.vouchers.get(f"/vouchers/{code}", token)
     return found
+
+
+_CODE = re.compile(r"^[0-9A-Z*~$=-]{4,40}$")  # Crockford's symbols and check symbols
+
+
+async def voucher_of_citizen(
+    services: Services, token: str, code: str, beneficiary: str, categories: set[str]
+) -> tuple[Sources, str | None]:
+    """A service voucher a social worker was given the code of, if it is the citizen's (held
+    or delegated), still spendable and of a round paying for ``categories``; else why not (a
+    message for the person). A social worker reads a voucher by its code, never a citizen's
+    list of vouchers nor their wallet."""
+    if not _CODE.match(code):
+        return Sources(), N_("No voucher has this code.")
+    try:
+        found = await services.vouchers.get(f"/vouchers/{quote(code, safe='-')}", token)
+    except Problem:
+        return Sources(), N_("No voucher has this code.")
+    if beneficiary not in (found.get("holder"), found.get("delegate_id")):
+        return Sources(), N_("This voucher is not the citizen's.")
+    if not found.get("spendable"):
+        return Sources(), N_("This voucher can no longer be spent.")
+    paying = await services.vouchers.get(f"/rounds/{found['round_id']}", token)
+    if paying.get("kind") != "services" or not categories <= set(
+        paying.get("service_categories") or []
+    ):
+        return Sources(), N_("This voucher does not pay for this service.")
+    available = int(found["remaining_cents"]) - int(found.get("held_cents", 0))
+    if available <= 0:
+        return Sources(), N_("Nothing is left on this voucher.")
+    voucher = Voucher(str(found["voucher_id"]), code, available, str(found.get("expires_at", "")))
+    return Sources(vouchers=[voucher]), None
 
 
 # --- the booking service ------------------------------------------------------------------------

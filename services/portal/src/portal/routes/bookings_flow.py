@@ -43,6 +43,7 @@ class Choice:
     vouchers: dict[str, int] = field(default_factory=dict)
     beneficiary: str = ""  # a social worker's citizen
     consent: str = ""
+    code: str = ""  # a service voucher's code, typed by a social worker
 
     @classmethod
     def of(cls, values: Any) -> Choice:
@@ -57,6 +58,7 @@ class Choice:
                 choice.vouchers[name[2:]] = int(value)
         choice.beneficiary = str(values.get("for", ""))[:128]
         choice.consent = str(values.get("consent", ""))[:200]
+        choice.code = str(values.get("code", "")).strip().upper()[:40]
         return choice
 
     def query(self, *, funding: bool = True) -> str:
@@ -65,6 +67,8 @@ class Choice:
             params["wallet"] = self.wallet
         if funding:
             params.update({f"v_{v}": c for v, c in self.vouchers.items()})
+            if self.code:
+                params["code"] = self.code
         if self.beneficiary:
             params["for"] = self.beneficiary
             params["consent"] = self.consent
@@ -85,6 +89,7 @@ class Flow:
     parts: list[api.Part]
     package: dict[str, Any] | None
     sources: api.Sources
+    code_error: str | None = None  # the voucher code a social worker typed, refused
 
     @property
     def base(self) -> str:
@@ -106,7 +111,9 @@ class Flow:
         return {part.category for part, _ in self.chosen(choice)}
 
 
-async def load_flow(request: Request, session: Session, kind: str, target_id: str) -> Flow:
+async def load_flow(
+    request: Request, session: Session, kind: str, target_id: str, choice: Choice
+) -> Flow:
     services: Services = request.app.state.services
     if kind not in KINDS or not _ID.match(target_id):
         raise Problem(404, "not_found", detail="")
@@ -118,11 +125,16 @@ async def load_flow(request: Request, session: Session, kind: str, target_id: st
         parts = await api.offering_part(services, target_id, session.token)
         title = parts[0].offering.get("title") or {}
     categories = {p.category for p in parts}
+    code_error = None
     if session.role == "beneficiary":
         sources = await api.sources_of(services, session.token, categories)
+    elif choice.code:  # a social worker reads no citizen's wallet: a voucher by its code only
+        sources, code_error = await api.voucher_of_citizen(
+            services, session.token, choice.code, choice.beneficiary, categories
+        )
     else:
-        sources = api.Sources()  # a social worker reads no citizen's wallet nor vouchers
-    return Flow(kind, target_id, title, parts, package, sources)
+        sources = api.Sources()
+    return Flow(kind, target_id, title, parts, package, sources, code_error)
 
 
 def _slot_errors(flow: Flow, choice: Choice) -> dict[str, str]:
@@ -206,6 +218,29 @@ def read_amounts(
     return new, errors, typed
 
 
+def _citizen_voucher(
+    flow: Flow, choice: Choice, form: Any
+) -> tuple[Choice, dict[str, str], dict[str, str]]:
+    """A social worker's payment step: a voucher by its code (and how much of it), or none."""
+    typed = {
+        "code": choice.code,
+        "voucher_amount": str(form.get("voucher_amount", "")).strip()[:40],
+    }
+    none = Choice(choice.slots, None, {}, choice.beneficiary, choice.consent)
+    if not choice.code:
+        if typed["voucher_amount"] and not _ZERO.match(typed["voucher_amount"]):
+            return none, {"code": N_("Enter the code of the voucher to pay with.")}, typed
+        return none, {}, typed
+    if flow.code_error or not flow.sources.vouchers:
+        return none, {"code": flow.code_error or N_("No voucher has this code.")}, typed
+    voucher = flow.sources.vouchers[0]
+    mapped = {f"v_{voucher.voucher_id}": typed["voucher_amount"]}
+    new, errors, _ = read_amounts(flow, choice, mapped)
+    new.code = choice.code
+    errors = {"voucher_amount": next(iter(errors.values()))} if errors else {}
+    return new, errors, typed
+
+
 def funding_errors(flow: Flow, choice: Choice) -> bool:
     """Whether what the address says no longer fits what the sources have or the price."""
     wallet = choice.wallet or 0
@@ -274,8 +309,8 @@ def _redirect(path: str) -> Response:
 @router.get("/book/{kind}/{target_id}", include_in_schema=False)
 async def slots_step(request: Request, kind: str, target_id: str) -> Response:
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(request.query_params)
+    flow = await load_flow(request, session, kind, target_id, choice)
     return render(request, "booking/slots.html", _context(flow, choice, errors={}))
 
 
@@ -284,8 +319,8 @@ async def slots_chosen(request: Request, kind: str, target_id: str) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token") or ""))
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(form)
+    flow = await load_flow(request, session, kind, target_id, choice)
     errors = _slot_errors(flow, choice) | _who_errors(session, choice)
     if errors:
         context = _context(flow, choice, errors=errors)
@@ -300,8 +335,8 @@ async def slots_chosen(request: Request, kind: str, target_id: str) -> Response:
 @router.get("/book/{kind}/{target_id}/funding", include_in_schema=False)
 async def funding_step(request: Request, kind: str, target_id: str) -> Response:
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(request.query_params)
+    flow = await load_flow(request, session, kind, target_id, choice)
     if _slot_errors(flow, choice) or _who_errors(session, choice):
         return _redirect(f"{flow.base}?{choice.query()}")
     shown = choice if choice.funding_chosen else default_split(flow, choice)
@@ -309,6 +344,10 @@ async def funding_step(request: Request, kind: str, target_id: str) -> Response:
     typed = {f"v_{v}": typed_amount(c, language) for v, c in shown.vouchers.items()}
     if shown.wallet is not None:
         typed["wallet"] = typed_amount(shown.wallet, language)
+    if session.role == "social_worker":
+        typed = {"code": choice.code}
+        if choice.vouchers:
+            typed["voucher_amount"] = typed_amount(sum(choice.vouchers.values()), language)
     context = _context(flow, choice, errors={}, typed=typed, shown=shown)
     return render(request, "booking/funding.html", context)
 
@@ -318,11 +357,14 @@ async def funding_chosen(request: Request, kind: str, target_id: str) -> Respons
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token") or ""))
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(form)
+    flow = await load_flow(request, session, kind, target_id, choice)
     if _slot_errors(flow, choice) or _who_errors(session, choice):
         return _redirect(f"{flow.base}?{choice.query()}")
-    new, errors, typed = read_amounts(flow, choice, form)
+    if session.role == "social_worker":
+        new, errors, typed = _citizen_voucher(flow, choice, form)
+    else:
+        new, errors, typed = read_amounts(flow, choice, form)
     if errors:
         context = _context(flow, choice, errors=errors, typed=typed, shown=new)
         return render(request, "booking/funding.html", context, status=422)
@@ -335,11 +377,14 @@ async def co_payment_left(request: Request, kind: str, target_id: str) -> Respon
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token") or ""))
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(form)
+    flow = await load_flow(request, session, kind, target_id, choice)
     if _slot_errors(flow, choice):
         return _redirect(f"{flow.base}?{choice.query()}")
-    new, errors, _typed_text = read_amounts(flow, choice, form)
+    if session.role == "social_worker":
+        new, errors, _typed_text = _citizen_voucher(flow, choice, form)
+    else:
+        new, errors, _typed_text = read_amounts(flow, choice, form)
     context = _context(flow, choice, shown=new, total=flow.total(choice), invalid=bool(errors))
     return render(request, "booking/_co_payment.html", context)
 
@@ -366,8 +411,8 @@ def _summary(
 @router.get("/book/{kind}/{target_id}/summary", include_in_schema=False)
 async def summary_step(request: Request, kind: str, target_id: str) -> Response:
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(request.query_params)
+    flow = await load_flow(request, session, kind, target_id, choice)
     if _who_errors(session, choice):
         return _redirect(f"{flow.base}?{choice.query()}")
     if _slot_errors(flow, choice):
@@ -382,8 +427,8 @@ async def book(request: Request, kind: str, target_id: str) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token") or ""))
     session = signed_in(request, *FAMILY)
-    flow = await load_flow(request, session, kind, target_id)
     choice = Choice.of(form)
+    flow = await load_flow(request, session, kind, target_id, choice)
     request_id = str(form.get("request_id") or "")
     if _who_errors(session, choice) or not re.match(r"^[A-Za-z0-9]{8,64}$", request_id):
         return _redirect(f"{flow.base}?{choice.query()}")
