@@ -490,6 +490,18 @@ def test_the_status_fragment_is_announced_when_it_changes_and_stops_polling_when
     assert 'data-announce="Confermata"' in done.text and "hx-trigger" not in done.text
 
 
+def test_a_booking_not_confirmed_says_why_and_offers_to_book_again(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal)
+    reason = {"code": "slot_unavailable", "it": "Il posto non è più disponibile.", "en": "Gone."}
+    fake.booking = {**booking_view("compensated", "compensated"), "reason": reason}
+    page = portal.get(f"/me/bookings/{BOOKING_ID}/sent")
+    text = text_of(page.text)
+    assert "Non confermata" in text and "Il posto non è più disponibile." in text
+    assert f'href="{BASE}"' in page.text and "hx-trigger" not in page.text
+
+
 def test_cancelling_shows_the_fee_first_and_sends_the_fee_accepted(
     portal: TestClient, fake: FakeServices
 ) -> None:
