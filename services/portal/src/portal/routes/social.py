@@ -85,7 +85,7 @@ async def queue_page(
     issue_error: tuple[str, dict[str, str]] | None = None,
     http_status: int = 200,
 ) -> Response:
-    rounds = [r for r in await client.rounds() if r.get("kind", "food") == "food"]
+    rounds = await client.rounds()  # food and service vouchers alike: households apply to both
     chosen = next((r for r in rounds if r["round_id"] == round_id), None)
     if chosen is None and rounds:
         chosen = rounds[-1]  # the newest round
