@@ -70,6 +70,9 @@ def test_lucia_reads_her_wallet_vouchers_and_inbox(
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-[0-9A-Z]", code), code
     expect(page.get_by_role("img", name=f"Codice QR del buono {code}")).to_be_visible()
     assert page.get_by_text("Ancora da spendere").count() == codes.count()
+    movements = page.get_by_text(f"Movimenti del buono {code}")
+    movements.click()  # a <details>: opens without JavaScript
+    expect(page.get_by_role("table", name=re.compile("Dal più recente")).first).to_be_visible()
     both_languages(page, stack, "household-vouchers")
 
     page.goto("/me/inbox")

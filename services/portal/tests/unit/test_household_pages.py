@@ -179,6 +179,14 @@ class FakeServices:
                 "held_as": "holder",
             }
             return httpx.Response(200, json=[voucher])
+        if key == ("vouchers", "GET", f"/vouchers/{CODE}"):
+            history = [
+                {"at": "2026-12-07T19:34:51Z", "kind": "issued", "amount_cents": 5000}
+                | {"balance_cents": 5000},
+                {"at": "2026-12-08T16:05:00Z", "kind": "redeemed", "amount_cents": 4630}
+                | {"balance_cents": 370, "merchant_id": "m-biella-001"},
+            ]
+            return httpx.Response(200, json={"voucher_id": "v1", "code": CODE, "history": history})
         if key == ("vouchers", "GET", "/rounds"):
             return httpx.Response(200, json=[self.round()])
         if key == ("vouchers", "GET", f"/rounds/{ROUND}"):
@@ -315,6 +323,10 @@ def test_the_vouchers_show_the_code_its_qr_code_and_the_expiry_in_local_time(
     assert "style=" not in page.text  # the CSP refuses inline styles
     text = text_of(page.text)
     assert "3,70 €" in text and "domenica 7 marzo 2027, 20:34" in text
+    assert f"Movimenti del buono {CODE}" in text
+    # newest first: spent on 8 December at 17:05 in Biella, 3,70 € left
+    assert "martedì 8 dicembre 2026, 17:05 Speso 46,30 € 3,70 €" in text
+    assert text.index("Speso") < text.index("Emesso")
 
 
 def test_the_inbox_reads_the_users_own_notices_in_the_page_language(

@@ -48,6 +48,13 @@ async def my_vouchers(services: Services, token: str) -> list[dict[str, Any]]:
     return found
 
 
+async def voucher_detail(services: Services, token: str, code: str) -> dict[str, Any]:
+    """A voucher the user holds or spends for, with its history (each entry with the balance
+    after it)."""
+    found: dict[str, Any] = await services.vouchers.get(f"/vouchers/{quote(code, safe='')}", token)
+    return found
+
+
 async def my_applications(services: Services, token: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = await services.vouchers.get("/applications/mine", token)
     return found

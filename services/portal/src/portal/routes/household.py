@@ -146,11 +146,18 @@ async def wallet(request: Request) -> Response:
 @router.get("/me/vouchers", include_in_schema=False)
 async def vouchers(request: Request) -> Response:
     """The vouchers the user holds or spends as a delegate: the code in text and as a QR code,
-    what is left, when it expires (in the territory's time); the spendable ones first."""
+    what is left, when it expires (in the territory's time), what was spent where (newest
+    first, with the balance after each); the spendable ones first."""
     session = signed_in(request, ROLE)
-    found = await calls.my_vouchers(request.app.state.services, session.token)
+    services = request.app.state.services
+    found = await calls.my_vouchers(services, session.token)
     found.sort(key=lambda v: (not v.get("spendable"), v.get("expires_at") or ""))
-    return render(request, "household/vouchers.html", {"vouchers": found, "qr": qr_svg})
+    details = await asyncio.gather(
+        *(calls.voucher_detail(services, session.token, v["code"]) for v in found if v["code"])
+    )
+    histories = {d["voucher_id"]: list(reversed(d.get("history", []))) for d in details}
+    context = {"vouchers": found, "qr": qr_svg, "histories": histories}
+    return render(request, "household/vouchers.html", context)
 
 
 @router.get("/me/inbox", include_in_schema=False)
