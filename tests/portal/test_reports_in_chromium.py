@@ -6,18 +6,14 @@ territory themes), in Italian and in English."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from devstack.browser import ServerThread
-from portal.app import create_app
 from servicekit.italian_ids import fiscal_code_check_character
 
-from .conftest import PortalStack, check_page, new_page, portal_settings, set_language
+from .conftest import PortalStack, check_page, new_page, set_language, sign_page_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka]
 
@@ -156,33 +152,12 @@ def test_the_monitor_shows_a_redemption_without_a_reload(
     check_page(page, "auditor-monitor-en")
 
 
-@pytest.fixture(scope="module")
-def audit_portal(stack: PortalStack) -> Iterator[PortalStack]:
-    """The portal told where the stack's Kafka and topics are (an audit replays a topic)."""
-    keys_dir = stack.issuer.directory.parent
-    settings = portal_settings(stack.urls, keys_dir).model_copy(
-        update={"kafka_bootstrap": stack.bootstrap, "kafka_topic_prefix": stack.topic_prefix}
-    )
-    with ServerThread(create_app(settings)) as portal:
-        yield dataclasses.replace(stack, portal_url=portal.url)
-
-
 def test_an_audit_of_the_vouchers_runs_with_the_verdict_ok(
-    browser: Any, audit_portal: PortalStack
+    browser: Any, stack: PortalStack
 ) -> None:
-    page = new_page(browser, audit_portal)
+    page = new_page(browser, stack)
     try:
-        page.context.add_cookies(
-            [
-                {
-                    "name": "bc_session",
-                    "value": audit_portal.token("auditor"),
-                    "url": audit_portal.portal_url,
-                    "httpOnly": True,
-                    "sameSite": "Lax",
-                }
-            ]
-        )
+        sign_page_in(page, stack, "auditor")
         page.goto("/auditor/audits")
         check_page(page, "auditor-audits-it")
         page.get_by_label("Buoni spesa (fondi, bandi, negozi)").check()
