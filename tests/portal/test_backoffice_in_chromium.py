@@ -102,6 +102,9 @@ def test_a_provider_accepts_a_request_and_marks_it_delivered(
     assert component(stack, booking_id)["acceptance"] == "requested"
     card.get_by_role("button", name="Accetta").click()
     assert "La richiesta è stata accettata" in page.get_by_role("status").inner_text()
+    page.go_back()  # the form again, submitted twice: the service takes it as the same answer
+    page.get_by_test_id(f"pending-{booking_id}-1").get_by_role("button", name="Accetta").click()
+    assert "La richiesta è stata accettata" in page.get_by_role("status").inner_text()
     until("confirmed", lambda: component(stack, booking_id)["status"] == "confirmed")
     time.sleep(max(0.0, (starts - datetime.now(UTC)).total_seconds()) + 1)
     set_language(page, stack, "en")
@@ -113,6 +116,41 @@ def test_a_provider_accepts_a_request_and_marks_it_delivered(
     assert "The delivery was recorded" in page.get_by_role("status").inner_text()
     assert page.get_by_test_id(f"deliver-{booking_id}-1").count() == 0
     assert component(stack, booking_id)["stage"] == "delivered"
+
+    # The family disputes it; the operator decides: part of the price, after typing too much.
+    with stack.api("booking", "beneficiary", FAMILY) as booking:
+        path = f"/bookings/{booking_id}/components/1/dispute"
+        disputed = booking.post(path, json={"reason": "La visita è durata dieci minuti"})
+        assert disputed.status_code == 200, disputed.text
+    login(page, "operator")
+    page.goto("/operator/bookings")
+    dispute = page.get_by_test_id(f"dispute-{booking_id}-1")
+    assert FAMILY in dispute.inner_text()
+    check_page(page, "operator-bookings-dispute-en")
+    dispute.locator("label", has_text="Pay the provider part of it").click()
+    dispute.get_by_label("Part paid to the provider, in euro").fill("40,00")
+    dispute.get_by_role("button", name="Decide").click()
+    dispute = page.get_by_test_id(f"dispute-{booking_id}-1")
+    assert "less than the price" in dispute.get_by_role("alert").inner_text()
+    assert component(stack, booking_id)["stage"] == "disputed"
+    dispute.locator("label", has_text="Pay the provider part of it").click()
+    dispute.get_by_label("Part paid to the provider, in euro").fill("17,50")
+    dispute.get_by_role("button", name="Decide").click()
+    assert "The dispute is decided" in page.get_by_role("status").inner_text()
+    settled = until(
+        "settled",
+        lambda: (c := component(stack, booking_id))["stage"] == "captured" and c,
+    )
+    assert settled["co_payment_due_cents"] == 1750
+
+    # The provider records the family's co-payment as paid on its statement.
+    login(page, "provider", PROVIDER)
+    page.goto("/provider/statement")
+    row = page.get_by_role("row").filter(has_text=booking_id)
+    assert "€17.50" in row.inner_text()
+    row.get_by_role("button", name="Record as paid").click()
+    assert "The co-payment is recorded as paid" in page.get_by_role("status").inner_text()
+    assert component(stack, booking_id)["co_payment_paid"] is True
 
 
 def test_a_provider_opens_a_slot_and_reads_its_statement(

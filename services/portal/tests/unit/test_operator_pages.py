@@ -341,13 +341,14 @@ def test_the_same_round_twice_is_not_opened_again(
     assert fake.posts() == []
 
 
-def test_a_dispute_is_shown_with_its_reason_and_decided(
+def test_a_dispute_is_shown_and_decided(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
     sign_in(portal, tmp_path)
     page = portal.get("/operator/bookings")
     assert page.status_code == 200
-    assert "Nessuno è venuto" in page.text and "Nessuna prenotazione è bloccata" in page.text
+    assert "coop-il-filo" in page.text and "b-biella-001" in page.text
+    assert "Nessuna prenotazione è bloccata" in page.text
     path = f"/operator/bookings/{BOOKING}/1/resolution"
     too_much = portal.post(
         path,

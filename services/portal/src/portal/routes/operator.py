@@ -376,15 +376,6 @@ async def open_round(
 # --- bookings -----------------------------------------------------------------------------------
 
 
-def dispute_reasons(view: dict[str, Any]) -> dict[int, str]:
-    """Each disputed component's reason, as the family wrote it (the timeline's line)."""
-    found: dict[int, str] = {}
-    for line in view.get("timeline", []):
-        if "disput" in str(line.get("step")) and line.get("component") and line.get("detail"):
-            found[int(line["component"])] = str(line["detail"])
-    return found
-
-
 async def bookings_page(
     request: Request,
     session: Session,
@@ -400,22 +391,13 @@ async def bookings_page(
         calls.bookings(services, session.token, "stuck"),
         calls.bookings(services, session.token, "disputed"),
     )
-    views = await asyncio.gather(
-        *(services.booking.get(f"/bookings/{row['booking_id']}", session.token) for row in disputed)
-    )
-    disputes = []
-    for row, view in zip(disputed, views, strict=True):
-        reasons = dispute_reasons(view)
-        for part in row["components"]:
-            if part["stage"] == "disputed":
-                disputes.append(
-                    {
-                        "booking": row,
-                        "part": part,
-                        "key": f"{row['booking_id']}-{part['index']}",
-                        "reason": reasons.get(int(part["index"]), ""),
-                    }
-                )
+    # The family's reason is not in the booking API's views (only the domain keeps it).
+    disputes = [
+        {"booking": row, "part": part, "key": f"{row['booking_id']}-{part['index']}"}
+        for row in disputed
+        for part in row["components"]
+        if part["stage"] == "disputed"
+    ]
     context = {
         "stuck": stuck,
         "disputes": disputes,
