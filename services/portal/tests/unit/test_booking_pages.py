@@ -153,6 +153,9 @@ class FakeServices:
                     {"wallet_id": WALLET_ID, "closed": False, "available_by_category": available}
                 ],
             )
+        if host == "wallet.test" and path == "/me/family":
+            members = [{"member_id": "mother-1", "relationship": "parent"}]
+            return httpx.Response(200, json={"employee_id": "b-biella-001", "members": members})
         if host == "vouchers.test" and path == "/vouchers/mine":
             voucher = {
                 "voucher_id": VOUCHER_ID,
@@ -386,6 +389,25 @@ def test_the_co_payment_left_follows_the_amounts_as_they_are_typed(portal: TestC
     assert 'data-announce="Compartecipazione che resta, da pagare al fornitore: 22,50' in left.text
     wrong = post(portal, f"{BASE}/funding/left", slot_1="s-1", wallet="troppo")
     assert 'data-announce="Controlla gli importi segnalati qui sotto."' in wrong.text
+
+
+def test_an_employee_books_for_a_family_member_named_in_the_wallet(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal)
+    page = portal.get(BASE)
+    assert '<option value="mother-1">mother-1 (genitore)</option>' in page.text
+    stranger = post(portal, BASE, slot_1="s-1", member="uncle-9")
+    assert stranger.status_code == 422 and "Scegli uno dei familiari" in stranger.text
+    chosen = post(portal, BASE, slot_1="s-1", member="mother-1")
+    assert "member=mother-1" in chosen.headers["location"]
+    to_summary = post(portal, f"{BASE}/funding", slot_1="s-1", member="mother-1", wallet="0")
+    summary = portal.get(to_summary.headers["location"])
+    assert "Per il tuo familiare mother-1 (genitore)." in text_of(summary.text)
+    form = summary_form(summary.text)
+    form.pop("csrf_token", None)
+    assert post(portal, f"{BASE}/summary", **form).status_code == 303
+    assert json.loads(fake.sent("/bookings")[0].content)["for_member_id"] == "mother-1"
 
 
 def test_no_slot_or_a_bad_amount_is_refused_by_field_and_nothing_is_booked(

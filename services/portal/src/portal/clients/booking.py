@@ -56,6 +56,7 @@ class Sources:
     wallet_id: str | None = None
     wallet_available: dict[str, int] = field(default_factory=dict)
     vouchers: list[Voucher] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)  # family member id -> relationship
 
     def wallet_max(self, categories: set[str]) -> int:
         """What the credit can pay for every one of ``categories`` (0 if one is not allowed)."""
@@ -123,11 +124,16 @@ def _free(slots: Any) -> list[dict[str, Any]]:
 async def sources_of(services: Services, token: str, categories: set[str]) -> Sources:
     """The signed-in beneficiary's open wallet and the service vouchers whose round pays for
     every one of ``categories``."""
-    wallets, vouchers, rounds = await asyncio.gather(
+    wallets, vouchers, rounds, family = await asyncio.gather(
         services.wallet.get("/me/wallets", token),
         services.vouchers.get("/vouchers/mine", token),
         services.vouchers.get("/rounds", token),
+        _family(services, token),
     )
+    members = {
+        str(m["member_id"]): str(m.get("relationship", ""))
+        for m in (family or {}).get("members", [])
+    }
     wallet = next((w for w in wallets or [] if not w.get("closed")), None)
     paying_rounds = {
         str(r["round_id"])
@@ -146,9 +152,17 @@ async def sources_of(services: Services, token: str, categories: set[str]) -> So
     ]
     usable = [v for v in usable if v.available_cents > 0][:3]
     if wallet is None:
-        return Sources(vouchers=usable)
+        return Sources(vouchers=usable, members=members)
     available = {str(c): int(v) for c, v in (wallet.get("available_by_category") or {}).items()}
-    return Sources(str(wallet["wallet_id"]), available, usable)
+    return Sources(str(wallet["wallet_id"]), available, usable, members)
+
+
+async def _family(services: Services, token: str) -> Any:
+    """The family members an employee named in the wallet (whom the credit may care for)."""
+    try:
+        return await services.wallet.get("/me/family", token)
+    except Problem:
+        return {}
 
 
 async def voucher_by_code(services: Services, token: str, code: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ made when it was shown (``new_request_id``): sent twice, it is one booking."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,6 +44,7 @@ class Choice:
     beneficiary: str = ""  # a social worker's citizen
     consent: str = ""
     code: str = ""  # a service voucher's code, typed by a social worker
+    member: str = ""  # the employee's family member the care is for (empty: the user)
 
     @classmethod
     def of(cls, values: Any) -> Choice:
@@ -59,10 +60,13 @@ class Choice:
         choice.beneficiary = str(values.get("for", ""))[:128]
         choice.consent = str(values.get("consent", ""))[:200]
         choice.code = str(values.get("code", "")).strip().upper()[:40]
+        choice.member = str(values.get("member", ""))[:128]
         return choice
 
     def query(self, *, funding: bool = True) -> str:
         params: dict[str, str | int] = {f"slot_{o}": s for o, s in sorted(self.slots.items())}
+        if self.member:
+            params["member"] = self.member
         if funding and self.wallet is not None:
             params["wallet"] = self.wallet
         if funding:
@@ -149,6 +153,8 @@ def _slot_errors(flow: Flow, choice: Choice) -> dict[str, str]:
                 if chosen
                 else N_("Choose a slot.")
             )
+    if choice.member and choice.member not in flow.sources.members:
+        errors["member"] = N_("Choose one of the family members named in your wallet.")
     if not errors and not flow.chosen(choice):
         errors[f"slot_{flow.parts[0].order}"] = N_("Choose a slot.")
     return errors
@@ -174,7 +180,7 @@ def default_split(flow: Flow, choice: Choice) -> Choice:
         vouchers[voucher.voucher_id] = cents
         left -= cents
     wallet = min(left, flow.sources.wallet_max(flow.categories(choice)))
-    return Choice(choice.slots, wallet, vouchers, choice.beneficiary, choice.consent)
+    return replace(choice, wallet=wallet, vouchers=vouchers)
 
 
 def _typed(text: str) -> int:
@@ -208,12 +214,10 @@ def read_amounts(
         amounts[name] = cents
     if not errors and sum(amounts.values()) > flow.total(choice):
         errors[next(iter(limits))] = N_("Together the amounts are more than the price.")
-    new = Choice(
-        choice.slots,
-        amounts.get("wallet", 0) if flow.sources.wallet_id is not None else None,
-        {v.voucher_id: amounts.get(f"v_{v.voucher_id}", 0) for v in flow.sources.vouchers},
-        choice.beneficiary,
-        choice.consent,
+    new = replace(
+        choice,
+        wallet=amounts.get("wallet", 0) if flow.sources.wallet_id is not None else None,
+        vouchers={v.voucher_id: amounts.get(f"v_{v.voucher_id}", 0) for v in flow.sources.vouchers},
     )
     return new, errors, typed
 
@@ -226,7 +230,7 @@ def _citizen_voucher(
         "code": choice.code,
         "voucher_amount": str(form.get("voucher_amount", "")).strip()[:40],
     }
-    none = Choice(choice.slots, None, {}, choice.beneficiary, choice.consent)
+    none = replace(choice, wallet=None, vouchers={})
     if not choice.code:
         if typed["voucher_amount"] and not _ZERO.match(typed["voucher_amount"]):
             return none, {"code": N_("Enter the code of the voucher to pay with.")}, typed
@@ -278,6 +282,14 @@ def typed_amount(cents: int, language: str) -> str:
     return f"{whole}{',' if language == 'it' else '.'}{part:02d}"
 
 
+RELATIONSHIPS = {
+    "spouse": N_("spouse"),
+    "child": N_("child"),
+    "parent": N_("parent"),
+    "other_dependent": N_("other dependent"),
+}
+
+
 def source_label(key: str) -> str:
     """A funding source for people: ``voucher:<id>``, ``wallet:<id>``, ``co_payment``."""
     kind = key.partition(":")[0]
@@ -295,6 +307,7 @@ def _context(flow: Flow, choice: Choice, **more: Any) -> dict[str, Any]:
         "query": choice.query(),
         "skip": SKIP,
         "source_label": source_label,
+        "relationships": RELATIONSHIPS,
         **more,
     }
 
@@ -451,6 +464,8 @@ async def book(request: Request, kind: str, target_id: str) -> Response:
     }
     if flow.kind == "package":
         body["package_id"] = flow.target_id
+    if choice.member:
+        body["for_member_id"] = choice.member
     if session.role == "social_worker":
         body["beneficiary_id"] = choice.beneficiary
         body["consent_reference"] = choice.consent.strip()
