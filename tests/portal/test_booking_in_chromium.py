@@ -139,6 +139,12 @@ def test_lucia_books_an_offering_with_the_keyboard_alone(
     tab_to(page, credit_field)
     page.keyboard.press("Control+A")
     page.keyboard.type("12,50")
+    # As she types, the co-payment left follows (htmx), is announced, and she keeps her place.
+    left = price - 1250
+    left_text = re.compile(rf"{left // 100},{left % 100:02d}\s€")
+    expect(page.locator("#co-payment")).to_contain_text(left_text)
+    expect(page.locator("#bc-announce")).to_have_text(left_text)
+    assert credit_field.evaluate("element => element === document.activeElement")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/summary\?"))
     # Step 3: everything chosen, who pays what, the cancellation policy.
