@@ -5,6 +5,7 @@ is shown above the form that caused it, a field's mistake next to the field."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -90,10 +91,12 @@ async def bookings_page(
     status: int = 200,
 ) -> Response:
     services = services_of(request)
-    pending_rows = await calls.queue(services, session.token, provider_id, "pending")
-    deliver_rows = await calls.queue(services, session.token, provider_id, "to_deliver")
+    pending_rows, deliver_rows, names = await asyncio.gather(
+        calls.queue(services, session.token, provider_id, "pending"),
+        calls.queue(services, session.token, provider_id, "to_deliver"),
+        titles(request, session, provider_id),
+    )
     views = await calls.bookings(services, session.token, [r["booking_id"] for r in pending_rows])
-    names = await titles(request, session, provider_id)
     now = datetime.now(UTC)
     pending = []
     for row in pending_rows:
@@ -376,10 +379,10 @@ async def provider_statement(request: Request, first: str = "", last: str = "") 
         errors["last"] = N_("The last day comes after the first.")
     if errors:
         first_day = last_day = None
-    found = await calls.statement(
-        services_of(request), session.token, provider_id, first_day, last_day
+    found, names = await asyncio.gather(
+        calls.statement(services_of(request), session.token, provider_id, first_day, last_day),
+        titles(request, session, provider_id),
     )
-    names = await titles(request, session, provider_id)
     # The service's period is whole days (UTC midnights): the last day is the one before "until".
     since = datetime.fromisoformat(found["since"]).astimezone(UTC).date()
     until = (datetime.fromisoformat(found["until"]) - timedelta(seconds=1)).astimezone(UTC).date()
