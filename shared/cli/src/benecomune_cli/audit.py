@@ -39,8 +39,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import typer
-
-from benecomune_cli.pdf import text_pdf
+from benecomune_auditor.pdf import rendicontazione_pdf
 
 if TYPE_CHECKING:
     from benecomune_auditor.kafka_copy import TopicCopy
@@ -500,19 +499,6 @@ def write_outputs(
     return written
 
 
-def rendicontazione_lines(audit: AuditResult) -> list[str]:
-    """The PDF's text under its title: when it was made, and the summary. Characters the PDF's
-    standard fonts cannot print are spelled out."""
-    lines = [f"Generata il {audit.generated_at:%Y-%m-%d %H:%M} UTC", "", *audit.summary_lines()]
-    replacements = {"\u2264": "<=", "\u2265": ">=", "\u2212": "-"}
-    cleaned = []
-    for line in lines:
-        for old, new in replacements.items():
-            line = line.replace(old, new)
-        cleaned.append(line)
-    return cleaned
-
-
 def write_pdf(audit: AuditResult, path: Path, title: str) -> None:
-    """The summary as a PDF "rendicontazione" (:mod:`benecomune_cli.pdf`)."""
-    path.write_bytes(text_pdf(title, rendicontazione_lines(audit), created=audit.generated_at))
+    """The summary as a PDF "rendicontazione" (:mod:`benecomune_auditor.pdf`)."""
+    path.write_bytes(rendicontazione_pdf(audit, title))

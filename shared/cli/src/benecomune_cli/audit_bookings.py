@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from benecomune_auditor.pdf import text_pdf
 
 from benecomune_cli import audit
-from benecomune_cli.pdf import text_pdf
 
 if TYPE_CHECKING:
     from benecomune_auditor.booking import BookingAudit

@@ -1,6 +1,10 @@
-"""A plain-text PDF document, written without a PDF library.
+"""The auditor's "rendicontazione": a plain-text PDF document, written without a PDF library.
 
-The auditor's "rendicontazione" is a page or two of text: a title and the summary lines. That
+The command line (``benecomune audit ... --out``) and the portal's audit page both write it from
+an audit's result (:func:`rendicontazione_pdf`, or :func:`report_lines` and :func:`text_pdf`
+for a result kept as its summary lines).
+
+The rendicontazione is a page or two of text: a title and the summary lines. That
 needs none of what a PDF library brings (images, fonts to embed, layout), so the file is
 written here, by the PDF 1.4 rules: A4 pages, the standard Helvetica fonts every reader has
 (nothing embedded), text in WinAnsi (Windows-1252: accented Italian letters and the euro sign
@@ -11,10 +15,14 @@ the cross-reference table the format requires.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-__all__ = ["text_pdf"]
+if TYPE_CHECKING:
+    from benecomune_auditor.ledgers import AuditResult
+
+__all__ = ["rendicontazione_lines", "rendicontazione_pdf", "report_lines", "text_pdf"]
 
 PAGE_WIDTH = 595.28  # A4, in points
 PAGE_HEIGHT = 841.89
@@ -97,3 +105,30 @@ def text_pdf(title: str, lines: Sequence[str], *, created: datetime | None = Non
     out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\n" % (len(objects) + 1, info)
     out += b"startxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
+
+
+SPELLED_OUT = {"\u2264": "<=", "\u2265": ">=", "\u2212": "-"}
+"""Characters of the summaries that the standard fonts' WinAnsi cannot print, spelled out."""
+
+
+def report_lines(generated_at: datetime, summary: Iterable[str]) -> list[str]:
+    """The rendicontazione's text under its title: when the audit was made, and its summary
+    lines, with the characters the PDF's standard fonts cannot print spelled out."""
+    lines = [f"Generata il {generated_at:%Y-%m-%d %H:%M} UTC", "", *summary]
+    cleaned = []
+    for line in lines:
+        for old, new in SPELLED_OUT.items():
+            line = line.replace(old, new)
+        cleaned.append(line)
+    return cleaned
+
+
+def rendicontazione_lines(audit: AuditResult) -> list[str]:
+    """The PDF's text under its title for ``audit``: when it was made, and its summary."""
+    return report_lines(audit.generated_at, audit.summary_lines())
+
+
+def rendicontazione_pdf(audit: AuditResult, title: str) -> bytes:
+    """``audit``'s summary as a PDF rendicontazione titled ``title`` (the ledger's
+    :attr:`benecomune_auditor.ledgers.AuditedLedger.pdf_title`)."""
+    return text_pdf(title, rendicontazione_lines(audit), created=audit.generated_at)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from benecomune_cli.pdf import text_pdf
+from benecomune_auditor.pdf import (
+    rendicontazione_lines,
+    rendicontazione_pdf,
+    report_lines,
+    text_pdf,
+)
 
 WHEN = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
 
@@ -56,3 +61,28 @@ def test_long_summaries_run_over_several_pages_and_long_lines_wrap() -> None:
     text = b"".join(objects.values())
     assert b"(line 99) Tj" in text and b"(1 / 2) Tj" in text and b"(2 / 2) Tj" in text
     assert b"(" + b"x" * 50 + b") Tj" in text and b"(  " + b"y" * 100 + b") Tj" in text
+
+
+class Result:
+    """What the rendicontazione reads of an audit's result."""
+
+    generated_at = WHEN
+
+    def summary_lines(self) -> list[str]:
+        rules = "  money rules: all hold (issued \u2264 allocated, \u22121)"
+        return ["Vouchers audit", rules, "RESULT: OK"]
+
+
+def test_an_audit_result_becomes_its_rendicontazione() -> None:
+    lines = rendicontazione_lines(Result())  # type: ignore[arg-type]
+    assert lines == [
+        "Generata il 2026-11-25 00:30 UTC",
+        "",
+        "Vouchers audit",
+        "  money rules: all hold (issued <= allocated, -1)",  # spelled out for WinAnsi
+        "RESULT: OK",
+    ]
+    assert report_lines(WHEN, Result().summary_lines()) == lines
+    pdf = rendicontazione_pdf(Result(), "Rendicontazione buoni spesa")  # type: ignore[arg-type]
+    assert pdf == text_pdf("Rendicontazione buoni spesa", lines, created=WHEN)
+    structure(pdf)
