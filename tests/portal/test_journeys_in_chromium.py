@@ -15,7 +15,10 @@ through the pages (the services' APIs only to set the scene or to check what the
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -147,3 +150,157 @@ def test_vouchers_from_the_application_to_the_audit(people: People, stack: Porta
     auditor.wait_for_url(re.compile(r"/auditor/audits/[0-9a-f]{32}$"), timeout=90_000)
     verdict = auditor.get_by_test_id("verdict").inner_text()
     assert "Esito: OK" in verdict, auditor.locator("main").inner_text()
+
+
+EMPLOYEE = "b-biella-001"  # Lucia again: an employee of the mill, with welfare credit
+SETTLE = 90.0  # a saga step through Kafka, on a loaded machine
+
+
+def until(what: str, check: Any, timeout: float = SETTLE) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:  # bounded by the deadline
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"not {what} after {timeout:.0f} s"
+        time.sleep(0.5)
+
+
+def open_slots_soon(stack: PortalStack, package: dict[str, Any], starts: datetime) -> list[str]:
+    """Each part's provider opens a slot starting at ``starts`` (so it can be delivered within
+    the test), and the booking service has heard of each (a 1-cent probe is refused as an
+    invalid split, not as an unknown slot, and books nothing)."""
+    slot_ids = []
+    with stack.api("catalog", "operator") as catalog:
+        offerings = [catalog.get(f"/offerings/{o}").json() for o in package["offering_ids"]]
+    for offering in offerings:
+        with stack.api("catalog", "provider", offering["provider_id"]) as catalog:
+            opened = catalog.post(
+                f"/offerings/{offering['offering_id']}/slots",
+                json={
+                    "starts_at": starts.isoformat(),
+                    "ends_at": (starts + timedelta(hours=1)).isoformat(),
+                    "capacity": 1,
+                },
+            )
+            assert opened.status_code == 201, opened.text
+            slot_ids.append(opened.json()["id"])
+    with stack.api("booking", "beneficiary", EMPLOYEE) as booking:
+        for offering, slot_id in zip(offerings, slot_ids, strict=True):
+            probe = {
+                "request_id": f"probe-{uuid.uuid4().hex[:12]}",
+                "components": [{"offering_id": offering["offering_id"], "slot_id": slot_id}],
+                "funding": {"split": [{"source": "co_payment", "amount_cents": 1}]},
+            }
+            until(
+                "heard of by the booking service",
+                lambda p=probe: (
+                    booking.post("/bookings", json=p).json().get("code") == "invalid_split"
+                ),
+            )
+    return slot_ids
+
+
+def credit_of(stack: PortalStack) -> dict[str, Any]:
+    """Lucia's wallet, with 50 € more from her employer when the demo's bookings used it up."""
+    with stack.api("wallet", "beneficiary", EMPLOYEE) as wallet:
+        mine: dict[str, Any] = wallet.get("/me/wallets").json()[0]
+    if max(mine["available_by_category"].values(), default=0) < 2000:
+        with stack.api("wallet", "employer", "e-biella-001") as employer:
+            path = f"/plans/{mine['plan_id']}/grants"
+            granted = employer.post(path, json={"employee_id": EMPLOYEE, "amount_cents": 5000})
+            assert granted.status_code == 200, granted.text
+            mine = granted.json()
+    return mine
+
+
+def paid_to_providers(page: Any) -> list[int]:
+    """The wallet page's "paid to the provider" lines, newest first, in cents (unsigned)."""
+    page.goto("/me/wallet")
+    history = page.get_by_role("table", name=re.compile("Movimenti, dal più recente"))
+    rows = history.get_by_role("row").filter(has_text="Pagato all'ente erogatore").all()
+    return [cents(row.locator("td").nth(2).inner_text()) for row in rows]
+
+
+def test_a_package_of_three_providers_from_booking_to_the_wallet(
+    people: People, stack: PortalStack
+) -> None:
+    with stack.api("catalog", "operator") as catalog:
+        package = catalog.get("/packages").json()[0]
+    wallet_before = credit_of(stack)
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=75)
+    slot_ids = open_slots_soon(stack, package, starts)
+
+    # The employee books the package: a slot per part, 10,00 € from her credit, the rest paid
+    # by her (the co-payment), the summary, the confirmation.
+    employee = people.page("beneficiary", EMPLOYEE)
+    paid_before = paid_to_providers(employee)
+    employee.goto(f"/packages/{package['package_id']}")
+    employee.get_by_role("link", name="Prenota questo pacchetto").click()
+    for slot_id in slot_ids:
+        radio = employee.locator(f'input[type="radio"][value="{slot_id}"]')
+        employee.locator(f'label[for="{radio.get_attribute("id")}"]').click()
+    employee.get_by_role("button", name="Continua al pagamento").click()
+    employee.get_by_label("Dal credito welfare (euro)").fill("10,00")
+    employee.get_by_role("button", name="Continua al riepilogo").click()
+    employee.wait_for_url(re.compile(r"/summary\?"))
+    summary = employee.locator("main").inner_text().replace("\xa0", " ")
+    assert "10,00 €" in summary
+    employee.get_by_role("button", name="Conferma la prenotazione").click()
+    employee.wait_for_url(re.compile(r"/me/bookings/[0-9a-f-]+/sent$"))
+    booking_id = employee.url.rsplit("/", 2)[-2]
+
+    def view() -> dict[str, Any]:
+        with stack.api("booking", "operator") as booking:
+            found: dict[str, Any] = booking.get(f"/bookings/{booking_id}").json()
+        return found
+
+    asked = until(
+        "asked of every provider",
+        lambda: (
+            (v := view())["status"] != "requested"
+            or (
+                all(
+                    c["acceptance"] in ("requested", "instant", "accepted") for c in v["components"]
+                )
+                and v
+            )
+        ),
+    )
+    components = asked["components"]
+    assert len({c["provider_id"] for c in components}) == 3
+
+    # Each provider accepts its part of the request on its own page.
+    for c in components:
+        if c["acceptance"] != "requested":
+            continue  # an instant offering: accepted when its slot was held
+        provider = people.page("provider", c["provider_id"])
+        provider.goto("/provider/bookings")
+        card = provider.get_by_test_id(f"pending-{booking_id}-{c['index']}")
+        card.get_by_role("button", name="Accetta").click()
+        expect(provider.get_by_role("status")).to_contain_text("La richiesta è stata accettata")
+    expect(employee.locator("#booking-status")).to_contain_text("Confermata", timeout=60_000)
+
+    # Once the slots have started, each provider marks its delivery.
+    time.sleep(max(0.0, (starts - datetime.now(UTC)).total_seconds()) + 1)
+    for c in components:
+        provider = people.page("provider", c["provider_id"])
+        provider.goto("/provider/bookings")
+        delivery = provider.get_by_test_id(f"deliver-{booking_id}-{c['index']}")
+        delivery.get_by_role("button", name="Segna come erogato").click()
+        expect(provider.get_by_role("status")).to_contain_text("erogazione")
+
+    # The employee confirms each delivery; the booking is settled.
+    employee.goto(f"/me/bookings/{booking_id}")
+    for _ in components:
+        employee.get_by_role("button", name=re.compile("^Conferma l'erogazione")).first.click()
+        employee.wait_for_load_state()
+    until("captured", lambda: all(c["stage"] == "captured" for c in view()["components"]))
+
+    # The wallet page shows the 10,00 € paid to the providers, newest first.
+    with stack.api("wallet", "beneficiary", EMPLOYEE) as wallet:
+        after = wallet.get("/me/wallets").json()[0]
+    assert wallet_before["total_cents"] - after["total_cents"] == 1000
+    paid_now = paid_to_providers(employee)
+    new_lines = len(paid_now) - len(paid_before)
+    assert new_lines >= 1 and sum(paid_now[:new_lines]) == 1000, (paid_before, paid_now)
