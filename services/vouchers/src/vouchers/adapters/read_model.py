@@ -35,6 +35,7 @@ from vouchers.adapters.read_model_tables import (
     micros,
     programme_providers,
     programme_shops,
+    redemptions,
     rounds,
     spending_by_day,
     spending_by_merchant,
@@ -50,7 +51,8 @@ from vouchers.domain.voucher import Voucher
 
 NAME = "vouchers"
 # Bump when a table or a handler changes: the tables are then dropped and filled again.
-VERSION = 3  # 2: vouchers in issue order (seq), indexed by round; 3: service vouchers
+# 2: vouchers in issue order (seq), indexed by round; 3: service vouchers; 4: shops' sales
+VERSION = 4
 
 
 class VouchersProjection(Projection):
@@ -169,6 +171,20 @@ class VouchersProjection(Projection):
     def _(self, e: Voucher.Redeemed, connection: Connection) -> None:
         self._voucher(connection, e.originator_id, remaining_cents=e.remaining_cents)
         self._spent(connection, e.round_id, e.merchant_id, e.timestamp, e.amount_cents)
+        connection.execute(
+            insert(redemptions).values(
+                redemption_id=str(e.redemption_id),
+                merchant_id=e.merchant_id,
+                round_id=str(e.round_id),
+                voucher_id=str(e.originator_id),
+                code_hint=e.code_hint,
+                amount_cents=e.amount_cents,
+                goods_category=e.goods_category,
+                at=micros(e.redeemed_at or e.timestamp),
+                voided=False,
+                claimed=False,
+            )
+        )
 
     @apply.register
     def _(self, e: Voucher.Held, connection: Connection) -> None:
@@ -196,6 +212,11 @@ class VouchersProjection(Projection):
             remaining_cents=vouchers.c.remaining_cents + e.amount_cents,
         )
         self._spent(connection, e.round_id, e.merchant_id, e.timestamp, -e.amount_cents)
+        connection.execute(
+            update(redemptions)
+            .where(redemptions.c.redemption_id == str(e.redemption_id))
+            .values(voided=True)
+        )
 
     @apply.register
     def _(self, e: Voucher.Expired, connection: Connection) -> None:
@@ -284,6 +305,14 @@ class VouchersProjection(Projection):
         )
 
     @apply.register
+    def _(self, e: MerchantAccount.ClaimSubmitted, connection: Connection) -> None:
+        connection.execute(
+            update(redemptions)
+            .where(redemptions.c.redemption_id.in_(e.redemption_ids))
+            .values(claimed=True)
+        )
+
+    @apply.register
     def _(self, e: ProgrammeProvider.Accredited, connection: Connection) -> None:
         connection.execute(
             insert(programme_providers).values(
@@ -312,6 +341,7 @@ __all__ = [
     "micros",
     "programme_providers",
     "programme_shops",
+    "redemptions",
     "rounds",
     "spending_by_day",
     "spending_by_merchant",

@@ -144,6 +144,26 @@ programme_providers = Table(
     Column("provider_id", String(128), nullable=False),
 )
 
+# Each shop's sales at its tills, for its own sales list ("today's sales"): what the till took,
+# on which voucher (the end of its code only: codes are never stored), whether it was voided
+# and until when it may be. A claimed sale may no longer be voided.
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("redemption_id", String(36), nullable=False, unique=True),
+    Column("merchant_id", String(64), nullable=False),
+    Column("round_id", String(36), nullable=False),
+    Column("voucher_id", String(36), nullable=False),
+    Column("code_hint", String(8), nullable=True),  # none for sales recorded before 2026-12-07
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("goods_category", String(40), nullable=False),
+    Column("at", BigInteger, nullable=False),  # micros(): the till's time
+    Column("voided", Boolean, nullable=False, default=False),
+    Column("claimed", Boolean, nullable=False, default=False),
+    Index("ix_redemptions_merchant_at", "merchant_id", "at", "seq"),
+)
+
 # Redeemed cents net of voids, per municipality and calendar day (the territory's zone) and
 # per municipality and shop (in the order each shop first redeemed).
 spending_by_day = Table(

@@ -36,7 +36,7 @@ from vouchers.application.handlers import personal_data as household_data
 from vouchers.application.handlers.personal_data import Sealed
 from vouchers.application.handlers.redemption import RedemptionReceipt
 from vouchers.application.store import VouchersStore, now_utc
-from vouchers.application.views import VoucherRow
+from vouchers.application.views import RedemptionRow, VoucherRow
 from vouchers.domain.fund import Fund
 from vouchers.domain.household_application import HouseholdApplication
 from vouchers.domain.merchant import MerchantAccount
@@ -151,6 +151,12 @@ class VouchersApplication(VouchersStore):
         self, merchant_id: str, command: cmd.VoidRedemption, now: datetime | None = None
     ) -> None:
         redemption.void_redemption(self, merchant_id, command, now or now_utc())
+
+    def redemptions_of(
+        self, merchant_id: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RedemptionRow]:
+        """A shop's sales at its tills, newest first (its "today's sales", with ``since``)."""
+        return views.redemptions_of(self.fresh_read_model(), merchant_id, since, limit)
 
     # --- shops and reimbursements -------------------------------------------------------------
 

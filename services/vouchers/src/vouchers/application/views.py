@@ -209,6 +209,49 @@ def vouchers_delegated_to(model: ReadModelStore, delegate_id: str) -> list[Vouch
     return [_voucher(r) for r in _rows(model, query)]
 
 
+# --- a shop's sales ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedemptionRow:
+    id: UUID
+    merchant_id: str
+    round_id: UUID
+    voucher_id: UUID
+    code_hint: str | None
+    amount_cents: int
+    goods_category: str
+    at: datetime
+    voided: bool
+    claimed: bool
+
+
+def redemptions_of(
+    model: ReadModelStore, merchant_id: str, since: datetime | None, limit: int
+) -> list[RedemptionRow]:
+    """A shop's sales at its tills, newest first (since a moment, if given; at most ``limit``)."""
+    r = rm.redemptions
+    conditions = [r.c.merchant_id == merchant_id]
+    if since is not None:
+        conditions.append(r.c.at >= rm.micros(since))
+    query = select(r).where(*conditions).order_by(r.c.at.desc(), r.c.seq.desc()).limit(limit)
+    return [
+        RedemptionRow(
+            id=UUID(row.redemption_id),
+            merchant_id=row.merchant_id,
+            round_id=UUID(row.round_id),
+            voucher_id=UUID(row.voucher_id),
+            code_hint=row.code_hint,
+            amount_cents=row.amount_cents,
+            goods_category=row.goods_category,
+            at=rm.from_micros(row.at),
+            voided=bool(row.voided),
+            claimed=bool(row.claimed),
+        )
+        for row in _rows(model, query)
+    ]
+
+
 # --- funds, rounds, shops -----------------------------------------------------------------------
 
 

@@ -50,6 +50,13 @@ def normalize_code(code: str) -> str:
     return format_code(raw)
 
 
+def code_hint(code: str) -> str:
+    """The end of a code as printed (its last group and check character, ``WXYZ-C``): enough
+    for a shop to recognise a voucher it took, far too little to spend it (60 of its 80 random
+    bits are not in it). What a shop's sales list shows; the code itself is never stored."""
+    return normalize_code(code)[-6:]
+
+
 def voucher_id_for(code: str) -> uuid.UUID:
     """The voucher's id is derived from its code: the till finds the voucher from the code, and
     the code itself is never stored."""

@@ -18,6 +18,7 @@ def redeem(
     amount_cents: int,
     goods_category: str,
     now: datetime,
+    code_hint: str | None = None,
 ) -> bool:
     """Spend ``amount_cents`` of the voucher at the shop, which is credited as much. The shop
     must be active and sell these goods, which the round must not exclude. False (and no
@@ -26,7 +27,9 @@ def redeem(
     voucher.check_spent_at_till()
     account.check_active()
     account.check_goods(goods_category)
-    if not voucher.redeem(redemption_id, account.merchant_id, amount_cents, goods_category, now):
+    if not voucher.redeem(
+        redemption_id, account.merchant_id, amount_cents, goods_category, now, code_hint
+    ):
         return False
     account.credit(redemption_id, voucher.id, amount_cents, now)
     return True

@@ -62,6 +62,9 @@ class Voucher(ChainedAggregate):
         # The till's time, which the expiry was checked against (the event's own timestamp is
         # when it was recorded). Absent from redemptions recorded before 2026-11-25.
         redeemed_at: datetime | None = None
+        # The end of the code the shop typed (codes.code_hint), for its sales list. Absent from
+        # redemptions recorded before 2026-12-07.
+        code_hint: str | None = None
 
     class RedemptionVoided(ChainedAggregate.Event):
         round_id: UUID
@@ -160,6 +163,7 @@ class Voucher(ChainedAggregate):
         amount_cents: int,
         goods_category: str,
         now: datetime,
+        code_hint: str | None = None,
     ) -> bool:
         """Spend part of the value; False (and no change) when this redemption id was already
         applied — a till that retries never spends twice. A retry must be the same sale: the
@@ -187,6 +191,7 @@ class Voucher(ChainedAggregate):
             goods_category,
             self.remaining_cents - amount_cents,
             now,
+            code_hint,
         )
         return True
 
@@ -378,6 +383,7 @@ class Voucher(ChainedAggregate):
         goods_category: str,
         remaining_cents: int,
         redeemed_at: datetime | None = None,
+        code_hint: str | None = None,
     ) -> None:
         self.remaining_cents = remaining_cents
         self.redemptions[str(redemption_id)] = {

@@ -3,11 +3,11 @@ their approval and payment by the municipality."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 from servicekit.auth import Principal, require_roles
 
@@ -22,8 +22,15 @@ from vouchers.application.commands import (
 )
 from vouchers.application.figures import MerchantFigures
 from vouchers.domain.codes import voucher_id_for
-from vouchers.domain.merchant import MerchantAccount
-from vouchers.entrypoints.deps import READERS, clear_errors, code_of, parse_id, vouchers_app
+from vouchers.domain.merchant import VOID_WINDOW, MerchantAccount
+from vouchers.entrypoints.deps import (
+    READERS,
+    InvalidInput,
+    clear_errors,
+    code_of,
+    parse_id,
+    vouchers_app,
+)
 
 router = APIRouter(tags=["merchants"], dependencies=[Depends(clear_errors)])
 
@@ -60,6 +67,27 @@ class RedemptionView(BaseModel):
     amount_cents: int
     goods_category: str
     remaining_cents: int = Field(description="What the voucher has left")
+
+
+class SaleView(BaseModel):
+    """One of a shop's sales at its tills, as its sales list shows it."""
+
+    redemption_id: UUID
+    voucher_id: UUID
+    code_hint: str | None = Field(
+        description="The end of the voucher's code as printed (its last group and check "
+        "character, WXYZ-C), which the shop typed: the code itself is never stored. None for "
+        "sales recorded before codes' ends were kept"
+    )
+    round_id: UUID
+    amount_cents: int
+    goods_category: str
+    at: datetime = Field(description="The till's time of the sale")
+    voided: bool
+    claimed: bool = Field(description="Part of a reimbursement claim")
+    voidable_until: datetime | None = Field(
+        description="Until when the shop may void it (none once voided or claimed); it may be past"
+    )
 
 
 class VoidView(BaseModel):
@@ -184,6 +212,40 @@ async def redeem(
         goods_category=command.goods_category,
         remaining_cents=receipt.remaining_cents,
     )
+
+
+@router.get(
+    "/merchants/{merchant_id}/redemptions",
+    summary="A shop's sales at its tills, newest first (since a moment, e.g. today's)",
+)
+def merchant_redemptions(
+    merchant_id: str,
+    app: VouchersApplication = Depends(vouchers_app),
+    principal: Principal = Depends(require_roles("merchant", "operator", "auditor")),
+    since: Annotated[
+        datetime | None,
+        Query(description="Only sales at or after this moment (ISO 8601 with its offset)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SaleView]:
+    principal.require_subject("merchant", merchant_id, exempt_roles=("operator", "auditor"))
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since must carry its offset (e.g. 2026-12-07T00:00:00+01:00)")
+    return [
+        SaleView(
+            redemption_id=row.id,
+            voucher_id=row.voucher_id,
+            code_hint=row.code_hint,
+            round_id=row.round_id,
+            amount_cents=row.amount_cents,
+            goods_category=row.goods_category,
+            at=row.at,
+            voided=row.voided,
+            claimed=row.claimed,
+            voidable_until=None if row.voided or row.claimed else row.at + VOID_WINDOW,
+        )
+        for row in app.redemptions_of(merchant_id, since, limit)
+    ]
 
 
 @router.post(

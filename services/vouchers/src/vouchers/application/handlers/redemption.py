@@ -16,7 +16,7 @@ from servicekit.store import retried
 from vouchers.application import commands as cmd
 from vouchers.application.store import VouchersStore
 from vouchers.domain import redemption
-from vouchers.domain.codes import voucher_id_for
+from vouchers.domain.codes import code_hint, voucher_id_for
 from vouchers.domain.errors import NotAffiliated
 from vouchers.domain.merchant import MerchantAccount
 from vouchers.domain.voucher import Voucher
@@ -77,7 +77,8 @@ def redeem(
             f"merchant {merchant_id} is not affiliated to the voucher's round"
         ) from None
     amount, goods = command.amount_cents, command.goods_category
-    if redemption.redeem(voucher, account, redemption_id, amount, goods, at):
+    hint = code_hint(command.code)
+    if redemption.redeem(voucher, account, redemption_id, amount, goods, at, hint):
         remaining = voucher.remaining_cents
     else:
         # A till's retry: nothing is saved, so nothing would reveal a warm copy older
