@@ -250,6 +250,22 @@ def test_a_dispute_goes_to_the_operator_who_decides(api: Api) -> None:
     assert r.status_code == 200
     disputed = api.call("GET", "/operator/bookings?view=disputed", "operator").json()
     assert [b["booking_id"] for b in disputed] == [booking_id]
+    # The family's reason travels with the disputed component, to the operator who decides,
+    # to the family, and to the provider of that component (not to the other provider).
+    for role, subject in (("operator", None), ("beneficiary", "b-1"), ("provider", "p-1")):
+        seen = api.call("GET", f"/bookings/{booking_id}", role, subject).json()
+        first = next(c for c in seen["components"] if c["index"] == 1)
+        assert first["dispute"]["reason"] == "l'operatore non è venuto", role
+        opened = datetime.fromisoformat(first["dispute"]["opened_at"])
+        assert abs(datetime.now(UTC) - opened) < timedelta(minutes=1)
+        assert any(
+            line["step"] == "disputed" and line["detail"] == "l'operatore non è venuto"
+            for line in seen["timeline"]
+        )
+    other = api.call("GET", f"/bookings/{booking_id}", "provider", "p-2").json()
+    assert [c["index"] for c in other["components"]] == [2]
+    assert other["components"][0]["dispute"] is None
+    assert "l'operatore non è venuto" not in str(other)
     decision = {"decision": "partial_capture", "amount_cents": 5_000}
     r = api.call(
         "POST",

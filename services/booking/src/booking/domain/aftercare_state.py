@@ -55,7 +55,7 @@ class AftercareState(CompensationState):
         component = self.component(index)
         component.stage = "disputed"
         component.dispute_reason = reason
-        self._log("disputed", at, index)
+        self._log("disputed", at, index, detail=reason)  # the family's words, for the timeline
 
     class DisputeResolved(Aggregate.Event):
         index: int

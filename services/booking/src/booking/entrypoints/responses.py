@@ -33,6 +33,13 @@ class FundsView(BaseModel):
     status: str
 
 
+class DisputeView(BaseModel):
+    """The family's dispute of a delivered component, in its own words."""
+
+    reason: str = Field(description="Why the family disputes the delivery, as it wrote it")
+    opened_at: datetime
+
+
 class ComponentView(BaseModel):
     index: int
     offering_id: str
@@ -53,6 +60,11 @@ class ComponentView(BaseModel):
     co_payment_paid: bool
     moving_to_slot: str | None
     cancellation: dict[str, int]
+    dispute: DisputeView | None = Field(
+        default=None,
+        description="The family's dispute of this component, if it was disputed (kept once "
+        "the operator decides it)",
+    )
 
 
 class TimelineLine(BaseModel):
@@ -88,7 +100,26 @@ class BookingView(BaseModel):
     updated_at: datetime
 
 
-def _component(c: Component) -> ComponentView:
+def _dispute(b: Booking, c: Component) -> DisputeView | None:
+    """The family's reason and when it disputed (the timeline's last ``disputed`` line).
+
+    Shown to whoever sees the component: the family and the operator (who decides), the auditor,
+    and the provider of that component, and of that one only (``_provider_view`` leaves other
+    providers' components out). The provider is told because the dispute is about its own
+    delivery and holds its payment back: it cannot answer the operator, or put things right
+    with the family, without knowing what is contested. The reason is the family's free text
+    about that service, no more personal than the booking the provider already sees."""
+    if c.dispute_reason is None:
+        return None
+    opened = [
+        line["at"]
+        for line in b.timeline
+        if line["step"] == "disputed" and line["component"] == c.index
+    ]
+    return DisputeView(reason=c.dispute_reason, opened_at=opened[-1] if opened else b.updated_at)
+
+
+def _component(b: Booking, c: Component) -> ComponentView:
     return ComponentView(
         index=c.index,
         offering_id=c.spec.offering_id,
@@ -112,6 +143,7 @@ def _component(c: Component) -> ComponentView:
         co_payment_paid=c.co_payment_paid,
         moving_to_slot=c.reschedule.hold.slot_id if c.reschedule is not None else None,
         cancellation=c.spec.policy.as_dict(),
+        dispute=_dispute(b, c),
     )
 
 
@@ -142,7 +174,7 @@ def booking_view(b: Booking, provider_id: str | None = None) -> BookingView:
         total_cents=sum(b.split.values()),
         split=b.split,
         reason=reason,
-        components=[_component(c) for c in b.components],
+        components=[_component(b, c) for c in b.components],
         deadlines=[
             DeadlineView(key=k, due_at=d["due_at"], fired=d["fired"])
             for k, d in b.deadlines.items()
@@ -179,7 +211,7 @@ def _provider_view(b: Booking, provider_id: str) -> BookingView:
         total_cents=sum(c.spec.price_cents for c in mine),
         split=split,
         reason=reason,
-        components=[_component(c) for c in mine],
+        components=[_component(b, c) for c in mine],
         deadlines=[
             DeadlineView(key=k, due_at=d["due_at"], fired=d["fired"])
             for k, d in b.deadlines.items()
