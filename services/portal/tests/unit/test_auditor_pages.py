@@ -1,7 +1,7 @@
 """The auditor's pages in-process: the fund monitor (figures per municipality from the vouchers
 service, refreshed by htmx: nothing sent back while nothing changed, a change announced), and the
 audits (run through ``benecomune_auditor``, faked here; the verdict, the differences, the seal,
-the CSV and JSON downloads), and who may see them."""
+the CSV, JSON and PDF downloads), and who may see them."""
 
 from __future__ import annotations
 
@@ -196,6 +196,49 @@ def test_an_audit_runs_and_shows_its_verdict_seal_and_downloads(
     assert location in listed.text and "OK" in listed.text
 
 
+def test_the_result_downloads_as_a_pdf_with_the_verdict_and_the_seal(
+    portal: TestClient, runner: FakeRunner
+) -> None:
+    sign_in(portal)
+    ran = portal.post(
+        "/auditor/audits", data={"csrf_token": CSRF, "ledger": "vouchers"}, follow_redirects=False
+    )
+    location = ran.headers["location"]
+    page = portal.get(location)
+    assert f'href="{location}/result.pdf"' in page.text
+    assert "Risultato in PDF (la rendicontazione da pubblicare)" in page.text
+    pdf = portal.get(f"{location}/result.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == (
+        'attachment; filename="vouchers-audit-20261207T100000Z.pdf"'
+    )
+    body = pdf.content
+    assert body.startswith(b"%PDF-") and body.endswith(b"%%EOF\n")
+    assert b"(Rendicontazione buoni spesa - verifica del revisore) Tj" in body  # the CLI's title
+    assert b"(Generata il 2026-12-07 10:00 UTC) Tj" in body
+    assert b"(Esito: OK) Tj" in body
+    assert b"(Sigillo del registro \\(SHA-256\\): " + b"5" * 64 + b" \\(35 flussi\\)) Tj" in body
+    assert b"(RESULT: OK) Tj" in body  # the audit's own summary follows
+    portal.cookies.set("bc_lang", "en")
+    english = portal.get(f"{location}/result.pdf").content
+    assert b"(Verdict: OK) Tj" in english and b"(35 streams\\)) Tj" in english
+
+
+def test_a_failed_audit_s_pdf_says_so_and_names_what_the_service_could_not_give(
+    portal: TestClient, runner: FakeRunner
+) -> None:
+    sign_in(portal)
+    runner.outcome.ok = False
+    runner.outcome.unreadable = ["409: not stored yet"]
+    ran = portal.post(
+        "/auditor/audits", data={"csrf_token": CSRF, "ledger": "vouchers"}, follow_redirects=False
+    )
+    body = portal.get(ran.headers["location"] + "/result.pdf").content
+    assert b"(Esito: trovate differenze) Tj" in body and b"(Esito: OK)" not in body
+    assert b"(409: not stored yet) Tj" in body
+
+
 def test_an_audit_with_differences_shows_them(portal: TestClient, runner: FakeRunner) -> None:
     sign_in(portal)
     runner.outcome.ok = False
@@ -222,6 +265,7 @@ def test_an_audit_that_cannot_be_made_says_why(portal: TestClient, runner: FakeR
     assert "did not answer" in page.text
     audit_path = str(page.url.path)
     assert portal.get(f"{audit_path}/result.csv").status_code == 404
+    assert portal.get(f"{audit_path}/result.pdf").status_code == 404
 
 
 def test_an_unknown_ledger_or_a_missing_csrf_token_runs_nothing(
@@ -239,12 +283,17 @@ def test_an_audit_no_longer_kept_is_not_found(portal: TestClient) -> None:
     sign_in(portal)
     assert portal.get("/auditor/audits/" + "a" * 32).status_code == 404
     assert portal.get("/auditor/audits/" + "a" * 32 + "/result.json").status_code == 404
+    assert portal.get("/auditor/audits/" + "a" * 32 + "/result.pdf").status_code == 404
 
 
 def test_other_roles_get_403_and_visitors_go_to_the_login(
     portal: TestClient, vouchers: FakeVouchers, runner: FakeRunner
 ) -> None:
-    for path in ("/auditor/monitor", "/auditor/audits"):
+    for path in (
+        "/auditor/monitor",
+        "/auditor/audits",
+        "/auditor/audits/" + "a" * 32 + "/result.pdf",
+    ):
         portal.cookies.clear()
         visitor = portal.get(path, follow_redirects=False)
         assert visitor.status_code == 303 and visitor.headers["location"].startswith("/login")

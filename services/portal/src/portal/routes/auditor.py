@@ -2,7 +2,8 @@
 redeemed and reimbursed, from the vouchers service's figures, refreshed every few seconds with
 htmx and announced only when a figure changed; without JavaScript, a reload) and the audits
 (the independent replay of a ledger with its verdict, the differences, the seal, and the
-result to download as CSV and JSON)."""
+result to download as CSV, JSON and the PDF "rendicontazione" the command line writes too,
+by :mod:`benecomune_auditor.pdf`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 from babel.dates import format_time
 from babel.numbers import format_currency
+from benecomune_auditor.pdf import report_lines, text_pdf
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -198,15 +200,48 @@ def _download(request: Request, audit_id: str, kind: str) -> Response:
         return render(request, "auditor/audit_gone.html", {}, status=404)
     stamp = outcome.generated_at.strftime("%Y%m%dT%H%M%SZ")
     name = f"{outcome.ledger}-audit-{stamp}.{kind}"
-    body, media = (
-        (outcome.csv_text, "text/csv; charset=utf-8")
-        if kind == "csv"
-        else (outcome.json_text, "application/json")
-    )
+    body: str | bytes
+    if kind == "csv":
+        body, media = outcome.csv_text, "text/csv; charset=utf-8"
+    elif kind == "json":
+        body, media = outcome.json_text, "application/json"
+    else:
+        body, media = audit_pdf(request, outcome), "application/pdf"
     return Response(
         body,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def pdf_title(ledger: str) -> str:
+    """The rendicontazione's title: the ledger's, as the command line writes it."""
+    from benecomune_auditor.ledgers import audited_ledger
+
+    title = audited_ledger(ledger).pdf_title if ledger in auditor_api.LEDGERS else None
+    return title or f"Rendicontazione {ledger} - verifica del revisore"
+
+
+def audit_pdf(request: Request, outcome: auditor_api.AuditOutcome) -> bytes:
+    """The audit as a PDF rendicontazione: the verdict the page shows (a service that could not
+    give its figures fails it) and the seal, in the page's language, then the audit's own
+    summary, as the command line writes it."""
+    catalogue = translations(language_of(request))
+    _, ngettext = catalogue.gettext, catalogue.ngettext
+    head = [_("Verdict: OK") if outcome.ok else _("Verdict: differences found")]
+    if outcome.seal:
+        streams = ngettext("(%(num)s stream)", "(%(num)s streams)", outcome.sealed_streams)
+        head.append(
+            f"{_('Seal of the ledger (SHA-256)')}: {outcome.seal} "
+            + streams % {"num": outcome.sealed_streams}
+        )
+    lines = [*head, "", *outcome.summary]
+    if outcome.unreadable:
+        lines += ["", _("The service could not give its figures"), *outcome.unreadable]
+    return text_pdf(
+        pdf_title(outcome.ledger),
+        report_lines(outcome.generated_at, lines),
+        created=outcome.generated_at,
     )
 
 
@@ -218,3 +253,8 @@ async def audit_csv(request: Request, audit_id: str) -> Response:
 @router.get("/auditor/audits/{audit_id}/result.json", include_in_schema=False)
 async def audit_json(request: Request, audit_id: str) -> Response:
     return _download(request, audit_id, "json")
+
+
+@router.get("/auditor/audits/{audit_id}/result.pdf", include_in_schema=False)
+async def audit_pdf_download(request: Request, audit_id: str) -> Response:
+    return _download(request, audit_id, "pdf")
