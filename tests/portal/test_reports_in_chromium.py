@@ -172,6 +172,8 @@ def test_an_audit_of_the_vouchers_runs_with_the_verdict_ok(
         assert downloaded.ok and downloaded.text().startswith("level,")
         json_link = page.get_by_role("link", name=re.compile("Risultato in JSON"))
         assert page.request.get(json_link.get_attribute("href")).json()["ok"] is True
+        pdf_link = page.get_by_role("link", name=re.compile("Risultato in PDF"))
+        assert page.request.get(pdf_link.get_attribute("href")).body().startswith(b"%PDF-")
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state()
         assert "Verdict: OK" in page.get_by_test_id("verdict").inner_text()
