@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -45,6 +46,32 @@ class FakeVouchers:
         self.refusal: tuple[int, dict[str, Any]] | None = None
         self.by_request: dict[str, dict[str, Any]] = {}
 
+    def sales(self, since: str | None) -> list[dict[str, Any]]:
+        """The API's list of the shop's sales: newest first, since a moment."""
+        voided = {h["redemption_id"] for h in self.history if h["kind"] == "voided"}
+        start = datetime.fromisoformat(since) if since else None
+        found = []
+        for h in self.history:
+            at = datetime.fromisoformat(h["at"])
+            if h["kind"] != "redeemed" or (start is not None and at < start):
+                continue
+            gone = h["redemption_id"] in voided
+            found.append(
+                {
+                    "redemption_id": h["redemption_id"],
+                    "voucher_id": "4b1e2f3a-0c5d-4e6f-8a7b-9c0d1e2f3a4b",
+                    "code_hint": CODE[-6:],
+                    "round_id": ROUND,
+                    "amount_cents": h["amount_cents"],
+                    "goods_category": h["goods_category"],
+                    "at": h["at"],
+                    "voided": gone,
+                    "claimed": False,
+                    "voidable_until": None if gone else iso(at + timedelta(minutes=30)),
+                }
+            )
+        return sorted(found, key=lambda sale: str(sale["at"]), reverse=True)
+
     def posts(self) -> list[httpx.Request]:
         return [r for r in self.seen if r.method == "POST"]
 
@@ -57,6 +84,8 @@ class FakeVouchers:
             )
         if path == f"/merchants/m-biella-001/rounds/{ROUND}" and request.method == "GET":
             return httpx.Response(200, json=account())
+        if path == "/merchants/m-biella-001/redemptions" and request.method == "GET":
+            return httpx.Response(200, json=self.sales(request.url.params.get("since")))
         if request.method == "POST" and self.refusal is not None:
             status, body = self.refusal
             return httpx.Response(status, json=body)
@@ -328,13 +357,36 @@ def test_the_apis_refusals_are_told_by_field_and_nothing_changes(
     assert with_htmx.status_code == 200 and message in with_htmx.text  # htmx swaps a 200
 
 
+def test_todays_sales_are_the_apis_list_since_the_territorys_midnight_no_cookie(
+    shop: TestClient, fake: FakeVouchers
+) -> None:
+    done = shop.post("/shop/till", data=sale(shop.get("/shop/till").text), follow_redirects=False)
+    assert "bc_till" not in done.headers.get("set-cookie", "")
+    asked = [r for r in fake.seen if r.url.path == "/merchants/m-biella-001/redemptions"]
+    assert asked and all(r.method == "POST" or r.url.params.get("since") for r in asked)
+    since = datetime.fromisoformat(next(r for r in asked if r.method == "GET").url.params["since"])
+    rome = since.astimezone(ZoneInfo("Europe/Rome"))
+    assert (rome.hour, rome.minute) == (0, 0) and since.utcoffset() is not None
+    assert rome.date() == datetime.now(ZoneInfo("Europe/Rome")).date()
+    page = shop.get("/shop/till")
+    assert "…XQC3-T" in page.text and "€12.50" in page.text
+    fake.history[-1]["at"] = iso(since - timedelta(minutes=1))  # yesterday's sale
+    assert "…XQC3-T" not in shop.get("/shop/till").text
+
+
 def test_a_sale_of_today_is_voided_within_30_minutes(shop: TestClient, fake: FakeVouchers) -> None:
     done = shop.post("/shop/till", data=sale(shop.get("/shop/till").text))
     redemption_id = fake.history[-1]["redemption_id"]
     assert f'name="redemption_id" value="{redemption_id}"' in done.text
+    assert 'data-testid="void-code"' in done.text  # the voucher is asked again
     voided = shop.post(
         "/shop/till/void",
-        data={"csrf_token": CSRF, "code": CODE, "redemption_id": redemption_id},
+        data={
+            "csrf_token": CSRF,
+            "code": f"https://biella.benecomune.it/v/{CODE}",
+            "redemption_id": redemption_id,
+            "hint": CODE[-6:],
+        },
         follow_redirects=False,
     )
     assert voided.status_code == 303
@@ -343,6 +395,27 @@ def test_a_sale_of_today_is_voided_within_30_minutes(shop: TestClient, fake: Fak
     page = shop.get(voided.headers["location"])
     assert "was voided" in page.text and "€50.00" in page.text and "Voided" in page.text
     assert f'name="redemption_id" value="{redemption_id}"' not in page.text  # no second void
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("", "Type or scan the voucher's code to void its sale."),
+        ("ZZR8-1NAQ", "16 characters and a check character"),
+        ("AAAA-BBBB-CCCC-DDDD-E", "This is not the voucher of this sale"),
+    ],
+)
+def test_a_void_without_this_sales_voucher_calls_nothing(
+    shop: TestClient, fake: FakeVouchers, code: str, message: str
+) -> None:
+    shop.post("/shop/till", data=sale(shop.get("/shop/till").text))
+    redemption_id = fake.history[-1]["redemption_id"]
+    form = {"csrf_token": CSRF, "code": code, "redemption_id": redemption_id, "hint": CODE[-6:]}
+    refused = shop.post("/shop/till/void", data=form)
+    assert refused.status_code == 422 and message in refused.text
+    assert 'id="till-error"' in refused.text and 'aria-describedby="till-error"' in refused.text
+    assert [r.url.path for r in fake.posts()] == ["/merchants/m-biella-001/redemptions"]
+    assert fake.remaining == 3750
 
 
 def test_an_old_sale_offers_no_void(shop: TestClient, fake: FakeVouchers) -> None:
@@ -357,9 +430,11 @@ def test_an_old_sale_offers_no_void(shop: TestClient, fake: FakeVouchers) -> Non
 def test_a_refused_void_is_told(shop: TestClient, fake: FakeVouchers) -> None:
     fake.refusal = (422, {"code": "void_refused", "detail": "too late", "status": 422})
     refused = shop.post(
-        "/shop/till/void", data={"csrf_token": CSRF, "code": CODE, "redemption_id": REDEMPTION}
+        "/shop/till/void",
+        data={"csrf_token": CSRF, "code": CODE, "redemption_id": REDEMPTION, "hint": "XQC3-T"},
     )
     assert refused.status_code == 422 and "can no longer be voided" in refused.text
+    assert json.loads(fake.posts()[-1].content) == {"code": CODE, "redemption_id": REDEMPTION}
 
 
 def test_claims_show_each_status_with_the_promised_payment_date(shop: TestClient) -> None:

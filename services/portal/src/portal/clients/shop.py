@@ -84,6 +84,16 @@ class ShopClient:
         )
         return answer
 
+    async def sales(self, since: str, limit: int = 200) -> list[dict[str, Any]]:
+        """The shop's sales at its tills since a moment (ISO 8601 with its offset), newest
+        first: each with the end of its voucher's code, voided or not, voidable until when."""
+        answer: list[dict[str, Any]] = await self.vouchers.get(
+            f"/merchants/{self.merchant_id}/redemptions",
+            self.token,
+            params={"since": since, "limit": limit},
+        )
+        return answer
+
     async def voucher(self, code: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self.vouchers.get(f"/vouchers/{code}", self.token)
         return answer

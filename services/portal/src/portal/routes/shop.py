@@ -2,15 +2,14 @@
 Italian way, the goods; the answer tells what is left on the voucher; today's sales with a void
 for the last 30 minutes) and the reimbursement claims with their promised payment dates.
 
-The vouchers API lists no shop's sales, so the till remembers the codes it took today in an
-HttpOnly cookie of its own, and reads each voucher's history from the API (a shop sees only its
-own redemptions there): the list is the service's, the cookie only says which vouchers to read.
+Today's sales are the vouchers API's list of the shop's own sales since the territory's
+midnight. The API keeps only the end of each voucher's code (the code itself is never stored),
+so a void asks for the voucher again: the shopkeeper scans or types its code in the sale's row.
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from babel.dates import format_date
@@ -23,13 +22,11 @@ from portal.clients.shop import ShopClient, code_from_scan, code_length_ok
 from portal.forms import FieldError, euro_cents
 from portal.labels import N_
 from portal.rendering import environment, language_of, render
-from portal.security import check_csrf, set_cookie
+from portal.security import check_csrf
 
 router = APIRouter()
 
-TILL_COOKIE = "bc_till"
-VOID_WINDOW = timedelta(minutes=30)
-MAX_REMEMBERED = 40  # vouchers taken today that the till lists
+MAX_SALES = 200  # today's sales the till lists
 
 GOODS_LABELS = {
     "food": N_("Food"),
@@ -78,22 +75,6 @@ def shop_session(request: Request) -> tuple[Session, ShopClient]:
     return session, client
 
 
-def remembered_codes(request: Request) -> list[str]:
-    """The codes this till took today (the cookie of another day is forgotten)."""
-    value = request.cookies.get(TILL_COOKIE, "")
-    day, _, codes = value.partition("|")
-    if day != local_today(request).isoformat():
-        return []
-    return [c for c in codes.split(",") if c][:MAX_REMEMBERED]
-
-
-def remember(request: Request, response: Response, code: str) -> None:
-    codes = [c for c in remembered_codes(request) if c != code]
-    codes = [code, *codes][:MAX_REMEMBERED]
-    value = f"{local_today(request).isoformat()}|{','.join(codes)}"
-    set_cookie(request, response, TILL_COOKIE, value, max_age=24 * 3600)
-
-
 def local_today(request: Request) -> date:
     return datetime.now(request.app.state.territory.zoneinfo).date()
 
@@ -103,48 +84,41 @@ def masked(code: str) -> str:
     return "…" + code[-6:]
 
 
-async def todays_sales(
-    request: Request, client: ShopClient, taken: str | None = None
-) -> list[dict[str, Any]]:
-    """Today's sales of this shop on the vouchers it took today (and ``taken``, the one just
-    taken), newest first, from the API."""
+def compact_code(code: str) -> str:
+    """A code as the API normalises it, without separators (O is 0, I and L are 1)."""
+    raw = code.strip().upper().replace("-", "").replace(" ", "")
+    return raw.replace("O", "0").replace("I", "1").replace("L", "1")
+
+
+async def todays_sales(request: Request, client: ShopClient) -> list[dict[str, Any]]:
+    """Today's sales of this shop (since the territory's midnight), newest first, from the
+    vouchers API's list of the shop's sales."""
     zone = request.app.state.territory.zoneinfo
-    today = local_today(request)
+    midnight = datetime.combine(local_today(request), time(0), tzinfo=zone)
     now = datetime.now(UTC)
     sales: list[dict[str, Any]] = []
-    codes = remembered_codes(request)
-    if taken and taken not in codes:
-        codes = [taken, *codes]
-    read = await asyncio.gather(*(client.voucher(code) for code in codes), return_exceptions=True)
-    for code, voucher in zip(codes, read, strict=True):
-        if isinstance(voucher, Problem):
-            continue
-        if isinstance(voucher, BaseException):
-            raise voucher
-        history = voucher.get("history", [])
-        voided = {h["redemption_id"] for h in history if h["kind"] == "voided"}
-        for entry in history:
-            if entry["kind"] != "redeemed" or entry.get("merchant_id") != client.merchant_id:
-                continue
-            at = datetime.fromisoformat(entry["at"])
-            if at.astimezone(zone).date() != today:
-                continue
-            sales.append(
-                {
-                    "at": entry["at"],
-                    "time": at.astimezone(zone).strftime("%H:%M"),
-                    "code": code,
-                    "masked": masked(code),
-                    "amount_cents": entry["amount_cents"],
-                    "goods_category": entry.get("goods_category") or "",
-                    "redemption_id": entry["redemption_id"],
-                    "voided": entry["redemption_id"] in voided,
-                    "voidable": entry["redemption_id"] not in voided and now - at < VOID_WINDOW,
-                    "remaining_cents": voucher["remaining_cents"],
-                }
-            )
-    sales.sort(key=lambda sale: str(sale["at"]), reverse=True)
+    for row in await client.sales(midnight.isoformat(), MAX_SALES):
+        at = datetime.fromisoformat(row["at"])
+        until = row.get("voidable_until")
+        hint = row.get("code_hint") or ""
+        sales.append(
+            {
+                "at": row["at"],
+                "time": at.astimezone(zone).strftime("%H:%M"),
+                "hint": hint,
+                "masked": "…" + hint if hint else "—",
+                "amount_cents": row["amount_cents"],
+                "goods_category": row.get("goods_category") or "",
+                "redemption_id": row["redemption_id"],
+                "voided": bool(row.get("voided")),
+                "voidable": until is not None and now < datetime.fromisoformat(until),
+            }
+        )
     return sales
+
+
+def cents_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
 
 
 async def till_page(
@@ -155,12 +129,16 @@ async def till_page(
     form: dict[str, str] | None = None,
     result: dict[str, Any] | None = None,
     voided: dict[str, Any] | None = None,
-    taken: str | None = None,
+    void_error: tuple[str, str, dict[str, str]] | None = None,
     status: int = 200,
 ) -> Response:
     accounts = await client.accounts()
     goods = sorted({g for account in accounts for g in account.get("goods_categories", [])})
-    errors = errors or {}
+    errors = dict(errors or {})
+    void_row = ""
+    if void_error is not None:  # told at the top, focused; the sale's code field marked
+        void_row, message, params = void_error
+        errors[""] = (message, params)
     focus = next(
         (name for name in ("", "code", "amount", "goods_category") if name in errors), "code"
     )
@@ -173,7 +151,8 @@ async def till_page(
         "request_id": new_request_id(),
         "result": result,
         "voided": voided,
-        "sales": await todays_sales(request, client, taken),
+        "void_row": void_row,
+        "sales": await todays_sales(request, client),
         "affiliated": bool(accounts),
     }
     if request.headers.get("HX-Request") == "true":  # htmx swaps a 200 only: refusals too
@@ -182,12 +161,16 @@ async def till_page(
 
 
 @router.get("/shop/till", include_in_schema=False)
-async def till(request: Request, done: str = "", voided: str = "") -> Response:
+async def till(request: Request, done: str = "", voided: str = "", left: str = "") -> Response:
+    """``done`` or ``voided``: the sale just taken or voided, found in today's sales; ``left``:
+    what the API answered was left on the voucher (shown as the answer, as after htmx)."""
     _, client = shop_session(request)
     result = voided_sale = None
     if done or voided:
         sales = await todays_sales(request, client)
         found = next((s for s in sales if s["redemption_id"] in (done, voided)), None)
+        if found is not None:
+            found = {**found, "remaining_cents": cents_or_none(left)}
         if found and done:
             result = found
         elif found:
@@ -238,11 +221,9 @@ async def redeem(
             "masked": masked(found_code),
             "goods_category": sale["goods_category"],
         }
-        response = await till_page(request, client, result=result, taken=found_code)
-    else:
-        response = RedirectResponse(f"/shop/till?done={sale['redemption_id']}", status_code=303)
-    remember(request, response, found_code)
-    return response
+        return await till_page(request, client, result=result)
+    left = int(sale["remaining_cents"])
+    return RedirectResponse(f"/shop/till?done={sale['redemption_id']}&left={left}", status_code=303)
 
 
 def till_refusal(request: Request, problem: Problem) -> dict[str, tuple[str, dict[str, str]]]:
@@ -267,18 +248,40 @@ async def void(
     csrf_token: Annotated[str | None, Form()] = None,
     code: Annotated[str, Form()] = "",
     redemption_id: Annotated[str, Form()] = "",
+    hint: Annotated[str, Form()] = "",
 ) -> Response:
+    """Void one of today's sales: the voucher's code is scanned or typed again in its row (the
+    API keeps only its end, ``hint``, which the code must end with: nothing is sent otherwise)."""
     check_csrf(request, csrf_token)
     _, client = shop_session(request)
+    found_code = code_from_scan(code)
+    message: tuple[str, dict[str, str]] | None = None
+    if not found_code:
+        message = (N_("Type or scan the voucher's code to void its sale."), {})
+    elif not code_length_ok(found_code):
+        message = (
+            N_("A voucher code has 16 characters and a check character: XXXX-XXXX-XXXX-XXXX-X."),
+            {},
+        )
+    elif hint and not compact_code(found_code).endswith(compact_code(hint)):
+        message = (
+            N_("This is not the voucher of this sale: scan or type that voucher's code."),
+            {},
+        )
+    if message is not None:
+        return await till_page(request, client, void_error=(redemption_id, *message), status=422)
     try:
-        await client.void(code, redemption_id)
+        answer = await client.void(found_code, redemption_id)
     except Problem as problem:
-        return await till_page(request, client, errors=till_refusal(request, problem), status=422)
+        refusal = next(iter(till_refusal(request, problem).values()))
+        return await till_page(request, client, void_error=(redemption_id, *refusal), status=422)
+    left = int(answer["remaining_cents"])
     if request.headers.get("HX-Request") == "true":
         sales = await todays_sales(request, client)
         found = next((s for s in sales if s["redemption_id"] == redemption_id), None)
-        return await till_page(request, client, voided=found)
-    return RedirectResponse(f"/shop/till?voided={redemption_id}", status_code=303)
+        voided = None if found is None else {**found, "remaining_cents": left}
+        return await till_page(request, client, voided=voided)
+    return RedirectResponse(f"/shop/till?voided={redemption_id}&left={left}", status_code=303)
 
 
 # --- reimbursement claims ------------------------------------------------------------------
