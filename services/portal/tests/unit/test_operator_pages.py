@@ -135,8 +135,16 @@ class FakeServices:
             which = request.url.params["view"]
             return httpx.Response(200, json=[DISPUTED] if which == "disputed" else [])
         if (service, request.method, path) == ("booking", "GET", f"/bookings/{BOOKING}"):
-            line = {"at": "x", "step": "disputed", "component": 1, "source": None}
-            return httpx.Response(200, json={"timeline": [{**line, "detail": "Nessuno è venuto"}]})
+            dispute = {"reason": "Nessuno è venuto", "opened_at": "2026-12-04T16:20:00Z"}
+            line = {"at": dispute["opened_at"], "step": "disputed", "component": 1}
+            return httpx.Response(
+                200,
+                json={
+                    "booking_id": BOOKING,
+                    "components": [{"index": 1, "stage": "disputed", "dispute": dispute}],
+                    "timeline": [{**line, "source": None, "detail": dispute["reason"]}],
+                },
+            )
         if service == "booking" and request.method == "POST":
             return httpx.Response(200, json={})
         return httpx.Response(404, json={"code": "not_found"})
@@ -349,6 +357,11 @@ def test_a_dispute_is_shown_and_decided(
     assert page.status_code == 200
     assert "coop-il-filo" in page.text and "b-biella-001" in page.text
     assert "Nessuna prenotazione è bloccata" in page.text
+    # The family's reason, from the booking's view of the disputed part, and when (Rome time).
+    card = page.text.split(f'data-testid="dispute-reason-{BOOKING}-1"')[1].split("</figure>")[0]
+    assert "Il motivo della famiglia" in card and "Nessuno è venuto" in card
+    assert "17:20" in page.text
+    assert ("booking", "GET", f"/bookings/{BOOKING}") in [(s, m, p) for s, m, p, _, _ in fake.sent]
     path = f"/operator/bookings/{BOOKING}/1/resolution"
     too_much = portal.post(
         path,

@@ -45,6 +45,11 @@ async def bookings(services: Services, token: str, view: str) -> list[Any]:
     return found
 
 
+async def booking(services: Services, token: str, booking_id: str) -> Any:
+    """A booking as the operator sees it: its components with the family's dispute, if any."""
+    return await services.booking.get(f"/bookings/{booking_id}", token)
+
+
 async def resolve(
     services: Services, token: str, booking_id: str, index: int, body: dict[str, Any]
 ) -> Any:

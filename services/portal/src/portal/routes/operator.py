@@ -391,9 +391,28 @@ async def bookings_page(
         calls.bookings(services, session.token, "stuck"),
         calls.bookings(services, session.token, "disputed"),
     )
-    # The family's reason is not in the booking API's views (only the domain keeps it).
+    # The list rows say which parts are disputed; the family's reason and when it disputed are
+    # in each booking's view (``dispute`` of its component), read for the disputed ones at once.
+    read = await asyncio.gather(
+        *(calls.booking(services, session.token, row["booking_id"]) for row in disputed),
+        return_exceptions=True,
+    )
+    reasons: dict[str, dict[str, Any]] = {}
+    for row, booking in zip(disputed, read, strict=True):
+        if isinstance(booking, Problem):  # gone or refused since the list: shown without it
+            continue
+        if isinstance(booking, BaseException):
+            raise booking
+        for part in booking.get("components", []):
+            if part.get("dispute"):
+                reasons[f"{row['booking_id']}-{part['index']}"] = part["dispute"]
     disputes = [
-        {"booking": row, "part": part, "key": f"{row['booking_id']}-{part['index']}"}
+        {
+            "booking": row,
+            "part": part,
+            "key": f"{row['booking_id']}-{part['index']}",
+            "dispute": reasons.get(f"{row['booking_id']}-{part['index']}"),
+        }
         for row in disputed
         for part in row["components"]
         if part["stage"] == "disputed"
