@@ -31,6 +31,7 @@ WALLET_ID = "5ce79c3f-3a35-5bdb-849e-2cedc7000137"
 VOUCHER_ID = "fd08aa33-4435-5ac1-94b0-f7cc84025b29"
 ROUND_ID = "5523e7cf-3922-4f45-aba8-51416e61e5d6"
 BOOKING_ID = "0b7c1d6e-7a55-5b53-9d38-0c1f6f8d2a11"
+LAUNDRY_ID = "9a1f7c55-2e0b-4d3a-9c61-5b2d8e4f7a10"
 TERMS = {
     "instant": False,
     "acceptance_hours": 24,
@@ -130,11 +131,15 @@ class FakeServices:
         self.offerings = {
             OFFERING_ID: offering(OFFERING_ID, "Infermiere a domicilio", 3500, "services_no_cap"),
             MEALS_ID: offering(MEALS_ID, "Pasti a domicilio", 850, "elderly_care"),
+            LAUNDRY_ID: offering(LAUNDRY_ID, "Lavanderia", 1200, "fringe_purchase"),
         }
         self.slots = {
             OFFERING_ID: [slot("s-1", 9), slot("s-2", 10), slot("s-full", 11, available=0)],
             MEALS_ID: [slot("m-1", 9)],
+            LAUNDRY_ID: [slot("l-1", 11)],
         }
+        # The employee's fringe year (GET /me/fringe/{year}); None: the wallet has no year.
+        self.fringe: dict[str, Any] | None = None
         self.booking = booking_view()
         self.bookings: dict[str, dict[str, Any]] = {}
         self.refusal: httpx.Response | None = None
@@ -146,13 +151,13 @@ class FakeServices:
         if host == "catalog.test":
             return self.catalog(path)
         if host == "wallet.test" and path == "/me/wallets":
-            available = {"services_no_cap": 3000, "elderly_care": 1000}
-            return httpx.Response(
-                200,
-                json=[
-                    {"wallet_id": WALLET_ID, "closed": False, "available_by_category": available}
-                ],
-            )
+            available = {"services_no_cap": 3000, "elderly_care": 1000, "fringe_purchase": 5000}
+            wallet = {"wallet_id": WALLET_ID, "closed": False, "available_by_category": available}
+            if self.fringe is not None:
+                wallet["year"] = 2026
+            return httpx.Response(200, json=[wallet])
+        if host == "wallet.test" and path == "/me/fringe/2026" and self.fringe is not None:
+            return httpx.Response(200, json=self.fringe)
         if host == "wallet.test" and path == "/me/family":
             members = [{"member_id": "mother-1", "relationship": "parent"}]
             return httpx.Response(200, json={"employee_id": "b-biella-001", "members": members})
@@ -668,3 +673,127 @@ def test_the_book_buttons_on_the_offering_and_package_pages(tmp_path: Path) -> N
     templates = Path(__file__).parents[2] / "src" / "portal" / "templates"
     assert "/book/offering/" in (templates / "offering.html").read_text()
     assert "/book/package/" in (templates / "package.html").read_text()
+
+
+# --- the fringe-benefit cap (TUIR art. 51 c. 3) ------------------------------------------------
+
+LAUNDRY = f"/book/offering/{LAUNDRY_ID}"
+
+
+def fringe_year(used: int, *, taxable: bool = False, cap: int | None = 100_000) -> dict[str, Any]:
+    return {
+        "employee_id": "b-biella-001",
+        "year": 2026,
+        "cap_cents": cap,
+        "fringe_cents": used,
+        "taxable": taxable,
+        "taxable_cents": used if taxable else 0,
+    }
+
+
+def test_the_summary_warns_only_when_the_credit_takes_the_fringe_year_over_the_cap(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal)
+    fake.fringe = fringe_year(99_000)
+    over = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200")
+    assert over.status_code == 200
+    text = text_of(over.text)
+    assert "Oltre il tetto esente dei tuoi fringe benefit" in text
+    assert "Già usati nel 2026: 990,00 €" in text
+    assert "Questa prenotazione, pagata con il credito welfare: 12,00 €" in text
+    assert "Totale dell'anno: 1.002,00 €" in text and "Tetto esente: 1.000,00 €" in text
+    assert "l'INTERO importo dell'anno" in text
+    assert 'name="accept_taxable"' in over.text and "Accetto che i miei fringe benefit" in text
+    assert len(fake.sent("/me/fringe/2026", "GET")) == 1
+    # Up to the cap exactly: still tax-free, no warning.
+    fake.fringe = fringe_year(98_800)
+    at_cap = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200")
+    assert "fringe-warning" not in at_cap.text and "accept_taxable" not in at_cap.text
+    # Less of it on the credit (the rest a co-payment): under the cap.
+    fake.fringe = fringe_year(99_000)
+    less = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1000")
+    assert "fringe-warning" not in less.text
+    # A year already over the cap: taxable already, said so, nothing to accept.
+    fake.fringe = fringe_year(110_000, taxable=True)
+    taxed = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200")
+    assert "hanno già superato il tetto esente di 1.000,00 €" in text_of(taxed.text)
+    assert "accept_taxable" not in taxed.text
+    # No fringe year yet (no cap known): the wallet decides; no credit, or not a fringe
+    # service: the fringe year is not even asked.
+    fake.fringe = fringe_year(0, cap=None)
+    assert "fringe-warning" not in portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200").text
+    fake.fringe = fringe_year(99_000)
+    asked = len(fake.sent("/me/fringe/2026", "GET"))
+    assert "fringe-warning" not in portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=0").text
+    assert "fringe-warning" not in portal.get(f"{BASE}/summary?slot_1=s-1&wallet=1200").text
+    assert len(fake.sent("/me/fringe/2026", "GET")) == asked
+
+
+def test_over_the_cap_nothing_is_sent_without_the_tick_and_confirm_taxable_with_it(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal)
+    fake.fringe = fringe_year(99_000)
+    summary = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200")
+    form = {k: v for k, v in summary_form(summary.text).items() if k != "csrf_token"}
+    refused = post(portal, f"{LAUNDRY}/summary", **form)
+    assert refused.status_code == 422
+    text = text_of(refused.text)
+    assert "Spunta la casella per accettare che diventi imponibile." in text
+    assert 'aria-invalid="true"' in refused.text and "f-accept_taxable-error" in refused.text
+    assert fake.sent("/bookings") == []  # nothing sent
+    ticked = post(portal, f"{LAUNDRY}/summary", accept_taxable="yes", **form)
+    assert ticked.status_code == 303
+    assert ticked.headers["location"] == f"/me/bookings/{BOOKING_ID}/sent"
+    (call,) = fake.sent("/bookings")
+    funding = json.loads(call.content)["funding"]
+    assert funding["wallet"] == {
+        "wallet_id": WALLET_ID,
+        "available_cents": 1200,
+        "confirm_taxable": True,
+    }
+    assert funding["split"] == [{"source": "wallet", "account_id": WALLET_ID, "amount_cents": 1200}]
+    # Under the cap: no box, and no confirmation sent.
+    fake.fringe = fringe_year(10_000)
+    under = portal.get(f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200")
+    form = {k: v for k, v in summary_form(under.text).items() if k != "csrf_token"}
+    assert post(portal, f"{LAUNDRY}/summary", **form).status_code == 303
+    assert "wallet" not in json.loads(fake.sent("/bookings")[-1].content)["funding"]
+
+
+def test_a_booking_the_wallet_refused_over_the_cap_says_why_and_links_back_to_the_summary(
+    portal: TestClient, fake: FakeServices
+) -> None:
+    sign_in(portal)
+    fake.fringe = fringe_year(99_000)
+    refused = booking_view("compensated", "compensated")
+    component = {
+        **refused["components"][0],
+        "offering_id": LAUNDRY_ID,
+        "slot_id": "l-1",
+        "price_cents": 1200,
+        "category": "fringe_purchase",
+    }
+    reason = {"code": "funds_refused", "it": "Pagamento non autorizzato.", "en": "Refused."}
+    fake.booking = {
+        **refused,
+        "reason": {**reason, "detail": "fringe_cap_warning"},
+        "split": {f"wallet:{WALLET_ID}": 1200},
+        "components": [component],
+    }
+    page = portal.get(f"/me/bookings/{BOOKING_ID}/sent")
+    text = text_of(page.text)
+    assert "porterebbe i tuoi fringe benefit dell'anno oltre il tetto esente" in text
+    assert f'href="/book/again/{BOOKING_ID}"' in page.text
+    back = portal.get(f"/book/again/{BOOKING_ID}", follow_redirects=False)
+    assert back.status_code == 303
+    assert back.headers["location"] == f"{LAUNDRY}/summary?slot_1=l-1&wallet=1200"
+    summary = portal.get(back.headers["location"])
+    assert 'name="accept_taxable"' in summary.text
+    # Another refusal keeps its own way back (another slot), not this one.
+    fake.booking = {**fake.booking, "reason": reason}
+    assert "/book/again/" not in portal.get(f"/me/bookings/{BOOKING_ID}/sent").text
+    # Only the employee goes back through it.
+    sign_in(portal, "social_worker", None)
+    assert portal.get(f"/book/again/{BOOKING_ID}", follow_redirects=False).status_code == 403

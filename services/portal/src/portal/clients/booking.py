@@ -57,6 +57,7 @@ class Sources:
     wallet_available: dict[str, int] = field(default_factory=dict)
     vouchers: list[Voucher] = field(default_factory=list)
     members: dict[str, str] = field(default_factory=dict)  # family member id -> relationship
+    wallet_year: int | None = None  # the plan's year: the fringe year its spends count on
 
     def wallet_max(self, categories: set[str]) -> int:
         """What the credit can pay for every one of ``categories`` (0 if one is not allowed)."""
@@ -154,7 +155,14 @@ async def sources_of(services: Services, token: str, categories: set[str]) -> So
     if wallet is None:
         return Sources(vouchers=usable, members=members)
     available = {str(c): int(v) for c, v in (wallet.get("available_by_category") or {}).items()}
-    return Sources(str(wallet["wallet_id"]), available, usable, members)
+    year = wallet.get("year")
+    return Sources(
+        str(wallet["wallet_id"]),
+        available,
+        usable,
+        members,
+        int(year) if isinstance(year, int) else None,
+    )
 
 
 async def _family(services: Services, token: str) -> Any:
@@ -201,6 +209,36 @@ async def voucher_of_citizen(
         return Sources(), N_("Nothing is left on this voucher.")
     voucher = Voucher(str(found["voucher_id"]), code, available, str(found.get("expires_at", "")))
     return Sources(vouchers=[voucher]), None
+
+
+FRINGE = "fringe_purchase"  # TUIR art. 51 c. 3: tax-free up to the year's cap, then all taxable
+
+
+@dataclass(frozen=True)
+class FringeStatement:
+    """The signed-in employee's fringe benefits of a year, as the wallet (and the payroll)
+    counts them: ``cap_cents`` is None while the year has no fringe spend yet."""
+
+    year: int
+    cap_cents: int | None
+    fringe_cents: int
+    taxable: bool
+
+
+async def fringe_statement(services: Services, token: str, year: int) -> FringeStatement | None:
+    """``GET /me/fringe/{year}`` of the wallet; None if it refuses (the wallet still decides
+    when the booking's hold arrives)."""
+    try:
+        found = await services.wallet.get(f"/me/fringe/{year}", token)
+    except Problem:
+        return None
+    cap = found.get("cap_cents")
+    return FringeStatement(
+        year=int(found.get("year", year)),
+        cap_cents=int(cap) if cap is not None else None,
+        fringe_cents=int(found.get("fringe_cents") or 0),
+        taxable=bool(found.get("taxable")),
+    )
 
 
 # --- the booking service ------------------------------------------------------------------------

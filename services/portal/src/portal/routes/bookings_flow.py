@@ -45,6 +45,7 @@ class Choice:
     consent: str = ""
     code: str = ""  # a service voucher's code, typed by a social worker
     member: str = ""  # the employee's family member the care is for (empty: the user)
+    accept_taxable: bool = False  # ticked on the summary: the fringe year may become taxable
 
     @classmethod
     def of(cls, values: Any) -> Choice:
@@ -61,6 +62,7 @@ class Choice:
         choice.consent = str(values.get("consent", ""))[:200]
         choice.code = str(values.get("code", "")).strip().upper()[:40]
         choice.member = str(values.get("member", ""))[:128]
+        choice.accept_taxable = str(values.get("accept_taxable", "")) == "yes"
         return choice
 
     def query(self, *, funding: bool = True) -> str:
@@ -316,6 +318,43 @@ def _redirect(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
+# --- back to the summary of a booking the wallet refused ----------------------------------------
+
+
+# Before the flow's routes: "/book/again/..." is no kind of thing to book.
+@router.get("/book/again/{booking_id}", include_in_schema=False)
+async def book_again(request: Request, booking_id: str) -> Response:
+    """The summary of the same booking again (same slots, same split, same family member),
+    with a new request id: for a booking the wallet refused, e.g. over the fringe cap while the
+    summary said it was under, so the employee sees the figures and may accept them."""
+    session = signed_in(request, "beneficiary")
+    if not re.match(r"^[0-9a-fA-F-]{36}$", booking_id):
+        raise Problem(404, "not_found", detail="")
+    services: Services = request.app.state.services
+    found = await api.booking(services, session.token, booking_id)
+    components = found.get("components") or []
+    if not components:
+        raise Problem(404, "not_found", detail="")
+    choice = Choice(member=str(found.get("for_member_id") or ""))
+    for key, cents in (found.get("split") or {}).items():
+        kind, _, account = str(key).partition(":")
+        if kind == "wallet":
+            choice.wallet = int(cents)
+        elif kind == "voucher" and account:
+            choice.vouchers[account] = int(cents)
+    package_id = found.get("package_id")
+    if package_id:
+        _package, parts = await api.package_parts(services, str(package_id), session.token)
+        slots = {str(c["offering_id"]): str(c["slot_id"]) for c in components}
+        for part in parts:
+            choice.slots[part.order] = slots.get(part.offering_id, SKIP)
+        base = f"/book/package/{package_id}"
+    else:
+        choice.slots[1] = str(components[0]["slot_id"])
+        base = f"/book/offering/{components[0]['offering_id']}"
+    return _redirect(f"{base}/summary?{choice.query()}")
+
+
 # --- step 1: the slots --------------------------------------------------------------------------
 
 
@@ -405,8 +444,67 @@ async def co_payment_left(request: Request, kind: str, target_id: str) -> Respon
 # --- step 3: the summary, and the booking -------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FringeCheck:
+    """The welfare credit of a booking in the fringe-benefit category against the year's
+    tax-free cap (TUIR art. 51 c. 3), as the wallet counts it: over the cap, the WHOLE year's
+    fringe amount becomes taxable, not just the excess. ``over``: this booking would take an
+    untaxed year over the cap (the employee must accept it); ``already_taxable``: the year is
+    over the cap already. The wallet decides again when the booking's hold reaches it."""
+
+    year: int
+    used_cents: int
+    booking_cents: int
+    cap_cents: int
+    already_taxable: bool
+
+    @property
+    def total_cents(self) -> int:
+        return self.used_cents + self.booking_cents
+
+    @property
+    def over(self) -> bool:
+        return not self.already_taxable and self.total_cents > self.cap_cents
+
+
+def fringe_credit(flow: Flow, choice: Choice) -> int:
+    """The welfare credit that would pay for fringe-benefit parts: all of it for a booking of
+    fringe parts only; for a package mixing categories at most the fringe parts' prices (the
+    booking service apportions the credit among the parts)."""
+    if not choice.wallet or flow.sources.wallet_id is None:
+        return 0
+    fringe = sum(p.price_cents for p, _ in flow.chosen(choice) if p.category == api.FRINGE)
+    return min(choice.wallet, fringe)
+
+
+async def fringe_check(
+    request: Request, session: Session, flow: Flow, choice: Choice
+) -> FringeCheck | None:
+    """The fringe year against this booking's credit, or None when it does not apply (no
+    fringe credit, no year known yet: the wallet then warns, and the confirmation says so)."""
+    cents = fringe_credit(flow, choice)
+    year = flow.sources.wallet_year
+    if session.role != "beneficiary" or not cents or year is None:
+        return None
+    statement = await api.fringe_statement(request.app.state.services, session.token, year)
+    if statement is None or statement.cap_cents is None:
+        return None
+    return FringeCheck(
+        year=statement.year,
+        used_cents=statement.fringe_cents,
+        booking_cents=cents,
+        cap_cents=statement.cap_cents,
+        already_taxable=statement.taxable or statement.fringe_cents > statement.cap_cents,
+    )
+
+
 def _summary(
-    request: Request, flow: Flow, choice: Choice, status: int = 200, **more: Any
+    request: Request,
+    flow: Flow,
+    choice: Choice,
+    status: int = 200,
+    fringe: FringeCheck | None = None,
+    **more: Any,
 ) -> Response:
     split = split_of(flow, choice)
     context = _context(
@@ -416,6 +514,8 @@ def _summary(
         split=split,
         total=flow.total(choice),
         request_id=new_request_id(),
+        fringe=fringe,
+        errors=more.pop("errors", {}),
         **more,
     )
     return render(request, "booking/summary.html", context, status=status)
@@ -432,7 +532,8 @@ async def summary_step(request: Request, kind: str, target_id: str) -> Response:
         return _summary(request, flow, choice, status=409, gone=True)
     if funding_errors(flow, choice):
         return _redirect(f"{flow.base}/funding?{choice.query(funding=False)}")
-    return _summary(request, flow, choice)
+    fringe = await fringe_check(request, session, flow, choice)
+    return _summary(request, flow, choice, fringe=fringe)
 
 
 @router.post("/book/{kind}/{target_id}/summary", include_in_schema=False)
@@ -449,6 +550,10 @@ async def book(request: Request, kind: str, target_id: str) -> Response:
         return _summary(request, flow, choice, status=409, gone=True)
     if funding_errors(flow, choice):
         return _redirect(f"{flow.base}/funding?{choice.query(funding=False)}")
+    fringe = await fringe_check(request, session, flow, choice)
+    if fringe is not None and fringe.over and not choice.accept_taxable:
+        errors = {"accept_taxable": N_("Tick the box to accept that it becomes taxable.")}
+        return _summary(request, flow, choice, status=422, fringe=fringe, errors=errors)
     body: dict[str, Any] = {
         "request_id": request_id,
         "components": [
@@ -462,6 +567,13 @@ async def book(request: Request, kind: str, target_id: str) -> Response:
         ],
         "funding": {"split": split_of(flow, choice)},
     }
+    if choice.accept_taxable and choice.wallet and flow.sources.wallet_id is not None:
+        # The employee accepted on the summary that the year's fringe amount becomes taxable.
+        body["funding"]["wallet"] = {
+            "wallet_id": flow.sources.wallet_id,
+            "available_cents": choice.wallet,
+            "confirm_taxable": True,
+        }
     if flow.kind == "package":
         body["package_id"] = flow.target_id
     if choice.member:
@@ -482,10 +594,13 @@ async def book(request: Request, kind: str, target_id: str) -> Response:
                 flow,
                 choice,
                 status=409,
+                fringe=fringe,
                 price_changed=changed,
                 new_price=refusal.fields.get("price_cents"),
             )
         if refusal.code in ("slot_unknown", "slot_unavailable", "offering_withdrawn"):
             return _summary(request, flow, choice, status=409, gone=True)
-        return _summary(request, flow, choice, status=refusal.status, problem=refusal)
+        return _summary(
+            request, flow, choice, status=refusal.status, fringe=fringe, problem=refusal
+        )
     return _redirect(f"/me/bookings/{accepted['booking_id']}/sent")
