@@ -58,7 +58,8 @@ def test_lucia_reads_her_wallet_vouchers_and_inbox(
     expect(page.get_by_role("img", name=re.compile("del tetto usato"))).to_be_visible()
     history = page.get_by_role("table", name=re.compile("Movimenti, dal più recente"))
     assert history.get_by_role("row").count() >= 3
-    assert history.get_by_text("Credito dal datore di lavoro").count() == 1
+    # The demo's grant (and any other tests gave her meanwhile on the shared stack).
+    assert history.get_by_text("Credito dal datore di lavoro").count() >= 1
     both_languages(page, stack, "household-wallet")
 
     page.get_by_role("navigation", name="Menu principale").get_by_role(
