@@ -14,12 +14,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from portal.app import create_app
-from portal.clients import Services
-from portal.security import CSRF_COOKIE, SESSION_COOKIE
-from servicekit.auth import DevIssuer
 
-from ..conftest import portal_settings
+from ..conftest import CSRF, faked_portal, portal_settings, sign_in, text_of
 
+EMPLOYER = "e-biella-001"
 PLAN_ID = "a53523d1-26e0-406e-b372-3af0f4a69290"
 PLAN = {
     "plan_id": PLAN_ID,
@@ -137,39 +135,23 @@ def wallet() -> FakeWallet:
 
 @pytest.fixture
 def portal(tmp_path: Path, wallet: FakeWallet) -> Iterator[TestClient]:
-    settings = portal_settings(tmp_path, wallet_url="http://wallet.test")
-    app = create_app(settings)
-    app.state.services = Services.from_settings(settings, transport=httpx.MockTransport(wallet))
-    with TestClient(app, base_url="http://127.0.0.1") as client:
-        client.app_issuer = DevIssuer("biella", settings.keys_dir)  # type: ignore[attr-defined]
+    with faked_portal(tmp_path, wallet, wallet_url="http://wallet.test") as client:
         yield client
-
-
-def sign_in(
-    client: TestClient, role: str = "employer", subject: str | None = "e-biella-001"
-) -> str:
-    issuer: DevIssuer = client.app_issuer  # type: ignore[attr-defined]
-    token = issuer.mint(role, subject)
-    client.cookies.set(SESSION_COOKIE, token)
-    client.cookies.set(CSRF_COOKIE, "t" * 43)
-    return token
 
 
 def upload(client: TestClient, content: bytes, **fields: Any) -> httpx.Response:
     files = {"employees_file": ("employees.csv", content, "text/csv")}
-    data = {"csrf_token": "t" * 43, **fields}
+    data = {"csrf_token": CSRF, **fields}
     response: httpx.Response = client.post(
         f"/employer/plans/{PLAN_ID}/employees", data=data, files=files
     )
     return response
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def test_the_plans_page_shows_each_plan_with_its_figures(portal: TestClient) -> None:
-    sign_in(portal)
+def test_the_plans_page_shows_each_plan_with_its_figures(
+    portal: TestClient, tmp_path: Path
+) -> None:
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     page = portal.get("/employer/plans")
     assert page.status_code == 200
     text = text_of(page.text)
@@ -179,8 +161,10 @@ def test_the_plans_page_shows_each_plan_with_its_figures(portal: TestClient) -> 
     assert f'href="/employer/plans/{PLAN_ID}"' in page.text
 
 
-def test_the_plan_page_shows_the_upload_form_and_the_files_loaded(portal: TestClient) -> None:
-    sign_in(portal)
+def test_the_plan_page_shows_the_upload_form_and_the_files_loaded(
+    portal: TestClient, tmp_path: Path
+) -> None:
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     page = portal.get(f"/employer/plans/{PLAN_ID}")
     assert page.status_code == 200
     assert 'enctype="multipart/form-data"' in page.text
@@ -189,9 +173,9 @@ def test_the_plan_page_shows_the_upload_form_and_the_files_loaded(portal: TestCl
 
 
 def test_a_csv_is_sent_as_it_is_and_each_refused_row_is_shown_by_line(
-    portal: TestClient, wallet: FakeWallet
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
 ) -> None:
-    token = sign_in(portal)
+    token = sign_in(portal, tmp_path, "employer", EMPLOYER)
     content = "employee_id;fiscal_code;amount_eur\nb-biella-201;X;1.200,50\n".encode("cp1252")
     page = upload(portal, content, load_id="payroll-2026-03")
     assert page.status_code == 200
@@ -210,9 +194,9 @@ def test_a_csv_is_sent_as_it_is_and_each_refused_row_is_shown_by_line(
 
 
 def test_the_same_file_twice_is_reported_as_already_loaded(
-    portal: TestClient, wallet: FakeWallet
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
 ) -> None:
-    sign_in(portal)
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     content = b"employee_id,fiscal_code\nb-biella-201,RSSMRA85T10A562S\n"
     first = upload(portal, content)
     assert 'data-testid="already-loaded"' not in first.text
@@ -224,9 +208,9 @@ def test_the_same_file_twice_is_reported_as_already_loaded(
 
 
 def test_no_file_or_a_bad_load_name_is_refused_by_field_without_a_call(
-    portal: TestClient, wallet: FakeWallet
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
 ) -> None:
-    sign_in(portal)
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     empty = upload(portal, b"")
     assert empty.status_code == 422
     assert 'id="f-employees_file-error"' in empty.text
@@ -237,9 +221,9 @@ def test_no_file_or_a_bad_load_name_is_refused_by_field_without_a_call(
 
 
 def test_a_file_the_wallet_cannot_read_is_shown_above_the_form(
-    portal: TestClient, wallet: FakeWallet
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
 ) -> None:
-    sign_in(portal)
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     wallet.csv_answer = lambda body: httpx.Response(
         422,
         json={
@@ -255,8 +239,10 @@ def test_a_file_the_wallet_cannot_read_is_shown_above_the_form(
     assert 'role="alert"' in page.text
 
 
-def test_the_upload_needs_the_csrf_token(portal: TestClient, wallet: FakeWallet) -> None:
-    sign_in(portal)
+def test_the_upload_needs_the_csrf_token(
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
+) -> None:
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     files = {"employees_file": ("e.csv", b"employee_id,fiscal_code\n", "text/csv")}
     refused = portal.post(
         f"/employer/plans/{PLAN_ID}/employees", data={"csrf_token": "x" * 43}, files=files
@@ -265,8 +251,10 @@ def test_the_upload_needs_the_csrf_token(portal: TestClient, wallet: FakeWallet)
     assert wallet.uploads() == []
 
 
-def test_the_reports_have_svg_bar_charts_and_the_figures_in_tables(portal: TestClient) -> None:
-    sign_in(portal)
+def test_the_reports_have_svg_bar_charts_and_the_figures_in_tables(
+    portal: TestClient, tmp_path: Path
+) -> None:
+    sign_in(portal, tmp_path, "employer", EMPLOYER)
     page = portal.get("/employer/reports")
     assert page.status_code == 200
     html = page.text
@@ -281,22 +269,21 @@ def test_the_reports_have_svg_bar_charts_and_the_figures_in_tables(portal: TestC
     assert '<link rel="stylesheet" href="/static/reports.css">' in html
 
 
-def test_english_pages(portal: TestClient) -> None:
-    sign_in(portal)
-    portal.cookies.set("bc_lang", "en")
+def test_english_pages(portal: TestClient, tmp_path: Path) -> None:
+    sign_in(portal, tmp_path, "employer", EMPLOYER, lang="en")
     text = text_of(portal.get("/employer/reports").text)
     assert "Use of the plan's budget" in text and "Spent" in text
     assert "€5,000.00" in text
 
 
 def test_other_roles_get_403_and_visitors_go_to_the_login(
-    portal: TestClient, wallet: FakeWallet
+    portal: TestClient, tmp_path: Path, wallet: FakeWallet
 ) -> None:
     for path in ("/employer/plans", f"/employer/plans/{PLAN_ID}", "/employer/reports"):
         portal.cookies.clear()
         visitor = portal.get(path, follow_redirects=False)
         assert visitor.status_code == 303 and visitor.headers["location"].startswith("/login")
-        sign_in(portal, "beneficiary", "b-biella-001")
+        sign_in(portal, tmp_path, "beneficiary", "b-biella-001")
         assert portal.get(path).status_code == 403
     assert wallet.requests == []
 
@@ -304,9 +291,7 @@ def test_other_roles_get_403_and_visitors_go_to_the_login(
 def test_the_wallet_down_gives_the_unavailable_page(tmp_path: Path) -> None:
     settings = portal_settings(tmp_path, wallet_url="http://127.0.0.1:9")
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
-        client.cookies.set(
-            SESSION_COOKIE, DevIssuer("biella", settings.keys_dir).mint("employer", "e-biella-001")
-        )
+        sign_in(client, tmp_path, "employer", EMPLOYER)
         assert client.get("/employer/plans").status_code == 503
 
 

@@ -7,38 +7,24 @@ submit); who may see them."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from portal.app import create_app
-from portal.clients import Services
 from portal.routes.household import FringeMeter
 from portal.routes.household_apply import DRAFT_COOKIE, Draft
-from portal.security import CSRF_COOKIE, SESSION_COOKIE
-from servicekit.auth import DevIssuer
+from portal.security import SESSION_COOKIE
 
-from ..conftest import portal_settings
+from ..conftest import CSRF, RecordingServices, sign_in, text_of
 
 LUCIA = "b-biella-001"
 WALLET = "5ce79c3f-3a35-5bdb-849e-2cedc7000137"
 ROUND = "5523e7cf-3922-4f45-aba8-51416e61e5d6"
 APPLICATION = "8dcaf320-c2e4-4ef4-862b-fedf85e54665"
 CODE = "4BMQ-GSAZ-3ABC-HGRK-E"
-CSRF = "c" * 43
-PORTS = {
-    9: "catalog",
-    8001: "catalog",
-    8002: "wallet",
-    8003: "booking",
-    8004: "vouchers",
-    8005: "notifications",
-}
 STEP = "/me/applications/apply"
 
 
@@ -85,12 +71,11 @@ HISTORY = [
 ]
 
 
-class FakeServices:
-    """The services' answers by (service, method, path); every request recorded."""
+class FakeServices(RecordingServices):
+    """The services as the pages of this module use them."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str, Any, httpx.Request]] = []
-        self.answers: dict[tuple[str, str, str], Callable[[httpx.Request], httpx.Response]] = {}
+        super().__init__()
         self.fringe_cents = 25000
         self.delegated: list[dict[str, Any]] = []
         self.applications: list[dict[str, Any]] = []
@@ -136,14 +121,8 @@ class FakeServices:
             "rejection_reason": None,
         }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        service = PORTS[request.url.port or 0]
-        body = json.loads(request.content) if request.content else None
+    def answer(self, service: str, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        self.sent.append((service, request.method, path, body, request))
-        answer = self.answers.get((service, request.method, path))
-        if answer is not None:
-            return answer(request)
         key = (service, request.method, path)
         if key == ("wallet", "GET", "/me/wallets"):
             return httpx.Response(200, json=[wallet_of()])
@@ -201,38 +180,12 @@ class FakeServices:
             return httpx.Response(201, json={"application_id": APPLICATION, "status": "submitted"})
         if service == "notifications" and path.startswith("/inbox/"):
             return httpx.Response(200, json=self.notices)
-        return httpx.Response(404, json={"code": "not_found", "title": "Not found"})
-
-    def posts(self) -> list[tuple[str, str, Any]]:
-        return [(s, p, b) for s, m, p, b, _ in self.sent if m == "POST"]
+        return super().answer(service, request)
 
 
 @pytest.fixture
 def fake() -> FakeServices:
     return FakeServices()
-
-
-@pytest.fixture
-def portal(tmp_path: Path, fake: FakeServices) -> Iterator[TestClient]:
-    settings = portal_settings(tmp_path)
-    app = create_app(settings)
-    app.state.services = Services.from_settings(settings, transport=httpx.MockTransport(fake))
-    with TestClient(app, base_url="http://127.0.0.1") as client:
-        yield client
-
-
-def sign_in(
-    client: TestClient, tmp_path: Path, role: str = "beneficiary", who: str | None = LUCIA
-) -> str:
-    token = DevIssuer("biella", tmp_path / "keys").mint(role, who)
-    client.cookies.set(SESSION_COOKIE, token)
-    client.cookies.set(CSRF_COOKIE, CSRF)
-    client.cookies.set("bc_lang", "it")
-    return token
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 PAGES = ("/me/wallet", "/me/vouchers", "/me/applications", "/me/inbox", f"{STEP}/household")
@@ -255,7 +208,7 @@ def test_no_session_goes_to_the_login_and_another_role_is_refused(
 def test_the_wallet_shows_credit_by_category_and_the_history_with_running_figures(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    token = sign_in(portal, tmp_path)
+    token = sign_in(portal, tmp_path, "beneficiary", LUCIA)
     page = portal.get("/me/wallet")
     assert page.status_code == 200
     text = text_of(page.text)
@@ -275,7 +228,7 @@ def test_the_wallet_shows_credit_by_category_and_the_history_with_running_figure
 def test_the_fringe_meter_warns_before_the_cap_and_says_when_it_is_over(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     text = text_of(portal.get("/me/wallet").text)
     assert "250,00 € usati su 2.000,00 € (12%)" in text
     assert "1.750,00 € ancora prima del tetto" in text
@@ -304,7 +257,7 @@ def test_the_meter_levels() -> None:
 def test_a_delegate_sees_the_wallet_they_spend_for(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     fake.delegated = [wallet_of("b-biella-015")]
     text = text_of(portal.get("/me/wallet").text)
     assert "Borsellino di b-biella-015 2026 (sei il suo delegato)" in text
@@ -313,7 +266,7 @@ def test_a_delegate_sees_the_wallet_they_spend_for(
 def test_the_vouchers_show_the_code_its_qr_code_and_the_expiry_in_local_time(
     portal: TestClient, tmp_path: Path
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     page = portal.get("/me/vouchers")
     assert page.status_code == 200
     assert f'data-testid="voucher-code">{CODE}<' in page.text
@@ -332,8 +285,7 @@ def test_the_vouchers_show_the_code_its_qr_code_and_the_expiry_in_local_time(
 def test_the_inbox_reads_the_users_own_notices_in_the_page_language(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
-    portal.cookies.set("bc_lang", "en")
+    sign_in(portal, tmp_path, "beneficiary", LUCIA, lang="en")
     page = portal.get("/me/inbox")
     assert page.status_code == 200
     ((_s, _m, path, _b, request),) = [x for x in fake.sent if x[0] == "notifications"]
@@ -369,7 +321,7 @@ HOUSEHOLD = {
 def test_the_stepper_shows_each_mistake_by_field_and_sends_only_after_the_summary(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     start(portal)
     wrong = portal.post(f"{STEP}/household", data={**HOUSEHOLD, "fiscal_code": "FRRLCU84C52A859X"})
     assert wrong.status_code == 422
@@ -431,7 +383,7 @@ def test_the_stepper_shows_each_mistake_by_field_and_sends_only_after_the_summar
 def test_a_double_submit_sends_once_and_shows_the_application(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     draft = Draft(
         owner=LUCIA,
         round_id=ROUND,
@@ -454,7 +406,7 @@ def test_a_double_submit_sends_once_and_shows_the_application(
 def test_the_draft_is_kept_across_a_logout_for_its_own_account_only(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     start(portal)
     portal.post(f"{STEP}/household", data={**HOUSEHOLD, "action": "back"})
     out = portal.post("/logout", data={"csrf_token": CSRF}, follow_redirects=False)
@@ -463,14 +415,14 @@ def test_the_draft_is_kept_across_a_logout_for_its_own_account_only(
     assert not any(c.startswith(DRAFT_COOKIE) for c in out.headers.get_list("set-cookie"))
     portal.cookies.delete(SESSION_COOKIE)
     assert portal.get("/me/applications", follow_redirects=False).status_code == 303
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     listing = portal.get("/me/applications")
     assert 'data-testid="draft"' in listing.text
     resumed = portal.post("/me/applications/start", data={"csrf_token": CSRF, "round_id": ROUND})
     assert (
         'value="Giulia"' in resumed.text and 'value="Via Italia 12, 13900 Biella"' in resumed.text
     )
-    sign_in(portal, tmp_path, who="b-biella-002")  # another account on the same browser
+    sign_in(portal, tmp_path, "beneficiary", "b-biella-002")  # another account on the same browser
     assert 'data-testid="draft"' not in portal.get("/me/applications").text
     discarded = portal.post("/me/applications/draft/discard", data={"csrf_token": CSRF})
     assert discarded.status_code == 200 and DRAFT_COOKIE not in portal.cookies
@@ -479,7 +431,7 @@ def test_the_draft_is_kept_across_a_logout_for_its_own_account_only(
 def test_household_members_are_added_and_removed_without_javascript(
     portal: TestClient, tmp_path: Path
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     start(portal)
     added = portal.post(f"{STEP}/household", data={**HOUSEHOLD, "action": "add"})
     assert 'name="member-2-first_name"' in added.text
@@ -500,7 +452,7 @@ def test_household_members_are_added_and_removed_without_javascript(
 def test_a_refusal_of_the_service_is_shown_on_the_summary(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     fake.answers[("vouchers", "POST", "/applications")] = lambda _r: httpx.Response(
         409,
         json={
@@ -530,7 +482,7 @@ def test_a_refusal_of_the_service_is_shown_on_the_summary(
 def test_a_post_without_the_csrf_token_changes_nothing(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     start(portal)
     refused = portal.post(f"{STEP}/summary", data={"csrf_token": "x" * 43, "action": "submit"})
     assert refused.status_code == 403
@@ -538,7 +490,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(
 
 
 def test_every_form_carries_the_csrf_token(portal: TestClient, tmp_path: Path) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "beneficiary", LUCIA)
     start(portal)
     for path in ("/me/applications", f"{STEP}/household"):
         page = portal.get(path)

@@ -5,8 +5,6 @@ with its totals; who may see them."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,25 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from portal.app import create_app
-from portal.clients import Services
-from portal.security import CSRF_COOKIE, SESSION_COOKIE
-from servicekit.auth import DevIssuer
 
-from ..conftest import portal_settings
+from ..conftest import CSRF, RecordingServices, sign_in
 
 PROVIDER = "coop-il-filo"
 BOOKING = "6f1c2d3e-0000-4000-8000-000000000001"
 OFFERING = "317dbf23-65d6-4bfc-8312-b487453f455b"
-CSRF = "c" * 43
-PORTS = {
-    9: "catalog",
-    8001: "catalog",
-    8002: "wallet",
-    8003: "booking",
-    8004: "vouchers",
-    8005: "notifications",
-}
 SOON = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
 PAST = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
 
@@ -66,12 +51,11 @@ def row(*parts: dict[str, Any], booking_id: str = BOOKING) -> dict[str, Any]:
     }
 
 
-class FakeServices:
-    """The services' answers by (service, method, path); every request recorded."""
+class FakeServices(RecordingServices):
+    """The services as the pages of this module use them."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str, dict[str, Any] | None, httpx.Request]] = []
-        self.answers: dict[tuple[str, str, str], Callable[[httpx.Request], httpx.Response]] = {}
+        super().__init__()
         self.pending = [row(part("booking", "requested", SOON))]
         self.to_deliver = [row(part("booked", "accepted", PAST))]
         self.deadline = datetime(2026, 12, 9, 15, 30, tzinfo=UTC)
@@ -85,13 +69,7 @@ class FakeServices:
             }
         ]
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        service = PORTS[request.url.port or 0]
-        body = json.loads(request.content) if request.content else None
-        self.sent.append((service, request.method, request.url.path, body, request))
-        answer = self.answers.get((service, request.method, request.url.path))
-        if answer is not None:
-            return answer(request)
+    def answer(self, service: str, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         if (service, path) == ("booking", f"/providers/{PROVIDER}/bookings"):
             which = request.url.params["queue"]
@@ -142,34 +120,12 @@ class FakeServices:
                     ],
                 },
             )
-        return httpx.Response(404, json={"code": "not_found", "title": "Not found"})
-
-    def posts(self) -> list[tuple[str, str, dict[str, Any] | None]]:
-        return [(s, p, b) for s, m, p, b, _ in self.sent if m == "POST"]
+        return super().answer(service, request)
 
 
 @pytest.fixture
 def fake() -> FakeServices:
     return FakeServices()
-
-
-@pytest.fixture
-def portal(tmp_path: Path, fake: FakeServices) -> Iterator[TestClient]:
-    settings = portal_settings(tmp_path)
-    app = create_app(settings)
-    app.state.services = Services.from_settings(settings, transport=httpx.MockTransport(fake))
-    with TestClient(app, base_url="http://127.0.0.1") as client:
-        yield client
-
-
-def sign_in(
-    client: TestClient, tmp_path: Path, role: str = "provider", who: str | None = PROVIDER
-) -> str:
-    token = DevIssuer("biella", tmp_path / "keys").mint(role, who)
-    client.cookies.set(SESSION_COOKIE, token)
-    client.cookies.set(CSRF_COOKIE, CSRF)
-    client.cookies.set("bc_lang", "it")
-    return token
 
 
 def test_no_session_goes_to_the_login_and_another_role_is_refused(
@@ -191,7 +147,7 @@ def test_no_session_goes_to_the_login_and_another_role_is_refused(
 def test_the_pending_request_shows_its_deadline_in_local_time(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    token = sign_in(portal, tmp_path)
+    token = sign_in(portal, tmp_path, "provider", PROVIDER)
     page = portal.get("/provider/bookings")
     assert page.status_code == 200
     assert "Infermiere a domicilio" in page.text
@@ -210,7 +166,7 @@ def test_the_pending_request_shows_its_deadline_in_local_time(
 def test_accepting_posts_to_the_booking_service_and_says_so(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     done = portal.post(
         f"/provider/bookings/{BOOKING}/1/accept", data={"csrf_token": CSRF}, follow_redirects=False
     )
@@ -224,7 +180,7 @@ def test_accepting_posts_to_the_booking_service_and_says_so(
 def test_a_decline_needs_a_reason_and_sends_it(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     path = f"/provider/bookings/{BOOKING}/1/decline"
     empty = portal.post(path, data={"csrf_token": CSRF, "note": "  "})
     assert empty.status_code == 422
@@ -246,7 +202,7 @@ def test_a_decline_needs_a_reason_and_sends_it(
 def test_a_refusal_of_the_service_is_shown_on_the_page(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     path = f"/bookings/{BOOKING}/components/1/delivered"
     fake.answers[("booking", "POST", path)] = lambda _r: httpx.Response(
         409,
@@ -266,7 +222,7 @@ def test_a_refusal_of_the_service_is_shown_on_the_page(
 def test_a_post_without_the_csrf_token_changes_nothing(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     refused = portal.post(f"/provider/bookings/{BOOKING}/1/accept", data={"csrf_token": "x" * 43})
     assert refused.status_code == 403
     assert fake.posts() == []
@@ -275,8 +231,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(
 def test_offerings_list_their_slots_with_the_places_taken(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
-    portal.cookies.set("bc_lang", "en")
+    sign_in(portal, tmp_path, "provider", PROVIDER, lang="en")
     page = portal.get("/provider/offerings")
     assert page.status_code == 200
     assert "Nurse visits at home" in page.text
@@ -287,7 +242,7 @@ def test_offerings_list_their_slots_with_the_places_taken(
 def test_opening_a_slot_sends_local_time_with_its_offset(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     done = portal.post(
         f"/provider/offerings/{OFFERING}/slots",
         data={
@@ -316,7 +271,7 @@ def test_opening_a_slot_sends_local_time_with_its_offset(
 def test_a_slot_form_with_mistakes_is_shown_by_field_and_sends_nothing(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     page = portal.post(
         f"/provider/offerings/{OFFERING}/slots",
         data={"csrf_token": CSRF, "day": "", "start": "9 e mezza", "minutes": "0", "capacity": "x"},
@@ -331,7 +286,7 @@ def test_a_slot_form_with_mistakes_is_shown_by_field_and_sends_nothing(
 def test_a_slot_the_catalog_refuses_is_explained(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     fake.answers[("catalog", "POST", f"/offerings/{OFFERING}/slots")] = lambda _r: httpx.Response(
         422,
         json={
@@ -356,7 +311,7 @@ def test_a_slot_the_catalog_refuses_is_explained(
 def test_the_statement_shows_its_totals_and_period(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     page = portal.get("/provider/statement?first=2026-11-01&last=2026-11-30")
     assert page.status_code == 200
     assert "24,50\xa0€" in page.text and "5,00\xa0€" in page.text
@@ -370,7 +325,7 @@ def test_the_statement_shows_its_totals_and_period(
 def test_withdrawing_needs_the_box_ticked(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     path = f"/provider/offerings/{OFFERING}/withdrawal"
     unticked = portal.post(path, data={"csrf_token": CSRF, "reason": "Servizio chiuso"})
     assert unticked.status_code == 422
@@ -394,7 +349,7 @@ def test_withdrawing_needs_the_box_ticked(
 def test_a_co_payment_is_recorded_as_paid_and_the_period_kept(
     portal: TestClient, tmp_path: Path, fake: FakeServices
 ) -> None:
-    sign_in(portal, tmp_path)
+    sign_in(portal, tmp_path, "provider", PROVIDER)
     page = portal.get("/provider/statement?first=2026-11-01&last=2026-11-30")
     assert f"/provider/statement/{BOOKING}/1/co-payment-paid" in page.text
     done = portal.post(

@@ -5,7 +5,7 @@ note), and issuing the round's vouchers with the result shown."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from portal.app import create_app
-from portal.clients import Services
-from portal.security import CSRF_COOKIE, SESSION_COOKIE
-from servicekit.auth import DevIssuer
 
-from ..conftest import portal_settings
+from ..conftest import CSRF, faked_portal, portal_settings, sign_in
 
 OLD_ROUND = "11111111-1111-4111-8111-111111111111"
 ROUND = "5523e7cf-3922-4f45-aba8-51416e61e5d6"
 APPLICATION = "8dcaf320-c2e4-4ef4-862b-fedf85e54665"
-CSRF = "c" * 43
 
 
 def a_round(round_id: str, title: str) -> dict[str, Any]:
@@ -118,25 +114,10 @@ def fake() -> FakeVouchers:
     return FakeVouchers()
 
 
-def logins(tmp_path: Path, fake: FakeVouchers) -> Callable[..., TestClient]:
-    settings = portal_settings(tmp_path)
-    app = create_app(settings)
-    app.state.services = Services.from_settings(settings, transport=httpx.MockTransport(fake))
-    issuer = DevIssuer("biella", settings.keys_dir)
-
-    def login(role: str = "social_worker", subject: str | None = None) -> TestClient:
-        client = TestClient(app, base_url="http://127.0.0.1")
-        client.cookies.set(SESSION_COOKIE, issuer.mint(role, subject))
-        client.cookies.set(CSRF_COOKIE, CSRF)
-        client.cookies.set("bc_lang", "en")
-        return client
-
-    return login
-
-
 @pytest.fixture
 def worker(tmp_path: Path, fake: FakeVouchers) -> Iterator[TestClient]:
-    with logins(tmp_path, fake)() as client:
+    with faked_portal(tmp_path, fake) as client:
+        sign_in(client, tmp_path, "social_worker", lang="en")
         yield client
 
 
@@ -247,8 +228,8 @@ def test_an_unknown_application_is_not_found(worker: TestClient) -> None:
 
 
 def test_other_roles_get_403_and_visitors_the_login(tmp_path: Path, fake: FakeVouchers) -> None:
-    login = logins(tmp_path, fake)
-    with login("merchant", "m-biella-001") as shop:
+    with faked_portal(tmp_path, fake) as shop:
+        sign_in(shop, tmp_path, "merchant", "m-biella-001", lang="en")
         assert shop.get("/social/applications").status_code == 403
         assert (
             shop.post(
