@@ -3,12 +3,13 @@ their approval and payment by the municipality."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 from servicekit.auth import Principal, require_roles
 
 from vouchers.application.app import VouchersApplication
@@ -23,16 +24,22 @@ from vouchers.application.commands import (
 from vouchers.application.figures import MerchantFigures
 from vouchers.domain.codes import voucher_id_for
 from vouchers.domain.merchant import VOID_WINDOW, MerchantAccount
-from vouchers.entrypoints.deps import (
-    READERS,
-    InvalidInput,
-    clear_errors,
-    code_of,
-    parse_id,
-    vouchers_app,
-)
+from vouchers.entrypoints.deps import READERS, clear_errors, code_of, parse_id, vouchers_app
 
 router = APIRouter(tags=["merchants"], dependencies=[Depends(clear_errors)])
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_moment(value: object) -> object:
+    """A moment in a query is ISO 8601 text (pydantic alone would take "0.5" as a Unix time)."""
+    if isinstance(value, str) and not _ISO_MOMENT.match(value):
+        raise ValueError("write a moment as YYYY-MM-DDTHH:MM:SS+01:00")
+    return value
+
+
+# A moment in a query, with its offset, as OpenAPI documents it (format date-time).
+QueryMoment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 
 class ClaimView(BaseModel):
@@ -223,14 +230,12 @@ def merchant_redemptions(
     app: VouchersApplication = Depends(vouchers_app),
     principal: Principal = Depends(require_roles("merchant", "operator", "auditor")),
     since: Annotated[
-        datetime | None,
+        QueryMoment | None,
         Query(description="Only sales at or after this moment (ISO 8601 with its offset)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[SaleView]:
     principal.require_subject("merchant", merchant_id, exempt_roles=("operator", "auditor"))
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since must carry its offset (e.g. 2026-12-07T00:00:00+01:00)")
     return [
         SaleView(
             redemption_id=row.id,
