@@ -125,7 +125,9 @@ def test_a_provider_accepts_a_request_and_marks_it_delivered(
     login(page, "operator")
     page.goto("/operator/bookings")
     dispute = page.get_by_test_id(f"dispute-{booking_id}-1")
-    assert FAMILY in dispute.inner_text()
+    reason = page.get_by_test_id(f"dispute-reason-{booking_id}-1")
+    assert "The family's reason" in reason.inner_text()
+    assert "La visita è durata dieci minuti" in reason.inner_text()  # the family's own words
     check_page(page, "operator-bookings-dispute-en")
     dispute.locator("label", has_text="Pay the provider part of it").click()
     dispute.get_by_label("Part paid to the provider, in euro").fill("40,00")
