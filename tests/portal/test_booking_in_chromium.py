@@ -284,3 +284,116 @@ def test_a_social_worker_books_for_a_citizen(page: Any, login: Any, stack: Porta
     assert view["beneficiary_id"] == LUCIA and view["requested_by"] == "social_worker"
     page.goto("/social/book")
     expect(page.locator(f'a[href="/me/bookings/{booking_id}"]')).to_have_count(1)
+
+
+# --- the fringe-benefit cap (TUIR art. 51 c. 3) ------------------------------------------------
+
+ELISA = "b-biella-203"  # Elisa Ramella of the Officine Cossatesi: no fringe spend in the demo
+ELISA_EMPLOYER = "e-biella-002"
+
+
+def fringe_spend(stack: PortalStack, wallet_id: str, cents: int) -> None:
+    """Elisa buys fringe vouchers at the shop on the spot (the wallet API, as the till does)."""
+    body = {
+        "request_id": f"test-{uuid.uuid4().hex[:12]}",
+        "provider_id": "m-biella-001",
+        "category": "fringe_purchase",
+        "amount_cents": cents,
+    }
+    with stack.api("wallet", "beneficiary", ELISA) as wallet:
+        spent = wallet.post(f"/wallets/{wallet_id}/spend", json=body)
+        assert spent.status_code == 201, spent.text
+
+
+def fringe_of(stack: PortalStack, year: int) -> dict[str, Any]:
+    with stack.api("wallet", "beneficiary", ELISA) as wallet:
+        found: dict[str, Any] = wallet.get(f"/me/fringe/{year}").json()
+        return found
+
+
+def test_elisa_accepts_that_her_fringe_year_becomes_taxable(
+    page: Any, login: Any, stack: PortalStack
+) -> None:
+    """A booking asked without accepting the tax (through the booking API, as another device
+    would) is refused by the wallet over the cap: its confirmation page says why and leads back
+    to the summary, which warns with the figures; no tick, nothing sent; ticked, the booking
+    goes with ``confirm_taxable`` and the whole year becomes taxable."""
+    with stack.api("catalog", "operator") as catalog:
+        items = catalog.get("/search", params={"page_size": 50}).json()["items"]
+        laundry = next(i for i in items if i["category"] == "fringe_purchase")
+        slots = catalog.get(f"/offerings/{laundry['offering_id']}/slots").json()
+    slot_id = next(s["slot_id"] for s in slots if s["available"] > 0)
+    price = laundry["price_cents"]
+    with stack.api("wallet", "beneficiary", ELISA) as wallet:
+        mine = wallet.get("/me/wallets").json()[0]
+    wallet_id, year = mine["wallet_id"], mine["year"]
+    # Her employer loads enough credit; a first purchase opens her fringe year with its cap.
+    with stack.api("wallet", "employer", ELISA_EMPLOYER) as employer:
+        path = f"/plans/{mine['plan_id']}/grants"
+        granted = employer.post(path, json={"employee_id": ELISA, "amount_cents": 80_000})
+        assert granted.status_code == 200, granted.text
+    fringe_spend(stack, wallet_id, 1000)
+    before = fringe_of(stack, year)
+    cap, used = before["cap_cents"], before["fringe_cents"]
+    assert not before["taxable"] and cap - used > price, before
+    assert int(granted.json()["available_by_category"]["fringe_purchase"]) >= cap - used
+    # 1 € short of the cap with this booking... then 2 € more at the shop: 1 € over.
+    fringe_spend(stack, wallet_id, cap - used - price - 100)
+    fringe_spend(stack, wallet_id, 200)
+    total = cap + 100
+    body = {
+        "request_id": f"test-{uuid.uuid4().hex[:12]}",
+        "components": [{"offering_id": laundry["offering_id"], "slot_id": slot_id}],
+        "funding": {
+            "split": [{"source": "wallet", "account_id": wallet_id, "amount_cents": price}]
+        },
+    }
+    with stack.api("booking", "beneficiary", ELISA) as booking:
+        asked = booking.post("/bookings", json=body)
+        assert asked.status_code == 202, asked.text
+    refused_id = asked.json()["booking_id"]
+    wait_for(stack, refused_id, "compensated", lambda v: v["status"] == "compensated")
+    login(page, "beneficiary", ELISA)
+    page.goto(f"/me/bookings/{refused_id}/sent")
+    expect(page.locator("#booking-status")).to_contain_text("oltre il tetto esente")
+    check_page(page, "booking-fringe-refused-it")
+    page.get_by_role("link", name="Torna al riepilogo: vedi le cifre e decidi").click()
+    page.wait_for_url(re.compile(r"/summary\?"))
+    euros = f"{price // 100},{price % 100:02d}"
+    figures = main_text(page)
+    for line in (
+        f"Totale dell'anno: {total // 100_000}.{total // 100 % 1000:03d},{total % 100:02d} €",
+        f"Questa prenotazione, pagata con il credito welfare: {euros} €",
+        "l'INTERO importo dell'anno",
+    ):
+        assert line in figures, figures
+    both_languages(page, stack, "summary-fringe")
+
+    def elisas_bookings() -> set[str]:
+        with stack.api("booking", "beneficiary", ELISA) as booking:
+            return {b["booking_id"] for b in booking.get("/bookings/mine").json()}
+
+    # Confirmed without the tick: refused by the box, nothing sent.
+    mine_before = elisas_bookings()
+    page.get_by_role("button", name="Conferma la prenotazione").click()
+    refusal = "Spunta la casella per accettare che diventi imponibile."
+    expect(page.get_by_text(refusal)).to_be_visible()
+    box = page.get_by_label(re.compile("^Accetto che i miei fringe benefit"))
+    assert box.get_attribute("aria-invalid") == "true"
+    assert elisas_bookings() == mine_before
+    check_page(page, "booking-summary-fringe-error-it")
+    page.locator('label[for="f-accept_taxable"]').click()  # Bootstrap Italia draws the box
+    assert box.is_checked()
+    page.get_by_role("button", name="Conferma la prenotazione").click()
+    page.wait_for_url(re.compile(r"/sent$"))
+    booking_id = page.url.rsplit("/", 2)[-2]
+    assert booking_id not in mine_before
+    # The wallet held the credit: the whole year is taxable now, as the payroll will say.
+    wait_for(
+        stack,
+        booking_id,
+        "paid by the credit",
+        lambda v: any(f["status"] == "held" for c in v["components"] for f in c["funds"]),
+    )
+    after = fringe_of(stack, year)
+    assert after["taxable"] and after["taxable_cents"] == total, after
