@@ -13,7 +13,7 @@ COMPILED_SOURCES := $(COMPILED)/pyproject.toml $(COMPILED)/Cargo.toml $(COMPILED
 	$(wildcard $(COMPILED)/src/*.rs) $(COMPILED)/benecomune_ledgercheck.pyi
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit integration contracts bench kafka-jars clean chromium
+.PHONY: install run test lint unit integration contracts bench kafka-jars clean chromium kubeconform
 
 $(STAMP): constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(COMPILED_SOURCES)
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
@@ -42,7 +42,24 @@ $(PORTAL_VENDOR)/.installed: $(PORTAL)/package.json $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-install: $(STAMP) $(PORTAL_VENDOR)/.installed chromium
+# The Kubernetes manifests' offline check (tests/deploy/test_k8s_manifests.py; schemas in
+# deploy/k8s/schemas): kubeconform, pinned, built by Go from the Go module proxy into a
+# git-ignored folder, once per version; and kustomize there too where kubectl (which includes
+# it) is missing.
+TOOLS := .cache/bin
+KUBECONFORM_VERSION := v0.8.0
+KUSTOMIZE_VERSION := v5.7.1
+kubeconform:
+	@test -x $(TOOLS)/kubeconform && test -f $(TOOLS)/.kubeconform-$(KUBECONFORM_VERSION) || { \
+		command -v go >/dev/null || { echo "Go is needed to install kubeconform" >&2; exit 1; }; \
+		echo "installing kubeconform $(KUBECONFORM_VERSION) into $(TOOLS)"; \
+		GOBIN=$(CURDIR)/$(TOOLS) go install \
+			github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION) && \
+		rm -f $(TOOLS)/.kubeconform-* && touch $(TOOLS)/.kubeconform-$(KUBECONFORM_VERSION); }
+	@command -v kubectl >/dev/null || test -x $(TOOLS)/kustomize || \
+		GOBIN=$(CURDIR)/$(TOOLS) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+install: $(STAMP) $(PORTAL_VENDOR)/.installed chromium kubeconform
 
 kafka-jars: $(STAMP)
 	$(VENV)/bin/benecomune stack fetch
