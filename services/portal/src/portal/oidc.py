@@ -16,6 +16,10 @@ The authorization code flow with PKCE (S256), ``state`` and ``nonce``:
 Every HTTP call to the provider goes through ``httpx`` (a transport can be given: the tests run a
 fake provider in the test process). Refusals raise :class:`OidcError` with a sentence for the
 page (marked for translation) and a detail for the log.
+
+The provider's discovery document and the HTTP calls to it are in ``portal.oidc_discovery``, the
+ID token's verification in ``portal.oidc_id_token``; this module makes the login flow and the
+client (authorization, token exchange, the provider's logout).
 """
 
 from __future__ import annotations
@@ -31,39 +35,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-import jwt
-from servicekit.auth import ALLOWED_ALGORITHMS
 
 from portal.labels import N_
+from portal.oidc_discovery import OidcError as OidcError
+from portal.oidc_discovery import ProviderMetadata as ProviderMetadata
+from portal.oidc_discovery import ProviderUnavailable as ProviderUnavailable
+from portal.oidc_id_token import IdTokenVerification
 from portal.settings import PortalSettings
 
 FLOW_COOKIE = "bc_oidc"
 FLOW_SECONDS = 600  # the time a user has at the provider to log in
-DISCOVERY_PATH = "/.well-known/openid-configuration"
-LEEWAY_SECONDS = 30
-METADATA_SECONDS = 3600
-JWKS_SECONDS = 300
-
-
-class OidcError(Exception):
-    """A login refused: ``message`` for the page (an English msgid), ``detail`` for the log."""
-
-    status = 400
-
-    def __init__(self, message: str, detail: str = "", provider_says: str | None = None) -> None:
-        super().__init__(detail or message)
-        self.message = message
-        self.detail = detail
-        self.provider_says = provider_says  # the provider's own error text, shown as it is
-
-
-class ProviderUnavailable(OidcError):
-    """The identity provider cannot be reached or answers with a server error."""
-
-    status = 503
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(N_("The identity provider cannot be reached right now."), detail)
 
 
 def _b64url(data: bytes) -> str:
@@ -124,58 +105,13 @@ class LoginFlow:
 
 
 @dataclass(frozen=True)
-class ProviderMetadata:
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    end_session_endpoint: str | None
-    token_auth_methods: tuple[str, ...]
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any], expected_issuer: str) -> ProviderMetadata:
-        issuer = document.get("issuer")
-        if not isinstance(issuer, str) or issuer.rstrip("/") != expected_issuer.rstrip("/"):
-            raise OidcError(
-                N_("The identity provider is not configured correctly."),
-                f"discovery names issuer {issuer!r}, expected {expected_issuer!r}",
-            )
-        missing = [
-            name
-            for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
-            if not isinstance(document.get(name), str)
-        ]
-        if missing:
-            raise OidcError(
-                N_("The identity provider is not configured correctly."),
-                f"discovery lacks {', '.join(missing)}",
-            )
-        end_session = document.get("end_session_endpoint")
-        methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-        return cls(
-            issuer=issuer,
-            authorization_endpoint=document["authorization_endpoint"],
-            token_endpoint=document["token_endpoint"],
-            jwks_uri=document["jwks_uri"],
-            end_session_endpoint=end_session if isinstance(end_session, str) else None,
-            token_auth_methods=tuple(str(method) for method in methods),
-        )
-
-
-@dataclass(frozen=True)
 class Tokens:
     access_token: str
     id_token: str
     id_claims: dict[str, Any]
 
 
-def _at_hash(access_token: str, algorithm: str) -> str:
-    digest = hashlib.sha512 if algorithm == "EdDSA" else hashlib.sha256
-    full = digest(access_token.encode("ascii")).digest()
-    return _b64url(full[: len(full) // 2])
-
-
-class OidcClient:
+class OidcClient(IdTokenVerification):
     """One identity provider, its metadata and keys cached (refetched on an unknown key id)."""
 
     def __init__(
@@ -188,14 +124,11 @@ class OidcClient:
         timeout_seconds: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.issuer_url = issuer_url.rstrip("/")
-        self.client_id = client_id
+        super().__init__(
+            issuer_url, client_id, timeout_seconds=timeout_seconds, transport=transport
+        )
         self._client_secret = client_secret
         self.scopes = scopes if "openid" in scopes.split() else f"openid {scopes}".strip()
-        self._timeout = timeout_seconds
-        self._transport = transport
-        self._metadata: tuple[float, ProviderMetadata] | None = None
-        self._keys: tuple[float, jwt.PyJWKSet] | None = None
         # The flow cookie's signing key: only this portal (and the provider) know the secret.
         self.flow_key = hmac.new(
             client_secret.encode(), b"benecomune-portal-oidc-flow", hashlib.sha256
@@ -217,36 +150,6 @@ class OidcClient:
             timeout_seconds=settings.http_timeout_seconds,
             transport=transport,
         )
-
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            async with httpx.AsyncClient(
-                transport=self._transport, timeout=self._timeout
-            ) as client:
-                response = await client.request(method, url, **kwargs)
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"{method} {url}: {error!r}") from None
-        if response.status_code >= 500:
-            raise ProviderUnavailable(f"{method} {url}: HTTP {response.status_code}")
-        return response
-
-    async def _json(self, url: str) -> dict[str, Any]:
-        response = await self._request("GET", url, headers={"Accept": "application/json"})
-        try:
-            document = response.json()
-        except ValueError:
-            document = None
-        if response.status_code != 200 or not isinstance(document, dict):
-            raise ProviderUnavailable(f"GET {url}: HTTP {response.status_code}, no JSON object")
-        return document
-
-    async def metadata(self) -> ProviderMetadata:
-        if self._metadata is not None and time.monotonic() - self._metadata[0] < METADATA_SECONDS:
-            return self._metadata[1]
-        document = await self._json(self.issuer_url + DISCOVERY_PATH)
-        metadata = ProviderMetadata.from_document(document, self.issuer_url)
-        self._metadata = (time.monotonic(), metadata)
-        return metadata
 
     async def authorization_url(self, flow: LoginFlow, redirect_uri: str) -> str:
         metadata = await self.metadata()
@@ -314,83 +217,6 @@ class OidcClient:
             )
         claims = await self.verify_id_token(id_token, flow.nonce, access_token)
         return Tokens(access_token=access_token, id_token=id_token, id_claims=claims)
-
-    async def _key_set(self, refresh: bool = False) -> jwt.PyJWKSet:
-        fresh = self._keys is not None and time.monotonic() - self._keys[0] < JWKS_SECONDS
-        if self._keys is not None and fresh and not refresh:
-            return self._keys[1]
-        metadata = await self.metadata()
-        document = await self._json(metadata.jwks_uri)
-        try:
-            keys = jwt.PyJWKSet.from_dict(document)
-        except jwt.PyJWTError as error:
-            raise OidcError(
-                N_("The identity provider is not configured correctly."), f"JWKS: {error}"
-            ) from None
-        self._keys = (time.monotonic(), keys)
-        return keys
-
-    async def _signing_key(self, header: dict[str, Any]) -> jwt.PyJWK:
-        kid = header.get("kid")
-        for refresh in (False, True):  # an unknown key id: the provider may have rotated keys
-            keys = await self._key_set(refresh=refresh)
-            if kid is None and len(keys.keys) == 1:
-                return keys.keys[0]
-            for key in keys.keys:
-                if key.key_id == kid:
-                    return key
-        raise OidcError(
-            N_("The identity provider's token could not be verified."),
-            f"ID token signed by an unknown key {kid!r}",
-        )
-
-    async def verify_id_token(
-        self, id_token: str, nonce: str, access_token: str | None = None
-    ) -> dict[str, Any]:
-        """The claims of a valid ID token for this client and this login's nonce."""
-        refused = N_("The identity provider's token could not be verified.")
-        try:
-            header = jwt.get_unverified_header(id_token)
-        except jwt.PyJWTError as error:
-            raise OidcError(refused, f"ID token: {error}") from None
-        algorithm = header.get("alg")
-        if algorithm not in ALLOWED_ALGORITHMS:
-            raise OidcError(refused, f"ID token signed with {algorithm!r}: not allowed")
-        key = await self._signing_key(header)
-        if key.algorithm_name != algorithm:
-            raise OidcError(refused, f"ID token's alg {algorithm} does not fit its key")
-        metadata = await self.metadata()
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                id_token,
-                key.key,
-                algorithms=[algorithm],
-                audience=self.client_id,
-                issuer=metadata.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["iss", "sub", "aud", "exp", "iat"]},
-            )
-        except jwt.ExpiredSignatureError:
-            message = N_("The login took too long. Please try again.")
-            raise OidcError(message, "ID token expired") from None
-        except jwt.PyJWTError as error:
-            raise OidcError(refused, f"ID token: {type(error).__name__}: {error}") from None
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        azp = claims.get("azp")
-        if (len(audiences) > 1 or azp is not None) and azp != self.client_id:
-            raise OidcError(refused, f"ID token's azp {azp!r} is not this client")
-        if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(
-            claims["nonce"], nonce
-        ):
-            raise OidcError(refused, "ID token's nonce is not this login's")
-        at_hash = claims.get("at_hash")
-        if (
-            access_token is not None
-            and at_hash is not None
-            and not hmac.compare_digest(str(at_hash), _at_hash(access_token, algorithm))
-        ):
-            raise OidcError(refused, "ID token's at_hash does not match the access token")
-        return claims
 
     async def end_session_url(
         self, post_logout_redirect_uri: str, id_token_hint: str | None = None
