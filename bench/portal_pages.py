@@ -73,7 +73,7 @@ def load_demo(urls: dict[str, str], issuer: DevIssuer) -> dict[str, str]:
                 loader(client, issuer)
     with httpx.Client(base_url=urls["catalog"], timeout=30) as client:
         package = client.get("/packages").json()[0]
-    return {"package": package["package_id"], "offering": package["parts"][0]["offering_id"]}
+    return {"package": package["package_id"], "offering": package["offering_ids"][0]}
 
 
 @contextlib.contextmanager

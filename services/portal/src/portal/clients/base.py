@@ -15,9 +15,22 @@ import httpx
 from servicekit.correlation import current_correlation_id
 from servicekit.http import CORRELATION_HEADER
 
-# Seconds this request of the portal spent waiting for the services (the ``Server-Timing``
-# header shows it beside the page's total, so the portal's own share is visible).
-SERVICE_SECONDS: ContextVar[list[float] | None] = ContextVar("service_seconds", default=None)
+# When this request of the portal waited for the services: (start, end) of each call, so the
+# ``Server-Timing`` header can show the wall time spent waiting (calls made in parallel counted
+# once) beside the page's total, and the portal's own share is visible.
+SERVICE_CALLS: ContextVar[list[tuple[float, float]] | None] = ContextVar(
+    "service_calls", default=None
+)
+
+
+def waited_seconds(calls: list[tuple[float, float]]) -> float:
+    """The wall time covered by ``calls``: overlapping ones counted once."""
+    total, reached = 0.0, float("-inf")
+    for start, end in sorted(calls):
+        if end > reached:
+            total += end - max(start, reached)
+            reached = end
+    return total
 
 
 class ServiceUnavailable(Exception):
@@ -115,9 +128,9 @@ class ServiceClient:
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.name, f"unreachable ({type(error).__name__})") from None
         finally:
-            spent = SERVICE_SECONDS.get()
-            if spent is not None:
-                spent.append(time.perf_counter() - started)
+            calls = SERVICE_CALLS.get()
+            if calls is not None:
+                calls.append((started, time.perf_counter()))
         if response.status_code >= 500:
             raise ServiceUnavailable(self.name, f"answered {response.status_code}")
         return response
