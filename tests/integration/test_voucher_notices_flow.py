@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from servicekit.italian_ids import fiscal_code_check_character
 
 from .support import StackConfig, serving, wait_until
 
+ROME = ZoneInfo("Europe/Rome")
 pytestmark = pytest.mark.kafka
 
 ROSSI = "RSSMRA80A01A859" + fiscal_code_check_character("RSSMRA80A01A859")
@@ -117,7 +119,7 @@ def test_households_and_a_shop_hear_about_vouchers_and_reimbursements_once(
                 "request_id": "t-1",
             },
         )
-        today = datetime.now(UTC).date()
+        today = datetime.now(ROME).date()  # claim periods are the territory's calendar days
         claim = call(
             "POST",
             f"/merchants/m-1/rounds/{round_id}/claims",

@@ -23,6 +23,7 @@ import typer
 from servicekit.auth import DevIssuer
 from servicekit.italian_ids import fiscal_code_check_character
 from servicekit.settings import ServiceSettings
+from servicekit.territory import load_territory
 
 from benecomune_cli import demo_booking, demo_catalog, demo_wallet
 from benecomune_cli.demo_api import DemoApi
@@ -333,8 +334,10 @@ class DemoLoader(DemoApi):
             "b-biella-004",
             json={"delegate_id": "b-biella-012"},
         )
-        # The grocer is paid; the bakery's claim is approved and awaits payment.
-        today = datetime.now(UTC).date()
+        # The grocer is paid; the bakery's claim is approved and awaits payment. Claim periods
+        # are the territory's calendar days (a sale at 23:30 UTC is tomorrow in Biella).
+        zone = load_territory(self.issuer.territory, ServiceSettings().territories_dir).zoneinfo
+        today = datetime.now(zone).date()
         period = {"period_from": str(today - timedelta(days=7)), "period_to": str(today)}
         due = {"payment_due_on": str(today + timedelta(days=30))}
         for merchant_id, paid in (("m-biella-001", True), ("m-biella-002", False)):

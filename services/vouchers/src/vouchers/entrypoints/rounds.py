@@ -169,7 +169,7 @@ def applications_in_round(
     round_id: UUID,
     status_is: Status | None = Query(None, alias="status", description="Only this status"),
     limit: int = Query(100, ge=1, le=1000, description="At most this many, in submission order"),
-    offset: int = Query(0, ge=0, description="Skip this many first (the next page)"),
+    offset: int = Query(0, ge=0, le=10_000_000, description="Skip this many first (the next page)"),
     app: VouchersApplication = Depends(vouchers_app),
     principal: Principal = Depends(require_roles(*READERS)),
 ) -> list[ApplicationView]:

@@ -25,7 +25,8 @@ def wallet_app(request: Request) -> WalletApplication:
 
 
 def page_of(
-    offset: Annotated[int, Query(ge=0, description="Items to skip (paging)")] = 0,
+    # Bounded: an offset past SQLite's 64-bit integers would fail the query (a 500).
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip (paging)")] = 0,
     limit: Annotated[
         int | None,
         Query(ge=1, le=views.MAX_PAGE, description="At most this many items (default: all)"),
