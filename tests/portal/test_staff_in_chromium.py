@@ -157,7 +157,9 @@ def test_the_shop_takes_voids_and_takes_again_a_voucher_at_the_till(
     page.goto("/shop/claims")
     assert page.locator("h1").inner_text() == "Rimborsi"
     check_page(page, "shop-claims-it")
-    page.get_by_role("button", name="Chiedi il rimborso delle vendite di questo periodo").click()
+    page.get_by_role(
+        "button", name=f"Chiedi il rimborso delle vendite di questo periodo — {DEMO_ROUND}"
+    ).click()
     assert page.get_by_role("status").inner_text().startswith("La richiesta di rimborso")
     assert page.get_by_text("In attesa di approvazione").first.is_visible()
 

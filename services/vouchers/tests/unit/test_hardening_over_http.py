@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from benecomune_auditor.store_reader import store_records
@@ -41,6 +42,9 @@ from .test_http_api import (
 )
 
 NUL, BIDI_OVERRIDE = "\x00", "\u202e"
+
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 @pytest.fixture
@@ -161,7 +165,7 @@ def test_a_payment_reference_with_a_control_character_is_refused_and_the_claim_s
 ) -> None:
     r = reviewed_and_issued(api)
     created(redeem(api, first_code(api, "b-bianchi"), 1_000, "till-1"))
-    today = datetime.now(UTC).date()
+    today = datetime.now(ROME).date()  # claim periods are Biella's calendar days
     claim = created(
         api.post(
             f"/merchants/m-alimentari/rounds/{r.round_id}/claims",
@@ -229,7 +233,7 @@ def test_a_claim_whose_period_ends_before_it_starts_is_a_validation_error_not_a_
 ) -> None:
     r = reviewed_and_issued(api)
     created(redeem(api, first_code(api, "b-bianchi"), 1_000, "till-1"))
-    today = datetime.now(UTC).date()
+    today = datetime.now(ROME).date()  # claim periods are Biella's calendar days
     response = api.post(
         f"/merchants/m-alimentari/rounds/{r.round_id}/claims",
         "merchant",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +26,9 @@ BIANCHI_CHILD = "MRTMTT25D09F205Z"
 VERDI = "VRDGPP80A01A859" + fiscal_code_check_character("VRDGPP80A01A859")
 SHOP_VAT = "06363391001"
 BAKERY_VAT = "0123456096" + vat_number_check_digit("0123456096")
+
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 @dataclass
@@ -259,7 +263,7 @@ def test_a_round_runs_from_fund_to_paid_claim_over_http_and_the_figures_add_up(a
         ("voided", 700, 3_200),
     ]
 
-    today = datetime.now(UTC).date()
+    today = datetime.now(ROME).date()  # claim periods are Biella's calendar days
     claim = created(
         api.post(
             f"/merchants/m-alimentari/rounds/{r.round_id}/claims",

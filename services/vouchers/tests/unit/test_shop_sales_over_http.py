@@ -9,10 +9,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .test_http_api import Api, api, created, ok, reviewed_and_issued
 
 __all__ = ["api"]  # the fixture, used by name
+
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 def sell(api: Api, shop: str, code: str, amount: int, request_id: str) -> dict[str, Any]:
@@ -86,7 +90,7 @@ def test_each_shop_lists_its_own_sales_newest_first_with_voids_and_the_since_fil
     for role in ("operator", "auditor"):
         assert len(ok(sales(api, "m-alimentari", role))) == 2
 
-    today = datetime.now(UTC).date()
+    today = datetime.now(ROME).date()  # claim periods are Biella's calendar days
     created(
         api.post(
             f"/merchants/m-alimentari/rounds/{r.round_id}/claims",
