@@ -22,10 +22,19 @@ DEMO_ROUND = "Buoni spesa alimentari — Città di Biella"
 
 
 def a_fresh_voucher(stack: PortalStack) -> str:
-    """A code of Lucia's (b-biella-001) that nobody has spent from yet: 50 euro."""
+    """A code of Lucia's (b-biella-001) in the demo's round that nobody has spent from yet: 50
+    euro (other tests issue her vouchers of newer rounds, whose claims are elsewhere)."""
     with stack.api("vouchers", "beneficiary", "b-biella-001") as vouchers:
         mine = vouchers.get("/vouchers/mine").json()
-    fresh = [v for v in mine if v["spendable"] and v["remaining_cents"] == v["value_cents"]]
+        rounds = vouchers.get("/rounds").json()
+    demo_round = next(r["round_id"] for r in rounds if r["title"] == DEMO_ROUND)
+    fresh = [
+        v
+        for v in mine
+        if v["spendable"]
+        and v["remaining_cents"] == v["value_cents"]
+        and v["round_id"] == demo_round
+    ]
     assert fresh, "the demo leaves Lucia vouchers she has not spent from"
     code: str = fresh[-1]["code"]
     return code
