@@ -47,6 +47,11 @@ def language_of(request: Request) -> str:
     return language
 
 
+def translate(request: Request, message: str) -> str:
+    """``message`` in the page's language (for texts a route builds, not a template)."""
+    return i18n.translations(language_of(request)).gettext(message)
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import httpx
+from fastapi import Request
 
 from portal.clients.base import ServiceClient
 from portal.settings import PortalSettings
@@ -36,3 +37,9 @@ class Services:
     async def close(self) -> None:
         for field in fields(self):
             await getattr(self, field.name).close()
+
+
+def services_of(request: Request) -> Services:
+    """The portal's clients of the services (built once, at start)."""
+    services: Services = request.app.state.services
+    return services

@@ -11,11 +11,12 @@ from fastapi.responses import RedirectResponse
 
 from portal.access import Session
 from portal.clients import operator as calls
+from portal.clients import services_of
 from portal.clients.base import Problem
 from portal.forms import FieldError, euro_cents
 from portal.labels import N_
 from portal.rendering import render
-from portal.routes.operator_shared import notice_of, operator, refusal, services_of
+from portal.routes.operator_shared import notice_of, operator, refusal
 from portal.security import check_csrf
 
 router = APIRouter()

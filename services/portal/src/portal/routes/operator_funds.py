@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from portal.access import Session
 from portal.clients import operator as calls
+from portal.clients import services_of
 from portal.clients.base import Problem
 from portal.clients.catalog import CATEGORIES
 from portal.forms import FieldError, euro_cents
@@ -23,7 +24,6 @@ from portal.routes.operator_shared import (
     notice_of,
     operator,
     refusal,
-    services_of,
 )
 from portal.security import check_csrf
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from portal import i18n
 from portal.access import Session, signed_in
-from portal.clients import Services
 from portal.clients.base import Problem
 from portal.labels import N_
-from portal.rendering import language_of
+from portal.rendering import translate
 
 NOTICES = {
     "accreditation": N_("The provider is accredited: its offerings can be booked."),
@@ -21,18 +19,9 @@ NOTICES = {
 }
 
 
-def translate(request: Request, message: str) -> str:
-    return i18n.translations(language_of(request)).gettext(message)
-
-
 def notice_of(request: Request) -> str | None:
     done = request.query_params.get("done")
     return translate(request, NOTICES[done]) if done in NOTICES else None
-
-
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 def operator(request: Request) -> Session:

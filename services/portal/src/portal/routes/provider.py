@@ -17,11 +17,12 @@ from fastapi.responses import RedirectResponse
 
 from portal.access import Session
 from portal.clients import provider as calls
+from portal.clients import services_of
 from portal.clients.base import Problem
 from portal.labels import N_
 from portal.rendering import render
 from portal.routes import provider_offerings
-from portal.routes.provider_shared import notice_of, provider_of, services_of, titles
+from portal.routes.provider_shared import notice_of, provider_of, titles
 from portal.security import check_csrf
 
 router = APIRouter()

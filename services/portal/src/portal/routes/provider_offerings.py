@@ -12,10 +12,11 @@ from fastapi.responses import RedirectResponse
 
 from portal.access import Session
 from portal.clients import provider as calls
+from portal.clients import services_of
 from portal.clients.base import Problem
 from portal.labels import N_
 from portal.rendering import language_of, render
-from portal.routes.provider_shared import notice_of, provider_of, services_of, title_of
+from portal.routes.provider_shared import notice_of, provider_of, title_of
 from portal.security import check_csrf
 
 router = APIRouter()

@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import Request
 
-from portal import i18n
 from portal.access import Session, signed_in
-from portal.clients import Services
 from portal.clients import provider as calls
+from portal.clients import services_of
 from portal.clients.base import Problem
 from portal.labels import N_
-from portal.rendering import language_of
+from portal.rendering import language_of, translate
 
 NOTICES = {
     "accepted": N_("The request was accepted: the family is told."),
@@ -27,17 +26,8 @@ NOTICES = {
 }
 
 
-def translate(request: Request, message: str) -> str:
-    return i18n.translations(language_of(request)).gettext(message)
-
-
 def notice_of(request: Request, done: str | None) -> str | None:
     return translate(request, NOTICES[done]) if done in NOTICES else None
-
-
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 def provider_of(request: Request) -> tuple[Session, str]:
